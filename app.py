@@ -1,0 +1,6 @@
+"""Entry point: `streamlit run app.py`."""
+
+import streamlit as st
+
+st.set_page_config(page_title="GLM-4 Chat", page_icon="assets/logo.svg", layout="wide")
+st.navigation([st.Page("pages/chat.py", title="Chat", icon="💬", default=True)]).run()

@@ -1,0 +1,1 @@
+"""A self-hosted web chat for the GLM-4 model family."""

@@ -1,0 +1,270 @@
+"""Load a chat checkpoint (hub id or local folder) once, with progress and clear failures.
+
+Everything that can go wrong while loading (no network, a missing or corrupt checkpoint,
+remote code not allowed, no memory, quantisation unsupported) ends as a ``LoadError`` that
+says what failed and what to do, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..settings import Settings
+from .offline import OFFLINE_MODEL_ID, OFFLINE_MODEL_NAME, OfflineModelMissing, ensure_converted
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]  # one human-readable line per step
+
+# Checkpoints whose loading code lives in the repository (trust_remote_code); `auto` allows
+# exactly these, published by the GLM team.
+OFFICIAL_REMOTE_CODE = {
+    f"{org}/{name}"
+    for org in ("THUDM", "zai-org")
+    for name in ("glm-4-9b-chat", "glm-4-9b-chat-1m", "glm-4v-9b")
+}
+# Files needed before the weights: config, tokenizer, chat template, remote code, shard index.
+_SMALL_FILES = ["*.json", "*.jinja", "*.py", "*.model", "*.tiktoken", "*.txt", "tokenizer*"]
+
+
+class LoadError(Exception):
+    def __init__(self, title: str, hint: str, detail: str = "") -> None:
+        super().__init__(title)
+        self.title, self.hint, self.detail = title, hint, detail
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.hint}"
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    model: object
+    tokenizer: object
+    eos_token_ids: list[int]
+    context_window: int
+    device: str
+    precision: str
+    explicit_positions: bool  # remote-code GLM wants position ids spelled out
+
+
+def load_model(source: str, settings: Settings, progress: Progress = lambda s: None) -> LoadedModel:
+    try:
+        return _load(source, settings, progress)
+    except LoadError:
+        raise
+    except Exception as exc:  # translated into words a user can act on
+        raise explain(exc, source) from exc
+
+
+def _load(source: str, settings: Settings, progress: Progress) -> LoadedModel:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    if source == OFFLINE_MODEL_ID:
+        name = OFFLINE_MODEL_NAME
+        folder = ensure_converted(settings.data_dir, progress)
+    else:
+        name = source
+        folder = locate_checkpoint(source, progress)
+    remote = trust_remote_code(settings, source)
+    device = resolve_device(settings.device)
+
+    progress("Reading configuration")
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=remote)
+    dtype = choose_dtype(settings.dtype, device, config.model_type)
+
+    progress("Loading tokenizer")
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=remote)
+    if not getattr(tokenizer, "chat_template", None):
+        raise LoadError(
+            f"{name} has no chat template.",
+            "It is probably a base model; choose its chat or instruct version.",
+        )
+
+    quant = quantization_config(settings.quantization, torch)
+    precision = {"none": str(dtype).removeprefix("torch."), "8bit": "8-bit", "4bit": "4-bit nf4"}[
+        settings.quantization
+    ]
+    progress(f"Loading weights ({precision} on {device})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = AutoModelForCausalLM.from_pretrained(
+            folder,
+            dtype=dtype,
+            device_map={"": device},
+            quantization_config=quant,
+            trust_remote_code=remote,
+        )
+    model.eval()
+
+    progress("Warming up")
+    with torch.inference_mode():
+        model(input_ids=torch.tensor([tokenizer.encode("Hello")], device=device))
+
+    return LoadedModel(
+        name=name,
+        model=model,
+        tokenizer=tokenizer,
+        eos_token_ids=eos_token_ids(model, tokenizer),
+        context_window=context_window(config, settings.max_context),
+        device=device,
+        precision=precision,
+        explicit_positions=config.model_type == "chatglm",
+    )
+
+
+def locate_checkpoint(source: str, progress: Progress) -> Path:
+    """A local folder as is; a hub id downloaded (or found in the cache) shard by shard."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    if source.startswith((".", "/", "~")) or source.count("/") != 1:
+        raise LoadError(
+            f"No model folder at {source!r}.",
+            "Point GLM4_CHAT_MODEL at a folder holding config.json, or use a hub id such as "
+            "THUDM/glm-4-9b-chat-hf.",
+        )
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    progress(f"Fetching configuration and tokenizer of {source}")
+    folder = Path(snapshot_download(source, allow_patterns=_SMALL_FILES))
+    shards = weight_shards(folder)
+    for i, shard in enumerate(shards, 1):
+        progress(f"Fetching weights: shard {i} of {len(shards)} ({shard})")
+        hf_hub_download(source, shard)
+    return folder
+
+
+def weight_shards(folder: Path) -> list[str]:
+    for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        if (folder / index).is_file():
+            weight_map = json.loads((folder / index).read_text())["weight_map"]
+            return sorted(set(weight_map.values()))
+    return ["model.safetensors"]
+
+
+def trust_remote_code(settings: Settings, source: str) -> bool:
+    if settings.trust_remote_code == "auto":
+        return source in OFFICIAL_REMOTE_CODE
+    return settings.trust_remote_code == "true"
+
+
+def resolve_device(setting: str) -> str:
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if setting.startswith("cuda") and not torch.cuda.is_available():
+        raise LoadError(
+            f"GLM4_DEVICE is {setting!r} but no CUDA GPU is visible.",
+            "Set GLM4_DEVICE=auto (or cpu), or check the driver with nvidia-smi.",
+        )
+    return setting
+
+
+def choose_dtype(setting: str, device: str, model_type: str):
+    import torch
+
+    if setting == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if setting == "float16" and "glm" in model_type:
+        raise LoadError(
+            "float16 is not usable with GLM models: they produce garbage (\"!!!!\") in it.",
+            "Set GLM4_DTYPE=bfloat16 (or auto).",
+        )
+    return getattr(torch, setting)
+
+
+def quantization_config(setting: str, torch):
+    if setting == "none":
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+    except Exception as exc:
+        raise LoadError(
+            f"{setting} quantisation needs bitsandbytes, which failed to import ({exc}).",
+            "Install it with `pip install bitsandbytes`, or set GLM4_QUANTIZATION=none.",
+        ) from exc
+    from transformers import BitsAndBytesConfig
+
+    if setting == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    # The GLM maintainers' recipe: nf4 with double quantisation, computing in bf16.
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+
+
+def eos_token_ids(model, tokenizer) -> list[int]:
+    """Stop ids from the checkpoint's generation config (GLM: endoftext, user, observation)."""
+    ids = getattr(model.generation_config, "eos_token_id", None)
+    ids = [ids] if isinstance(ids, int) else list(ids or [])
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def context_window(config, max_context: int) -> int:
+    own = getattr(config, "max_position_embeddings", None) or getattr(config, "seq_length", None)
+    own = own or 8192
+    return min(own, max_context) if max_context else own
+
+
+def explain(exc: BaseException, source: str) -> LoadError:
+    """Turn whatever loading raised into what failed and what to do about it."""
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    name = type(exc).__name__
+    if isinstance(exc, OfflineModelMissing):
+        return LoadError("The bundled offline model is not installed.", str(exc), text)
+    if name == "OutOfMemoryError" or "out of memory" in low:
+        return LoadError(
+            f"Not enough memory to load {source}.",
+            "Set GLM4_QUANTIZATION=4bit (about a third of the memory of bf16), choose a smaller "
+            "model, or free the GPU.",
+            text,
+        )
+    if "trust_remote_code" in low:
+        return LoadError(
+            f"{source} ships its own loading code, which is not allowed by your settings.",
+            "Set GLM4_TRUST_REMOTE_CODE=true if you trust this repository, or use its `-hf` "
+            "version (e.g. THUDM/glm-4-9b-chat-hf).",
+            text,
+        )
+    if "safetensor" in low or "deserializ" in low or "header" in low or "unexpected eof" in low:
+        return LoadError(
+            f"The checkpoint files of {source} are corrupt or incomplete.",
+            "Delete the folder (or its entry in the Hugging Face cache) and download it again.",
+            text,
+        )
+    if "bitsandbytes" in low or "quantiz" in low:
+        return LoadError(
+            "Quantised loading is not supported here.",
+            "bitsandbytes could not quantise on this device; set GLM4_QUANTIZATION=none or "
+            "use a CUDA GPU.",
+            text,
+        )
+    if name in ("RepositoryNotFoundError", "GatedRepoError", "LocalEntryNotFoundError",
+                "EntryNotFoundError", "RevisionNotFoundError") or isinstance(exc, OSError):
+        return LoadError(
+            f"Could not find the model {source!r}.",
+            "Check the hub id or folder in GLM4_CHAT_MODEL. Without internet access the weights "
+            "must already be in the Hugging Face cache or in a local folder.",
+            text,
+        )
+    if "does not recognize this architecture" in low or "unrecognized configuration" in low:
+        return LoadError(
+            f"{source} is not a model type this version of transformers can load.",
+            "Upgrade transformers, or choose a supported chat model.",
+            text,
+        )
+    return LoadError(f"Could not load {source}.", "See the details below.", text)

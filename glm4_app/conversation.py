@@ -1,0 +1,113 @@
+"""A conversation and the edits users make to it: send, regenerate, edit and resend, clear.
+
+Messages are plain dicts so they store as JSON as they are:
+``{"role": "user" | "assistant", "content": str}`` plus, for answers, optional
+``reasoning`` (GLM-Z1 thinking), ``stats`` (see events.Stats), ``stopped`` and ``error``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from .events import Stats
+from .generation import Message
+
+
+@dataclass
+class Conversation:
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    mode: str = "chat"
+    title: str = "New chat"
+    system_prompt: str = ""
+    messages: list[dict] = field(default_factory=list)
+    created_at: float = field(default_factory=time.time)
+
+    def add_user(self, text: str) -> bool:
+        """Append a user message; empty or whitespace-only input is ignored."""
+        if not text or not text.strip():
+            return False
+        self.messages.append({"role": "user", "content": text})
+        if self.title == "New chat":
+            self.title = _title(text)
+        return True
+
+    def add_answer(
+        self,
+        content: str,
+        reasoning: str = "",
+        stats: Stats | None = None,
+        stopped: bool = False,
+        error: str | None = None,
+    ) -> None:
+        message: dict = {"role": "assistant", "content": content}
+        if reasoning:
+            message["reasoning"] = reasoning
+        if stats is not None:
+            message["stats"] = asdict(stats)
+        if stopped:
+            message["stopped"] = True
+        if error:
+            message["error"] = error
+        self.messages.append(message)
+
+    @property
+    def awaiting_answer(self) -> bool:
+        return bool(self.messages) and self.messages[-1]["role"] == "user"
+
+    def can_regenerate(self) -> bool:
+        return any(m["role"] == "user" for m in self.messages)
+
+    def drop_last_answer(self) -> None:
+        """Regenerate: forget everything after the last user message."""
+        last_user = self._last_user_index()
+        if last_user is not None:
+            del self.messages[last_user + 1 :]
+
+    def edit_last_user(self, text: str) -> bool:
+        """Replace the last user message and drop what followed it; blank edits are ignored."""
+        last_user = self._last_user_index()
+        if last_user is None or not text.strip():
+            return False
+        self.messages[last_user]["content"] = text
+        del self.messages[last_user + 1 :]
+        return True
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.title = "New chat"
+
+    def prompt_messages(self) -> list[Message]:
+        """What the model sees: system prompt, then the turns; failed answers are left out."""
+        out: list[Message] = []
+        if self.system_prompt.strip():
+            out.append({"role": "system", "content": self.system_prompt})
+        for m in self.messages:
+            if m.get("error") and not m["content"]:
+                continue
+            out.append({"role": m["role"], "content": m["content"]})
+        return out
+
+    def _last_user_index(self) -> int | None:
+        for i in range(len(self.messages) - 1, -1, -1):
+            if self.messages[i]["role"] == "user":
+                return i
+        return None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Conversation":
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def _title(text: str, limit: int = 48) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def stats_of(message: dict) -> Stats | None:
+    data = message.get("stats")
+    return Stats(**data) if data else None

@@ -1,0 +1,77 @@
+"""Typed events that every backend streams, one request at a time.
+
+The UI, the tests and (later) the agent loop consume these; nothing here knows about
+Streamlit or torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+FinishReason = Literal["stop", "length", "context", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Stats:
+    prompt_tokens: int
+    completion_tokens: int
+    context_window: int
+    ttft_s: float | None  # from submission (queue wait included) to the first token
+    decode_s: float  # from the first token to the last
+    finish_reason: FinishReason
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self.completion_tokens < 2 or self.decode_s <= 0:
+            return None
+        return (self.completion_tokens - 1) / self.decode_s
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Queued:
+    ahead: int  # requests that will be served before this one
+
+
+@dataclass(frozen=True)
+class Started:
+    prompt_tokens: int
+
+
+@dataclass(frozen=True)
+class Prefill:
+    done: int  # prompt tokens read so far
+    total: int
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    stats: Stats
+
+
+ErrorKind = Literal["context", "oom", "queue_full", "backend"]
+
+
+@dataclass(frozen=True)
+class Error:
+    message: str
+    kind: ErrorKind = "backend"
+
+
+Event = Union[Queued, Started, Prefill, TextDelta, ReasoningDelta, Done, Error]
+TERMINAL = (Done, Error)
+PROGRESS = (Queued, Started, Prefill)  # repeated as heartbeats, see Request.events

@@ -1,0 +1,45 @@
+"""What the UI asks of a chat backend, independent of how the model runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+from .events import Event
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    temperature: float = 0.8  # 0 means greedy decoding
+    top_p: float = 0.8
+    top_k: int = 0  # 0 disables top-k
+    repetition_penalty: float = 1.0
+    max_new_tokens: int = 1024
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str  # what the user sees, e.g. "THUDM/glm-4-9b-chat-hf"
+    context_window: int
+    reasoning: bool = False  # the model thinks before answering (GLM-Z1)
+    device: str = "cpu"
+    precision: str = ""  # "bfloat16", "4-bit nf4", ...
+    notice: str | None = None  # shown as a banner, e.g. why the offline model is in use
+
+
+Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+
+
+class ChatBackend(Protocol):
+    info: ModelInfo
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        """Tokens of the prompt these messages render to, generation prompt included."""
+
+    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Event]:
+        """Events of one answer. Closing the iterator cancels the request."""

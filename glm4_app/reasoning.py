@@ -1,0 +1,95 @@
+"""Split a reasoning model's raw output into its reasoning and its answer, while streaming.
+
+GLM-Z1's prompt ends with ``<think>``, so its output usually starts inside the reasoning and
+holds only the closing ``</think>``; sometimes it writes ``<think>`` itself, and a run cut by
+max tokens has no ``</think>`` at all. Other models may open with ``<think>`` unprompted.
+The splitter gives the same result whether it is fed the whole text or token-sized chunks.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from .events import Event, ReasoningDelta, TextDelta
+
+OPEN, CLOSE = "<think>", "</think>"
+
+
+class ReasoningSplitter:
+    def __init__(self, starts_inside: bool) -> None:
+        self._inside = starts_inside
+        self._pending = ""  # text held back because it may be the start of a tag
+        self._reasoning_started = False
+        self._answer_started = False
+
+    def feed(self, text: str) -> list[Event]:
+        self._pending += text
+        out: list[Event] = []
+        while self._pending:
+            if self._inside and not self._reasoning_started:
+                # The model repeating the `<think>` its prompt already ends with.
+                head = self._pending.lstrip()
+                if OPEN.startswith(head):
+                    break  # all whitespace, or a possible `<think>`: wait for more
+                if head.startswith(OPEN):
+                    self._pending = head[len(OPEN) :]
+                    continue
+            tag = CLOSE if self._inside else OPEN
+            at = self._pending.find(tag)
+            if at < 0:
+                keep = _partial_suffix(self._pending, tag)
+                cut = len(self._pending) - keep
+                self._emit(self._pending[:cut], out)
+                self._pending = self._pending[cut:]
+                break
+            self._emit(self._pending[:at], out)
+            self._pending = self._pending[at + len(tag) :]
+            if tag == CLOSE:
+                self._inside = False
+            elif self._answer_started:
+                self._emit(OPEN, out)  # `<think>` inside an answer is just text
+            else:
+                self._inside = True
+        return out
+
+    def flush(self) -> list[Event]:
+        out: list[Event] = []
+        self._emit(self._pending, out)
+        self._pending = ""
+        return out
+
+    def _emit(self, text: str, out: list[Event]) -> None:
+        if self._inside:
+            if not self._reasoning_started:
+                text = text.lstrip()
+            if text:
+                self._reasoning_started = True
+                out.append(ReasoningDelta(text))
+            return
+        if not self._answer_started:
+            text = text.lstrip()
+        if text:
+            self._answer_started = True
+            out.append(TextDelta(text))
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
+    for n in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:n]):
+            return n
+    return 0
+
+
+def split_reasoning(
+    chunks: Iterable[Event], starts_inside: bool
+) -> Iterator[Event]:
+    """Turn TextDelta events of raw output into ReasoningDelta/TextDelta; others pass through."""
+    splitter = ReasoningSplitter(starts_inside)
+    for event in chunks:
+        if isinstance(event, TextDelta):
+            yield from splitter.feed(event.text)
+        else:
+            yield from splitter.flush()
+            yield event
+    yield from splitter.flush()

@@ -1,0 +1,63 @@
+"""A backend that replays raw model outputs, for driving the UI and tests deterministically.
+
+It speaks the same event protocol as the in-process engine (queue, token-sized text chunks,
+stats), so whatever renders its stream renders a real model's stream.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator, Sequence
+
+from .events import Done, Event, Queued, Started, Stats, TextDelta
+from .generation import GenerationParams, Message, ModelInfo
+from .reasoning import split_reasoning
+
+
+class ScriptedBackend:
+    def __init__(
+        self,
+        replies: Sequence[str],
+        *,
+        info: ModelInfo | None = None,
+        chunk_chars: int = 3,
+        delay_s: float = 0.0,
+    ) -> None:
+        self.replies = list(replies)
+        self.info = info or ModelInfo(name="scripted", context_window=8192)
+        self.chunk_chars = chunk_chars
+        self.delay_s = delay_s
+        self.calls: list[list[Message]] = []  # what each request sent, for assertions
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        # About four characters a token: close enough for a fake's meter.
+        return sum(len(m["content"]) // 4 + 4 for m in messages)
+
+    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Event]:
+        self.calls.append([dict(m) for m in messages])
+        raw = self.replies[min(len(self.calls), len(self.replies)) - 1]
+        yield from split_reasoning(self._raw_events(messages, raw), self.info.reasoning)
+
+    def _raw_events(self, messages: list[Message], raw: str) -> Iterator[Event]:
+        prompt = self.count_tokens(messages)
+        started = time.perf_counter()
+        yield Queued(ahead=0)
+        yield Started(prompt_tokens=prompt)
+        pieces = [raw[i : i + self.chunk_chars] for i in range(0, len(raw), self.chunk_chars)]
+        first = None
+        for piece in pieces:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            first = first or time.perf_counter()
+            yield TextDelta(piece)
+        now = time.perf_counter()
+        yield Done(
+            Stats(
+                prompt_tokens=prompt,
+                completion_tokens=len(pieces),
+                context_window=self.info.context_window,
+                ttft_s=(first - started) if first else None,
+                decode_s=(now - first) if first else 0.0,
+                finish_reason="stop",
+            )
+        )

@@ -1,0 +1,121 @@
+"""One settings object, read from environment variables and Streamlit secrets.
+
+Precedence: environment variable > secrets entry (same name, lower case, without the
+``GLM4_`` prefix) > default. Every field is documented in README's settings table, and a
+test keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+APP_DIR = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _setting(default: Any, help: str, choices: tuple[str, ...] = ()) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Settings:
+    chat_model: str = _setting(
+        "auto",
+        "Chat model: a hub id or a local folder. `auto` picks THUDM/glm-4-9b-chat-hf on a GPU "
+        "and the bundled offline model otherwise; `offline:smollm2` forces the bundled model.",
+    )
+    vision_model: str = _setting("", "Vision model (hub id or local folder); empty disables Vision.")
+    quantization: str = _setting(
+        "none", "Load weights quantised with bitsandbytes.", ("none", "8bit", "4bit")
+    )
+    device: str = _setting("auto", "`auto` (CUDA when present), `cpu`, `cuda` or `cuda:N`.")
+    dtype: str = _setting(
+        "auto",
+        "Weights dtype. `auto` is bfloat16 on a GPU and float32 on the CPU; float16 is refused "
+        "for GLM models (it produces garbage).",
+        ("auto", "bfloat16", "float32", "float16"),
+    )
+    trust_remote_code: str = _setting(
+        "auto",
+        "Run code shipped with a checkpoint. `auto` allows it only for the official remote-code "
+        "GLM checkpoints (THUDM/zai-org glm-4-9b-chat, -1m, glm-4v-9b).",
+        ("auto", "true", "false"),
+    )
+    max_context: int = _setting(
+        0, "Largest prompt + answer in tokens; 0 uses the model's own context window."
+    )
+    max_new_tokens: int = _setting(2048, "Default (and initial slider value) for answer length.")
+    data_dir: Path = _setting(
+        APP_DIR / "data", "Conversations database and the converted offline model live here."
+    )
+    queue_max: int = _setting(
+        32, "Requests allowed to wait for the model; later ones are refused with a message."
+    )
+    prefill_chunk: int = _setting(
+        512,
+        "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "
+        "chunks stop a long prefill sooner.",
+    )
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
+    ) -> "Settings":
+        import os
+
+        env = os.environ if env is None else env
+        secrets = secrets or {}
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = env_name(f.name)
+            if var in env:
+                raw, origin = env[var], var
+            elif f.name in secrets:
+                raw, origin = secrets[f.name], f"secrets entry {f.name!r}"
+            else:
+                continue
+            values[f.name] = _parse(f, raw, origin)
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+
+def env_name(field_name: str) -> str:
+    return "GLM4_" + field_name.upper()
+
+
+def _parse(f, raw: Any, origin: str) -> Any:
+    text = str(raw).strip()
+    choices = f.metadata["choices"]
+    if f.type in ("int", int):
+        try:
+            value: Any = int(text)
+        except ValueError:
+            raise SettingsError(f"{origin} must be a whole number, got {text!r}") from None
+        if value < 0:
+            raise SettingsError(f"{origin} must not be negative, got {value}")
+        return value
+    if f.type in ("Path", Path):
+        return Path(text).expanduser()
+    value = text.lower() if choices else text
+    if choices and value not in choices:
+        raise SettingsError(f"{origin} must be one of {', '.join(choices)}; got {text!r}")
+    return value
+
+
+def settings_table() -> str:
+    """The README table of settings, generated from the dataclass so it cannot drift."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        default = "`./data`" if f.name == "data_dir" else f"`{f.default}`"
+        meaning = f.metadata["help"]
+        if f.metadata["choices"]:
+            meaning += " One of " + ", ".join(f"`{c}`" for c in f.metadata["choices"]) + "."
+        rows.append(f"| `{env_name(f.name)}` | {default} | {meaning} |")
+    return "\n".join(rows)

@@ -1,0 +1,55 @@
+"""Drawing chat messages: answer, collapsed reasoning, stopped/error notes and metrics."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..conversation import stats_of
+from ..events import Stats
+from ..markdown import to_streamlit_markdown
+
+REASONING_LABEL = "💭 Reasoning"
+THINKING_LABEL = "💭 Thinking…"
+_FINISH_NOTES = {
+    "length": "cut at the max new tokens limit",
+    "context": "cut: the context window is full",
+    "cancelled": "stopped",
+}
+
+
+def message_body(message: dict) -> None:
+    """Everything inside one chat bubble (the caller opens ``st.chat_message``)."""
+    if message.get("reasoning"):
+        with st.expander(REASONING_LABEL, expanded=False):
+            st.markdown(to_streamlit_markdown(message["reasoning"]))
+    if message["content"]:
+        st.markdown(to_streamlit_markdown(message["content"]))
+    if message.get("error"):
+        st.error(message["error"])
+    stats = stats_of(message)
+    if stats is not None or message.get("stopped"):
+        st.caption(stats_line(stats, stopped=message.get("stopped", False)))
+
+
+def stats_line(stats: Stats | None, stopped: bool = False) -> str:
+    parts = []
+    if stats is not None:
+        if stats.ttft_s is not None:
+            parts.append(f"⏱ {stats.ttft_s:.2f} s to first token")
+        if stats.tokens_per_s is not None:
+            parts.append(f"{stats.tokens_per_s:.1f} tokens/s")
+        parts.append(f"{stats.total_tokens:,} / {stats.context_window:,} tokens of context")
+        note = _FINISH_NOTES.get(stats.finish_reason)
+        if note and not (stopped and stats.finish_reason == "cancelled"):
+            parts.append(note)
+    if stopped:
+        parts.append("⏹ stopped")
+    return " · ".join(parts)
+
+
+def streaming_reasoning(slot, text: str, answering: bool) -> None:
+    """Open while the model thinks; collapsed (a new label, so a new widget) once it answers."""
+    with slot.container():
+        label = REASONING_LABEL if answering else THINKING_LABEL
+        with st.expander(label, expanded=not answering):
+            st.markdown(to_streamlit_markdown(text))

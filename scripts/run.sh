@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up (if needed) and start the app.
+#   GLM4_HOST (default 127.0.0.1; 0.0.0.0 to listen on every interface), GLM4_PORT (default 8501).
+# Extra arguments go to `streamlit run`; app settings are GLM4_* variables (see README).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+
+host="${GLM4_HOST:-127.0.0.1}"
+port="${GLM4_PORT:-8501}"
+shown="$host"
+[[ "$host" == "0.0.0.0" || "$host" == "::" ]] && shown="localhost"
+echo "Open http://$shown:$port in a browser (Ctrl+C stops the app)." >&2
+exec .venv/bin/streamlit run app.py \
+    --server.headless true \
+    --server.address "$host" \
+    --server.port "$port" \
+    --browser.gatherUsageStats false \
+    "$@"

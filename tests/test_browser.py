@@ -1,0 +1,269 @@
+"""End to end in a real browser: `streamlit run app.py` driven by Playwright in Debian's chromium.
+
+One test walks the main path of the Chat page with the bundled offline model (SmolLM2-135M):
+the model loads, the offline banner shows, an answer streams in, a long answer is stopped
+half-way and kept, and the page takes further messages.
+
+Needs /usr/bin/chromium (Debian's `chromium` package; `.ci/run` and `scripts/test.sh` install
+it as root). Playwright's own browser download is never used. Set GLM4_TEST_SCREENSHOT to
+change where the final screenshot goes (default /tmp/chat.png).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from glm4_app.backend.offline import FOLDER_NAME, OFFLINE_MODEL_NAME, ensure_converted, is_converted
+
+CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parent.parent
+SCREENSHOT = Path(os.environ.get("GLM4_TEST_SCREENSHOT", "/tmp/chat.png"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.skipif(
+        not os.access(CHROMIUM, os.X_OK),
+        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) "
+        "to run the browser test",
+    ),
+    pytest.mark.timeout(600),
+]
+
+playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+expect = playwright_sync.expect
+
+
+# --- Fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser_data_dir(request, tmp_path_factory) -> Path:
+    """A fresh GLM4_DATA_DIR whose offline model is already converted.
+
+    The GGUF -> safetensors conversion takes ~25 s; doing it here keeps it out of the page's
+    load (and shares it with other tests when conftest.py offers `offline_model_dir`).
+    """
+    try:
+        given = Path(request.getfixturevalue("offline_model_dir"))
+    except pytest.FixtureLookupError:
+        given = ensure_converted(tmp_path_factory.mktemp("offline_model"))
+    # Accept either the converted model folder itself or a data dir that holds it.
+    folder = given if is_converted(given) else given / "models" / FOLDER_NAME
+    assert is_converted(folder), f"no converted offline model at {given}"
+    data_dir = tmp_path_factory.mktemp("browser_data")
+    (data_dir / "models").mkdir()
+    (data_dir / "models" / FOLDER_NAME).symlink_to(folder.resolve(), target_is_directory=True)
+    return data_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="module")
+def app_url(browser_data_dir, tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = dict(
+        os.environ,
+        GLM4_DATA_DIR=str(browser_data_dir),
+        # The offline model even on a GPU machine: the test must not reach for the hub.
+        GLM4_CHAT_MODEL="offline:smollm2",
+        GLM4_DEVICE="cpu",
+        # Bounds every answer (~50-100 ms a token on 2 cores); plenty to stop one half-way.
+        GLM4_MAX_NEW_TOKENS="400",
+        HF_HUB_OFFLINE="1",
+        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+    )
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{_tail(log)}")
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer /_stcore/health in 90 s:\n{_tail(log)}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        print(f"--- streamlit log (tail) ---\n{_tail(log)}")  # shown when the test fails
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 1300})
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            page.goto(app_url)
+            yield page
+        finally:
+            browser.close()
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+STATS_MARK = "tokens of context"  # in the caption under every finished answer
+
+
+def _messages(page):
+    return page.get_by_test_id("stChatMessage")
+
+
+def _send(page, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    expect(box).to_be_enabled()
+    box.fill(text)
+    box.press("Enter")
+
+
+def _answer_text(message) -> str:
+    """The answer's words only: its markdown blocks, without captions and button labels."""
+    text = message.evaluate(
+        """el => [...el.querySelectorAll('[data-testid="stMarkdownContainer"]')]
+            .filter(md => !md.closest('button, [data-testid="stCaptionContainer"]'))
+            .map(md => md.innerText).join('\\n')"""
+    )
+    return text.replace("▌", "").strip()
+
+
+def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _watch_answer(page, count: int, timeout: float = 180) -> list[int]:
+    """Wait for message number `count` (the answer) to finish; return the answer lengths seen
+    while it streamed."""
+    lengths: list[int] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = _messages(page)
+        if messages.count() >= count:
+            last = messages.nth(count - 1)
+            try:
+                text = _answer_text(last)
+                done = STATS_MARK in last.inner_text(timeout=2_000)
+            except playwright_sync.Error:
+                continue  # the element was redrawn under us
+            if text and (not lengths or lengths[-1] != len(text)):
+                lengths.append(len(text))
+            if done:
+                return lengths
+        time.sleep(0.1)  # polling faster steals CPU from the model on small machines
+    raise AssertionError(f"answer {count} did not finish in {timeout:.0f} s; lengths seen: {lengths}")
+
+
+# --- The test --------------------------------------------------------------------------------
+
+
+def test_chat_streams_stops_and_continues(page):
+    started = time.monotonic()
+    # 1. The model loads in the background while the page shows its progress ("Loading the
+    #    chat model… N s", then "Loaded the chat model"); the chat box is drawn only once it
+    #    is ready.
+    status = page.get_by_test_id("stExpander").filter(has_text=re.compile("Load(ing|ed) the chat model"))
+    expect(status).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=180_000)
+    print(f"model ready after {time.monotonic() - started:.1f} s")
+    banner = page.get_by_test_id("stAlert").filter(has_text=OFFLINE_MODEL_NAME)
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("bundled model")
+    expect(page.get_by_text("What can I help you with?")).to_be_visible()
+
+    # 2. A first answer streams in: the text in the last bubble grows, then gets its stats.
+    _send(page, "Name three colours and write one sentence about each.")
+    expect(_messages(page)).to_have_count(2, timeout=30_000)
+    expect(_messages(page).nth(0)).to_contain_text("Name three colours")
+    lengths = _watch_answer(page, 2)
+    print(f"first answer done after {time.monotonic() - started:.1f} s; lengths seen {lengths}")
+    assert len(lengths) >= 2, f"the answer did not stream (lengths seen: {lengths})"
+    # (Not strictly increasing: half-written markdown such as "**bo" re-renders shorter once
+    # its closing marks arrive.)
+    assert lengths[-1] > lengths[0], f"the streamed answer did not grow: {lengths}"
+    assert _answer_text(_messages(page).nth(1)), "the finished answer is empty"
+
+    # 3. A long answer is stopped half-way: what was written is kept and marked stopped.
+    _send(page, "Write a long story about a dragon, at least 500 words.")
+    expect(_messages(page)).to_have_count(4, timeout=30_000)
+    streaming = _messages(page).nth(3)
+    _wait_for(lambda: len(_answer_text(streaming)) >= 80, 120, "the long answer to start")
+    stop = page.get_by_role("button", name="⏹ Stop")
+    expect(stop).to_be_visible()
+    stop.click()
+    print(f"stopped after {time.monotonic() - started:.1f} s")
+    stopped = _messages(page).nth(3)
+    expect(stopped).to_contain_text("⏹ stopped", timeout=30_000)
+    expect(page.get_by_role("button", name="⏹ Stop")).to_have_count(0)
+    kept = _answer_text(stopped)
+    assert len(kept) >= 80, f"the stopped answer lost its text: {kept!r}"
+    time.sleep(2.0)
+    assert _answer_text(_messages(page).nth(3)) == kept, "the answer kept growing after Stop"
+
+    # 4. The page is usable again: the chat box takes another message and it gets an answer.
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_enabled()
+    _send(page, "Say hello in one short sentence.")
+    expect(_messages(page)).to_have_count(6, timeout=30_000)
+    _watch_answer(page, 6)
+    assert _answer_text(_messages(page).nth(5)), "no answer after the stopped one"
+    expect(_messages(page).nth(3)).to_contain_text("⏹ stopped")  # still there, still stopped
+
+    print(f"third answer done after {time.monotonic() - started:.1f} s")
+    page.screenshot(path=str(SCREENSHOT))  # Streamlit scrolls inside the page: no full_page
