@@ -29,15 +29,17 @@ class Settings:
         "Chat model: a hub id or a local folder. `auto` picks THUDM/glm-4-9b-chat-hf on a GPU "
         "and the bundled offline model otherwise; `offline:smollm2` forces the bundled model.",
     )
-    vision_model: str = _setting("", "Vision model (hub id or local folder); empty disables Vision.")
+    vision_model: str = _setting(
+        "", "Vision model for the Vision mode (hub id or local folder); empty: none configured."
+    )
     quantization: str = _setting(
         "none", "Load weights quantised with bitsandbytes.", ("none", "8bit", "4bit")
     )
     device: str = _setting("auto", "`auto` (CUDA when present), `cpu`, `cuda` or `cuda:N`.")
     dtype: str = _setting(
         "auto",
-        "Weights dtype. `auto` is bfloat16 on a GPU and float32 on the CPU; float16 is refused "
-        "for GLM models (it produces garbage).",
+        "Weights dtype. `auto` is bfloat16 on a GPU; on the CPU the checkpoint's own bfloat16 "
+        "or float32 (never float16). float16 is refused for GLM models (it produces garbage).",
         ("auto", "bfloat16", "float32", "float16"),
     )
     trust_remote_code: str = _setting(
@@ -113,7 +115,7 @@ def settings_table() -> str:
     """The README table of settings, generated from the dataclass so it cannot drift."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for f in fields(Settings):
-        default = "`./data`" if f.name == "data_dir" else f"`{f.default}`"
+        default = {"data_dir": "`./data`", "vision_model": "(empty)"}.get(f.name, f"`{f.default}`")
         meaning = f.metadata["help"]
         if f.metadata["choices"]:
             meaning += " One of " + ", ".join(f"`{c}`" for c in f.metadata["choices"]) + "."

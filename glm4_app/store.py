@@ -14,11 +14,12 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     mode TEXT NOT NULL,
+    owner TEXT NOT NULL,
     title TEXT NOT NULL,
     data TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS conversations_recent ON conversations (mode, updated_at DESC);
+CREATE INDEX IF NOT EXISTS conversations_recent ON conversations (owner, mode, updated_at DESC);
 """
 
 
@@ -37,12 +38,14 @@ class ConversationStore:
     def save(self, conversation: Conversation) -> None:
         with closing(self._connect()) as db, db:
             db.execute(
-                "INSERT INTO conversations (id, mode, title, data, updated_at) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO conversations (id, mode, owner, title, data, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET title=excluded.title, data=excluded.data,"
                 " updated_at=excluded.updated_at",
                 (
                     conversation.id,
                     conversation.mode,
+                    conversation.owner,
                     conversation.title,
                     json.dumps(conversation.to_dict(), ensure_ascii=False),
                     time.time(),
@@ -56,12 +59,13 @@ class ConversationStore:
             ).fetchone()
         return Conversation.from_dict(json.loads(row[0])) if row else None
 
-    def recent(self, mode: str, limit: int = 30) -> list[tuple[str, str]]:
-        """(id, title) of the latest conversations of a mode, newest first."""
+    def recent(self, mode: str, owner: str, limit: int = 30) -> list[tuple[str, str]]:
+        """(id, title) of one owner's latest conversations of a mode, newest first."""
         with closing(self._connect()) as db:
             return db.execute(
-                "SELECT id, title FROM conversations WHERE mode = ? ORDER BY updated_at DESC LIMIT ?",
-                (mode, limit),
+                "SELECT id, title FROM conversations WHERE mode = ? AND owner = ?"
+                " ORDER BY updated_at DESC LIMIT ?",
+                (mode, owner, limit),
             ).fetchall()
 
     def delete(self, conversation_id: str) -> None:

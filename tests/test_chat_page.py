@@ -372,3 +372,14 @@ def test_refresh_with_conversation_in_url_shows_it_again(open_page):
     assert "tokens of context" in refreshed.chat_message[3].caption[0].value
     assert fresh_backend.calls == []  # reopening does not ask the model again
     assert any(b.label == "▸ Q1" for b in refreshed.sidebar.button)  # listed as the open chat
+
+
+def test_another_browser_does_not_see_my_conversations(open_page):
+    at = open_page(ScriptedBackend(["A1"]))
+    send(at, "my private question")
+    assert any("my private question" in b.label for b in at.sidebar.button)
+    mine = at.query_params["u"]
+
+    stranger = open_page(ScriptedBackend(["unused"]))  # no link: a new visitor
+    assert stranger.query_params["u"] != mine
+    assert not any("my private question" in b.label for b in stranger.sidebar.button)

@@ -133,32 +133,33 @@ def test_stop_during_decode_ends_within_one_step(tiny_glm, engines):
 
 def test_requests_are_served_in_arrival_order_and_see_their_position(tiny_glm, engines):
     gate = threading.Event()
-    spy = Spy(tiny_glm.model, lambda spy, ids: gate.wait(10))
-    engine = engines(tiny_glm, model=spy)
-    ids = prompt_ids(tiny_glm)
-    first, second, third = (engine.submit(ids, GREEDY) for _ in range(3))
-    log, lock = [], threading.Lock()
+    passes = []  # input length of every forward pass, in the order the engine ran them
 
-    def consume(name, request):
-        for event in request.events():
-            with lock:
-                log.append((name, event))
+    def record(spy, input_ids):
+        gate.wait(10)
+        passes.append(input_ids.shape[1])
 
-    threads = [threading.Thread(target=consume, args=a) for a in (("A", first), ("B", second), ("C", third))]
+    engine = engines(tiny_glm, model=Spy(tiny_glm.model, record))
+    prompts = {name: prompt_ids(tiny_glm, "hi " * n) for name, n in (("A", 5), ("B", 10), ("C", 20))}
+    requests = {name: engine.submit(ids, GREEDY) for name, ids in prompts.items()}
+    queued = {name: [] for name in requests}
+
+    def consume(name):
+        queued[name] = [e.ahead for e in requests[name].events() if isinstance(e, Queued)]
+
+    threads = [threading.Thread(target=consume, args=(name,)) for name in requests]
     for t in threads:
         t.start()
     gate.set()
     for t in threads:
         t.join(30)
 
-    order = [(name, type(e).__name__) for name, e in log if isinstance(e, (Started, Done))]
-    assert order == [("A", "Started"), ("A", "Done"), ("B", "Started"), ("B", "Done"), ("C", "Started"), ("C", "Done")]
-    def positions(name):
-        return [e.ahead for n, e in log if n == name and isinstance(e, Queued)]
-
-    assert positions("A") == [0]
-    assert positions("B") == [1, 0]
-    assert positions("C") == [2, 1, 0]
+    prefills = [n for n in passes if n > 1]
+    assert prefills == [len(prompts[name]) for name in "ABC"]
+    # No interleaving: each request's decode passes come before the next one's prefill.
+    starts = [passes.index(len(prompts[name])) for name in "ABC"]
+    assert all(n == 1 for n in passes[starts[0] + 1 : starts[1]] + passes[starts[1] + 1 : starts[2]])
+    assert queued == {"A": [0], "B": [1, 0], "C": [2, 1, 0]}
 
 
 def test_a_session_that_goes_away_cancels_and_frees_its_place(tiny_glm, engines):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..events import Error, Event
+from ..events import Event
 from ..generation import GenerationParams, Message, ModelInfo
 from ..reasoning import split_reasoning
 from .engine import Engine
@@ -18,7 +18,7 @@ class InProcessChatBackend:
         self.tokenizer = loaded.tokenizer
         self.info = ModelInfo(
             name=loaded.name,
-            context_window=loaded.context_window,
+            context_window=engine.context_window,
             reasoning=self.render([{"role": "user", "content": "hi"}]).rstrip().endswith("<think>"),
             device=loaded.device,
             precision=loaded.precision,
@@ -41,17 +41,7 @@ class InProcessChatBackend:
     def stream(
         self, messages: list[Message], params: GenerationParams, heartbeat_s: float | None = 0.25
     ) -> Iterator[Event]:
-        prompt = self.encode(messages)
-        window = self.info.context_window
-        if len(prompt) >= window:
-            yield Error(
-                f"This conversation is {len(prompt):,} tokens long, but {self.info.name} reads "
-                f"at most {window:,}. Nothing was cut: shorten your message, remove earlier turns "
-                "or start a new chat.",
-                "context",
-            )
-            return
-        request = self.engine.submit(prompt, params)
+        request = self.engine.submit(self.encode(messages), params)
         try:
             yield from split_reasoning(request.events(heartbeat_s), starts_inside=self.info.reasoning)
         finally:

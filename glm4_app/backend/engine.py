@@ -126,7 +126,16 @@ class Engine:
     def submit(self, prompt_ids: list[int], params: GenerationParams) -> Request:
         request = Request(self, list(prompt_ids), params)
         with self._lock:
-            if self._closed:
+            if len(prompt_ids) >= self.context_window:
+                request._put(
+                    Error(
+                        f"This conversation is {len(prompt_ids):,} tokens long, but the model "
+                        f"reads at most {self.context_window:,}. Nothing was cut: shorten your "
+                        "message, remove earlier turns or start a new chat.",
+                        "context",
+                    )
+                )
+            elif self._closed:
                 request._put(Error("The model is shutting down; try again.", "backend"))
             elif len(self._waiting) >= self.queue_max:
                 request._put(

@@ -77,7 +77,7 @@ def _load(source: str, settings: Settings, progress: Progress) -> LoadedModel:
 
     progress("Reading configuration")
     config = AutoConfig.from_pretrained(folder, trust_remote_code=remote)
-    dtype = choose_dtype(settings.dtype, device, config.model_type)
+    dtype = choose_dtype(settings.dtype, device, config.model_type, saved_dtype(config))
 
     progress("Loading tokenizer")
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=remote)
@@ -168,11 +168,19 @@ def resolve_device(setting: str) -> str:
     return setting
 
 
-def choose_dtype(setting: str, device: str, model_type: str):
+def saved_dtype(config) -> str:
+    dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None) or "float32"
+    return str(dtype).removeprefix("torch.")
+
+
+def choose_dtype(setting: str, device: str, model_type: str, saved: str = "float32"):
     import torch
 
     if setting == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+        if device.startswith("cuda"):
+            return torch.bfloat16  # never float16 for GLM
+        # CPUs run bf16 checkpoints well (half the memory); float16 ones are upcast.
+        return torch.bfloat16 if saved == "bfloat16" else torch.float32
     if setting == "float16" and "glm" in model_type:
         raise LoadError(
             "float16 is not usable with GLM models: they produce garbage (\"!!!!\") in it.",

@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from ..conversation import Conversation
-from ..events import Done, Error, Prefill, Queued, ReasoningDelta, TextDelta
+from ..events import PROGRESS, Done, Error, Prefill, Queued, ReasoningDelta, TextDelta
 from ..generation import ChatBackend, GenerationParams
 from ..markdown import to_streamlit_markdown
 from ..store import ConversationStore
@@ -122,10 +122,13 @@ def stream_answer(
         drawn_at = 0.0
         try:
             for event in events:
-                if isinstance(event, Queued) and event.ahead:
-                    status.caption(f"⏳ Waiting for the model: {event.ahead} request(s) ahead of you")
-                elif isinstance(event, Prefill) and event.total > 1024:
-                    status.caption(f"📖 Reading {event.done:,} / {event.total:,} tokens")
+                if isinstance(event, PROGRESS):
+                    # Also the engine's heartbeats: every draw lets Streamlit notice a Stop
+                    # click or a closed tab, which ends this run and so the request.
+                    if partial["content"] or partial["reasoning"]:
+                        status.empty()
+                    else:
+                        status.caption(progress_text(event))
                 elif isinstance(event, ReasoningDelta):
                     partial["reasoning"] += event.text
                 elif isinstance(event, TextDelta):
@@ -148,6 +151,14 @@ def stream_answer(
     conversation.add_answer(partial["content"], partial["reasoning"], stats=stats, error=error)
     store.save(conversation)
     st.rerun()
+
+
+def progress_text(event) -> str:
+    if isinstance(event, Queued) and event.ahead:
+        return f"⏳ Waiting for the model: {event.ahead} request(s) ahead of you"
+    if isinstance(event, Prefill) and event.total > 1024:
+        return f"📖 Reading {event.done:,} / {event.total:,} tokens"
+    return "⏳ Starting…"
 
 
 def _draw(partial: dict, thinking, answer, status) -> None:

@@ -24,7 +24,7 @@ def conversations(store: ConversationStore, current: Conversation) -> None:
     if st.button("➕ New chat", use_container_width=True):
         state.new_conversation(current.mode)
         st.rerun()
-    recent = store.recent(current.mode)
+    recent = store.recent(current.mode, current.owner)
     if recent:
         st.caption("Recent")
         for conversation_id, title in recent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import streamlit as st
 
@@ -66,18 +67,34 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
     wanted = st.query_params.get("c")
     current: Conversation | None = st.session_state.get("conversation")
     if current is None or current.mode != mode or (wanted and wanted != current.id):
-        current = (store.load(wanted) if wanted else None) or Conversation(mode=mode)
-        if current.mode != mode:
+        current = store.load(wanted) if wanted else None
+        if current is None or current.mode != mode:
             current = Conversation(mode=mode)
         st.session_state.conversation = current
+    if current.owner and "u" not in st.query_params:
+        st.query_params["u"] = current.owner  # a shared ?c= link opens its owner's list
+    current.owner = current.owner or owner()
     if st.query_params.get("c") != current.id and current.messages:
         st.query_params["c"] = current.id
     return current
 
 
+def owner() -> str:
+    """Who the sidebar lists conversations for: a random key kept in the URL (``?u=``).
+
+    There are no accounts; the key keeps one person's chats out of another's sidebar, and
+    bookmarking the page keeps the list.
+    """
+    key = st.query_params.get("u")
+    if not key:
+        key = st.query_params["u"] = uuid.uuid4().hex[:16]
+    return key
+
+
 def new_conversation(mode: str) -> None:
-    st.session_state.conversation = Conversation(mode=mode)
-    st.query_params.clear()
+    st.session_state.conversation = Conversation(mode=mode, owner=owner())
+    if "c" in st.query_params:
+        del st.query_params["c"]
 
 
 def open_conversation(store: ConversationStore, conversation_id: str) -> None:

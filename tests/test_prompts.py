@@ -1,0 +1,97 @@
+"""Prompts rendered through the checkpoint's own template, exactly as GLM expects them."""
+
+from __future__ import annotations
+
+import pytest
+
+from glm4_app.backend.chat_backend import InProcessChatBackend
+from glm4_app.backend.detokenizer import IncrementalDetokenizer
+from glm4_app.backend.engine import Engine
+from glm4_app.conversation import Conversation
+from glm4_app.events import Error, ReasoningDelta, TextDelta
+from glm4_app.generation import GenerationParams
+
+
+@pytest.fixture
+def backend_for(request):
+    made = []
+
+    def make(loaded, **engine_kwargs):
+        engine_kwargs.setdefault("eos_token_ids", loaded.eos_token_ids)
+        engine_kwargs.setdefault("context_window", loaded.context_window)
+        engine = Engine(loaded.model, loaded.tokenizer, **engine_kwargs)
+        made.append(engine)
+        return InProcessChatBackend(loaded, engine)
+
+    yield make
+    for engine in made:
+        engine.close()
+
+
+def conversation_with_history() -> Conversation:
+    conversation = Conversation(system_prompt="You are a helpful assistant.")
+    conversation.add_user("What is 2+2?")
+    conversation.add_answer("4.", reasoning="Two plus two is four.")
+    conversation.add_user("And 3+3?")
+    return conversation
+
+
+def test_multi_turn_with_system_prompt_renders_the_glm4_turn_format(tiny_glm, backend_for):
+    backend = backend_for(tiny_glm)
+    messages = conversation_with_history().prompt_messages()
+    assert backend.render(messages) == (
+        "[gMASK]<sop><|system|>\nYou are a helpful assistant.<|user|>\nWhat is 2+2?"
+        "<|assistant|>\n4.<|user|>\nAnd 3+3?<|assistant|>"
+    )
+    ids = backend.encode(messages)
+    assert ids == tiny_glm.tokenizer.apply_chat_template(messages, add_generation_prompt=True)["input_ids"]
+    assert ids.count(tiny_glm.tokenizer.convert_tokens_to_ids("[gMASK]")) == 1
+    assert backend.count_tokens(messages) == len(ids)
+    assert backend.info.reasoning is False
+
+
+def test_z1_prompt_drops_earlier_reasoning_and_opens_thinking(tiny_z1, backend_for):
+    backend = backend_for(tiny_z1)
+    conversation = conversation_with_history()
+    prompt = backend.render(conversation.prompt_messages())
+    # What the published template renders when given the raw output, reasoning included.
+    raw_history = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "What is 2+2?"},
+        {"role": "assistant", "content": "Two plus two is four.</think>4."},
+        {"role": "user", "content": "And 3+3?"},
+    ]
+    assert prompt == tiny_z1.tokenizer.apply_chat_template(raw_history, tokenize=False, add_generation_prompt=True)
+    assert "Two plus two" not in prompt
+    assert prompt.endswith("<|assistant|>\n<think>")
+    assert backend.info.reasoning is True
+
+
+def test_z1_output_streams_as_reasoning_until_think_closes(tiny_z1, backend_for):
+    backend = backend_for(tiny_z1, eos_token_ids=[])
+    events = list(backend.stream([{"role": "user", "content": "Hi"}], GenerationParams(temperature=0, max_new_tokens=16)))
+    # A random model never writes </think>: everything it says is (unfinished) reasoning.
+    assert any(isinstance(e, ReasoningDelta) for e in events)
+    assert not any(isinstance(e, TextDelta) for e in events)
+
+
+def test_a_message_longer_than_the_context_is_refused_not_cut(tiny_glm, backend_for):
+    backend = backend_for(tiny_glm, context_window=64)
+    events = list(backend.stream([{"role": "user", "content": "word " * 200}], GenerationParams()))
+    assert len(events) == 1 and isinstance(events[0], Error) and events[0].kind == "context"
+    assert "Nothing was cut" in events[0].message
+    assert f"{backend.count_tokens([{'role': 'user', 'content': 'word ' * 200}]):,}" in events[0].message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain English words", "中文字符和标点，还有emoji 🎉🚀", "code:\n    def f(x):\n        return x ** 2\n", "<|assistant|>python\nprint(1)"],
+    ids=["english", "chinese-emoji", "code", "special-tokens-kept"],
+)
+def test_incremental_detokenizer_matches_whole_decode(tiny_glm, text):
+    tokenizer = tiny_glm.tokenizer
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    detok = IncrementalDetokenizer(tokenizer)
+    pieces = [detok.push(i) for i in ids] + [detok.flush()]
+    assert "".join(pieces) == tokenizer.decode(ids, skip_special_tokens=False)
+    assert "\ufffd" not in "".join(pieces)
