@@ -31,7 +31,8 @@ say() { echo "setup: $*" >&2; }
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 VENV=.venv
 PY="$VENV/bin/python"
-pip_q() { "$PY" -m pip install --quiet "$@"; }
+# -qq: pip shows errors only (this machine's pip config makes it warn about missing find-links).
+pip_q() { "$PY" -m pip install -qq "$@"; }
 
 # 1. The virtual environment.
 if [[ ! -x "$PY" ]]; then

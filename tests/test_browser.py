@@ -6,7 +6,7 @@ half-way and kept, and the page takes further messages.
 
 Needs /usr/bin/chromium (Debian's `chromium` package; `.ci/run` and `scripts/test.sh` install
 it as root). Playwright's own browser download is never used. Set GLM4_TEST_SCREENSHOT to
-change where the final screenshot goes (default /tmp/chat.png).
+keep the final screenshot at that path (to look at the page).
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from glm4_app.backend.offline import FOLDER_NAME, OFFLINE_MODEL_NAME, ensure_converted, is_converted
+from glm4_app.backend.offline import FOLDER_NAME, OFFLINE_MODEL_NAME
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parent.parent
-SCREENSHOT = Path(os.environ.get("GLM4_TEST_SCREENSHOT", "/tmp/chat.png"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -54,22 +53,13 @@ expect = playwright_sync.expect
 
 
 @pytest.fixture(scope="module")
-def browser_data_dir(request, tmp_path_factory) -> Path:
-    """A fresh GLM4_DATA_DIR whose offline model is already converted.
-
-    The GGUF -> safetensors conversion takes ~25 s; doing it here keeps it out of the page's
-    load (and shares it with other tests when conftest.py offers `offline_model_dir`).
-    """
-    try:
-        given = Path(request.getfixturevalue("offline_model_dir"))
-    except pytest.FixtureLookupError:
-        given = ensure_converted(tmp_path_factory.mktemp("offline_model"))
-    # Accept either the converted model folder itself or a data dir that holds it.
-    folder = given if is_converted(given) else given / "models" / FOLDER_NAME
-    assert is_converted(folder), f"no converted offline model at {given}"
+def browser_data_dir(offline_data_dir, tmp_path_factory) -> Path:
+    """A fresh GLM4_DATA_DIR (empty conversations) sharing the converted offline model, so
+    the ~25 s GGUF conversion stays out of the page's load."""
     data_dir = tmp_path_factory.mktemp("browser_data")
     (data_dir / "models").mkdir()
-    (data_dir / "models" / FOLDER_NAME).symlink_to(folder.resolve(), target_is_directory=True)
+    folder = offline_data_dir / "models" / FOLDER_NAME
+    (data_dir / "models" / FOLDER_NAME).symlink_to(folder, target_is_directory=True)
     return data_dir
 
 
@@ -266,4 +256,5 @@ def test_chat_streams_stops_and_continues(page):
     expect(_messages(page).nth(3)).to_contain_text("⏹ stopped")  # still there, still stopped
 
     print(f"third answer done after {time.monotonic() - started:.1f} s")
-    page.screenshot(path=str(SCREENSHOT))  # Streamlit scrolls inside the page: no full_page
+    if os.environ.get("GLM4_TEST_SCREENSHOT"):
+        page.screenshot(path=os.environ["GLM4_TEST_SCREENSHOT"])  # Streamlit scrolls inside the page: no full_page
