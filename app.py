@@ -3,4 +3,9 @@
 import streamlit as st
 
 st.set_page_config(page_title="GLM-4 Chat", page_icon="assets/logo.svg", layout="wide")
-st.navigation([st.Page("pages/chat.py", title="Chat", icon="💬", default=True)]).run()
+st.navigation(
+    [
+        st.Page("pages/chat.py", title="Chat", icon="💬", default=True),
+        st.Page("pages/tools.py", title="All Tools", icon="🧰", url_path="tools"),
+    ]
+).run()

@@ -23,6 +23,7 @@ class Conversation:
     title: str = "New chat"
     system_prompt: str = ""
     messages: list[dict] = field(default_factory=list)
+    disabled_tools: list[str] = field(default_factory=list)  # All Tools: switched off by the user
     created_at: float = field(default_factory=time.time)
 
     def add_user(self, text: str) -> bool:
@@ -85,10 +86,16 @@ class Conversation:
         if self.system_prompt.strip():
             out.append({"role": "system", "content": self.system_prompt})
         for m in self.messages:
-            if m.get("error") and not m["content"]:
-                continue
-            out.append({"role": m["role"], "content": m["content"]})
+            if not m["content"] and m["role"] == "assistant" and not m.get("metadata"):
+                continue  # a failed or empty answer: the model never wrote it
+            message = {"role": m["role"], "content": m["content"]}
+            if m.get("metadata"):
+                message["metadata"] = m["metadata"]  # a tool call's name, an observation's kind
+            out.append(message)
         return out
+
+    def enabled_tools(self, available) -> set[str]:
+        return {name for name in available if name not in self.disabled_tools}
 
     def _last_user_index(self) -> int | None:
         for i in range(len(self.messages) - 1, -1, -1):

@@ -75,3 +75,32 @@ class Error:
 Event = Union[Queued, Started, Prefill, TextDelta, ReasoningDelta, Done, Error]
 TERMINAL = (Done, Error)
 PROGRESS = (Queued, Started, Prefill)  # repeated as heartbeats, see Request.events
+
+
+# -- All Tools mode: what the agent loop adds to a model's stream ----------------------------
+
+
+@dataclass(frozen=True)
+class ToolCallStart:
+    name: str  # the model started writing a call to this tool
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    text: str  # more of the call's body (code, commands, JSON), streamed as written
+
+
+@dataclass(frozen=True)
+class ToolRunning:
+    name: str
+    elapsed_s: float  # repeated while the tool runs, so a UI stays responsive to Stop
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    step: int
+    call: "ToolCall"
+    result: "ToolResult"
+
+
+from .tools.base import ToolCall, ToolResult  # noqa: E402  (annotations above)

@@ -30,16 +30,22 @@ class ModelInfo:
     device: str = "cpu"
     precision: str = ""  # "bfloat16", "4-bit nf4", ...
     notice: str | None = None  # shown as a banner, e.g. why the offline model is in use
+    tools: bool = False  # its chat template can declare tools (All Tools mode)
 
 
-Message = dict  # {"role": "system" | "user" | "assistant", "content": str}
+# {"role": "system" | "user" | "assistant" | "observation", "content": str}, plus
+# "metadata" on tool calls (the tool name) and observations ("browser_result", ...).
+Message = dict
 
 
 class ChatBackend(Protocol):
     info: ModelInfo
 
-    def count_tokens(self, messages: list[Message]) -> int:
+    def count_tokens(self, messages: list[Message], tools: list[dict] | None = None) -> int:
         """Tokens of the prompt these messages render to, generation prompt included."""
 
-    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Event]:
-        """Events of one answer. Closing the iterator cancels the request."""
+    def stream(
+        self, messages: list[Message], params: GenerationParams, tools: list[dict] | None = None
+    ) -> Iterator[Event]:
+        """Events of one model answer (raw output: tool calls are the caller's to parse).
+        ``tools`` are declarations (see tools/declarations.py). Closing the iterator cancels."""

@@ -22,19 +22,25 @@ class ScriptedBackend:
         info: ModelInfo | None = None,
         chunk_chars: int = 3,
         delay_s: float = 0.0,
+        finish_reason: str = "stop",
     ) -> None:
         self.replies = list(replies)
         self.info = info or ModelInfo(name="scripted", context_window=8192)
         self.chunk_chars = chunk_chars
         self.delay_s = delay_s
+        self.finish_reason = finish_reason  # "length" imitates a reply cut by max new tokens
         self.calls: list[list[Message]] = []  # what each request sent, for assertions
+        self.tools: list[list[dict] | None] = []  # the tool declarations of each request
 
-    def count_tokens(self, messages: list[Message]) -> int:
+    def count_tokens(self, messages: list[Message], tools: list[dict] | None = None) -> int:
         # About four characters a token: close enough for a fake's meter.
         return sum(len(m["content"]) // 4 + 4 for m in messages)
 
-    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Event]:
+    def stream(
+        self, messages: list[Message], params: GenerationParams, tools: list[dict] | None = None
+    ) -> Iterator[Event]:
         self.calls.append([dict(m) for m in messages])
+        self.tools.append(tools)
         raw = self.replies[min(len(self.calls), len(self.replies)) - 1]
         yield from split_reasoning(self._raw_events(messages, raw), self.info.reasoning)
 
@@ -58,6 +64,6 @@ class ScriptedBackend:
                 context_window=self.info.context_window,
                 ttft_s=(first - started) if first else None,
                 decode_s=(now - first) if first else 0.0,
-                finish_reason="stop",
+                finish_reason=self.finish_reason,
             )
         )

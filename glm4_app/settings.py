@@ -63,6 +63,48 @@ class Settings:
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "
         "chunks stop a long prefill sooner.",
     )
+    # -- All Tools mode --------------------------------------------------------------------
+    tool_max_steps: int = _setting(10, "Most tool calls the model may chain in one answer.")
+    tools_dir: Path = _setting(
+        APP_DIR / "user_tools",
+        "Folder of `.py` files whose `@tool`-decorated functions are offered to the model.",
+    )
+    python_timeout_s: int = _setting(
+        60, "A Python cell running longer is interrupted (the prompt promises 60 s)."
+    )
+    python_output_chars: int = _setting(
+        4000, "Characters of a cell's output sent to the model; the UI shows all of it."
+    )
+    python_memory_mb: int = _setting(2048, "Address-space limit of each session's kernel.")
+    python_cpu_s: int = _setting(600, "CPU seconds a kernel may use in all before it is killed.")
+    python_max_processes: int = _setting(
+        64, "Processes and threads the kernel's user may run at once (stops fork bombs)."
+    )
+    python_file_mb: int = _setting(200, "Largest file the kernel may write.")
+    kernel_idle_s: int = _setting(1800, "A session's kernel is shut down after this long unused.")
+    search_provider: str = _setting(
+        "",
+        "Web search for the browser tool; empty offers the browser without `search`.",
+        ("", "searxng", "brave"),
+    )
+    search_url: str = _setting(
+        "", "SearXNG base URL (its JSON API must be enabled), or a Brave-compatible endpoint."
+    )
+    search_api_key: str = _setting("", "Key for a key-based search API (Brave Search).")
+    browser_allowlist: str = _setting(
+        "",
+        "Comma-separated hosts or CIDR ranges the browser may fetch although they are loopback, "
+        "private or link-local (blocked by default).",
+    )
+    browser_timeout_s: int = _setting(15, "Timeout of one page fetch or search.")
+    browser_max_bytes: int = _setting(3_000_000, "Largest page the browser downloads.")
+    image_api_url: str = _setting(
+        "",
+        "OpenAI-compatible images API base URL for text-to-image (Zhipu: "
+        "https://open.bigmodel.cn/api/paas/v4); empty: the tool is not offered.",
+    )
+    image_api_key: str = _setting("", "Key for the images API.")
+    image_model: str = _setting("cogview-4", "Model name sent to the images API.")
 
     @classmethod
     def load(
@@ -115,9 +157,11 @@ def settings_table() -> str:
     """The README table of settings, generated from the dataclass so it cannot drift."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for f in fields(Settings):
-        default = {"data_dir": "`./data`", "vision_model": "(empty)"}.get(f.name, f"`{f.default}`")
+        default = {"data_dir": "`./data`", "tools_dir": "`./user_tools`"}.get(
+            f.name, f"`{f.default}`" if f.default != "" else "(empty)"
+        )
         meaning = f.metadata["help"]
         if f.metadata["choices"]:
-            meaning += " One of " + ", ".join(f"`{c}`" for c in f.metadata["choices"]) + "."
+            meaning += " One of " + ", ".join(f"`{c}`" for c in f.metadata["choices"] if c) + "."
         rows.append(f"| `{env_name(f.name)}` | {default} | {meaning} |")
     return "\n".join(rows)

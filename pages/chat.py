@@ -1,3 +1,3 @@
 from glm4_app.ui.chat_page import page
 
-page()
+page("chat")

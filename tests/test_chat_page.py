@@ -269,7 +269,7 @@ def test_partial_answer_left_by_an_interrupted_run_is_kept(open_page, data_dir):
     backend = ScriptedBackend(["unused"])
     at = open_page(backend)
     conversation = Conversation(messages=[user("Tell me a story")])
-    at.session_state["conversation"] = conversation
+    at.session_state["conversation_chat"] = conversation
     at.session_state["partial"] = {
         "conversation": conversation.id,
         "content": "Once upon a",

@@ -95,3 +95,56 @@ def test_incremental_detokenizer_matches_whole_decode(tiny_glm, text):
     pieces = [detok.push(i) for i in ids] + [detok.flush()]
     assert "".join(pieces) == tokenizer.decode(ids, skip_special_tokens=False)
     assert "\ufffd" not in "".join(pieces)
+
+
+PYTHON = {"type": "python"}
+WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather by city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+TOOL_HISTORY = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Plot it"},
+    {"role": "assistant", "metadata": "python", "content": "print(42)"},
+    {"role": "observation", "metadata": "", "content": "42"},
+    {"role": "assistant", "content": "Done: 42."},
+    {"role": "user", "content": "Again"},
+]
+
+
+def test_glm4_chat_template_gets_typed_tool_entries_and_tool_turns(tiny_glm, backend_for):
+    backend = backend_for(tiny_glm)
+    assert backend.info.tools and backend.tool_style == "glm4"
+    prompt = backend.render(TOOL_HISTORY, tools=[PYTHON, WEATHER])
+    assert prompt.startswith("[gMASK]<sop><|system|>\n你是一个名为 ChatGLM 的人工智能助手")
+    assert "## python" in prompt and '"name": "get_weather"' in prompt
+    assert "<|system|>\nBe brief.<|user|>\nPlot it<|assistant|>python\nprint(42)<|observation|>\n42" in prompt
+    assert prompt.endswith("<|assistant|>\nDone: 42.<|user|>\nAgain<|assistant|>")
+
+
+def test_z1_template_gets_tools_as_function_specs(tiny_z1, backend_for):
+    backend = backend_for(tiny_z1)
+    assert backend.tool_style == "functions"
+    prompt = backend.render(TOOL_HISTORY, tools=[PYTHON, WEATHER])
+    assert '"name": "python"' in prompt and '"code"' in prompt  # built-in tool as a function
+    assert '"name": "get_weather"' in prompt
+    assert "<|assistant|>python\nprint(42)<|observation|>\n42" in prompt
+
+
+def test_a_template_without_tools_is_reported(tiny_glm_path, tmp_path):
+    import shutil
+
+    from glm4_app.backend.loader import load_model
+    from glm4_app.settings import Settings
+
+    plain = shutil.copytree(tiny_glm_path, tmp_path / "plain")
+    (plain / "chat_template.jinja").write_text(
+        "{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}{% endfor %}<|assistant|>"
+    )
+    loaded = load_model(str(plain), Settings())
+    engine = Engine(loaded.model, loaded.tokenizer, eos_token_ids=loaded.eos_token_ids, context_window=64)
+    try:
+        backend = InProcessChatBackend(loaded, engine)
+        assert backend.info.tools is False
+        with pytest.raises(ValueError, match="cannot declare tools"):
+            backend.render([{"role": "user", "content": "hi"}], tools=[PYTHON])
+    finally:
+        engine.close()

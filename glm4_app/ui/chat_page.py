@@ -1,31 +1,41 @@
-"""The Chat page: multi-turn streaming chat with Stop, Regenerate, Edit and Clear."""
+"""The conversation page behind Chat and All Tools: streaming answers with Stop,
+Regenerate, Edit and Clear; in All Tools mode the model may also call tools."""
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
+from ..agent import run_agent
 from ..conversation import Conversation
-from ..events import PROGRESS, Done, Error, Prefill, Queued, ReasoningDelta, TextDelta
 from ..generation import ChatBackend, GenerationParams
-from ..markdown import to_streamlit_markdown
+from ..settings import Settings
 from ..store import ConversationStore
 from . import render, sidebar, state
+from ..tool_steps import stored_citations
+from .turn import LiveTurn, assistant_turn
 
-MODE = "chat"
-DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
 
-
-def page() -> None:
+def page(mode: str = "chat") -> None:
     settings = state.settings()
     store = state.store(settings.data_dir / "conversations.sqlite3")
-    conversation = state.conversation(store, MODE)
+    conversation = state.conversation(store, mode)
     backend = state.chat_backend(settings)
+    toolbox = None
+    if mode == "tools":
+        if not backend.info.tools:
+            st.warning(
+                f"**{backend.info.name}** cannot call tools: its chat template has no place for "
+                "them. All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`) or GLM-4-0414 / "
+                "GLM-Z1; set `GLM4_CHAT_MODEL` and restart. Chat works with this model."
+            )
+            st.stop()
+        toolbox = state.toolbox(settings)
 
     with st.sidebar:
         sidebar.model_card(backend)
         sidebar.conversations(store, conversation)
+        if toolbox is not None:
+            sidebar.tool_switches(toolbox, conversation, store)
         params = sidebar.generation_params(settings, conversation)
         if st.button("🗑 Clear conversation", use_container_width=True, disabled=not conversation.messages):
             conversation.clear()
@@ -37,7 +47,7 @@ def page() -> None:
         st.info(backend.info.notice, icon="ℹ️")
 
     keep_interrupted_answer(conversation, store)
-    prompt = st.chat_input("Message the model…")
+    prompt = st.chat_input("Message the model…" if mode == "chat" else "Ask; the model may run code, browse or draw…")
     if prompt is not None:
         if conversation.add_user(prompt):
             store.save(conversation)
@@ -48,26 +58,47 @@ def page() -> None:
     generate = st.session_state.pop("generate", False) and conversation.awaiting_answer
     history(conversation, store, controls=not generate)
     if generate:
-        stream_answer(conversation, backend, params, store)
+        tools = None
+        if toolbox is not None:
+            toolbox.for_conversation(conversation.id, stored_citations(conversation.messages))
+            tools = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
+        stream_answer(conversation, backend, params, store, settings, tools)
 
 
 def history(conversation: Conversation, store: ConversationStore, controls: bool) -> None:
     if not conversation.messages:
         st.markdown("#### What can I help you with?")
-    last_user = max((i for i, m in enumerate(conversation.messages) if m["role"] == "user"), default=None)
-    for i, message in enumerate(conversation.messages):
-        with st.chat_message(message["role"]):
-            if i == last_user and st.session_state.get("editing") == conversation.id:
-                edit_box(conversation, store, message)
-                continue
-            render.message_body(message)
+    groups = _turn_groups(conversation.messages)
+    last_user = max((i for i, (role, _) in enumerate(groups) if role == "user"), default=None)
+    for i, (role, messages) in enumerate(groups):
+        with st.chat_message(role):
+            if role == "user":
+                if i == last_user and st.session_state.get("editing") == conversation.id:
+                    edit_box(conversation, store, messages[0])
+                    continue
+                render.message_body(messages[0])
+            else:
+                assistant_turn(messages)
             if not controls:
                 continue
             if i == last_user:
                 st.button("✏️ Edit", key="edit", on_click=_start_edit, args=(conversation.id,))
-            if i == len(conversation.messages) - 1 and conversation.can_regenerate():
-                label = "🔄 Regenerate" if message["role"] == "assistant" else "▶️ Answer"
+            if i == len(groups) - 1 and conversation.can_regenerate():
+                label = "🔄 Regenerate" if role == "assistant" else "▶️ Answer"
                 st.button(label, key="regenerate", on_click=_regenerate, args=(conversation, store))
+
+
+def _turn_groups(messages: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Each user message alone; the assistant's messages of a turn (prose, tool steps,
+    answer) together in one bubble."""
+    groups: list[tuple[str, list[dict]]] = []
+    for message in messages:
+        role = "user" if message["role"] == "user" else "assistant"
+        if role == "assistant" and groups and groups[-1][0] == "assistant":
+            groups[-1][1].append(message)
+        else:
+            groups.append((role, [message]))
+    return groups
 
 
 def edit_box(conversation: Conversation, store: ConversationStore, message: dict) -> None:
@@ -97,73 +128,42 @@ def _regenerate(conversation: Conversation, store: ConversationStore) -> None:
 
 def keep_interrupted_answer(conversation: Conversation, store: ConversationStore) -> None:
     """A Stop click (or any click) during streaming ends that script run mid-answer: keep
-    what was written so far instead of losing it."""
+    what was written so far, tool steps included, instead of losing it."""
     partial = st.session_state.pop("partial", None)
     if not partial or partial["conversation"] != conversation.id or not conversation.awaiting_answer:
         return
-    if partial["content"] or partial["reasoning"]:  # nothing written yet: nothing to keep
+    steps = partial.get("messages", [])
+    conversation.messages.extend(steps)
+    if partial["content"] or partial["reasoning"] or steps:
         conversation.add_answer(partial["content"], partial["reasoning"], stopped=True)
-        store.save(conversation)
+    store.save(conversation)
 
 
 def stream_answer(
-    conversation: Conversation, backend: ChatBackend, params: GenerationParams, store: ConversationStore
+    conversation: Conversation,
+    backend: ChatBackend,
+    params: GenerationParams,
+    store: ConversationStore,
+    settings: Settings,
+    tools: dict | None = None,
 ) -> None:
-    partial = {"conversation": conversation.id, "content": "", "reasoning": ""}
+    partial = {"conversation": conversation.id, "messages": [], "content": "", "reasoning": ""}
     st.session_state.partial = partial
-    stats = error = None
     with st.chat_message("assistant"):
-        status = st.empty()
-        thinking = st.empty()
-        answer = st.empty()
         st.button("⏹ Stop", key="stop", help="Stop the answer here; what was written is kept")
-        status.caption("⏳ Starting…")
-        events = backend.stream(conversation.prompt_messages(), params)
-        drawn_at = 0.0
+        live = LiveTurn(partial, settings.data_dir / "media" / conversation.id)
+        messages = conversation.prompt_messages()
+        if tools is None:
+            events = backend.stream(messages, params)
+        else:
+            events = run_agent(backend, messages, params, tools, settings.tool_max_steps)
         try:
             for event in events:
-                if isinstance(event, PROGRESS):
-                    # Also the engine's heartbeats: every draw lets Streamlit notice a Stop
-                    # click or a closed tab, which ends this run and so the request.
-                    if partial["content"] or partial["reasoning"]:
-                        status.empty()
-                    else:
-                        status.caption(progress_text(event))
-                elif isinstance(event, ReasoningDelta):
-                    partial["reasoning"] += event.text
-                elif isinstance(event, TextDelta):
-                    if not partial["content"]:
-                        status.empty()
-                        if partial["reasoning"]:
-                            render.streaming_reasoning(thinking, partial["reasoning"], answering=True)
-                    partial["content"] += event.text
-                elif isinstance(event, Done):
-                    stats = event.stats
-                elif isinstance(event, Error):
-                    error = event.message
-                now = time.monotonic()
-                if now - drawn_at >= DRAW_EVERY_S and isinstance(event, (TextDelta, ReasoningDelta)):
-                    drawn_at = now
-                    _draw(partial, thinking, answer, status)
+                live.handle(event)
         finally:
             events.close()  # also when this run is interrupted: frees the model at once
     st.session_state.pop("partial", None)
-    conversation.add_answer(partial["content"], partial["reasoning"], stats=stats, error=error)
+    conversation.messages.extend(partial["messages"])
+    conversation.add_answer(partial["content"], partial["reasoning"], stats=live.stats, error=live.error)
     store.save(conversation)
     st.rerun()
-
-
-def progress_text(event) -> str:
-    if isinstance(event, Queued) and event.ahead:
-        return f"⏳ Waiting for the model: {event.ahead} request(s) ahead of you"
-    if isinstance(event, Prefill) and event.total > 1024:
-        return f"📖 Reading {event.done:,} / {event.total:,} tokens"
-    return "⏳ Starting…"
-
-
-def _draw(partial: dict, thinking, answer, status) -> None:
-    if partial["content"]:
-        answer.markdown(to_streamlit_markdown(partial["content"]) + " ▌")
-    elif partial["reasoning"]:
-        status.empty()
-        render.streaming_reasoning(thinking, partial["reasoning"], answering=False)

@@ -17,13 +17,14 @@ _FINISH_NOTES = {
 }
 
 
-def message_body(message: dict) -> None:
-    """Everything inside one chat bubble (the caller opens ``st.chat_message``)."""
+def message_body(message: dict, links=lambda text: text) -> None:
+    """One message inside a chat bubble (the caller opens ``st.chat_message``); ``links``
+    turns citations into links."""
     if message.get("reasoning"):
         with st.expander(REASONING_LABEL, expanded=False):
             st.markdown(to_streamlit_markdown(message["reasoning"]))
     if message["content"]:
-        st.markdown(to_streamlit_markdown(message["content"]))
+        st.markdown(links(to_streamlit_markdown(message["content"])))
     if message.get("error"):
         st.error(message["error"])
     stats = stats_of(message)

@@ -63,3 +63,26 @@ def token_meter(backend: ChatBackend, conversation: Conversation) -> None:
     used = backend.count_tokens(conversation.prompt_messages()) if conversation.messages else 0
     window = backend.info.context_window
     st.progress(min(used / window, 1.0), text=f"Context: {used:,} / {window:,} tokens")
+
+
+def tool_switches(toolbox, conversation: Conversation, store: ConversationStore) -> None:
+    """Per-conversation switches for every tool, and why missing ones are missing."""
+    from ..tools.toolbox import BUILTIN_LABELS
+
+    with st.expander("🧰 Tools", expanded=False):
+        for name in toolbox.tools:
+            on = st.toggle(
+                BUILTIN_LABELS.get(name, f"🔧 {name}"),
+                value=name not in conversation.disabled_tools,
+                key=f"tool_{conversation.id}_{name}",
+            )
+            if on == (name in conversation.disabled_tools):
+                if on:
+                    conversation.disabled_tools.remove(name)
+                else:
+                    conversation.disabled_tools.append(name)
+                store.save(conversation)
+        for missing in toolbox.unavailable:
+            st.caption(f"{BUILTIN_LABELS.get(missing.name, missing.name)} is off: {missing.reason}")
+        for error in toolbox.load_errors:
+            st.warning(error)

@@ -52,6 +52,16 @@ def chat_backend(settings: Settings) -> ChatBackend:
     return job.result
 
 
+def toolbox(settings: Settings):
+    """This session's tools: its own warm Python kernel, browser and functions."""
+    from ..tools.toolbox import Toolbox
+
+    box = st.session_state.get("toolbox")
+    if box is None or box.settings != settings:
+        box = st.session_state.toolbox = Toolbox(settings)
+    return box
+
+
 def _show_progress(job, what: str) -> None:
     with st.status(f"Loading {what}…", expanded=True) as box:
         lines = st.empty()
@@ -65,12 +75,14 @@ def _show_progress(job, what: str) -> None:
 def conversation(store: ConversationStore, mode: str) -> Conversation:
     """The conversation named in the URL (``?c=``), so a refresh reopens it."""
     wanted = st.query_params.get("c")
-    current: Conversation | None = st.session_state.get("conversation")
-    if current is None or current.mode != mode or (wanted and wanted != current.id):
-        current = store.load(wanted) if wanted else None
-        if current is None or current.mode != mode:
+    current: Conversation | None = st.session_state.get(_key(mode))
+    if current is None or (wanted and wanted != current.id):
+        loaded = store.load(wanted) if wanted else None
+        if loaded is not None and loaded.mode == mode:
+            current = loaded
+        elif current is None:
             current = Conversation(mode=mode)
-        st.session_state.conversation = current
+    st.session_state.conversation = st.session_state[_key(mode)] = current
     if current.owner and "u" not in st.query_params:
         st.query_params["u"] = current.owner  # a shared ?c= link opens its owner's list
     current.owner = current.owner or owner()
@@ -91,8 +103,12 @@ def owner() -> str:
     return key
 
 
+def _key(mode: str) -> str:
+    return f"conversation_{mode}"  # each mode keeps its open conversation across page switches
+
+
 def new_conversation(mode: str) -> None:
-    st.session_state.conversation = Conversation(mode=mode, owner=owner())
+    st.session_state[_key(mode)] = Conversation(mode=mode, owner=owner())
     if "c" in st.query_params:
         del st.query_params["c"]
 
@@ -100,5 +116,5 @@ def new_conversation(mode: str) -> None:
 def open_conversation(store: ConversationStore, conversation_id: str) -> None:
     loaded = store.load(conversation_id)
     if loaded is not None:
-        st.session_state.conversation = loaded
+        st.session_state[_key(loaded.mode)] = loaded
         st.query_params["c"] = loaded.id

@@ -1,0 +1,60 @@
+"""Tool steps as stored conversation messages: the call, then its observation.
+
+The observation keeps what the model read (``content``) apart from what the user sees
+(``display``, images and files saved beside the conversations database, citations), so a
+later turn re-sends the step in the model's own format and a refreshed page shows it again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from .tools.base import Citation, ToolCall, ToolResult
+
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+
+
+def call_messages(call: ToolCall, result: ToolResult) -> list[dict]:
+    """A tool step in the model's own format: the call as an assistant turn whose metadata
+    is the tool name, then the observation. Never empty: GLM's template drops a turn whose
+    content is empty, which would leave the call unanswered."""
+    return [
+        {"role": "assistant", "metadata": call.name, "content": call.body},
+        {"role": "observation", "metadata": result.metadata, "content": result.text or "[no output]"},
+    ]
+
+
+def step_messages(call: ToolCall, result: ToolResult, media_dir: Path) -> list[dict]:
+    """``call_messages`` plus what the UI needs to show the step again later."""
+    call_message, observation = call_messages(call, result)
+    if result.display is not None and result.display != result.text:
+        observation["display"] = result.display
+    if result.is_error:
+        observation["is_error"] = True
+    if result.images:
+        media_dir.mkdir(parents=True, exist_ok=True)
+        observation["images"] = []
+        for image in result.images:
+            path = media_dir / f"{uuid.uuid4().hex[:12]}{_EXTENSIONS.get(image.mime, '.png')}"
+            path.write_bytes(image.data)
+            observation["images"].append({"path": str(path), "caption": image.caption})
+    if result.files:
+        observation["files"] = [str(p) for p in result.files]
+    if result.citations:
+        observation["citations"] = [asdict(c) for c in result.citations]
+    return [call_message, observation]
+
+
+def citations_of(messages: list[dict]) -> dict[int, dict]:
+    """Quote id -> {"title", "url"} over the given messages (the browser's pages)."""
+    found: dict[int, dict] = {}
+    for message in messages:
+        for citation in message.get("citations", ()):
+            found[citation["id"]] = citation
+    return found
+
+
+def stored_citations(messages: list[dict]) -> list[Citation]:
+    return [Citation(**c) for c in citations_of(messages).values()]

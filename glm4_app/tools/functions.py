@@ -1,0 +1,633 @@
+"""User-defined functions the model may call: a ``@tool`` decorator and a folder loader.
+
+Write a typed, documented Python function and decorate it::
+
+    @tool
+    def get_current_time(timezone: str = "UTC") -> str:
+        '''Current date and time in a time zone.
+
+        Args:
+            timezone: IANA name such as "Asia/Shanghai".
+        '''
+
+The JSON Schema the model sees comes from the type hints and the docstring (rules in
+``_schema_for`` and ``_parse_docstring``). GLM's own style ``Annotated[str, "The city", True]``
+(type, description, required) works too. Every call is checked against that schema before the
+function runs, and every failure (malformed JSON, bad arguments, an exception, a timeout)
+comes back as an ``is_error`` observation the model can react to: ``run`` never raises.
+
+Functions run on a worker thread with a timeout. Python cannot kill a thread, so a function
+that ignores the timeout keeps running in the background until it returns; a function that
+wants to stop early can take a parameter annotated ``threading.Event`` and receives the
+call's cancel event there (that parameter is not shown to the model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import hashlib
+import importlib.util
+import inspect
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal, Union
+
+import jsonschema
+
+from .base import ToolCall, ToolResult
+
+log = logging.getLogger(__name__)
+
+MAX_RESULT_CHARS = 8000  # what the model sees of a return value (characters, not bytes)
+MAX_DISPLAY_CHARS = 200_000  # what the UI shows; even the uncapped view needs a ceiling
+DEFAULT_TIMEOUT_S = 30.0
+
+# Names the tool-call parser already gives to the built-in tools; a function with one of
+# these names would never be called (or would shadow the built-in).
+RESERVED_NAMES = frozenset({"python", "simple_browser", "cogview"})
+# GLM writes a call as ``name\n{json}``, so a name must be one plain token.
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
+# --- The tool ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionTool:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON Schema of the arguments object
+    fn: Callable[..., Any]
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    # How to turn the validated JSON back into Python values (Enum members, tuples, ...).
+    _hints: dict[str, Any] = field(default_factory=dict, repr=False)
+    _nullable: frozenset[str] = field(default=frozenset(), repr=False)  # null = left out
+    _none_if_missing: frozenset[str] = field(default=frozenset(), repr=False)
+    _cancel_param: str | None = field(default=None, repr=False)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The decorated function stays callable as plain Python."""
+        return self.fn(*args, **kwargs)
+
+    def declaration(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+    def run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
+        try:
+            return self._run(call, cancel)
+        except Exception as exc:  # a bug in this module must still not end the turn
+            log.exception("function tool %s failed unexpectedly", self.name)
+            return _error(f"{self.name} could not be run: {type(exc).__name__}: {exc}")
+
+    def _run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
+        arguments = call.arguments
+        if arguments is None:
+            # The parser leaves ``arguments`` empty when the JSON did not parse; parse again
+            # here to tell the model exactly what was wrong with it.
+            arguments, problem = _parse_arguments(call.body)
+            if problem:
+                return _error(
+                    f"The arguments of {self.name} are not valid JSON ({problem}). Call "
+                    f"{self.name} again with one JSON object. You sent: {_clip(call.body, 300)}"
+                )
+        if not isinstance(arguments, dict):
+            return _error(
+                f"The arguments of {self.name} must be one JSON object, not "
+                f"{_json_type(arguments)}. Parameters: {_compact(self.parameters)}"
+            )
+        # A JSON null for a parameter that may be None means "use the default".
+        arguments = {
+            k: v for k, v in arguments.items() if not (v is None and k in self._nullable)
+        }
+        problems = validation_problems(self.parameters, arguments)
+        if problems:
+            listed = "\n".join(f"- {p}" for p in problems)
+            return _error(
+                f"Invalid arguments for {self.name}:\n{listed}\n"
+                f"Call {self.name} again with arguments matching: {_compact(self.parameters)}"
+            )
+        kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
+        for name in self._none_if_missing - kwargs.keys():
+            kwargs[name] = None  # "not required" but no Python default: the function gets None
+        if self._cancel_param:
+            kwargs[self._cancel_param] = cancel
+
+        outcome = run_in_thread(
+            lambda: self.fn(**kwargs), timeout_s=self.timeout_s, cancel=cancel, name=self.name
+        )
+        if outcome.cancelled:
+            return _error(f"{self.name} was stopped before it finished.")
+        if outcome.timed_out:
+            return _error(
+                f"{self.name} did not finish within {self.timeout_s:g} s and was abandoned "
+                "(it may still be running in the background)."
+            )
+        if outcome.error is not None:
+            exc = outcome.error
+            log.warning("function tool %s raised", self.name, exc_info=exc)
+            return _error(f"{self.name} raised {type(exc).__name__}: {_clip(str(exc), 2000)}")
+        return _success(outcome.value)
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Any:
+    """Turn a typed function into a FunctionTool: ``@tool`` or ``@tool(name=..., ...)``.
+
+    Raises TypeError/ValueError at decoration time for what cannot be offered to a model
+    (an unsupported type, ``*args``, a bad name), so the mistake shows up when the file loads.
+    """
+
+    def wrap(f: Callable[..., Any]) -> FunctionTool:
+        return make_tool(f, name=name, description=description, timeout_s=timeout_s)
+
+    return wrap if fn is None else wrap(fn)
+
+
+def make_tool(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> FunctionTool:
+    tool_name = name or fn.__name__
+    if not _NAME_RE.match(tool_name):
+        raise ValueError(
+            f"tool name {tool_name!r} must be letters, digits, _ or - (starting with a letter "
+            "or _), at most 64 characters"
+        )
+    summary, param_docs = _parse_docstring(inspect.getdoc(fn) or "")
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as exc:  # e.g. a forward reference to a name that does not exist
+        raise TypeError(f"{tool_name}: cannot resolve its type hints: {exc}") from exc
+
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    call_hints: dict[str, Any] = {}
+    nullable: set[str] = set()
+    none_if_missing: set[str] = set()
+    cancel_param = None
+    extra_allowed = False
+    for param in inspect.signature(fn).parameters.values():
+        where = f"{tool_name}({param.name})"
+        if param.kind in (param.VAR_POSITIONAL, param.POSITIONAL_ONLY):
+            raise TypeError(f"{where}: the model passes arguments by name; drop *args and '/'")
+        if param.kind is param.VAR_KEYWORD:
+            extra_allowed = True  # **kwargs: the function takes names we do not know
+            continue
+        hint = hints.get(param.name, Any)
+        if hint is threading.Event:
+            cancel_param = param.name
+            continue
+        hint, note, required_flag = _split_annotated(hint)
+        prop = _schema_for(hint, where)
+        if note or param_docs.get(param.name):
+            prop["description"] = note or param_docs[param.name]
+        has_default = param.default is not inspect.Parameter.empty
+        if has_default and param.default is not None:
+            default = _jsonable(param.default)
+            if default is not _NOT_JSON:
+                prop["default"] = default
+        properties[param.name] = prop
+        call_hints[param.name] = hint
+
+        may_be_none = _is_optional(hint) or (has_default and param.default is None)
+        is_required = required_flag if required_flag is not None else not (
+            has_default or may_be_none
+        )
+        if is_required:
+            required.append(param.name)
+        if may_be_none:
+            nullable.add(param.name)
+        if not is_required and not has_default:
+            none_if_missing.add(param.name)
+
+    parameters: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        parameters["required"] = required
+    if not extra_allowed:
+        parameters["additionalProperties"] = False
+    return FunctionTool(
+        name=tool_name,
+        description=(description if description is not None else summary),
+        parameters=parameters,
+        fn=fn,
+        timeout_s=timeout_s,
+        _hints=call_hints,
+        _nullable=frozenset(nullable),
+        _none_if_missing=frozenset(none_if_missing),
+        _cancel_param=cancel_param,
+    )
+
+
+# --- JSON Schema from type hints -----------------------------------------------------------
+
+_SIMPLE = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_SEQUENCES = (list, tuple, set, frozenset)
+_UNION_TYPES = (Union, types.UnionType)
+
+
+def _schema_for(hint: Any, where: str) -> dict[str, Any]:
+    """JSON Schema for one type hint.
+
+    str/int/float/bool map to their JSON types; list[X], set[X] and tuple[X, ...] to arrays
+    of X, tuple[X, Y] to a fixed-length array; dict[str, X] to an object of X; Literal[...]
+    and Enum subclasses to ``enum``; Optional[X] to X (optional-ness lives in ``required``);
+    other unions to ``anyOf``; Any or no hint to ``{}`` (anything).
+    """
+    hint, _, _ = _split_annotated(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return {}
+    if hint in _SIMPLE:
+        return {"type": _SIMPLE[hint]}
+    if hint is type(None):
+        return {"type": "null"}
+    if origin in _UNION_TYPES:
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            return _schema_for(options[0], where)
+        return {"anyOf": [_schema_for(a, where) for a in options]}
+    if origin is Literal:
+        return _enum_schema(list(args))
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return _enum_schema([member.value for member in hint])
+    if hint in _SEQUENCES or origin in _SEQUENCES:
+        schema: dict[str, Any] = {"type": "array"}
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            schema["prefixItems"] = [_schema_for(a, where) for a in args]
+            schema["minItems"] = schema["maxItems"] = len(args)
+        elif args:
+            schema["items"] = _schema_for(args[0], where)
+        return schema
+    if hint is dict or origin is dict:
+        schema = {"type": "object"}
+        if len(args) == 2 and args[1] is not Any:
+            schema["additionalProperties"] = _schema_for(args[1], where)
+        return schema
+    raise TypeError(
+        f"{where}: no JSON Schema for type {hint!r}; use str, int, float, bool, list, tuple, "
+        "dict, Literal, an Enum, Optional or Any"
+    )
+
+
+def _enum_schema(values: list[Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = {}
+    kinds = {type(v) for v in values}
+    if len(kinds) == 1 and kinds.pop() in _SIMPLE:
+        schema["type"] = _SIMPLE[type(values[0])]
+    schema["enum"] = values
+    return schema
+
+
+def _split_annotated(hint: Any) -> tuple[Any, str | None, bool | None]:
+    """``Annotated[T, "description", required]`` (GLM's tool_registry style) -> its parts.
+    Metadata that is neither a string nor a bool (e.g. from other libraries) is ignored."""
+    if typing.get_origin(hint) is not typing.Annotated:
+        return hint, None, None
+    base, *metadata = typing.get_args(hint)
+    note = next((m for m in metadata if isinstance(m, str)), None)
+    required = next((m for m in metadata if isinstance(m, bool)), None)
+    return base, note, required
+
+
+def _is_optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in _UNION_TYPES and type(None) in typing.get_args(hint)
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """Validated JSON -> what the hint promised: Enum members, tuples and sets, floats."""
+    if value is None:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in _UNION_TYPES:
+        options = [a for a in args if a is not type(None)]
+        return _coerce(value, options[0]) if len(options) == 1 else value
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, float):
+        return int(value)  # JSON Schema counts 3.0 as an integer
+    if origin in _SEQUENCES and isinstance(value, list):
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return tuple(_coerce(v, a) for v, a in zip(value, args))
+        return origin(_coerce(v, args[0] if args else Any) for v in value)
+    if hint in (tuple, set, frozenset) and isinstance(value, list):
+        return hint(value)
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return {k: _coerce(v, args[1]) for k, v in value.items()}
+    return value
+
+
+# --- Docstrings ----------------------------------------------------------------------------
+
+_GOOGLE_HEADERS = {"args:", "arguments:", "parameters:", "params:"}
+_NUMPY_HEADERS = {"parameters", "arguments", "args"}
+_GOOGLE_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")  # name (type): text
+_NUMPY_ITEM = re.compile(r"^(\w+)\s*(?::.*)?$")  # name : type
+_SPHINX_ITEM = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+)\s*:\s*(.*)$")  # :param type name: text
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """(first paragraph as one line, {parameter: description}).
+
+    Parameter descriptions are read from a Google-style ``Args:`` section, a NumPy-style
+    ``Parameters`` / ``----------`` section, or Sphinx ``:param name:`` lines.
+    """
+    lines = inspect.cleandoc(doc).splitlines() if doc else []
+    paragraph: list[str] = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or _is_section_start(lines, i) or stripped.startswith(":"):
+            break
+        paragraph.append(stripped)
+    params: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.lower() in _GOOGLE_HEADERS:
+            params.update(_google_items(lines[i + 1 :], _indent(line)))
+        elif stripped.lower() in _NUMPY_HEADERS and _is_dashes(lines, i + 1):
+            params.update(_numpy_items(lines[i + 2 :], _indent(line)))
+        elif match := _SPHINX_ITEM.match(stripped):
+            params[match[1]] = _join([match[2], *_continuation(lines[i + 1 :], _indent(line))])
+    return " ".join(paragraph), params
+
+
+def _google_items(lines: list[str], header_indent: int) -> dict[str, str]:
+    items: dict[str, list[str]] = {}
+    current = None
+    item_indent = None
+    for line in lines:
+        if not line.strip():
+            continue
+        indent = _indent(line)
+        if indent <= header_indent:
+            break  # the next section ("Returns:") or the end of this one
+        if item_indent is None:
+            item_indent = indent
+        match = _GOOGLE_ITEM.match(line.strip())
+        if indent == item_indent and match:
+            current = match[1]
+            items[current] = [match[2]]
+        elif current is not None:
+            items[current].append(line.strip())
+    return {name: _join(parts) for name, parts in items.items()}
+
+
+def _numpy_items(lines: list[str], header_indent: int) -> dict[str, str]:
+    items: dict[str, list[str]] = {}
+    current = None
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if _is_dashes(lines, i + 1):
+            break  # "Returns" followed by dashes: the next section
+        if _indent(line) <= header_indent:
+            match = _NUMPY_ITEM.match(line.strip())
+            if not match:
+                break
+            current = match[1]
+            items[current] = []
+        elif current is not None:
+            items[current].append(line.strip())
+    return {name: _join(parts) for name, parts in items.items()}
+
+
+def _continuation(lines: list[str], indent: int) -> list[str]:
+    out = []
+    for line in lines:
+        if not line.strip() or _indent(line) <= indent:
+            break
+        out.append(line.strip())
+    return out
+
+
+def _is_section_start(lines: list[str], i: int) -> bool:
+    stripped = lines[i].strip().lower()
+    return stripped in _GOOGLE_HEADERS or (
+        stripped in _NUMPY_HEADERS and _is_dashes(lines, i + 1)
+    )
+
+
+def _is_dashes(lines: list[str], i: int) -> bool:
+    return i < len(lines) and len(lines[i].strip()) >= 3 and set(lines[i].strip()) == {"-"}
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _join(parts: list[str]) -> str:
+    return " ".join(p for p in parts if p).strip()
+
+
+# --- Validation and results ----------------------------------------------------------------
+
+
+def validation_problems(schema: dict[str, Any], arguments: Any) -> list[str]:
+    """Every way ``arguments`` breaks ``schema``, one readable line each (empty: valid)."""
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in validator.iter_errors(arguments):
+        path = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        problems.append(f"{path.lstrip('.')}: {error.message}" if path else error.message)
+    return sorted(problems)
+
+
+def _parse_arguments(body: str) -> tuple[Any, str | None]:
+    if not body.strip():
+        return {}, None  # a call with no arguments at all: fine for a function without any
+    try:
+        return json.loads(body), None
+    except json.JSONDecodeError as exc:
+        return None, f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+
+
+def _success(value: Any) -> ToolResult:
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=_json_default)
+    if len(text) <= MAX_RESULT_CHARS:
+        return ToolResult(text)
+    return ToolResult(_clip(text, MAX_RESULT_CHARS), display=_clip(text, MAX_DISPLAY_CHARS))
+
+
+def _error(text: str) -> ToolResult:
+    return ToolResult(_clip(text, MAX_RESULT_CHARS), is_error=True)
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… [truncated: {len(text):,} characters in all]"
+
+
+def _compact(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_type(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+_NOT_JSON = object()
+
+
+def _jsonable(value: Any) -> Any:
+    """A default value as it appears in the schema, or _NOT_JSON to leave it out."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, (tuple, frozenset, set)):
+        value = list(value)
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return _NOT_JSON
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    """Return values json cannot dump by itself: dataclasses, enums, sets; else ``str()``."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+# --- Running with a timeout ----------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+
+
+def run_in_thread(
+    fn: Callable[[], Any], *, timeout_s: float, cancel: threading.Event, name: str
+) -> Outcome:
+    """Run ``fn`` on a daemon thread; return when it finishes, ``timeout_s`` passes or
+    ``cancel`` is set, whichever comes first.
+
+    On timeout or cancel the thread is left behind (Python cannot stop it); it is a daemon
+    so it never blocks the app's exit. Coroutine functions are run with ``asyncio.run``.
+    """
+    done = threading.Event()
+    box = Outcome()
+
+    def work() -> None:
+        try:
+            value = fn()
+            box.value = asyncio.run(value) if inspect.iscoroutine(value) else value
+        except BaseException as exc:  # SystemExit from a tool is an error like any other
+            box.error = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name=f"tool-fn-{name}", daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    while not done.is_set():
+        if cancel.is_set():
+            return Outcome(cancelled=True)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Outcome(timed_out=True)
+        done.wait(min(0.05, remaining))
+    return box
+
+
+# --- Loading a folder of tools -------------------------------------------------------------
+
+
+def load_tools_dir(folder: Path) -> tuple[list[FunctionTool], list[str]]:
+    """Import every ``*.py`` in ``folder`` (not those starting with ``_``) and collect the
+    ``@tool`` functions each defines, in file then definition order.
+
+    Never raises: a file that fails to import, a name used twice or a built-in's name gives
+    an error line (for the UI) and the rest still load. The files are trusted code: they run
+    in the app's own process, like any plugin.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [], [f"The tools folder {folder} does not exist (GLM4_TOOLS_DIR)."]
+    tools: list[FunctionTool] = []
+    errors: list[str] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        try:
+            module = _import_file(path)
+        except BaseException as exc:  # SyntaxError, ImportError, SystemExit, a bad @tool...
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            continue
+        for value in list(vars(module).values()):
+            # Only tools defined in this file: one imported from elsewhere is not listed twice.
+            if not isinstance(value, FunctionTool) or value.fn.__module__ != module.__name__:
+                continue
+            if value.name in RESERVED_NAMES:
+                errors.append(
+                    f"{path.name}: {value.name!r} is the name of a built-in tool; rename it."
+                )
+            elif value.name in seen:
+                errors.append(
+                    f"{path.name}: a tool named {value.name!r} is already defined in "
+                    f"{seen[value.name]}; this one is skipped."
+                )
+            else:
+                seen[value.name] = path.name
+                tools.append(value)
+    return tools, errors
+
+
+def _import_file(path: Path) -> types.ModuleType:
+    # A name unique to the file's full path, so two folders' ``utils.py`` never collide and
+    # loading the same file again replaces its module instead of piling up new ones.
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    stem = re.sub(r"\W", "_", path.stem)
+    module_name = f"glm4_user_tools_{digest}_{stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look the module up here
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module

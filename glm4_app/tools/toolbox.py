@@ -1,0 +1,96 @@
+"""The tools of one browser session, built from settings, and the reaper of idle kernels.
+
+Each session gets its own Python kernel (warmed up at once, so the first call does not wait
+for it) and its own browser state; nothing is shared between sessions. Kernels of sessions
+that went away or sat idle are shut down by a process-wide reaper thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+import weakref
+from pathlib import Path
+
+from ..settings import Settings
+from .base import Tool, Unavailable
+from .browser import BrowserTool
+from .functions import load_tools_dir
+from .image import ImageTool, available as image_available
+from .python_tool import PythonTool
+from .search import not_configured_reason
+
+BUILTIN_LABELS = {
+    "python": "🐍 Python",
+    "simple_browser": "🌐 Browser",
+    "cogview": "🎨 Text-to-image",
+    "search": "🔎 Web search",
+}
+
+
+class Toolbox:
+    def __init__(self, settings: Settings, workdir: Path | None = None) -> None:
+        self.settings = settings
+        self.workdir = workdir or settings.data_dir / "workspaces" / uuid.uuid4().hex[:12]
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.python = PythonTool(settings, self.workdir)
+        self.python.start()  # warm, so the first call answers at once
+        self.tools: dict[str, Tool] = {"python": self.python, "simple_browser": BrowserTool(settings)}
+        self.unavailable: list[Unavailable] = []
+        search_off = not_configured_reason(settings)
+        if search_off:
+            self.unavailable.append(Unavailable("search", f"{search_off}; the browser still opens URLs."))
+        reason = image_available(settings)
+        if reason is None:
+            self.tools["cogview"] = ImageTool(settings)
+        else:
+            self.unavailable.append(Unavailable("cogview", reason))
+        functions, self.load_errors = load_tools_dir(settings.tools_dir)
+        for function in functions:
+            self.tools.setdefault(function.name, function)
+        REAPER.track(self)
+
+    def for_conversation(self, conversation_id: str, citations) -> None:
+        """Quote ids continue per conversation: switching conversations restores its ids."""
+        if conversation_id != getattr(self, "_conversation_id", None):
+            self._conversation_id = conversation_id
+            self.tools["simple_browser"].reset(citations)
+
+    def enabled(self, names: set[str] | None) -> dict[str, Tool]:
+        """The tools the user left switched on (all by default)."""
+        return {n: t for n, t in self.tools.items() if names is None or n in names}
+
+    def shutdown(self) -> None:
+        self.python.shutdown()
+
+
+class _Reaper:
+    """Every minute, shuts down the kernels that sat unused longer than ``kernel_idle_s``;
+    a session that went away (its Toolbox garbage-collected) loses its kernel at once."""
+
+    def __init__(self) -> None:
+        self._boxes: weakref.WeakSet[Toolbox] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def track(self, box: Toolbox) -> None:
+        weakref.finalize(box, box.python.shutdown)
+        with self._lock:
+            self._boxes.add(box)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="kernel-reaper", daemon=True)
+                self._thread.start()
+
+    def reap(self, now: float | None = None) -> int:
+        with self._lock:
+            boxes = list(self._boxes)
+        return sum(box.python.maybe_reap(now) for box in boxes)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(60)
+            self.reap()
+
+
+REAPER = _Reaper()

@@ -1,0 +1,406 @@
+"""The python tool against real Jupyter kernels, hostile code included.
+
+Every kernel here is a real ipykernel process started through the tool's launcher, with small
+limits so that the hostile cells end fast. The ``make_tool`` fixture checks at teardown that no
+process of the tool's kernels survived (by their working directory, which children inherit).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from glm4_app.settings import Settings
+from glm4_app.tools.base import ToolCall
+from glm4_app.tools.kernel_startup import CJK_FONTS, session_tasks
+from glm4_app.tools.python_tool import DISPLAY_CHARS, GRACE_S, PythonTool, _Transcript
+
+pytestmark = pytest.mark.timeout(120)
+
+FAST = Settings().with_(
+    python_timeout_s=2,
+    python_output_chars=2000,
+    python_memory_mb=1536,
+    python_cpu_s=120,
+    python_max_processes=32,
+    python_file_mb=5,
+)
+
+
+def run(tool: PythonTool, code: str, cancel: threading.Event | None = None):
+    return tool.run(ToolCall("python", code), cancel or threading.Event())
+
+
+def live_processes() -> dict[int, str]:
+    """pid -> cwd of every live (non-zombie) process we can see."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
+                    continue
+            found[int(name)] = os.readlink(f"/proc/{name}/cwd")
+        except OSError:
+            continue
+    return found
+
+
+def processes_in(folder: Path) -> list[int]:
+    return [pid for pid, cwd in live_processes().items() if cwd.startswith(str(folder))]
+
+
+@pytest.fixture
+def make_tool(tmp_path):
+    tools = []
+
+    def make(settings: Settings = FAST, name: str = "session") -> PythonTool:
+        tool = PythonTool(settings, tmp_path / name)
+        tool.start()
+        tools.append(tool)
+        return tool
+
+    yield make
+    for tool in tools:
+        tool.shutdown()
+    deadline = time.monotonic() + 5
+    while processes_in(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_in(tmp_path) == [], "a kernel process survived shutdown()"
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One warm kernel for the tests that leave it in a usable state."""
+    tool = PythonTool(FAST.with_(python_timeout_s=30), tmp_path_factory.mktemp("shared"))
+    tool.start()
+    assert tool.ready(60), "the kernel did not start"
+    yield tool
+    tool.shutdown()
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+def test_declaration():
+    tool = PythonTool(FAST, Path("/tmp"))
+    assert tool.name == "python" and tool.declaration() == {"type": "python"}
+
+
+def test_every_output_in_order_with_the_image(shared):
+    result = run(
+        shared,
+        "print('first')\n"
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2, 3])\n"
+        "plt.show()\n"
+        "import sys\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "6 * 7",
+    )
+    assert not result.is_error, result.text
+    text = result.text
+    order = [text.index(part) for part in ("first", "[image 1]", "to stderr", "42")]
+    assert order == sorted(order), text
+    assert len(result.images) == 1
+    assert result.images[0].data.startswith(b"\x89PNG") and result.images[0].mime == "image/png"
+
+
+def test_figure_left_open_is_shown_after_the_result(shared):
+    result = run(shared, "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [3, 4])\n'done'")
+    assert result.text.index("'done'") < result.text.index("[image 1]")
+    assert len(result.images) == 1
+
+
+def test_errors_come_with_a_clean_traceback(shared):
+    result = run(shared, "print('before')\ndef f():\n    raise ValueError('bad value')\nf()")
+    assert result.is_error
+    assert "before" in result.text and "ValueError: bad value" in result.text
+    assert "f()" in result.text  # the frames are there
+    assert "\x1b" not in result.text  # ANSI colour codes are not
+
+
+def test_fifty_megabytes_of_output_are_capped_and_bounded(shared):
+    def rss_mb() -> float:
+        with open("/proc/self/status") as f:
+            return int(f.read().split("VmRSS:")[1].split()[0]) / 1024
+
+    before = rss_mb()
+    result = run(
+        shared,
+        "import sys\n"
+        "for i in range(50):\n"
+        "    sys.stdout.write(str(i % 10) * 1_000_000)\n"
+        "print('END')",
+    )
+    assert not result.is_error
+    # The model: head and tail within python_output_chars, with the marker between them.
+    assert len(result.text) < 2000 + 100
+    assert result.text.startswith("0" * 900) and result.text.rstrip().endswith("9END")
+    assert "characters omitted …" in result.text
+    # The UI: bounded too, and it says why.
+    assert DISPLAY_CHARS <= len(result.display) < DISPLAY_CHARS + 200
+    assert f"omitted (over {DISPLAY_CHARS:,} characters)" in result.display
+    assert "49,000,004 characters omitted" in result.display  # 50,000,004 in all, 1M kept
+    assert rss_mb() - before < 100, "the app kept the output in memory"
+
+
+def test_progress_bars_keep_only_their_last_state():
+    out = _Transcript()
+    out.add("10%\r50%\r")
+    out.add("100%\nnext\r\nline\x1b[31m red\x1b[0m\n")
+    assert out.excerpt(1000) == "100%\nnext\nline red\n"
+
+
+def test_clear_output_drops_what_came_before():
+    out = _Transcript()
+    for msg in (
+        {"msg_type": "stream", "content": {"text": "old\n"}},
+        {"msg_type": "clear_output", "content": {"wait": True}},
+        {"msg_type": "stream", "content": {"text": "new\n"}},
+    ):
+        out.handle(msg)
+    assert out.excerpt(100) == "new\n"
+
+
+# --- time limits and cancel ---------------------------------------------------------------
+
+
+def test_a_timeout_interrupts_and_keeps_the_variables(make_tool):
+    tool = make_tool()
+    assert tool.ready(60)
+    start = time.monotonic()
+    result = run(tool, "x = 41\nwhile True:\n    pass")
+    assert time.monotonic() - start < 2 + GRACE_S
+    assert result.is_error
+    assert "KeyboardInterrupt" in result.text
+    assert "Timed out after 2 s" in result.text and "kept" in result.text
+    assert run(tool, "print(x + 1)").text.strip() == "42"
+
+
+def test_a_kernel_that_ignores_the_interrupt_is_restarted(make_tool):
+    tool = make_tool()
+    assert tool.ready(60)
+    code = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    start = time.monotonic()
+    result = run(tool, code)
+    assert time.monotonic() - start < 2 + GRACE_S + 2
+    assert result.is_error and "Timed out after 2 s" in result.text
+    assert "did not stop" in result.text and "lost" in result.text
+    assert run(tool, "print('back')").text.strip() == "back"
+
+
+def test_cancel_interrupts_promptly_and_keeps_the_variables(shared):
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    start = time.monotonic()
+    result = run(shared, "import time\ny = 7\ntime.sleep(60)", cancel)
+    assert time.monotonic() - start < 1.5
+    assert "Stopped by the user" in result.text
+    assert run(shared, "print(y)").text.strip() == "7"
+
+
+def test_the_cpu_limit_kills_and_the_kernel_comes_back(make_tool):
+    # The warm-up imports use ~2 s of CPU; 6 s leaves the cell about 4.
+    tool = make_tool(FAST.with_(python_cpu_s=6, python_timeout_s=60))
+    assert tool.ready(60)
+    result = run(tool, "while True:\n    pass")
+    assert result.is_error and "CPU time limit of 6 s" in result.text
+    assert run(tool, "print('back')").text.strip() == "back"
+
+
+# --- a dying kernel -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["import os\nos._exit(1)", "import ctypes\nctypes.string_at(0)"],
+    ids=["exit", "segfault"],
+)
+def test_a_dead_kernel_is_restarted_and_the_model_told(make_tool, code):
+    tool = make_tool()
+    run(tool, "x = 1")
+    result = run(tool, code)
+    assert result.is_error
+    assert "kernel died" in result.text and "lost" in result.text
+    assert run(tool, "print('back')").text.strip() == "back"
+    assert "NameError" in run(tool, "x").text
+
+
+# --- resource limits ----------------------------------------------------------------------
+
+
+def test_memory_hogs_get_a_memory_error_and_the_kernel_survives(make_tool):
+    tool = make_tool(FAST.with_(python_memory_mb=1024, python_timeout_s=30))
+    assert "MemoryError" in run(tool, "x = bytearray(10**10)").text
+    gradual = run(tool, "chunks = []\nwhile True:\n    chunks.append(bytearray(10**7))")
+    assert "MemoryError" in gradual.text or "kernel died" in gradual.text
+    after = run(tool, "chunks = None\nprint('alive')")
+    assert "alive" in after.text
+
+
+def test_the_file_size_limit_holds(make_tool):
+    tool = make_tool(FAST.with_(python_file_mb=1))
+    result = run(tool, "open('/mnt/data/big.bin', 'wb').write(b'0' * 2 * 1024 * 1024)")
+    assert "File too large" in result.text
+    assert (tool.workdir / "big.bin").stat().st_size <= 1024 * 1024
+    assert run(tool, "print('alive')").text.strip() == "alive"
+
+
+def machine_count() -> int:
+    return len(live_processes())
+
+
+def test_a_fork_bomb_is_contained_and_the_kernel_restarts(make_tool):
+    tool = make_tool(FAST.with_(python_max_processes=24, python_timeout_s=20))
+    assert tool.ready(60)
+    before = machine_count()
+    # The loop bounds itself on the machine's process count: a backstop for the test machine
+    # should every guard of the tool fail. The tool must stop it long before.
+    bomb = (
+        "import os\n"
+        "backstop = len(os.listdir('/proc')) + 300\n"
+        "while len(os.listdir('/proc')) < backstop:\n"
+        "    os.fork()\n"
+    )
+    start = time.monotonic()
+    result = run(tool, bomb)
+    assert time.monotonic() - start < 10
+    assert result.is_error
+    assert "24 processes and threads" in result.text and "restarted" in result.text
+    assert machine_count() <= before + 10, "processes of the fork loop survived"
+    assert run(tool, "print('back')").text.strip() == "back"
+    assert session_tasks(tool._kernel.pid)[0] < 24
+
+
+def test_forks_made_in_c_are_caught_by_the_watchdog(make_tool):
+    tool = make_tool(FAST.with_(python_max_processes=24, python_timeout_s=20))
+    assert tool.ready(60)
+    before = machine_count()
+    # os.system forks in C, past the in-kernel guard; the shell's children stay in the session.
+    shell = "for i in $(seq 40); do sleep 60 & done"
+    result = run(tool, f"import os, time\nos.system({shell!r})\ntime.sleep(5)")
+    assert result.is_error and "restarted" in result.text
+    assert machine_count() <= before + 10, "the shell's children survived"
+    assert run(tool, "print('back')").text.strip() == "back"
+
+
+def test_the_kernel_sees_no_app_secrets(make_tool, monkeypatch):
+    monkeypatch.setenv("GLM4_SEARCH_API_KEY", "s3cr3t-search-key")
+    monkeypatch.setenv("HF_TOKEN", "hf_s3cr3t")
+    tool = make_tool()
+    result = run(
+        tool,
+        "import os\n"
+        "print(sorted(os.environ))\n"
+        "print(os.environ['HOME'])\n"
+        "try:\n"
+        "    print(open(f'/proc/{os.getppid()}/environ').read())\n"
+        "except OSError as e:\n"
+        "    print('parent environ:', type(e).__name__)\n",
+    )
+    assert "s3cr3t" not in result.text and "GLM4_" not in result.text
+    assert "HF_TOKEN" not in result.text
+    assert "/mnt/data" in result.text  # HOME is the session's folder
+    if os.geteuid() == 0:  # a capability-less root kernel cannot read the app's environ
+        assert "parent environ: PermissionError" in result.text
+
+
+# --- files and paths ----------------------------------------------------------------------
+
+
+def test_files_written_to_mnt_data_land_in_the_workdir(shared):
+    result = run(
+        shared,
+        "import pandas as pd, os\n"
+        "pd.DataFrame({'a': [1, 2]}).to_csv('/mnt/data/x.csv', index=False)\n"
+        "print(sorted(os.listdir('/mnt/data')), os.path.abspath('/mnt/data/x.csv'), os.getcwd())",
+    )
+    assert not result.is_error, result.text
+    assert (shared.workdir / "x.csv").read_text() == "a\n1\n2\n"
+    assert shared.workdir / "x.csv" in result.files
+    assert "['x.csv'] /mnt/data/x.csv /mnt/data" in result.text
+    assert str(shared.workdir) not in result.text  # the model only ever sees /mnt/data
+    unchanged = run(shared, "print(open('/mnt/data/x.csv').read())")
+    assert unchanged.files == ()
+
+
+def test_only_the_mnt_data_path_is_rewritten():
+    tool = PythonTool(FAST, Path("/tmp/ws"))
+    code = "open('/mnt/data/a.csv'); '/mnt/data'; '/mnt/database'; '/x/mnt/data'; '/mnt/data2'"
+    assert tool.to_kernel_paths(code) == (
+        "open('/tmp/ws/a.csv'); '/tmp/ws'; '/mnt/database'; '/x/mnt/data'; '/mnt/data2'"
+    )
+
+
+def cjk_font_installed() -> bool:
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return any(name in names for name in CJK_FONTS) or any("CJK" in n for n in names)
+
+
+def test_chinese_titles_render_without_missing_glyphs(shared):
+    if not cjk_font_installed():
+        pytest.skip("no CJK font installed (e.g. apt-get install fonts-noto-cjk)")
+    plot = (
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots()\n"
+        "ax.plot([1, -2, 3])\n"
+        "ax.set_title('中文标题：销售额')\n"
+        "ax.set_xlabel('月份')\n"
+        "plt.show()\n"
+    )
+    result = run(shared, plot)
+    assert len(result.images) == 1
+    assert "missing from" not in result.text and "Glyph" not in result.text, result.text
+    # The check can fail: with a Latin-only font the same plot warns.
+    latin = run(
+        shared,
+        "with plt.rc_context({'font.sans-serif': ['DejaVu Sans']}):\n"
+        + "".join("    " + line + "\n" for line in plot.splitlines()[1:]),
+    )
+    assert "missing from font" in latin.text
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+def test_a_warm_kernel_answers_at_once(make_tool):
+    tool = make_tool()
+    assert tool.ready(60)
+    start = time.monotonic()
+    assert run(tool, "print(1)").text.strip() == "1"
+    assert time.monotonic() - start < 0.5
+
+
+def test_two_sessions_share_nothing(make_tool):
+    one, two = make_tool(name="one"), make_tool(name="two")
+    run(one, "secret = 1\nopen('/mnt/data/mine.txt', 'w').write('1')")
+    assert "NameError" in run(two, "secret").text
+    assert "False" in run(two, "import os\nprint(os.path.exists('/mnt/data/mine.txt'))").text
+    assert one._kernel.pid != two._kernel.pid
+
+
+def test_an_idle_kernel_is_reaped_and_the_model_told(make_tool):
+    tool = make_tool(FAST.with_(kernel_idle_s=60))
+    run(tool, "x = 1")
+    assert not tool.maybe_reap()  # just used
+    assert tool.maybe_reap(now=time.monotonic() + 120)
+    assert not tool.running
+    result = run(tool, "x")
+    assert "shut down after 2 min unused" in result.text and "NameError" in result.text
+
+
+def test_run_never_raises(tmp_path, monkeypatch):
+    def broken(self):
+        raise OSError("no kernel today")
+
+    monkeypatch.setattr(PythonTool, "_new_kernel", broken)
+    result = run(PythonTool(FAST, tmp_path), "print(1)")
+    assert result.is_error and "no kernel today" in result.text

@@ -1,0 +1,88 @@
+"""The All Tools page, headless (AppTest), with a scripted model and real tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from glm4_app.generation import ModelInfo
+from glm4_app.scripted import ScriptedBackend
+from glm4_app.store import ConversationStore
+from glm4_app.ui import state
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TOOLS_MODEL = ModelInfo(name="scripted-glm", context_window=8192, tools=True)
+PLOT_CALL = (
+    "I'll draw it.<|assistant|>python\n```python\nimport matplotlib.pyplot as plt\n"
+    "print('points:', 3)\nplt.plot([1, 2, 3], [1, 4, 9])\nplt.title('平方')\nplt.show()\n```"
+)
+
+
+@pytest.fixture
+def open_tools_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLM4_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("GLM4_TOOLS_DIR", str(tmp_path / "no_user_tools"))
+    opened = []
+
+    def open_(backend) -> AppTest:
+        monkeypatch.setattr(state, "chat_backend", lambda settings: backend)
+        at = AppTest.from_file(APP, default_timeout=90)
+        at.switch_page("pages/tools.py").run()
+        assert not at.exception, at.exception
+        opened.append(at)
+        return at
+
+    yield open_
+    for at in opened:
+        box = at.session_state["toolbox"] if "toolbox" in at.session_state else None
+        if box is not None:
+            box.shutdown()
+
+
+def send(at: AppTest, text: str) -> AppTest:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_python_plot_then_answer_is_shown_kept_and_resent(open_tools_page, tmp_path):
+    backend = ScriptedBackend([PLOT_CALL, "The plot shows y = x².", "Sure."], info=TOOLS_MODEL)
+    at = open_tools_page(backend)
+    send(at, "Plot the squares of 1..3")
+
+    assert [s.label for s in at.get("status")] == ["🐍 Ran Python"]
+    assert len(at.get("image")) == 1, "the figure is shown inline"
+    assert "points: 3" in "".join(c.value for c in at.code)
+    answer = at.chat_message[1]
+    assert "I'll draw it." in [m.value for m in answer.markdown]
+    assert "The plot shows y = x²." in [m.value for m in answer.markdown]
+
+    conversation = ConversationStore(tmp_path / "conversations.sqlite3").load(at.query_params["c"])
+    roles = [(m["role"], m.get("metadata", "")) for m in conversation.messages]
+    assert roles == [("user", ""), ("assistant", ""), ("assistant", "python"), ("observation", ""), ("assistant", "")]
+    image = conversation.messages[3]["images"][0]["path"]
+    assert Path(image).read_bytes().startswith(b"\x89PNG")
+
+    send(at, "Thanks")  # the next turn re-sends the tool step in GLM's format
+    resent = backend.calls[-1]
+    assert {"role": "assistant", "metadata": "python", "content": resent[2]["content"]} == resent[2]
+    assert resent[3]["role"] == "observation" and "points: 3" in resent[3]["content"]
+
+
+def test_switching_a_tool_off_removes_it_from_the_prompt(open_tools_page):
+    backend = ScriptedBackend(["Hello."], info=TOOLS_MODEL)
+    at = open_tools_page(backend)
+    at.toggle(key=f"tool_{at.session_state['conversation_tools'].id}_python").set_value(False).run()
+    send(at, "hi")
+    offered = [d["type"] for d in backend.tools[-1]]
+    assert "python" not in offered and "simple_browser" in offered
+    assert "cogview" not in offered  # no image API configured: not offered
+    assert any("GLM4_IMAGE_API_URL" in c.value for c in at.sidebar.caption)
+
+
+def test_a_model_that_cannot_take_tools_is_told_clearly(open_tools_page):
+    at = open_tools_page(ScriptedBackend(["x"], info=ModelInfo(name="plain", context_window=4096)))
+    assert "cannot call tools" in at.warning[0].value
+    assert not at.chat_input
