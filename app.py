@@ -7,5 +7,6 @@ st.navigation(
     [
         st.Page("pages/chat.py", title="Chat", icon="💬", default=True),
         st.Page("pages/tools.py", title="All Tools", icon="🧰", url_path="tools"),
+        st.Page("pages/documents.py", title="Long document", icon="📄", url_path="documents"),
     ]
 ).run()

@@ -38,6 +38,7 @@ def run_agent(
     params: GenerationParams,
     tools: dict[str, Tool],
     max_steps: int = 10,
+    cache_key: str | None = None,
 ) -> Iterator[Event]:
     """Events of one answer that may chain up to ``max_steps`` tool calls.
 
@@ -52,7 +53,7 @@ def run_agent(
     for step in range(1, max_steps + 2):
         parser = StreamingToolParser(tools.keys())
         stats = None
-        for event in backend.stream(history, params, declarations):
+        for event in backend.stream(history, params, declarations, cache_key):
             if isinstance(event, TextDelta):
                 yield from parser.feed(event.text)
             elif isinstance(event, Done):

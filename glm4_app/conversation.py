@@ -24,6 +24,10 @@ class Conversation:
     system_prompt: str = ""
     messages: list[dict] = field(default_factory=list)
     disabled_tools: list[str] = field(default_factory=list)  # All Tools: switched off by the user
+    # Long document: {"name", "kind", "pages", "text", "bytes", "tokens"} per uploaded file, and
+    # what gives when they do not fit ("truncate" | "drop_turns"), chosen by the user.
+    documents: list[dict] = field(default_factory=list)
+    fit_strategy: str | None = None
     created_at: float = field(default_factory=time.time)
 
     def add_user(self, text: str) -> bool:
@@ -42,8 +46,11 @@ class Conversation:
         stats: Stats | None = None,
         stopped: bool = False,
         error: str | None = None,
+        note: str = "",
     ) -> None:
         message: dict = {"role": "assistant", "content": content}
+        if note:
+            message["note"] = note  # e.g. what was cut to fit the context
         if reasoning:
             message["reasoning"] = reasoning
         if stats is not None:
@@ -80,10 +87,10 @@ class Conversation:
         self.messages.clear()
         self.title = "New chat"
 
-    def prompt_messages(self) -> list[Message]:
+    def prompt_messages(self, with_system: bool = True) -> list[Message]:
         """What the model sees: system prompt, then the turns; failed answers are left out."""
         out: list[Message] = []
-        if self.system_prompt.strip():
+        if with_system and self.system_prompt.strip():
             out.append({"role": "system", "content": self.system_prompt})
         for m in self.messages:
             if not m["content"] and m["role"] == "assistant" and not m.get("metadata"):

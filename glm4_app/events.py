@@ -20,6 +20,7 @@ class Stats:
     ttft_s: float | None  # from submission (queue wait included) to the first token
     decode_s: float  # from the first token to the last
     finish_reason: FinishReason
+    cached_tokens: int = 0  # prompt tokens whose keys/values were reused, not recomputed
 
     @property
     def tokens_per_s(self) -> float | None:

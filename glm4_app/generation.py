@@ -45,7 +45,13 @@ class ChatBackend(Protocol):
         """Tokens of the prompt these messages render to, generation prompt included."""
 
     def stream(
-        self, messages: list[Message], params: GenerationParams, tools: list[dict] | None = None
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        tools: list[dict] | None = None,
+        cache_key: str | None = None,
     ) -> Iterator[Event]:
         """Events of one model answer (raw output: tool calls are the caller's to parse).
-        ``tools`` are declarations (see tools/declarations.py). Closing the iterator cancels."""
+        ``tools`` are declarations (see tools/declarations.py); ``cache_key`` (a conversation
+        id) lets a backend reuse the work on the prompt prefix it shares with that key's last
+        request. Closing the iterator cancels."""

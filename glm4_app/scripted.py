@@ -37,7 +37,11 @@ class ScriptedBackend:
         return sum(len(m["content"]) // 4 + 4 for m in messages)
 
     def stream(
-        self, messages: list[Message], params: GenerationParams, tools: list[dict] | None = None
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        tools: list[dict] | None = None,
+        cache_key: str | None = None,
     ) -> Iterator[Event]:
         self.calls.append([dict(m) for m in messages])
         self.tools.append(tools)

@@ -58,11 +58,21 @@ class Settings:
     queue_max: int = _setting(
         32, "Requests allowed to wait for the model; later ones are refused with a message."
     )
+    prefix_cache_mb: int = _setting(
+        4096,
+        "Memory for reusing the keys/values of each conversation's unchanged prefix (documents, "
+        "earlier turns) in follow-up questions; least recently used first out. 0 turns it off.",
+    )
     prefill_chunk: int = _setting(
         512,
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "
         "chunks stop a long prefill sooner.",
     )
+    # -- Long document mode ----------------------------------------------------------------
+    doc_max_file_mb: int = _setting(50, "Largest single upload in Long document mode.")
+    doc_max_total_mb: int = _setting(200, "Largest total of the documents in one conversation.")
+    doc_max_pages: int = _setting(2000, "Most pages (PDF pages, slides) one document may have.")
+
     # -- All Tools mode --------------------------------------------------------------------
     tool_max_steps: int = _setting(10, "Most tool calls the model may chain in one answer.")
     tools_dir: Path = _setting(

@@ -93,7 +93,7 @@ class InterruptedBackend(ScriptedBackend):
         super().__init__(replies, **kwargs)
         self.pieces = pieces
 
-    def stream(self, messages, params):
+    def stream(self, messages, params, tools=None, cache_key=None):
         seen = 0
         for event in super().stream(messages, params):
             yield event
@@ -105,7 +105,7 @@ class InterruptedBackend(ScriptedBackend):
 class ContextLimitBackend(ScriptedBackend):
     """Refuses prompts that do not fit its window, with the Error the in-process backend sends."""
 
-    def stream(self, messages, params):
+    def stream(self, messages, params, tools=None, cache_key=None):
         prompt = self.count_tokens(messages)
         window = self.info.context_window
         if prompt < window:

@@ -54,9 +54,10 @@ class InProcessChatBackend:
         messages: list[Message],
         params: GenerationParams,
         tools: list[dict] | None = None,
+        cache_key: str | None = None,
         heartbeat_s: float | None = 0.25,
     ) -> Iterator[Event]:
-        request = self.engine.submit(self.encode(messages, tools), params)
+        request = self.engine.submit(self.encode(messages, tools), params, cache_key)
         try:
             yield from split_reasoning(request.events(heartbeat_s), starts_inside=self.info.reasoning)
         finally:

@@ -34,6 +34,7 @@ from ..events import (
 )
 from ..generation import GenerationParams
 from .detokenizer import IncrementalDetokenizer
+from .prefix_cache import PrefixCache
 from .sampling import Sampler
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,17 @@ _ids = itertools.count(1)
 class Request:
     """A submitted prompt. Iterate ``events()``; ``cancel()`` (or closing the iterator) stops it."""
 
-    def __init__(self, engine: "Engine", prompt_ids: list[int], params: GenerationParams) -> None:
+    def __init__(
+        self,
+        engine: "Engine",
+        prompt_ids: list[int],
+        params: GenerationParams,
+        cache_key: str | None = None,
+    ) -> None:
         self.id = next(_ids)
         self.prompt_ids = prompt_ids
         self.params = params
+        self.cache_key = cache_key  # requests sharing a key reuse each other's prefix cache
         self.submitted_at = time.perf_counter()
         self._engine = engine
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -102,6 +110,7 @@ class Engine:
         prefill_chunk: int = 512,
         queue_max: int = 32,
         explicit_positions: bool = False,
+        prefix_cache_bytes: int = 0,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -111,6 +120,7 @@ class Engine:
         self.queue_max = queue_max
         # Remote-code GLM derives positions from the input shape; it needs them spelled out.
         self._explicit_positions = explicit_positions
+        self.prefix_cache = PrefixCache(prefix_cache_bytes)
         params = inspect.signature(model.forward).parameters
         self._logits_to_keep = "logits_to_keep" in params
         self.device = next(model.parameters()).device
@@ -123,8 +133,12 @@ class Engine:
 
     # -- public -------------------------------------------------------------------------
 
-    def submit(self, prompt_ids: list[int], params: GenerationParams) -> Request:
-        request = Request(self, list(prompt_ids), params)
+    def submit(
+        self, prompt_ids: list[int], params: GenerationParams, cache_key: str | None = None
+    ) -> Request:
+        """Queue a prompt. With ``cache_key`` (a conversation id), the keys/values of the
+        prefix it shares with that key's previous request are reused, not recomputed."""
+        request = Request(self, list(prompt_ids), params, cache_key)
         with self._lock:
             if len(prompt_ids) >= self.context_window:
                 request._put(
@@ -199,6 +213,7 @@ class Engine:
             with torch.inference_mode():
                 self._generate(request)
         except torch.OutOfMemoryError:
+            self.prefix_cache.clear()  # cached prefixes are the first memory to give back
             gc.collect()
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -230,14 +245,20 @@ class Engine:
         prompt = request.prompt_ids
         n = len(prompt)
         request._put(Started(prompt_tokens=n))
+        past, reused = None, 0
+        if request.cache_key is not None:
+            past, reused = self.prefix_cache.take(request.cache_key, prompt)
+        fed = list(prompt[:reused])  # the tokens whose keys/values ``past`` holds
+
         ids = torch.tensor([prompt], device=self.device)
-        past = None
-        for start in range(0, n, self.prefill_chunk):
+        for start in range(reused, n, self.prefill_chunk):
             if request.cancelled:
-                request._put(Done(Stats(n, 0, self.context_window, None, 0.0, "cancelled")))
+                self._keep(request, fed, past)
+                request._put(Done(Stats(n, 0, self.context_window, None, 0.0, "cancelled", reused)))
                 return
             out = self._forward(ids[:, start : start + self.prefill_chunk], past, start)
             past = out.past_key_values
+            fed += prompt[start : start + self.prefill_chunk]
             request._put(Prefill(done=min(start + self.prefill_chunk, n), total=n))
         logits = out.logits[0, -1]
 
@@ -266,11 +287,13 @@ class Engine:
             if generated == budget:
                 break
             sampler.observe([token])
-            out = self._forward(torch.tensor([[token]], device=self.device), past, n + generated - 1)
+            out = self._forward(torch.tensor([[token]], device=self.device), past, len(fed))
             past, logits = out.past_key_values, out.logits[0, -1]
+            fed.append(token)
         text = detok.flush()
         if text:
             request._put(TextDelta(text))
+        self._keep(request, fed, past)
         request._put(
             Done(
                 Stats(
@@ -280,6 +303,11 @@ class Engine:
                     ttft_s=(first_at - request.submitted_at) if first_at else None,
                     decode_s=(last_at - first_at) if first_at else 0.0,
                     finish_reason=reason,
+                    cached_tokens=reused,
                 )
             )
         )
+
+    def _keep(self, request: Request, fed: list[int], past) -> None:
+        if request.cache_key is not None and past is not None:
+            self.prefix_cache.put(request.cache_key, fed, past)

@@ -116,6 +116,7 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]) -> In
         prefill_chunk=settings.prefill_chunk,
         queue_max=settings.queue_max,
         explicit_positions=loaded.explicit_positions,
+        prefix_cache_bytes=settings.prefix_cache_mb * 2**20,
     )
     return InProcessChatBackend(loaded, engine, notice)
 

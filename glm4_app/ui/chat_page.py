@@ -10,7 +10,8 @@ from ..conversation import Conversation
 from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
-from . import render, sidebar, state
+from ..doc_budget import Doc, DoesNotFit, build_messages
+from . import documents, render, sidebar, state
 from ..tool_steps import stored_citations
 from .turn import LiveTurn, assistant_turn
 
@@ -41,10 +42,12 @@ def page(mode: str = "chat") -> None:
             conversation.clear()
             store.save(conversation)
             st.rerun()
-        sidebar.token_meter(backend, conversation)
+        sidebar.token_meter(backend, _meter_messages(conversation, mode))
 
     if backend.info.notice:
         st.info(backend.info.notice, icon="ℹ️")
+    if mode == "documents":
+        documents.panel(conversation, store, backend, settings)
 
     keep_interrupted_answer(conversation, store)
     prompt = st.chat_input("Message the model…" if mode == "chat" else "Ask; the model may run code, browse or draw…")
@@ -55,14 +58,34 @@ def page(mode: str = "chat") -> None:
         else:
             st.toast("Empty message ignored.")
 
-    generate = st.session_state.pop("generate", False) and conversation.awaiting_answer
+    choosing = st.session_state.get("fit_pending") == conversation.id  # see documents.choose_fit
+    generate = (st.session_state.pop("generate", False) or choosing) and conversation.awaiting_answer
     history(conversation, store, controls=not generate)
-    if generate:
-        tools = None
-        if toolbox is not None:
-            toolbox.for_conversation(conversation.id, stored_citations(conversation.messages))
-            tools = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
-        stream_answer(conversation, backend, params, store, settings, tools)
+    if not generate:
+        return
+    messages, note = conversation.prompt_messages(), ""
+    if mode == "documents":
+        try:
+            fitted = documents.prompt(conversation, backend, params)
+        except DoesNotFit as problem:
+            st.session_state.fit_pending = conversation.id  # ask again on every rerun
+            documents.choose_fit(conversation, store, problem)
+            return
+        st.session_state.pop("fit_pending", None)
+        messages, note = fitted.messages, fitted.note
+    tools = None
+    if toolbox is not None:
+        toolbox.for_conversation(conversation.id, stored_citations(conversation.messages))
+        tools = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
+    stream_answer(conversation, backend, params, store, settings, messages, tools, note)
+
+
+def _meter_messages(conversation: Conversation, mode: str) -> list[dict]:
+    """What the next prompt holds before any cut: system prompt, documents, history."""
+    if mode != "documents":
+        return conversation.prompt_messages()
+    docs = [Doc(d["name"], d["text"]) for d in conversation.documents]
+    return build_messages(conversation.system_prompt, docs, conversation.prompt_messages(with_system=False))
 
 
 def history(conversation: Conversation, store: ConversationStore, controls: bool) -> None:
@@ -145,18 +168,23 @@ def stream_answer(
     params: GenerationParams,
     store: ConversationStore,
     settings: Settings,
+    messages: list[dict],
     tools: dict | None = None,
+    note: str = "",
 ) -> None:
     partial = {"conversation": conversation.id, "messages": [], "content": "", "reasoning": ""}
     st.session_state.partial = partial
     with st.chat_message("assistant"):
         st.button("⏹ Stop", key="stop", help="Stop the answer here; what was written is kept")
+        if note:
+            st.caption(f"✂️ {note}")
         live = LiveTurn(partial, settings.data_dir / "media" / conversation.id)
-        messages = conversation.prompt_messages()
         if tools is None:
-            events = backend.stream(messages, params)
+            events = backend.stream(messages, params, cache_key=conversation.id)
         else:
-            events = run_agent(backend, messages, params, tools, settings.tool_max_steps)
+            events = run_agent(
+                backend, messages, params, tools, settings.tool_max_steps, cache_key=conversation.id
+            )
         try:
             for event in events:
                 live.handle(event)
@@ -164,6 +192,8 @@ def stream_answer(
             events.close()  # also when this run is interrupted: frees the model at once
     st.session_state.pop("partial", None)
     conversation.messages.extend(partial["messages"])
-    conversation.add_answer(partial["content"], partial["reasoning"], stats=live.stats, error=live.error)
+    conversation.add_answer(
+        partial["content"], partial["reasoning"], stats=live.stats, error=live.error, note=note
+    )
     store.save(conversation)
     st.rerun()

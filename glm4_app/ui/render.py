@@ -27,6 +27,8 @@ def message_body(message: dict, links=lambda text: text) -> None:
         st.markdown(links(to_streamlit_markdown(message["content"])))
     if message.get("error"):
         st.error(message["error"])
+    if message.get("note"):
+        st.caption(f"✂️ {message['note']}")
     stats = stats_of(message)
     if stats is not None or message.get("stopped"):
         st.caption(stats_line(stats, stopped=message.get("stopped", False)))
@@ -40,6 +42,8 @@ def stats_line(stats: Stats | None, stopped: bool = False) -> str:
         if stats.tokens_per_s is not None:
             parts.append(f"{stats.tokens_per_s:.1f} tokens/s")
         parts.append(f"{stats.total_tokens:,} / {stats.context_window:,} tokens of context")
+        if stats.cached_tokens:
+            parts.append(f"♻️ {stats.cached_tokens:,} reused")
         note = _FINISH_NOTES.get(stats.finish_reason)
         if note and not (stopped and stats.finish_reason == "cancelled"):
             parts.append(note)

@@ -1,0 +1,193 @@
+"""Long document mode's extraction layer: uploaded bytes to text for the prompt, no Streamlit.
+
+``extract`` decides what a file is from its content (magic bytes, zip members), not only its
+name, and every bad file ends in a ``DocumentError`` whose message is shown to the user as is.
+``format_for_prompt`` writes the documents as the GLM-4 reference demo did:
+``[File Name]\\n{name}\\n[File Content]\\n{text}`` blocks joined by blank lines.
+
+Parsers (pymupdf, python-docx, python-pptx, openpyxl) are imported on first use: pymupdf
+alone takes ~2 s to import.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from typing import Iterable
+
+from .base import (
+    MB,
+    CallbackError,
+    Document,
+    DocumentError,
+    DocumentLimits,
+    Progress,
+    reporter,
+    size_text,
+)
+from .office import read_docx, read_pptx, read_xlsx
+from .pdf import read_pdf
+from .detect import open_office_zip, sniff
+from .text import decode, read_text, text_kind
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Document",
+    "DocumentError",
+    "DocumentLimits",
+    "check_total",
+    "extract",
+    "format_for_prompt",
+]
+
+SUPPORTED = "PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV or text files"
+_LABELS = {
+    "pdf": "PDF",
+    "docx": "Word document (.docx)",
+    "pptx": "PowerPoint presentation (.pptx)",
+    "xlsx": "Excel workbook (.xlsx)",
+}
+# Extensions that promise a binary container: text content under them is a mistake (e.g. a
+# login page saved as report.pdf), never something to read as text.
+_CLAIMS = {"pdf": "pdf", "docx": "docx", "docm": "docx", "pptx": "pptx", "pptm": "pptx",
+           "xlsx": "xlsx", "xlsm": "xlsx"}
+_READERS = {"pdf": read_pdf, "docx": read_docx, "pptx": read_pptx, "xlsx": read_xlsx}
+
+
+def extract(
+    name: str,
+    data: bytes,
+    limits: DocumentLimits = DocumentLimits(),
+    progress: Progress | None = None,
+) -> Document:
+    """The text of one uploaded file, or DocumentError with a message for the user.
+
+    ``progress(fraction, message)`` is called every 20 PDF pages or PPTX slides, per sheet,
+    and with 1.0 at the end; an exception it raises propagates unchanged.
+    """
+    report = reporter(progress)
+    try:
+        document = _extract(name, data, limits, report)
+        report(1.0, f"Read {name}")
+    except DocumentError:
+        raise
+    except CallbackError as wrapped:
+        raise wrapped.__cause__ from None  # type: ignore[misc]
+    except Exception:
+        # A bug here, not a bad file: keep the promise of DocumentError, keep the details.
+        log.exception("extracting %s failed", name)
+        raise DocumentError(
+            f"{name} could not be read because of an unexpected error (details are in the "
+            f"server log)."
+        ) from None
+    return document
+
+
+def check_total(existing_bytes: int, new_bytes: int, limits: DocumentLimits) -> None:
+    """Raise DocumentError if adding a file of new_bytes goes over the conversation's total."""
+    total = existing_bytes + new_bytes
+    if total > limits.max_total_mb * MB:
+        raise DocumentError(
+            f"Adding this file would bring the documents to {size_text(total)}; the limit is "
+            f"{limits.max_total_mb} MB in all. Remove a document first."
+        )
+
+
+# GLM special tokens written as text. transformers' tokenizers turn such strings into the
+# real special tokens, so a document quoting "<|user|>" would end the user turn. A zero-width
+# space after the first character keeps them readable but ordinary text.
+_SPECIAL = re.compile(r"<\|[a-z_]+\|>|\[[gs]?MASK\]|<[se]op>")
+
+
+def _defuse(text: str) -> str:
+    return _SPECIAL.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)
+
+
+def format_for_prompt(documents: Iterable[Document]) -> str:
+    """The documents as the reference demo's blocks, in the given order.
+
+    A pure function of the documents, so the document part of the prompt stays
+    byte-identical across turns and the prefix cache can reuse it.
+    """
+    blocks = []
+    for document in documents:
+        name = " ".join(document.name.split())  # a name is one line
+        blocks.append(f"[File Name]\n{_defuse(name)}\n[File Content]\n{_defuse(document.text)}")
+    return "\n\n".join(blocks)
+
+
+# --- Dispatch ----------------------------------------------------------------------------
+
+
+def _a(label: str) -> str:
+    return ("an " if label[0] in "AEIOU" else "a ") + label
+
+
+def _extension(name: str) -> str:
+    base = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return base.rsplit(".", 1)[-1].lower() if "." in base else base.lower()
+
+
+def _extract(name: str, data: bytes, limits: DocumentLimits, report: Progress) -> Document:
+    if not data:
+        raise DocumentError(f"{name} is empty (0 bytes).")
+    if len(data) > limits.max_file_mb * MB:
+        raise DocumentError(
+            f"{name} is {size_text(len(data))}; the limit is {limits.max_file_mb} MB per file."
+        )
+    extension = _extension(name)
+    claimed = _CLAIMS.get(extension)
+    found = sniff(data)
+
+    if found == "ole":
+        raise DocumentError(
+            f"{name} is an old-style Office file (.doc, .xls, .ppt) or a password-protected "
+            f"one. Save it as .docx, .pptx or .xlsx without a password and upload it again."
+        )
+    if found not in (None, "pdf", "zip"):
+        raise DocumentError(f"{name} is {found}, not text or a document this mode can read "
+                            f"({SUPPORTED}).")
+    if found is None:
+        if claimed:
+            raise DocumentError(
+                f"{name} is not a real {_LABELS[claimed]}: its content does not match the "
+                f".{extension} extension. Save it again in that format and upload it again."
+            )
+        text = decode(data)
+        if text is None:
+            raise DocumentError(
+                f"{name} is not text (it looks like a binary file), and not a document this "
+                f"mode can read ({SUPPORTED})."
+            )
+        return _non_empty(read_text(name, text, text_kind(extension, text)))
+
+    kind = "pdf"
+    if found == "zip":
+        archive, kind = open_office_zip(name, data, _a(_LABELS.get(claimed or "", "document")))
+        archive.close()  # the parsers open their own; this one only vouched for the sizes
+        if kind is None:
+            raise DocumentError(
+                f"{name} is a ZIP archive, not a Word, PowerPoint or Excel file. Unpack it and "
+                f"upload the documents inside."
+            )
+    try:
+        document = _READERS[kind](name, data, limits, report)
+    except (DocumentError, CallbackError):
+        raise
+    except Exception:  # the parsers raise anything from KeyError to lxml errors on bad files
+        log.info("%s: %s parser failed", name, kind, exc_info=True)
+        raise DocumentError(
+            f"{name} is damaged and can't be read as {_a(_LABELS[kind])}."
+        ) from None
+    if claimed != kind and "." in name:  # e.g. a PDF named .docx: read it for what it is
+        note = f"{name} is really {_a(_LABELS[kind])}; it was read as one."
+        document = replace(document, notes=(note, *document.notes))
+    return _non_empty(document)
+
+
+def _non_empty(document: Document) -> Document:
+    if not document.text.strip():
+        raise DocumentError(f"{document.name} contains no text.")
+    return document

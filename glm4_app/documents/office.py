@@ -1,0 +1,171 @@
+"""Word, PowerPoint and Excel files (OOXML), read after sniff.open_office_zip checked them.
+
+Tables become Markdown tables, headings ``#`` lines: structure the model reads easily and
+that costs few tokens. The reference demo dropped DOCX tables and PPTX tables and notes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+from .base import (
+    MAX_TABLE_ROWS,
+    Document,
+    DocumentError,
+    DocumentLimits,
+    Progress,
+    cell_text,
+    markdown_table,
+    rows_note,
+    trim_row,
+)
+
+PROGRESS_EVERY = 20  # slides
+
+_HEADING = re.compile(r"Heading (\d)$")
+
+
+# --- Word ------------------------------------------------------------------------------
+
+
+def read_docx(name: str, data: bytes, limits: DocumentLimits, report: Progress) -> Document:
+    import docx
+    from docx.table import Table
+
+    document = docx.Document(io.BytesIO(data))
+    blocks: list[str] = []
+    # iter_inner_content yields paragraphs and tables in document order, so a table stays
+    # between the paragraphs around it (reading order matters for "the table below").
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            table = _docx_table(block)
+            if table:
+                blocks.append(table)
+            continue
+        text = block.text.strip()
+        if text:
+            blocks.append(_paragraph_prefix(block) + text)
+    text = "\n\n".join(blocks)
+    return Document(name, "docx", text, None, len(text))
+
+
+def _paragraph_prefix(paragraph) -> str:
+    style = paragraph.style.name if paragraph.style is not None else ""
+    match = _HEADING.match(style)
+    if match:
+        return "#" * int(match.group(1)) + " "
+    if style == "Title":
+        return "# "
+    if style.startswith("List"):
+        return "- "
+    return ""
+
+
+def _docx_table(table) -> str:
+    rows = []
+    for row in table.rows:
+        cells, previous = [], None
+        for cell in row.cells:
+            # A merged cell is returned once per grid column it spans; keep it once.
+            if previous is not None and cell._tc is previous:
+                continue
+            previous = cell._tc
+            cells.append(cell_text(cell.text))
+        rows.append(cells)
+    return markdown_table(rows)
+
+
+# --- PowerPoint ------------------------------------------------------------------------
+
+
+def read_pptx(name: str, data: bytes, limits: DocumentLimits, report: Progress) -> Document:
+    import pptx
+
+    presentation = pptx.Presentation(io.BytesIO(data))
+    slides = presentation.slides
+    count = len(slides)
+    if count > limits.max_pages:
+        raise DocumentError(
+            f"{name} has {count:,} slides; the limit is {limits.max_pages:,} slides per file."
+        )
+    parts = []
+    for number, slide in enumerate(slides, 1):
+        lines = [f"[Slide {number}]"]
+        title = slide.shapes.title
+        if title is not None and title.text_frame.text.strip():
+            lines.append("# " + " ".join(title.text_frame.text.split()))
+        for shape in _reading_order(slide.shapes):
+            if title is not None and shape.shape_id == title.shape_id:
+                continue
+            lines.extend(_shape_text(shape))
+        if slide.has_notes_slide:
+            notes = slide.notes_slide.notes_text_frame
+            if notes is not None and notes.text.strip():
+                lines.append("Speaker notes: " + notes.text.strip())
+        parts.append("\n".join(lines))
+        if number % PROGRESS_EVERY == 0:
+            report(number / count, f"Reading slide {number} of {count}")
+    text = "\n\n".join(parts)
+    return Document(name, "pptx", text, count, len(text))
+
+
+def _reading_order(shapes) -> list:
+    # Shapes are stored in z-order; people read top to bottom, left to right.
+    return sorted(shapes, key=lambda s: (s.top or 0, s.left or 0))
+
+
+def _shape_text(shape) -> list[str]:
+    from pptx.shapes.group import GroupShape
+
+    # isinstance, not shape.shape_type: that raises for graphic frames python-pptx doesn't know.
+    if isinstance(shape, GroupShape):  # its children, in reading order
+        return [line for child in _reading_order(shape.shapes) for line in _shape_text(child)]
+    if getattr(shape, "has_table", False):
+        table = markdown_table(
+            [[cell_text(c.text) for c in row.cells] for row in shape.table.rows]
+        )
+        return [table] if table else []
+    if getattr(shape, "has_text_frame", False):
+        return [p for p in (para.text.strip() for para in shape.text_frame.paragraphs) if p]
+    return []
+
+
+# --- Excel -------------------------------------------------------------------------------
+
+
+def read_xlsx(name: str, data: bytes, limits: DocumentLimits, report: Progress) -> Document:
+    import openpyxl
+
+    # read_only streams rows instead of building every cell object; data_only gives the
+    # values Excel last computed for formulas (what the user sees), not the formulas.
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    notes = []
+    try:
+        sheets = book.worksheets  # chart sheets have no cells and are left out
+        parts = []
+        for number, sheet in enumerate(sheets, 1):
+            rows, more = [], False
+            for values in sheet.iter_rows(values_only=True):
+                row = trim_row(values)
+                if not row:
+                    continue
+                if len(rows) == MAX_TABLE_ROWS + 1:  # + 1: the header row
+                    more = True
+                    break
+                rows.append(row)
+            table = markdown_table(rows)
+            if not table:
+                continue
+            part = f"[Sheet: {sheet.title}]\n{table}"
+            if more:
+                total = sheet.max_row  # from the sheet's declared dimension; may be None
+                note = rows_note(MAX_TABLE_ROWS, total - 1 if total else None)
+                part += "\n" + note
+                notes.append(f"Sheet {sheet.title}: {note[1:-1]}")
+            parts.append(part)
+            report(number / len(sheets), f"Reading sheet {number} of {len(sheets)}")
+    finally:
+        book.close()  # read-only workbooks keep the archive open until closed
+    text = "\n\n".join(parts)
+    return Document(name, "xlsx", text, None, len(text), tuple(notes))

@@ -1,0 +1,112 @@
+"""Long document mode: uploads at any turn, document cards, and the fit-or-choose step."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..conversation import Conversation
+from ..doc_budget import Doc, DoesNotFit, Fit, documents_block, fit
+from ..documents import DocumentError, DocumentLimits, check_total, extract
+from ..generation import ChatBackend, GenerationParams
+from ..settings import Settings
+from ..store import ConversationStore
+
+STRATEGIES = {
+    "truncate": "Shorten each document (keep its start and end)",
+    "drop_turns": "Leave out the oldest turns",
+}
+
+
+def limits(settings: Settings) -> DocumentLimits:
+    return DocumentLimits(
+        max_file_mb=settings.doc_max_file_mb,
+        max_total_mb=settings.doc_max_total_mb,
+        max_pages=settings.doc_max_pages,
+    )
+
+
+def panel(conversation: Conversation, store: ConversationStore, backend: ChatBackend, settings: Settings) -> None:
+    """The uploader and a card per document. A bad file gets a message and changes nothing."""
+    with st.expander(f"📎 Documents ({len(conversation.documents)})", expanded=not conversation.documents):
+        generation = st.session_state.get("upload_generation", 0)
+        files = st.file_uploader(
+            "Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files",
+            accept_multiple_files=True,
+            key=f"upload_{conversation.id}_{generation}",
+        )
+        if files:
+            _add(files, conversation, store, backend, limits(settings))
+            st.session_state.upload_generation = generation + 1  # a fresh, empty uploader
+        for i, doc in enumerate(conversation.documents):
+            card(doc, conversation, store, i)
+
+
+def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, lim) -> None:
+    for upload in files:
+        data = upload.getvalue()
+        try:
+            check_total(sum(d["bytes"] for d in conversation.documents), len(data), lim)
+            bar = st.progress(0.0, text=f"Reading {upload.name}…")
+            document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=m))
+            bar.empty()
+        except DocumentError as err:
+            st.error(f"**{upload.name}**: {err}")
+            continue
+        if not document.text.strip():
+            st.error(f"**{upload.name}** contains no text.")
+            continue
+        block = documents_block([Doc(document.name, document.text)])
+        conversation.documents.append(
+            {
+                "name": document.name,
+                "kind": document.kind,
+                "pages": document.pages,
+                "text": document.text,
+                "bytes": len(data),
+                "tokens": backend.count_tokens([{"role": "system", "content": block}]),
+            }
+        )
+        store.save(conversation)
+
+
+def card(doc: dict, conversation: Conversation, store: ConversationStore, index: int) -> None:
+    facts = [doc["kind"].upper()]
+    if doc.get("pages"):
+        facts.append(f"{doc['pages']:,} pages")
+    facts.append(f"{doc['tokens']:,} tokens")
+    cols = st.columns([12, 1])
+    with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}"):
+        preview = doc["text"][:3000]
+        st.text(preview + ("\n…" if len(doc["text"]) > len(preview) else ""))
+    if cols[1].button("✕", key=f"remove_doc_{conversation.id}_{index}", help=f"Remove {doc['name']}"):
+        conversation.documents.pop(index)
+        store.save(conversation)
+        st.rerun()
+
+
+def prompt(conversation: Conversation, backend: ChatBackend, params: GenerationParams) -> Fit:
+    """The messages to send, fitted to the context window; DoesNotFit when the user must choose."""
+    docs = [Doc(d["name"], d["text"]) for d in conversation.documents]
+    window = backend.info.context_window
+    reserve = min(params.max_new_tokens, window // 4)
+    return fit(
+        conversation.system_prompt,
+        docs,
+        conversation.prompt_messages(with_system=False),
+        window,
+        reserve,
+        backend.count_tokens,
+        conversation.fit_strategy,
+    )
+
+
+def choose_fit(conversation: Conversation, store: ConversationStore, problem: DoesNotFit) -> None:
+    """Ask what gives, instead of cutting anything silently."""
+    with st.chat_message("assistant"):
+        st.warning(f"{problem} What should give?")
+        choice = st.radio("To fit the context", list(STRATEGIES), format_func=STRATEGIES.get, key="fit_choice")
+        if st.button("Answer with this choice", key="fit_go", type="primary"):
+            conversation.fit_strategy = choice
+            store.save(conversation)
+            st.session_state.generate = True
+            st.rerun()

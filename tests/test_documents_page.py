@@ -1,0 +1,99 @@
+"""The Long document page, headless (AppTest), with a scripted model and real extraction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from glm4_app.generation import ModelInfo
+from glm4_app.scripted import ScriptedBackend
+from glm4_app.store import ConversationStore
+from glm4_app.ui import state
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+REPORT = ("Revenue grew by eight percent in the third quarter. " * 20).encode()
+
+
+@pytest.fixture
+def open_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLM4_DATA_DIR", str(tmp_path))
+
+    def open_(backend) -> AppTest:
+        monkeypatch.setattr(state, "chat_backend", lambda settings: backend)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.switch_page("pages/documents.py").run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_
+
+
+def upload(at: AppTest, *files) -> AppTest:
+    at.file_uploader[0].set_value(list(files)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def send(at: AppTest, text: str) -> AppTest:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def card_labels(at: AppTest) -> list[str]:
+    return [e.label for e in at.expander if e.label.startswith("📄")]
+
+
+def test_upload_ask_and_follow_up_keep_the_document_part_identical(open_page, tmp_path):
+    backend = ScriptedBackend(["Eight percent.", "No costs are given."])
+    at = open_page(backend)
+    upload(at, ("report.txt", REPORT, "text/plain"))
+    (label,) = card_labels(at)
+    assert "report.txt" in label and "tokens" in label
+    send(at, "How much did revenue grow?")
+    send(at, "And the costs?")
+
+    first, second = backend.calls
+    assert first[0]["role"] == "system" and first[0]["content"].startswith("[File Name]\nreport.txt\n[File Content]\nRevenue grew")
+    assert second[0] == first[0]  # the document part of the prompt did not change
+    assert [m["content"] for m in second[1:]] == ["How much did revenue grow?", "Eight percent.", "And the costs?"]
+    saved = ConversationStore(tmp_path / "conversations.sqlite3").load(at.query_params["c"])
+    assert [d["name"] for d in saved.documents] == ["report.txt"]
+
+
+def test_a_bad_file_gets_a_message_and_loses_nothing(open_page):
+    at = open_page(ScriptedBackend(["ok"]))
+    upload(at, ("report.txt", REPORT, "text/plain"))
+    send(at, "Summarise")
+    upload(at, ("empty.pdf", b"", "application/pdf"), ("broken.docx", b"PK\x03\x04garbage", "application/octet-stream"))
+    errors = [e.value for e in at.error]
+    assert any("empty.pdf" in e for e in errors) and any("broken.docx" in e for e in errors)
+    assert len(card_labels(at)) == 1  # the earlier document is still there
+    assert [m.markdown[0].value for m in at.chat_message] == ["Summarise", "ok"]
+
+
+def test_documents_can_be_added_at_a_later_turn(open_page):
+    backend = ScriptedBackend(["Hello.", "It is about revenue."])
+    at = open_page(backend)
+    send(at, "Hi")
+    upload(at, ("notes.md", b"# Notes\n\nThe project is about revenue.", "text/markdown"))
+    send(at, "What is the file about?")
+    assert "[File Name]\nnotes.md" in backend.calls[1][0]["content"]
+
+
+def test_too_long_asks_what_gives_and_shortening_is_visible(open_page):
+    backend = ScriptedBackend(["Short answer."], info=ModelInfo(name="small", context_window=1200))
+    at = open_page(backend)
+    upload(at, ("big.txt", ("word " * 4000).encode(), "text/plain"))
+    send(at, "Summarise")
+    assert backend.calls == []  # nothing is sent, nothing cut, until the user chooses
+    assert "What should give?" in at.warning[0].value
+    at.radio(key="fit_choice").set_value("truncate").run()
+    at.button(key="fit_go").click().run()
+    assert not at.exception, at.exception
+    (call,) = backend.calls
+    assert "left out to fit the context" in call[0]["content"]
+    assert backend.count_tokens(call) <= 1200 - 300
+    assert any("shortened" in c.value for c in at.chat_message[-1].caption)
