@@ -1,12 +1,5 @@
-"""Entry point: `streamlit run app.py`."""
+"""Entry point and the Chat page: `streamlit run app.py`. Other modes live in pages/."""
 
-import streamlit as st
+from glm4_app.ui.chat_page import page
 
-st.set_page_config(page_title="GLM-4 Chat", page_icon="assets/logo.svg", layout="wide")
-st.navigation(
-    [
-        st.Page("pages/chat.py", title="Chat", icon="💬", default=True),
-        st.Page("pages/tools.py", title="All Tools", icon="🧰", url_path="tools"),
-        st.Page("pages/documents.py", title="Long document", icon="📄", url_path="documents"),
-    ]
-).run()
+page("chat")

@@ -12,11 +12,21 @@ from ..settings import Settings
 from ..store import ConversationStore
 from ..doc_budget import Doc, DoesNotFit, build_messages
 from . import documents, render, sidebar, state
+from .frame import frame
 from ..tool_steps import stored_citations
 from .turn import LiveTurn, assistant_turn
 
 
+TITLES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document"}
+PLACEHOLDERS = {
+    "chat": "Message the model…",
+    "tools": "Ask; the model may run code, browse or draw…",
+    "documents": "Ask about your documents…",
+}
+
+
 def page(mode: str = "chat") -> None:
+    frame(TITLES[mode])
     settings = state.settings()
     store = state.store(settings.data_dir / "conversations.sqlite3")
     conversation = state.conversation(store, mode)
@@ -50,7 +60,7 @@ def page(mode: str = "chat") -> None:
         documents.panel(conversation, store, backend, settings)
 
     keep_interrupted_answer(conversation, store)
-    prompt = st.chat_input("Message the model…" if mode == "chat" else "Ask; the model may run code, browse or draw…")
+    prompt = st.chat_input(PLACEHOLDERS[mode])
     if prompt is not None:
         if conversation.add_user(prompt):
             store.save(conversation)

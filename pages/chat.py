@@ -1,3 +1,0 @@
-from glm4_app.ui.chat_page import page
-
-page("chat")
