@@ -1,5 +1,6 @@
-"""The conversation page behind Chat and All Tools: streaming answers with Stop,
-Regenerate, Edit and Clear; in All Tools mode the model may also call tools."""
+"""The conversation page behind Chat, All Tools and Long document: streaming answers with
+Stop, Regenerate, Edit and Clear; in All Tools the model may also call tools, in Long
+document it reads the uploaded files."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import streamlit as st
 
 from ..agent import run_agent
 from ..conversation import Conversation
+from ..doc_budget import Doc, DoesNotFit, build_messages
 from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
-from ..doc_budget import Doc, DoesNotFit, build_messages
+from ..tool_steps import stored_citations
 from . import documents, render, sidebar, state
 from .frame import frame
-from ..tool_steps import stored_citations
 from .turn import LiveTurn, assistant_turn
-
 
 TITLES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document"}
 PLACEHOLDERS = {
