@@ -52,7 +52,11 @@ def page(mode: str = "chat") -> None:
             conversation.clear()
             store.save(conversation)
             st.rerun()
-        sidebar.token_meter(backend, _meter_messages(conversation, mode))
+        declarations = None
+        if toolbox is not None:  # tool descriptions take room in the prompt too
+            enabled = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
+            declarations = [tool.declaration() for tool in enabled.values()] or None
+        sidebar.token_meter(backend, _meter_messages(conversation, mode), declarations)
 
     if backend.info.notice:
         st.info(backend.info.notice, icon="ℹ️")

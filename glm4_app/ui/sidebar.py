@@ -59,8 +59,8 @@ def generation_params(settings: Settings, conversation: Conversation) -> Generat
     )
 
 
-def token_meter(backend: ChatBackend, messages: list[dict]) -> None:
-    used = backend.count_tokens(messages) if messages else 0
+def token_meter(backend: ChatBackend, messages: list[dict], tools: list[dict] | None = None) -> None:
+    used = backend.count_tokens(messages, tools) if messages or tools else 0
     window = backend.info.context_window
     st.progress(min(used / window, 1.0), text=f"Context: {used:,} / {window:,} tokens")
 
