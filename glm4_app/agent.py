@@ -25,7 +25,6 @@ from .events import (
 )
 from .generation import ChatBackend, GenerationParams, Message
 from .tools.base import Tool, ToolCall, ToolResult
-from .tools.declarations import BUILTIN_ARGUMENT
 from .tools.parser import StreamingToolParser
 from .tool_steps import call_messages
 
@@ -82,7 +81,6 @@ def run_agent(
         if output.text:
             history.append({"role": "assistant", "content": output.text})
         for call in output.calls:
-            call = _unwrap_builtin_arguments(call)
             result = yield from run_tool(tools.get(call.name), call, tools)
             yield ToolOutcome(step, call, result)
             history += call_messages(call, result)
@@ -132,14 +130,6 @@ def _safe_run(tool: Tool, call: ToolCall, cancel: threading.Event) -> ToolResult
         return tool.run(call, cancel)
     except Exception as exc:  # tools promise not to raise; a bug still must not end the turn
         return ToolResult(f"The tool failed: {type(exc).__name__}: {exc}", is_error=True)
-
-
-def _unwrap_builtin_arguments(call: ToolCall) -> ToolCall:
-    """GLM-4-0414 sees built-in tools as functions and may write ``python\\n{"code": ...}``."""
-    argument = BUILTIN_ARGUMENT.get(call.name)
-    if argument and isinstance(call.arguments, dict) and isinstance(call.arguments.get(argument), str):
-        return replace(call, body=call.arguments[argument], arguments=None)
-    return call
 
 
 def _combined(steps: list[Stats]) -> Stats:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Union
 
+from .tools.base import ToolCall, ToolResult
+
 FinishReason = Literal["stop", "length", "context", "cancelled"]
 
 
@@ -100,8 +102,5 @@ class ToolRunning:
 @dataclass(frozen=True)
 class ToolOutcome:
     step: int
-    call: "ToolCall"
-    result: "ToolResult"
-
-
-from .tools.base import ToolCall, ToolResult  # noqa: E402  (annotations above)
+    call: ToolCall
+    result: ToolResult

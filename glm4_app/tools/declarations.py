@@ -27,7 +27,6 @@ _BUILTIN_AS_FUNCTION = {
         "Generate an image from a detailed English description of about 100 words.",
     ),
 }
-BUILTIN_ARGUMENT = {name: arg for name, (arg, _) in _BUILTIN_AS_FUNCTION.items()}
 
 
 def as_function_spec(declaration: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ..agent import run_agent
 from ..conversation import Conversation
-from ..doc_budget import Doc, DoesNotFit, build_messages
+from ..doc_budget import DoesNotFit
 from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
@@ -56,7 +56,10 @@ def page(mode: str = "chat") -> None:
         if toolbox is not None:  # tool descriptions take room in the prompt too
             enabled = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
             declarations = [tool.declaration() for tool in enabled.values()] or None
-        sidebar.token_meter(backend, _meter_messages(conversation, mode), declarations)
+        before_cuts = (
+            documents.uncut_messages(conversation) if mode == "documents" else conversation.prompt_messages()
+        )
+        sidebar.token_meter(backend, before_cuts, declarations)
 
     if backend.info.notice:
         st.info(backend.info.notice, icon="ℹ️")
@@ -92,14 +95,6 @@ def page(mode: str = "chat") -> None:
         toolbox.for_conversation(conversation.id, stored_citations(conversation.messages))
         tools = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
     stream_answer(conversation, backend, params, store, settings, messages, tools, note)
-
-
-def _meter_messages(conversation: Conversation, mode: str) -> list[dict]:
-    """What the next prompt holds before any cut: system prompt, documents, history."""
-    if mode != "documents":
-        return conversation.prompt_messages()
-    docs = [Doc(d["name"], d["text"]) for d in conversation.documents]
-    return build_messages(conversation.system_prompt, docs, conversation.prompt_messages(with_system=False))
 
 
 def history(conversation: Conversation, store: ConversationStore, controls: bool) -> None:

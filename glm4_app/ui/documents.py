@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..conversation import Conversation
-from ..doc_budget import Doc, DoesNotFit, Fit, documents_block, fit
+from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, fit
 from ..documents import DocumentError, DocumentLimits, check_total, extract
 from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
@@ -52,9 +52,6 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
         except DocumentError as err:
             st.error(f"**{upload.name}**: {err}")
             continue
-        if not document.text.strip():
-            st.error(f"**{upload.name}** contains no text.")
-            continue
         block = documents_block([Doc(document.name, document.text)])
         conversation.documents.append(
             {
@@ -84,14 +81,23 @@ def card(doc: dict, conversation: Conversation, store: ConversationStore, index:
         st.rerun()
 
 
+def docs_of(conversation: Conversation) -> list[Doc]:
+    return [Doc(d["name"], d["text"]) for d in conversation.documents]
+
+
+def uncut_messages(conversation: Conversation) -> list[dict]:
+    """What the next prompt holds before any cut: system prompt, documents, history."""
+    turns = conversation.prompt_messages(with_system=False)
+    return build_messages(conversation.system_prompt, docs_of(conversation), turns)
+
+
 def prompt(conversation: Conversation, backend: ChatBackend, params: GenerationParams) -> Fit:
     """The messages to send, fitted to the context window; DoesNotFit when the user must choose."""
-    docs = [Doc(d["name"], d["text"]) for d in conversation.documents]
     window = backend.info.context_window
     reserve = min(params.max_new_tokens, window // 4)
     return fit(
         conversation.system_prompt,
-        docs,
+        docs_of(conversation),
         conversation.prompt_messages(with_system=False),
         window,
         reserve,
