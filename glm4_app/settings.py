@@ -63,6 +63,16 @@ class Settings:
         "Memory for reusing the keys/values of each conversation's unchanged prefix (documents, "
         "earlier turns) in follow-up questions; least recently used first out. 0 turns it off.",
     )
+    max_batch: int = _setting(
+        8,
+        "Requests decoded together in one forward pass (continuous batching): a new request "
+        "joins between steps once its prompt is read. 1 serves one request at a time.",
+    )
+    batch_tokens: int = _setting(
+        0,
+        "Most keys/values the decoding batch may hold, in tokens (rows x longest row, prompt and "
+        "answer); a request that would exceed it waits. 0: half the memory free after loading.",
+    )
     prefill_chunk: int = _setting(
         512,
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "

@@ -21,13 +21,10 @@ class Spy(torch.nn.Module):
         super().__init__()
         self.inner, self.hook, self.calls = model, hook, 0
 
-    def forward(self, input_ids, past_key_values=None, use_cache=True, logits_to_keep=None):
+    def forward(self, input_ids, logits_to_keep=None, **kwargs):
         self.calls += 1
         self.hook(self, input_ids)
-        return self.inner(
-            input_ids=input_ids, past_key_values=past_key_values, use_cache=use_cache,
-            logits_to_keep=logits_to_keep,
-        )
+        return self.inner(input_ids=input_ids, logits_to_keep=logits_to_keep, **kwargs)
 
 
 def make_engine(loaded, model=None, **kwargs) -> Engine:

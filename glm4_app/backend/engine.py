@@ -1,8 +1,14 @@
-"""One worker thread owns the model; requests from every session wait in a FIFO queue.
+"""One worker thread owns the model and serves every session: continuous batching.
 
-The decode loop is written out (no ``model.generate``) so that Stop is honoured within one
-decode step and between prefill chunks of a long prompt, with no streamer timeouts, and so
-that one request's failure (out of memory included) never stops the others being served.
+Requests wait in a FIFO queue until the decoding batch has room (``max_batch``, and a token
+budget that bounds the padded keys/values). A request that gets a place is prefilled alone,
+one chunk per engine step, so the others keep streaming while a long document is read; then
+it joins the batch and decodes with the others, one forward pass per step for all of them.
+Finished, stopped and abandoned requests leave after the step that ended them.
+
+The loop is written out (no ``model.generate``) so that Stop is honoured within one step, a
+request's sampling, seed and stop tokens stay its own, and one request's failure (out of
+memory included) never stops the others being served.
 """
 
 from __future__ import annotations
@@ -34,11 +40,15 @@ from ..events import (
 )
 from ..generation import GenerationParams
 from .detokenizer import IncrementalDetokenizer
+from .kv_batch import KVBatch
 from .prefix_cache import PrefixCache
 from .sampling import Sampler
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
+
+# After an out-of-memory error the batch limit drops by one; this many good steps raise it again.
+RECOVERY_STEPS = 256
 
 
 class Request:
@@ -99,6 +109,41 @@ class Request:
         self._events.put(event)
 
 
+class _Slot:
+    """A request that holds a place: its prefill progress, then its decoding state."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.past = None  # its own cache while prefilling; the batch holds it afterwards
+        self.reused = 0  # prompt tokens found in the prefix cache
+        self.fed: list[int] = []  # tokens whose keys/values are cached
+        self.sampler: Sampler | None = None
+        self.detok: IncrementalDetokenizer | None = None
+        self.budget = 0
+        self.reason: FinishReason = "length"
+        self.generated = 0
+        self.pending = -1  # the sampled token the next decode step feeds
+        self.first_at: float | None = None
+        self.last_at: float | None = None
+        self.looked_up = False  # the prefix cache was asked (once, before the first chunk)
+
+    @property
+    def prefilled(self) -> bool:
+        return len(self.fed) >= len(self.request.prompt_ids)
+
+    def stats(self, context_window: int) -> Stats:
+        first, last = self.first_at, self.last_at
+        return Stats(
+            prompt_tokens=len(self.request.prompt_ids),
+            completion_tokens=self.generated,
+            context_window=context_window,
+            ttft_s=(first - self.request.submitted_at) if first else None,
+            decode_s=(last - first) if first else 0.0,
+            finish_reason=self.reason,
+            cached_tokens=self.reused,
+        )
+
+
 class Engine:
     def __init__(
         self,
@@ -111,6 +156,8 @@ class Engine:
         queue_max: int = 32,
         explicit_positions: bool = False,
         prefix_cache_bytes: int = 0,
+        max_batch: int = 1,
+        batch_tokens: int = 0,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -118,14 +165,23 @@ class Engine:
         self.context_window = context_window
         self.prefill_chunk = max(1, prefill_chunk)
         self.queue_max = queue_max
-        # Remote-code GLM derives positions from the input shape; it needs them spelled out.
+        # Remote-code GLM derives positions from the input shape; it needs them spelled out,
+        # and its own cache format cannot be padded, so it decodes one request at a time.
         self._explicit_positions = explicit_positions
+        self.max_batch = 1 if explicit_positions else max(1, max_batch)
+        # Padded tokens (rows x longest row) the batch may hold; 0 = no limit. One request
+        # always gets its turn, however long.
+        self.batch_tokens = batch_tokens
+        self._batch_limit = self.max_batch  # lowered after an out-of-memory error
+        self._good_steps = 0
         self.prefix_cache = PrefixCache(prefix_cache_bytes)
         params = inspect.signature(model.forward).parameters
         self._logits_to_keep = "logits_to_keep" in params
         self.device = next(model.parameters()).device
         self._waiting: deque[Request] = deque()
-        self._running: Request | None = None
+        self._prefilling: deque[_Slot] = deque()
+        self._decoding: list[_Slot] = []  # row i of ``self._batch`` is ``self._decoding[i]``
+        self._batch = KVBatch()
         self._lock = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="glm4-engine", daemon=True)
@@ -188,48 +244,226 @@ class Engine:
                 self._announce_positions()
 
     def _announce_positions(self) -> None:
-        busy = 1 if self._running is not None else 0
+        """``ahead``: how many places must free up before a request gets one. Requests that
+        fit in the batch now are about to start, so they wait for nobody."""
+        fitting = self._fitting()
         for i, request in enumerate(self._waiting):
-            request._put(Queued(ahead=i + busy))
+            request._put(Queued(ahead=max(0, i - fitting + 1)))
+
+    def _admit(self) -> None:
+        """Move waiting requests into free places, oldest first (called under the lock)."""
+        for _ in range(self._fitting()):
+            request = self._waiting.popleft()
+            request._put(Started(prompt_tokens=len(request.prompt_ids)))
+            self._prefilling.append(_Slot(request))
+        self._announce_positions()
+
+    def _fitting(self) -> int:
+        """How many waiting requests, oldest first, fit in the batch now."""
+        holding = [s.request for s in (*self._prefilling, *self._decoding)]
+        count = 0
+        for request in self._waiting:
+            if not self._fits(holding, request):
+                break
+            holding.append(request)
+            count += 1
+        return count
+
+    def _fits(self, holding: list[Request], request: Request) -> bool:
+        if not holding:
+            return True  # one request always gets its turn, however long
+        if len(holding) >= self._batch_limit:
+            return False
+        if not self.batch_tokens:
+            return True
+        # Every row is padded to the longest one, and each grows as it answers.
+        longest = max(_reach(r, self.context_window) for r in (*holding, request))
+        return (len(holding) + 1) * longest <= self.batch_tokens
 
     def _serve(self) -> None:
         while True:
             with self._lock:
-                while not self._waiting and not self._closed:
+                while not (self._waiting or self._prefilling or self._decoding or self._closed):
                     self._lock.wait()
                 if self._closed:
+                    self._fail_all("The model was unloaded.")
                     return
-                request = self._running = self._waiting.popleft()
-                self._announce_positions()
-            try:
-                self._run(request)
-            finally:
-                with self._lock:
-                    self._running = None
-                    self._announce_positions()
-
-    def _run(self, request: Request) -> None:
-        try:
+                self._admit()
             with torch.inference_mode():
-                self._generate(request)
+                self._end_cancelled_prefills()
+                if self._prefilling:
+                    self._prefill_step(self._prefilling[0])
+                if self._decoding:
+                    self._decode_step()
+
+    def _fail_all(self, message: str) -> None:
+        for slot in (*self._prefilling, *self._decoding):
+            slot.request._put(Error(message, "backend"))
+        self._prefilling.clear()
+        self._decoding.clear()
+        self._batch = KVBatch()
+
+    # -- prefill ------------------------------------------------------------------------
+
+    def _end_cancelled_prefills(self) -> None:
+        for slot in [s for s in self._prefilling if s.request.cancelled]:
+            self._leave_prefill(slot)
+            slot.reason = "cancelled"
+            self._finish(slot, slot.past)  # what was read so far still serves a retry
+
+    def _prefill_step(self, slot: _Slot) -> None:
+        """One chunk of one request's prompt; at the end its first token, then the batch."""
+        request = slot.request
+        prompt = request.prompt_ids
+        try:
+            if not slot.looked_up and request.cache_key is not None:
+                slot.past, slot.reused = self.prefix_cache.take(request.cache_key, prompt)
+                slot.fed = list(prompt[: slot.reused])
+            slot.looked_up = True
+            start = len(slot.fed)
+            chunk = prompt[start : start + self.prefill_chunk]
+            out = self._forward(torch.tensor([chunk], device=self.device), slot.past, start)
+            slot.past = out.past_key_values
+            slot.fed += chunk
+            request._put(Prefill(done=len(slot.fed), total=len(prompt)))
+            if slot.prefilled:
+                self._leave_prefill(slot)
+                self._begin_decoding(slot, out.logits[0, -1])
         except torch.OutOfMemoryError:
-            self.prefix_cache.clear()  # cached prefixes are the first memory to give back
-            gc.collect()
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            request._put(
-                Error(
-                    f"The model ran out of memory on this request ({len(request.prompt_ids):,} "
-                    "prompt tokens). Shorten the conversation, lower max new tokens, or load the "
-                    "model in 4-bit. Other conversations are not affected.",
-                    "oom",
-                )
-            )
+            self._leave_prefill(slot)
+            self._out_of_memory(slot)
         except Exception as exc:  # one broken request must not stop the engine
-            log.exception("generation failed")
+            log.exception("prefill failed")
+            self._leave_prefill(slot)
             request._put(Error(f"Generation failed: {type(exc).__name__}: {exc}", "backend"))
 
-    # -- generation ---------------------------------------------------------------------
+    def _leave_prefill(self, slot: _Slot) -> None:
+        with self._lock:
+            if slot in self._prefilling:
+                self._prefilling.remove(slot)
+
+    def _begin_decoding(self, slot: _Slot, logits: torch.Tensor) -> None:
+        request, n = slot.request, len(slot.request.prompt_ids)
+        slot.sampler = Sampler(request.params, logits.shape[-1], self.device)
+        slot.sampler.observe(request.prompt_ids)
+        slot.detok = IncrementalDetokenizer(self.tokenizer)
+        room = self.context_window - n
+        slot.budget = min(request.params.max_new_tokens, room)
+        slot.reason = "context" if slot.budget == room else "length"
+        past, slot.past = slot.past, None
+        if slot.budget > 0 and self._accept(slot, logits):
+            with self._lock:
+                self._batch.add(past, len(slot.fed), self.device)
+                self._decoding.append(slot)
+        else:
+            self._finish(slot, past)
+
+    # -- decode -------------------------------------------------------------------------
+
+    def _decode_step(self) -> None:
+        """One forward pass for every decoding request, then each samples its next token."""
+        self._drop([i for i, s in enumerate(self._decoding) if s.request.cancelled], "cancelled")
+        if not self._decoding:
+            return
+        slots = self._decoding
+        try:
+            out = self.model(
+                input_ids=torch.tensor([[s.pending] for s in slots], device=self.device),
+                position_ids=torch.tensor([[len(s.fed)] for s in slots], device=self.device),
+                attention_mask=self._batch.step_mask(),
+                past_key_values=self._batch.past,
+                use_cache=True,
+                **({"logits_to_keep": 1} if self._logits_to_keep else {}),
+            )
+        except torch.OutOfMemoryError:
+            self._batch.undo_step()
+            self._shrink_after_oom()
+            return
+        except Exception as exc:  # the batch's state is unknown: end it, keep the engine
+            log.exception("decode step failed")
+            self._fail_all(f"Generation failed: {type(exc).__name__}: {exc}")
+            return
+        self._batch.past = out.past_key_values
+        self._good_steps += 1
+        if self._good_steps >= RECOVERY_STEPS and self._batch_limit < self.max_batch:
+            self._batch_limit, self._good_steps = self._batch_limit + 1, 0
+        ended = []
+        for i, slot in enumerate(slots):
+            slot.fed.append(slot.pending)
+            if not self._accept(slot, out.logits[i, -1]):
+                ended.append(i)
+        self._drop(ended)
+
+    def _accept(self, slot: _Slot, logits: torch.Tensor) -> bool:
+        """Sample, stream and record one token; False when the request has ended."""
+        token = slot.sampler(logits)
+        if slot.request.cancelled:
+            slot.reason = "cancelled"
+            return False
+        if token in self.eos_token_ids:
+            slot.reason = "stop"
+            return False
+        slot.generated += 1
+        slot.last_at = time.perf_counter()
+        slot.first_at = slot.first_at or slot.last_at
+        text = slot.detok.push(token)
+        if text:
+            slot.request._put(TextDelta(text))
+        if slot.generated == slot.budget:
+            return False
+        slot.sampler.observe([token])
+        slot.pending = token
+        return True
+
+    def _drop(self, rows: list[int], reason: FinishReason | None = None) -> None:
+        """End these batch rows: each finishes with its own stats and cache."""
+        for i in rows:
+            slot = self._decoding[i]
+            if reason:
+                slot.reason = reason
+            cache = self._batch.row(i) if slot.request.cache_key is not None else None
+            self._finish(slot, cache)
+        with self._lock:
+            self._batch.remove(rows)
+            self._decoding = [s for i, s in enumerate(self._decoding) if i not in set(rows)]
+            self._announce_positions()
+
+    def _finish(self, slot: _Slot, past) -> None:
+        if slot.detok is not None:
+            text = slot.detok.flush()
+            if text:
+                slot.request._put(TextDelta(text))
+        if slot.request.cache_key is not None and past is not None:
+            self.prefix_cache.put(slot.request.cache_key, slot.fed, past)
+        slot.request._put(Done(slot.stats(self.context_window)))
+
+    # -- memory -------------------------------------------------------------------------
+
+    def _shrink_after_oom(self) -> None:
+        """The newest request made the batch too big: it fails, the others go on, and the
+        batch stays smaller for a while so waiting requests wait instead of failing."""
+        newest = len(self._decoding) - 1
+        slot = self._decoding[newest]
+        with self._lock:
+            self._batch.remove([newest])
+            self._decoding.pop()
+            self._batch_limit = max(1, len(self._decoding))
+            self._good_steps = 0
+        self._out_of_memory(slot)
+
+    def _out_of_memory(self, slot: _Slot) -> None:
+        self.prefix_cache.clear()  # cached prefixes are the first memory to give back
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        slot.request._put(
+            Error(
+                f"The model ran out of memory on this request ({len(slot.request.prompt_ids):,} "
+                "prompt tokens). Shorten the conversation, lower max new tokens, or load the "
+                "model in 4-bit. Other conversations are not affected.",
+                "oom",
+            )
+        )
 
     def _forward(self, input_ids: torch.Tensor, past, offset: int):
         kwargs = {"input_ids": input_ids, "past_key_values": past, "use_cache": True}
@@ -241,73 +475,7 @@ class Engine:
             kwargs["logits_to_keep"] = 1  # a 128K prompt needs one row of logits, not 128K
         return self.model(**kwargs)
 
-    def _generate(self, request: Request) -> None:
-        prompt = request.prompt_ids
-        n = len(prompt)
-        request._put(Started(prompt_tokens=n))
-        past, reused = None, 0
-        if request.cache_key is not None:
-            past, reused = self.prefix_cache.take(request.cache_key, prompt)
-        fed = list(prompt[:reused])  # the tokens whose keys/values ``past`` holds
 
-        ids = torch.tensor([prompt], device=self.device)
-        for start in range(reused, n, self.prefill_chunk):
-            if request.cancelled:
-                self._keep(request, fed, past)
-                request._put(Done(Stats(n, 0, self.context_window, None, 0.0, "cancelled", reused)))
-                return
-            out = self._forward(ids[:, start : start + self.prefill_chunk], past, start)
-            past = out.past_key_values
-            fed += prompt[start : start + self.prefill_chunk]
-            request._put(Prefill(done=min(start + self.prefill_chunk, n), total=n))
-        logits = out.logits[0, -1]
-
-        sampler = Sampler(request.params, logits.shape[-1], self.device)
-        sampler.observe(ids[0])
-        detok = IncrementalDetokenizer(self.tokenizer)
-        room = self.context_window - n
-        budget = min(request.params.max_new_tokens, room)
-        reason: FinishReason = "context" if budget == room else "length"
-        generated = 0
-        first_at = last_at = None
-        while generated < budget:
-            token = sampler(logits)
-            if request.cancelled:
-                reason = "cancelled"
-                break
-            if token in self.eos_token_ids:
-                reason = "stop"
-                break
-            generated += 1
-            last_at = time.perf_counter()
-            first_at = first_at or last_at
-            text = detok.push(token)
-            if text:
-                request._put(TextDelta(text))
-            if generated == budget:
-                break
-            sampler.observe([token])
-            out = self._forward(torch.tensor([[token]], device=self.device), past, len(fed))
-            past, logits = out.past_key_values, out.logits[0, -1]
-            fed.append(token)
-        text = detok.flush()
-        if text:
-            request._put(TextDelta(text))
-        self._keep(request, fed, past)
-        request._put(
-            Done(
-                Stats(
-                    prompt_tokens=n,
-                    completion_tokens=generated,
-                    context_window=self.context_window,
-                    ttft_s=(first_at - request.submitted_at) if first_at else None,
-                    decode_s=(last_at - first_at) if first_at else 0.0,
-                    finish_reason=reason,
-                    cached_tokens=reused,
-                )
-            )
-        )
-
-    def _keep(self, request: Request, fed: list[int], past) -> None:
-        if request.cache_key is not None and past is not None:
-            self.prefix_cache.put(request.cache_key, fed, past)
+def _reach(request: Request, context_window: int) -> int:
+    """The longest a request's keys/values can grow: its prompt plus its whole answer."""
+    return min(len(request.prompt_ids) + request.params.max_new_tokens, context_window)

@@ -13,6 +13,7 @@ from typing import Callable
 from ..settings import Settings
 from .chat_backend import InProcessChatBackend
 from .engine import Engine
+from .kv_batch import auto_batch_tokens
 from .loader import LoadError, load_model
 from .offline import OFFLINE_MODEL_ID, OFFLINE_MODEL_NAME
 
@@ -117,6 +118,9 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]) -> In
         queue_max=settings.queue_max,
         explicit_positions=loaded.explicit_positions,
         prefix_cache_bytes=settings.prefix_cache_mb * 2**20,
+        max_batch=settings.max_batch,
+        batch_tokens=settings.batch_tokens
+        or auto_batch_tokens(loaded.model, reserve_bytes=settings.prefix_cache_mb * 2**20),
     )
     return InProcessChatBackend(loaded, engine, notice)
 

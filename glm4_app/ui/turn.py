@@ -199,7 +199,8 @@ class LiveTurn:
 
 def progress_text(event) -> str:
     if isinstance(event, Queued) and event.ahead:
-        return f"⏳ Waiting for the model: {event.ahead} request(s) ahead of you"
+        answers = "answer" if event.ahead == 1 else "answers"
+        return f"⏳ The model is busy: waiting for {event.ahead} other {answers} to finish"
     if isinstance(event, Prefill) and event.total > 1024:
         return f"📖 Reading {event.done:,} / {event.total:,} tokens"
     return "⏳ Starting…"
