@@ -60,11 +60,16 @@ class Request:
         prompt_ids: list[int],
         params: GenerationParams,
         cache_key: str | None = None,
+        inputs: dict | None = None,
     ) -> None:
         self.id = next(_ids)
         self.prompt_ids = prompt_ids
         self.params = params
-        self.cache_key = cache_key  # requests sharing a key reuse each other's prefix cache
+        # Image tensors (pixel_values, image_grid_thw, ...) for the prefill forward. Such a
+        # prompt is read in one pass and bypasses the prefix cache.
+        self.inputs = inputs
+        # Requests sharing a key reuse each other's prefix cache.
+        self.cache_key = cache_key if inputs is None else None
         self.submitted_at = time.perf_counter()
         self._engine = engine
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -126,6 +131,9 @@ class _Slot:
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.looked_up = False  # the prefix cache was asked (once, before the first chunk)
+        # Multimodal RoPE (GLM-4.1V) numbers text after an image from fewer positions than
+        # tokens; decode positions are the token count plus this (negative) delta.
+        self.position_delta = 0
 
     @property
     def prefilled(self) -> bool:
@@ -190,11 +198,16 @@ class Engine:
     # -- public -------------------------------------------------------------------------
 
     def submit(
-        self, prompt_ids: list[int], params: GenerationParams, cache_key: str | None = None
+        self,
+        prompt_ids: list[int],
+        params: GenerationParams,
+        cache_key: str | None = None,
+        inputs: dict | None = None,
     ) -> Request:
         """Queue a prompt. With ``cache_key`` (a conversation id), the keys/values of the
-        prefix it shares with that key's previous request are reused, not recomputed."""
-        request = Request(self, list(prompt_ids), params, cache_key)
+        prefix it shares with that key's previous request are reused, not recomputed.
+        ``inputs``: the image tensors of a vision prompt, given to its prefill forward."""
+        request = Request(self, list(prompt_ids), params, cache_key, inputs)
         with self._lock:
             if len(prompt_ids) >= self.context_window:
                 request._put(
@@ -321,8 +334,12 @@ class Engine:
                 slot.fed = list(prompt[: slot.reused])
             slot.looked_up = True
             start = len(slot.fed)
-            chunk = prompt[start : start + self.prefill_chunk]
-            out = self._forward(torch.tensor([chunk], device=self.device), slot.past, start)
+            if request.inputs is not None:
+                chunk = prompt  # the image embeddings must land in one pass
+                out = self._forward_images(slot)
+            else:
+                chunk = prompt[start : start + self.prefill_chunk]
+                out = self._forward(torch.tensor([chunk], device=self.device), slot.past, start)
             slot.past = out.past_key_values
             slot.fed += chunk
             request._put(Prefill(done=len(slot.fed), total=len(prompt)))
@@ -369,7 +386,9 @@ class Engine:
         try:
             out = self.model(
                 input_ids=torch.tensor([[s.pending] for s in slots], device=self.device),
-                position_ids=torch.tensor([[len(s.fed)] for s in slots], device=self.device),
+                position_ids=torch.tensor(
+                    [[len(s.fed) + s.position_delta] for s in slots], device=self.device
+                ),
                 attention_mask=self._batch.step_mask(),
                 past_key_values=self._batch.past,
                 use_cache=True,
@@ -466,14 +485,31 @@ class Engine:
         )
 
     def _forward(self, input_ids: torch.Tensor, past, offset: int):
-        kwargs = {"input_ids": input_ids, "past_key_values": past, "use_cache": True}
+        # Positions are always spelled out: a vision model would otherwise apply the position
+        # delta of whichever image prompt it read last.
+        end = offset + input_ids.shape[1]
+        kwargs = {
+            "input_ids": input_ids,
+            "past_key_values": past,
+            "use_cache": True,
+            "position_ids": torch.arange(offset, end, device=self.device)[None],
+        }
         if self._explicit_positions:
-            end = offset + input_ids.shape[1]
-            kwargs["position_ids"] = torch.arange(offset, end, device=self.device)[None]
             kwargs["attention_mask"] = torch.ones(1, end, dtype=torch.long, device=self.device)
         if self._logits_to_keep:
             kwargs["logits_to_keep"] = 1  # a 128K prompt needs one row of logits, not 128K
         return self.model(**kwargs)
+
+    def _forward_images(self, slot: _Slot):
+        """A vision prompt in one pass; the model derives its multimodal positions itself."""
+        inputs = {k: v.to(self.device) for k, v in slot.request.inputs.items()}
+        ids = torch.tensor([slot.request.prompt_ids], device=self.device)
+        kwargs = {"logits_to_keep": 1} if self._logits_to_keep else {}
+        out = self.model(input_ids=ids, use_cache=True, **inputs, **kwargs)
+        deltas = getattr(getattr(self.model, "model", None), "rope_deltas", None)
+        if deltas is not None:
+            slot.position_delta = int(deltas.reshape(-1)[0])
+        return out
 
 
 def _reach(request: Request, context_window: int) -> int:
