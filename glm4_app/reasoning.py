@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from .events import Event, ReasoningDelta, TextDelta
+from .events import TERMINAL, Event, ReasoningDelta, TextDelta
 
 OPEN, CLOSE = "<think>", "</think>"
 
@@ -84,12 +84,15 @@ def _partial_suffix(text: str, tag: str) -> int:
 def split_reasoning(
     chunks: Iterable[Event], starts_inside: bool
 ) -> Iterator[Event]:
-    """Turn TextDelta events of raw output into ReasoningDelta/TextDelta; others pass through."""
+    """Turn TextDelta events of raw output into ReasoningDelta/TextDelta; others pass through.
+    Held-back text is flushed only at the end: a heartbeat between two halves of ``</think>``
+    must not print the first half as answer text."""
     splitter = ReasoningSplitter(starts_inside)
     for event in chunks:
         if isinstance(event, TextDelta):
             yield from splitter.feed(event.text)
         else:
-            yield from splitter.flush()
+            if isinstance(event, TERMINAL):
+                yield from splitter.flush()
             yield event
     yield from splitter.flush()

@@ -39,3 +39,15 @@ def test_answer_text_streams_before_the_output_ends():
     splitter = ReasoningSplitter(starts_inside=True)
     assert splitter.feed("why</think>Hel") == [ReasoningDelta("why"), TextDelta("Hel")]
     assert splitter.feed("lo") == [TextDelta("lo")]
+
+
+def test_a_heartbeat_between_the_halves_of_a_tag_does_not_leak_it():
+    from glm4_app.events import Done, Prefill, Stats
+    from glm4_app.reasoning import split_reasoning
+
+    done = Done(Stats(5, 3, 100, 0.1, 0.1, "stop"))
+    raw = [TextDelta("Let me think."), TextDelta("</th"), Prefill(5, 5), TextDelta("ink>Paris."), done]
+    events = list(split_reasoning(raw, starts_inside=True))
+    assert "".join(e.text for e in events if isinstance(e, ReasoningDelta)) == "Let me think."
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Paris."
+    assert events[-1] == done
