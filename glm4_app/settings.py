@@ -78,6 +78,33 @@ class Settings:
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "
         "chunks stop a long prefill sooner.",
     )
+    # -- Serving from an OpenAI-compatible server (vLLM) ------------------------------------
+    backend: str = _setting(
+        "inprocess",
+        "Where answers come from: `inprocess` loads the model into this app; `openai` sends "
+        "every mode to an OpenAI-compatible server such as `vllm serve` (see Scale out with vLLM).",
+        ("inprocess", "openai"),
+    )
+    openai_base_url: str = _setting(
+        "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (with `/v1`)."
+    )
+    openai_api_key: str = _setting("", "API key the server expects (`vllm serve --api-key`).")
+    openai_model: str = _setting(
+        "", "Model name the server serves; empty: the server's only (or first) model."
+    )
+    openai_tokenizer: str = _setting(
+        "",
+        "Tokenizer for rendering prompts locally (hub id or local folder); empty: the model "
+        "name; `none`: let the server render (no All Tools, estimated token counts).",
+    )
+    openai_vision_base_url: str = _setting(
+        "",
+        "Server of the Vision model (GLM4_VISION_MODEL is its served name) when the backend is "
+        "`openai`; empty: the chat server.",
+    )
+    openai_timeout_s: int = _setting(
+        300, "Seconds to wait for the server's next bytes (first token included) before giving up."
+    )
     # -- Long document mode ----------------------------------------------------------------
     doc_max_file_mb: int = _setting(50, "Largest single upload in Long document mode.")
     doc_max_total_mb: int = _setting(200, "Largest total of the documents in one conversation.")

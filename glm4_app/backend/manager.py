@@ -94,7 +94,11 @@ def offline_notice(reason: str) -> str:
     )
 
 
-def load_chat_backend(settings: Settings, progress: Callable[[str], None]) -> InProcessChatBackend:
+def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
+    if settings.backend == "openai":  # a server (vLLM) answers: no weights are loaded here
+        from .openai_connect import connect_openai_backend
+
+        return connect_openai_backend(settings, progress)
     gpu = gpu_available() if settings.device == "auto" else settings.device.startswith("cuda")
     source, may_fall_back = choose_chat_model(settings, gpu)
     notice = None

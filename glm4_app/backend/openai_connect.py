@@ -1,0 +1,169 @@
+"""Set up the OpenAI-compatible backend from settings: which model, its window, a tokenizer.
+
+No weights are loaded. The server is asked which models it serves (``/v1/models``; vLLM
+adds ``max_model_len``, the context window, and ``root``, the checkpoint it serves); the
+tokenizer comes from GLM4_OPENAI_TOKENIZER, else that checkpoint, else the model name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from ..settings import Settings
+from .loader import LoadError, trust_remote_code
+from .openai_backend import OpenAIBackend
+from .openai_http import exception_message
+from .prompt import PromptRenderer
+
+# GLM-4 ends a turn on these; used when the checkpoint's generation config is not at hand.
+GLM_STOP_TOKENS = ("<|endoftext|>", "<|user|>", "<|observation|>")
+DEFAULT_WINDOW = 8192
+
+
+def connect_openai_backend(
+    settings: Settings,
+    progress: Callable[[str], None],
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    tokenizer: str | None = None,
+) -> OpenAIBackend:
+    """The backend for the chat server, or (``base_url``/``model`` given) another one such as
+    a GLM-4V server for Vision: vLLM serves one model per server."""
+    base_url = (base_url or settings.openai_base_url).rstrip("/")
+    headers = {"Authorization": f"Bearer {settings.openai_api_key}"} if settings.openai_api_key else {}
+    client = httpx.Client(
+        headers=headers, timeout=httpx.Timeout(settings.openai_timeout_s, connect=10.0)
+    )
+    progress(f"Asking {base_url} which models it serves")
+    card = _model_card(client, base_url, settings, settings.openai_model if model is None else model)
+    model = card["id"]
+    renderer, stop_ids, why_not = None, [], ""
+    wanted_tokenizer = settings.openai_tokenizer if tokenizer is None else tokenizer
+    if wanted_tokenizer.lower() != "none":
+        sources = [wanted_tokenizer] if wanted_tokenizer else [card.get("root"), model]
+        for source in dict.fromkeys(s for s in sources if s and _may_be_checkpoint(s)):
+            progress(f"Loading the tokenizer of {source} to render prompts here")
+            try:
+                loaded, stop_ids = load_tokenizer(source, settings)
+            except Exception as exc:  # noqa: BLE001 - any failure means: let the server render
+                why_not = f"{source}: {type(exc).__name__}: {exc}"
+                continue
+            renderer = PromptRenderer(loaded, model)
+            break
+    window = card.get("max_model_len") or _tokenizer_window(renderer) or DEFAULT_WINDOW
+    if settings.max_context:
+        window = min(window, settings.max_context)
+    notice = None
+    if renderer is None:
+        reason = (
+            f"no local tokenizer could be loaded ({why_not[:300]})" if why_not
+            else "GLM4_OPENAI_TOKENIZER is `none`" if wanted_tokenizer.lower() == "none"
+            else f"no tokenizer of {model!r} was found (neither a folder nor a hub id)"
+        )
+        notice = (
+            f"The server renders prompts because {reason}: tools are unavailable and token "
+            "counts are estimates. Set GLM4_OPENAI_TOKENIZER to the served checkpoint's hub id "
+            "or folder for exact counts and tools."
+        )
+    return OpenAIBackend(
+        client,
+        base_url,
+        model,
+        context_window=window,
+        renderer=renderer,
+        stop_token_ids=stop_ids,
+        timeout_s=settings.openai_timeout_s,
+        notice=notice,
+        # GLM-Z1's template opens <think> itself; without the template, go by the checkpoint.
+        reasoning=any("z1" in name.lower() for name in (model, card.get("root") or "")),
+    )
+
+
+def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], None]) -> OpenAIBackend:
+    """Vision's backend: GLM4_VISION_MODEL as served by GLM4_OPENAI_VISION_BASE_URL (or the
+    chat server, when one server could serve both)."""
+    if not settings.vision_model:
+        raise LoadError(
+            "No vision model is configured",
+            "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).",
+        )
+    return connect_openai_backend(
+        settings,
+        progress,
+        base_url=settings.openai_vision_base_url or settings.openai_base_url,
+        model=settings.vision_model,
+        tokenizer="",  # GLM4_OPENAI_TOKENIZER is the chat model's; this one's is its own
+    )
+
+
+def _model_card(client: httpx.Client, base_url: str, settings: Settings, wanted: str) -> dict:
+    try:
+        response = client.get(base_url + "/models")
+    except httpx.HTTPError as exc:
+        raise LoadError(
+            "Cannot reach the model server",
+            exception_message(exc, base_url, settings.openai_timeout_s),
+            repr(exc),
+        ) from None
+    if response.status_code in (401, 403):
+        raise LoadError(
+            f"The model server at {base_url} refused the API key (HTTP {response.status_code})",
+            "Set GLM4_OPENAI_API_KEY to the key the server was started with (`--api-key`).",
+            response.text[:1000],
+        )
+    if response.status_code >= 400:
+        raise LoadError(
+            f"The model server at {base_url} answered HTTP {response.status_code} for /models",
+            "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.",
+            response.text[:1000],
+        )
+    try:
+        cards = [c for c in response.json().get("data", []) if isinstance(c, dict) and c.get("id")]
+    except (ValueError, AttributeError):
+        raise LoadError(
+            f"{base_url}/models is not an OpenAI-compatible model list",
+            "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.",
+            response.text[:1000],
+        ) from None
+    for card in cards:
+        if card["id"] == wanted or not wanted:
+            return card
+    offered = ", ".join(c["id"] for c in cards) or "no models"
+    raise LoadError(
+        f"The model server at {base_url} does not serve {wanted or 'any model'!r}",
+        f"It serves: {offered}. Set GLM4_OPENAI_MODEL to one of them.",
+        response.text[:1000],
+    )
+
+
+def load_tokenizer(source: str, settings: Settings):
+    """(tokenizer, stop token ids) of a checkpoint: hub id or local folder, no weights."""
+    from transformers import AutoTokenizer, GenerationConfig
+
+    remote = trust_remote_code(settings, source)
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=remote)
+    try:
+        eos = GenerationConfig.from_pretrained(source).eos_token_id
+    except Exception:  # noqa: BLE001 - no generation_config.json: fall back to the GLM tokens
+        eos = None
+    ids = [eos] if isinstance(eos, int) else list(eos or [])
+    vocab = tokenizer.get_vocab()
+    candidates = [tokenizer.eos_token_id] + ([] if ids else [vocab.get(t) for t in GLM_STOP_TOKENS])
+    ids += [i for i in candidates if i is not None and i not in ids]
+    return tokenizer, ids
+
+
+def _may_be_checkpoint(source: str) -> bool:
+    """A local folder or something shaped like a hub id (``owner/name``): a served name such
+    as ``glm`` is neither, and asking the hub about it only costs time."""
+    return Path(source).expanduser().is_dir() or re.fullmatch(r"[\w.\-]+/[\w.\-]+", source) is not None
+
+
+def _tokenizer_window(renderer: PromptRenderer | None) -> int | None:
+    length = getattr(renderer.tokenizer, "model_max_length", None) if renderer else None
+    return length if isinstance(length, int) and 0 < length < 10_000_000 else None
