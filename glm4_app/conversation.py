@@ -19,7 +19,7 @@ from .generation import Message
 class Conversation:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     mode: str = "chat"
-    owner: str = ""  # the browser link it belongs to (see ui.state.owner)
+    owner: str = ""  # the signed-in user, or without login the browser link (see ui.state.owner)
     title: str = "New chat"
     system_prompt: str = ""
     messages: list[dict] = field(default_factory=list)

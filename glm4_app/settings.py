@@ -110,6 +110,29 @@ class Settings:
     doc_max_total_mb: int = _setting(200, "Largest total of the documents in one conversation.")
     doc_max_pages: int = _setting(2000, "Most pages (PDF pages, slides) one document may have.")
 
+    # -- Hosting for a team: login and per-user limits ---------------------------------------
+    auth: str = _setting(
+        "none",
+        "Login: `none` (anyone with the link), `password` (a user name and the shared password) "
+        "or `oidc` (Streamlit's `st.login`, configured in `.streamlit/secrets.toml` `[auth]`).",
+        ("none", "password", "oidc"),
+    )
+    password: str = _setting(
+        "",
+        "The shared password for `GLM4_AUTH=password`, or its hash from "
+        "`python -m glm4_app.auth hash` (`pbkdf2_sha256$...`); a hash keeps it out of the config.",
+    )
+    user_requests_per_minute: int = _setting(
+        0, "Answers one user may ask for in any 60 s; 0 = unlimited."
+    )
+    user_concurrent_requests: int = _setting(
+        0, "Answers one user may have in progress at once (several tabs); 0 = unlimited."
+    )
+    user_upload_mb: int = _setting(0, "Largest file one user may upload, in MB; 0 = unlimited.")
+    user_context_tokens: int = _setting(
+        0, "Largest prompt (history, documents, tools) one request may send, in tokens; 0 = unlimited."
+    )
+
     # -- All Tools mode --------------------------------------------------------------------
     tool_max_steps: int = _setting(10, "Most tool calls the model may chain in one answer.")
     tools_dir: Path = _setting(

@@ -1,8 +1,14 @@
-"""Conversations persist in SQLite, so a page refresh or a restart loses nothing."""
+"""Conversations persist in SQLite, so a page refresh or a restart loses nothing.
+
+Each save is its own committed transaction (WAL journal), so a server killed mid-answer keeps
+everything saved before that answer. Old database files are upgraded in place on open
+(``PRAGMA user_version`` counts the migrations applied).
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from contextlib import closing
@@ -21,15 +27,19 @@ CREATE TABLE IF NOT EXISTS conversations (
 );
 CREATE INDEX IF NOT EXISTS conversations_recent ON conversations (owner, mode, updated_at DESC);
 """
+SCHEMA_VERSION = 2  # 1: the table above; 2: + search_text (titles and message text, lower case)
 
 
 class ConversationStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, files_dir: Path | None = None) -> None:
         self.path = Path(path)
+        # Files a conversation made (plots, images) live in files_dir/<conversation id>/.
+        self.files_dir = Path(files_dir) if files_dir else self.path.parent / "media"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
             db.executescript(_SCHEMA)
+            _migrate(db)
 
     def _connect(self) -> sqlite3.Connection:
         # One short-lived connection per call: Streamlit runs each session in its own thread.
@@ -38,10 +48,10 @@ class ConversationStore:
     def save(self, conversation: Conversation) -> None:
         with closing(self._connect()) as db, db:
             db.execute(
-                "INSERT INTO conversations (id, mode, owner, title, data, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO conversations (id, mode, owner, title, data, updated_at, search_text)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET title=excluded.title, data=excluded.data,"
-                " updated_at=excluded.updated_at",
+                " updated_at=excluded.updated_at, search_text=excluded.search_text",
                 (
                     conversation.id,
                     conversation.mode,
@@ -49,6 +59,7 @@ class ConversationStore:
                     conversation.title,
                     json.dumps(conversation.to_dict(), ensure_ascii=False),
                     time.time(),
+                    search_text(conversation),
                 ),
             )
 
@@ -59,15 +70,60 @@ class ConversationStore:
             ).fetchone()
         return Conversation.from_dict(json.loads(row[0])) if row else None
 
-    def recent(self, mode: str, owner: str, limit: int = 30) -> list[tuple[str, str]]:
-        """(id, title) of one owner's latest conversations of a mode, newest first."""
+    def recent(self, mode: str, owner: str, limit: int = 30, query: str = "") -> list[tuple[str, str]]:
+        """(id, title) of one owner's latest conversations of a mode, newest first; with a
+        query, only those whose title or messages contain it (any case)."""
+        sql = "SELECT id, title FROM conversations WHERE mode = ? AND owner = ?"
+        args: list = [mode, owner]
+        if query.strip():
+            sql += " AND search_text LIKE ? ESCAPE '\\'"
+            args.append("%" + _escape_like(query.strip().lower()) + "%")
         with closing(self._connect()) as db:
-            return db.execute(
-                "SELECT id, title FROM conversations WHERE mode = ? AND owner = ?"
-                " ORDER BY updated_at DESC LIMIT ?",
-                (mode, owner, limit),
-            ).fetchall()
+            return db.execute(sql + " ORDER BY updated_at DESC LIMIT ?", (*args, limit)).fetchall()
 
-    def delete(self, conversation_id: str) -> None:
+    def rename(self, conversation_id: str, owner: str, title: str) -> bool:
+        """Give a conversation a new title; False when it is not this owner's or the title is blank."""
+        title = " ".join(title.split())
+        conversation = self.load(conversation_id)
+        if not title or conversation is None or conversation.owner != owner:
+            return False
+        conversation.title = title
+        self.save(conversation)
+        return True
+
+    def delete(self, conversation_id: str, owner: str | None = None) -> bool:
+        """Delete a conversation and its files; with ``owner``, only if it is theirs."""
+        sql, args = "DELETE FROM conversations WHERE id = ?", [conversation_id]
+        if owner is not None:
+            sql, args = sql + " AND owner = ?", [conversation_id, owner]
         with closing(self._connect()) as db, db:
-            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            deleted = db.execute(sql, args).rowcount > 0
+        files = self.files_dir / conversation_id
+        if deleted and conversation_id and files.parent == self.files_dir and files.is_dir():
+            shutil.rmtree(files, ignore_errors=True)
+        return deleted
+
+
+def search_text(conversation: Conversation) -> str:
+    parts = [conversation.title]
+    parts += [m.get("content", "") for m in conversation.messages if isinstance(m.get("content"), str)]
+    parts += [d.get("name", "") for d in conversation.documents]
+    return "\n".join(parts).lower()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version >= SCHEMA_VERSION:
+        return
+    with db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+        if "search_text" not in columns:
+            db.execute("ALTER TABLE conversations ADD COLUMN search_text TEXT NOT NULL DEFAULT ''")
+            for cid, data in db.execute("SELECT id, data FROM conversations").fetchall():
+                text = search_text(Conversation.from_dict(json.loads(data)))
+                db.execute("UPDATE conversations SET search_text = ? WHERE id = ?", (text, cid))
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -12,6 +12,7 @@ port="${GLM4_PORT:-8501}"
 shown="$host"
 [[ "$host" == "0.0.0.0" || "$host" == "::" ]] && shown="localhost"
 echo "Open http://$shown:$port in a browser (Ctrl+C stops the app)." >&2
+.venv/bin/python -m glm4_app.auth check-address "$host" || true  # loud when open without login
 exec .venv/bin/streamlit run app.py \
     --server.headless true \
     --server.address "$host" \

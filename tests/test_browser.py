@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,18 +79,28 @@ def _tail(path: Path, chars: int = 4000) -> str:
 
 @pytest.fixture(scope="module")
 def app_url(browser_data_dir, tmp_path_factory):
+    env = {
+        "GLM4_DATA_DIR": str(browser_data_dir),
+        # The offline model even on a GPU machine: the test must not reach for the hub.
+        "GLM4_CHAT_MODEL": "offline:smollm2",
+        # Bounds every answer (~50-100 ms a token on 2 cores); plenty to stop one half-way.
+        "GLM4_MAX_NEW_TOKENS": "400",
+    }
+    with serve_app(env, tmp_path_factory.mktemp("server")) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(env_overrides: dict, log_dir: Path):
+    """`streamlit run app.py` on a free loopback port with these GLM4_* settings; yields its URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log = log_dir / "streamlit.log"
     env = dict(
         os.environ,
-        GLM4_DATA_DIR=str(browser_data_dir),
-        # The offline model even on a GPU machine: the test must not reach for the hub.
-        GLM4_CHAT_MODEL="offline:smollm2",
         GLM4_DEVICE="cpu",
-        # Bounds every answer (~50-100 ms a token on 2 cores); plenty to stop one half-way.
-        GLM4_MAX_NEW_TOKENS="400",
         HF_HUB_OFFLINE="1",
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+        **env_overrides,
     )
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
@@ -131,13 +142,20 @@ def app_url(browser_data_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(app_url):
+    with browser_page(app_url) as page:
+        yield page
+
+
+@contextmanager
+def browser_page(url: str):
+    """A Playwright page in Debian's chromium, opened at ``url``."""
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 1300})
             page = context.new_page()
             page.set_default_timeout(30_000)
-            page.goto(app_url)
+            page.goto(url)
             yield page
         finally:
             browser.close()

@@ -4,6 +4,8 @@ document it reads the uploaded files."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import streamlit as st
 
 from ..agent import run_agent
@@ -13,7 +15,7 @@ from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import stored_citations
-from . import documents, render, sidebar, state
+from . import documents, quota, render, sidebar, state
 from .frame import frame
 from .turn import LiveTurn, assistant_turn
 
@@ -78,6 +80,7 @@ def page(mode: str = "chat") -> None:
     choosing = st.session_state.get("fit_pending") == conversation.id  # see documents.choose_fit
     generate = (st.session_state.pop("generate", False) or choosing) and conversation.awaiting_answer
     history(conversation, store, controls=not generate)
+    quota.show_refusal()
     if not generate:
         return
     messages, note = conversation.prompt_messages(), ""
@@ -94,7 +97,8 @@ def page(mode: str = "chat") -> None:
     if toolbox is not None:
         toolbox.for_conversation(conversation.id, stored_citations(conversation.messages))
         tools = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
-    stream_answer(conversation, backend, params, store, settings, messages, tools, note)
+    with quota.admit(settings, backend, messages, tools):  # per-user limits; a refusal reruns
+        stream_answer(conversation, backend, params, store, settings, messages, tools, note)
 
 
 def history(conversation: Conversation, store: ConversationStore, controls: bool) -> None:
@@ -204,5 +208,6 @@ def stream_answer(
     conversation.add_answer(
         partial["content"], partial["reasoning"], stats=live.stats, error=live.error, note=note
     )
+    conversation.messages[-1].update(model=backend.info.name, params=asdict(params))  # for history
     store.save(conversation)
     st.rerun()

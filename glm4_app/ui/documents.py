@@ -10,6 +10,7 @@ from ..documents import DocumentError, DocumentLimits, check_total, extract
 from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
+from . import quota
 
 STRATEGIES = {
     "truncate": "Shorten each document (keep its start and end)",
@@ -35,6 +36,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
             key=f"upload_{conversation.id}_{generation}",
         )
         if files:
+            files = quota.allowed_uploads(files, settings)  # the per-user upload size
             _add(files, conversation, store, backend, limits(settings))
             st.session_state.upload_generation = generation + 1  # a fresh, empty uploader
         for i, doc in enumerate(conversation.documents):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from . import login, state
+
 LOGO = str(Path(__file__).resolve().parents[2] / "assets" / "logo.svg")
 PAGES = [
     ("app.py", "Chat", "💬"),
@@ -26,3 +28,4 @@ def frame(title: str) -> None:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.divider()
+    login.gate(state.settings())  # nothing below is drawn for a visitor who must log in first

@@ -8,7 +8,7 @@ from ..conversation import Conversation
 from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
-from . import state
+from . import history, state
 
 
 def model_card(backend: ChatBackend) -> None:
@@ -24,14 +24,7 @@ def conversations(store: ConversationStore, current: Conversation) -> None:
     if st.button("➕ New chat", use_container_width=True):
         state.new_conversation(current.mode)
         st.rerun()
-    recent = store.recent(current.mode, current.owner)
-    if recent:
-        st.caption("Recent")
-        for conversation_id, title in recent:
-            marker = "▸ " if conversation_id == current.id else ""
-            if st.button(marker + title, key=f"open_{conversation_id}", use_container_width=True):
-                state.open_conversation(store, conversation_id)
-                st.rerun()
+    history.panel(store, current)  # search, open, rename, delete, export, import
 
 
 def generation_params(settings: Settings, conversation: Conversation) -> GenerationParams:

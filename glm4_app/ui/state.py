@@ -78,12 +78,15 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
     current: Conversation | None = st.session_state.get(_key(mode))
     if current is None or (wanted and wanted != current.id):
         loaded = store.load(wanted) if wanted else None
+        if loaded is not None and not may_open(loaded):
+            st.warning("That conversation belongs to another user.")
+            loaded = None
         if loaded is not None and loaded.mode == mode:
             current = loaded
         elif current is None:
             current = Conversation(mode=mode)
     st.session_state.conversation = st.session_state[_key(mode)] = current
-    if current.owner and "u" not in st.query_params:
+    if current.owner and "u" not in st.query_params and not signed_in():
         st.query_params["u"] = current.owner  # a shared ?c= link opens its owner's list
     current.owner = current.owner or owner()
     if st.query_params.get("c") != current.id and current.messages:
@@ -92,15 +95,25 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
 
 
 def owner() -> str:
-    """Who the sidebar lists conversations for: a random key kept in the URL (``?u=``).
-
-    There are no accounts; the key keeps one person's chats out of another's sidebar, and
-    bookmarking the page keeps the list.
+    """Who owns new conversations and whose the sidebar lists: the signed-in user (see
+    login.py), or without login a random key kept in the URL (``?u=``), which keeps one
+    person's chats out of another's sidebar; bookmarking the page keeps the list.
     """
+    if signed_in():
+        return st.session_state.identity
     key = st.query_params.get("u")
     if not key:
         key = st.query_params["u"] = uuid.uuid4().hex[:16]
     return key
+
+
+def signed_in() -> bool:
+    return bool(st.session_state.get("identity"))
+
+
+def may_open(conversation: Conversation) -> bool:
+    """With login on, only one's own conversations open, even from a shared ``?c=`` link."""
+    return not signed_in() or conversation.owner == st.session_state.identity
 
 
 def _key(mode: str) -> str:
@@ -115,6 +128,6 @@ def new_conversation(mode: str) -> None:
 
 def open_conversation(store: ConversationStore, conversation_id: str) -> None:
     loaded = store.load(conversation_id)
-    if loaded is not None:
+    if loaded is not None and may_open(loaded):
         st.session_state[_key(loaded.mode)] = loaded
         st.query_params["c"] = loaded.id

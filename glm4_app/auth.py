@@ -1,0 +1,205 @@
+"""Who is asking: the shared-password check, failed-login throttling, the OIDC config check
+and the warning for an open server. No Streamlit here; glm4_app/ui/login.py draws the forms.
+
+``python -m glm4_app.auth hash`` prints a hash of a password for ``GLM4_PASSWORD``;
+``python -m glm4_app.auth check-address ADDRESS`` prints the open-server warning (scripts/run.sh).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+import sys
+import threading
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+HASH_PREFIX = "pbkdf2_sha256"
+_ITERATIONS = 200_000
+_USER_NAME = re.compile(r"[\w.@+-]{1,64}")
+
+
+# --- The shared password -------------------------------------------------------------------
+
+
+def hash_password(password: str, iterations: int = _ITERATIONS) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    return f"{HASH_PREFIX}${iterations}${_b64(salt)}${_b64(digest)}"
+
+
+def password_matches(given: str, configured: str) -> bool:
+    """``configured`` is the password itself or a ``hash_password`` string. Both comparisons
+    run in constant time, so the answer's timing says nothing about how close a guess was."""
+    if not configured:
+        return False  # no password set: nobody gets in (the login page says why)
+    if configured.startswith(HASH_PREFIX + "$"):
+        try:
+            _, iterations, salt, digest = configured.split("$")
+            expected = base64.b64decode(digest)
+            actual = hashlib.pbkdf2_hmac("sha256", given.encode(), base64.b64decode(salt), int(iterations))
+        except ValueError:
+            return False
+        return hmac.compare_digest(actual, expected)
+    return hmac.compare_digest(given.encode(), configured.encode())
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def user_name_problem(name: str) -> str | None:
+    if not _USER_NAME.fullmatch(name.strip()):
+        return "A user name is 1 to 64 letters, digits or `. @ + - _` (no spaces)."
+    return None
+
+
+def password_owner(name: str) -> str:
+    """The owner key of a password-mode user: names are case-insensitive."""
+    return "user:" + name.strip().lower()
+
+
+def oidc_owner(user: Mapping[str, Any]) -> str | None:
+    """The owner key of an OIDC user (``st.user``): the e-mail, else the provider's subject id."""
+    if not user.get("is_logged_in"):
+        return None
+    who = user.get("email") or user.get("sub")
+    return f"oidc:{str(who).lower() if user.get('email') else who}" if who else None
+
+
+# --- Failed logins -------------------------------------------------------------------------
+
+
+class LoginThrottle:
+    """After ``max_failures`` failed logins within ``window_s`` for one key (a user name, a
+    client address), further tries for that key are refused until the oldest failure ages out.
+    Thread-safe: every Streamlit session is a thread."""
+
+    def __init__(self, max_failures: int = 5, window_s: float = 300.0, clock: Callable[[], float] = time.monotonic):
+        self.max_failures, self.window_s, self.clock = max_failures, window_s, clock
+        self._failures: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def wait_s(self, *keys: str) -> float:
+        """Seconds until these keys may try again; 0 when they may now."""
+        now = self.clock()
+        with self._lock:
+            waits = [self._wait(key, now) for key in keys if key]
+        return max(waits, default=0.0)
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in filter(None, keys):
+                self._failures[key].append(now)
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+    def _wait(self, key: str, now: float) -> float:
+        times = self._failures.get(key)
+        if not times:
+            return 0.0
+        while times and now - times[0] >= self.window_s:
+            times.popleft()
+        if len(times) < self.max_failures:
+            return 0.0
+        return times[-self.max_failures] + self.window_s - now
+
+
+# --- OIDC configuration --------------------------------------------------------------------
+
+_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+
+
+def oidc_provider(auth_section: Mapping[str, Any]) -> str | None:
+    """The provider name for ``st.login``: None for one set directly in ``[auth]``, else the
+    only ``[auth.NAME]`` section."""
+    if all(k in auth_section for k in _PROVIDER_KEYS):
+        return None
+    named = [k for k, v in auth_section.items() if isinstance(v, Mapping)]
+    return named[0] if len(named) == 1 else None
+
+
+def oidc_config_problems(auth_section: Mapping[str, Any] | None, authlib_ok: bool) -> list[str]:
+    """What stops ``st.login`` from working, in words an admin can act on; empty when fine."""
+    problems = []
+    if not authlib_ok:
+        problems.append("The `Authlib` package (>= 1.3.2) is not installed: `pip install Authlib`.")
+    if not auth_section:
+        return problems + ["`.streamlit/secrets.toml` has no `[auth]` section."]
+    redirect = str(auth_section.get("redirect_uri", ""))
+    if not redirect.endswith("/oauth2callback"):
+        problems.append("`[auth] redirect_uri` must be this app's URL + `/oauth2callback`.")
+    if len(str(auth_section.get("cookie_secret", ""))) < 32:
+        problems.append("`[auth] cookie_secret` must be a random string of at least 32 characters.")
+    named = [v for v in auth_section.values() if isinstance(v, Mapping)]
+    providers = [auth_section] if any(k in auth_section for k in _PROVIDER_KEYS) else named
+    if not providers:
+        problems.append("No identity provider: set client_id, client_secret and server_metadata_url.")
+    elif len(providers) > 1:
+        problems.append("Several `[auth.NAME]` providers: keep exactly one.")
+    else:
+        missing = [k for k in _PROVIDER_KEYS if not providers[0].get(k)]
+        if missing:
+            problems.append(f"The identity provider lacks {', '.join(missing)}.")
+    return problems
+
+
+# --- Who can reach the server --------------------------------------------------------------
+
+
+def open_to_network(address: str | None, auth: str) -> bool:
+    """True when the server listens beyond this machine and nobody has to log in.
+    An empty address is Streamlit's default: every interface."""
+    if auth != "none":
+        return False
+    host = (address or "").strip().strip("[]")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # "" or a host name: assume reachable
+
+
+OPEN_WARNING = (
+    "This server listens on {address} without a login: anyone who can reach it can use the "
+    "model and read every conversation link. Set GLM4_AUTH=password or GLM4_AUTH=oidc "
+    "(see README, Hosting for a team)."
+)
+
+
+def startup_warning(address: str, env=None, secrets_file: Path = Path(".streamlit/secrets.toml")) -> str | None:
+    """The warning for scripts/run.sh to print before the server starts, or None."""
+    from .settings import Settings
+
+    secrets = {}
+    if secrets_file.is_file():
+        import tomllib
+
+        secrets = {k: v for k, v in tomllib.loads(secrets_file.read_text()).items() if not isinstance(v, dict)}
+    auth_mode = Settings.load(env, secrets).auth
+    return OPEN_WARNING.format(address=address or "every network interface") if open_to_network(address, auth_mode) else None
+
+
+if __name__ == "__main__":  # pragma: no cover - command-line helpers for admins and run.sh
+    if sys.argv[1:2] == ["check-address"] and len(sys.argv) == 3:
+        warning = startup_warning(sys.argv[2])
+        if warning:
+            print(f"{'!' * 80}\n{warning}\n{'!' * 80}", file=sys.stderr)
+        sys.exit(0)
+    if sys.argv[1:] != ["hash"]:
+        sys.exit("usage: python -m glm4_app.auth hash   (reads the password from stdin)\n"
+                 "       python -m glm4_app.auth check-address ADDRESS")
+    import getpass
+
+    print(hash_password(getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")))

@@ -1,0 +1,142 @@
+"""Export a conversation as Markdown (to read) or JSON (to import again), and import JSON.
+
+An import is checked fully before anything is saved: a broken or foreign file raises
+``ImportProblem`` with a message for the user and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime, timezone
+
+from .conversation import Conversation
+from .events import Stats
+
+FORMAT = "glm4-chat-conversation"
+VERSION = 1
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MODES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
+FILE_KEYS = ("images", "files")  # message fields holding paths of files on the server
+_ROLES = {"system", "user", "assistant", "observation"}
+_TEXT_FIELDS = ("reasoning", "metadata", "note", "error", "display")
+_DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
+
+
+class ImportProblem(ValueError):
+    pass
+
+
+def to_json(conversation: Conversation) -> str:
+    data = conversation.to_dict()
+    data.pop("owner", None)  # who it belonged to here means nothing elsewhere
+    return json.dumps({"format": FORMAT, "version": VERSION, "conversation": data}, ensure_ascii=False, indent=1)
+
+
+def to_markdown(conversation: Conversation) -> str:
+    when = datetime.fromtimestamp(conversation.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"# {conversation.title}", "", f"*{MODES.get(conversation.mode, conversation.mode)} · {when}*", ""]
+    if conversation.system_prompt.strip():
+        lines += ["**System prompt:**", "", _quote(conversation.system_prompt), ""]
+    for doc in conversation.documents:
+        lines.append(f"📄 Document: **{doc.get('name', '?')}**")
+    if conversation.documents:
+        lines.append("")
+    for m in conversation.messages:
+        lines += _message_markdown(m) + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _message_markdown(m: dict) -> list[str]:
+    role, content = m.get("role"), m.get("content", "")
+    if role == "user":
+        return ["## 🧑 User", "", content]
+    if role == "observation":
+        return [f"**Tool result** ({m.get('metadata', '')}):", "", "```", content, "```"]
+    if m.get("metadata"):  # a tool call: its name, then its code or arguments
+        return [f"**Tool call `{m['metadata']}`:**", "", "```", content, "```"]
+    out = ["## 🤖 Assistant", ""]
+    if m.get("reasoning"):
+        out += ["<details><summary>Reasoning</summary>", "", m["reasoning"], "", "</details>", ""]
+    out.append(content)
+    facts = [f"model {m['model']}"] if m.get("model") else []
+    if m.get("stopped"):
+        facts.append("stopped")
+    if m.get("error"):
+        facts.append(f"error: {m['error']}")
+    return out + (["", f"*({'; '.join(facts)})*"] if facts else [])
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line for line in text.splitlines())
+
+
+def from_json(raw: bytes, owner: str) -> Conversation:
+    """A new conversation (fresh id, this owner) from an exported file."""
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ImportProblem(f"The file is over {MAX_IMPORT_BYTES // 1024 // 1024} MB.")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ImportProblem(f"This is not a JSON file ({err}).") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ImportProblem("This JSON file is not a conversation exported from this app.")
+    if data.get("version") != VERSION:
+        raise ImportProblem(f"This export has version {data.get('version')!r}; this app reads version {VERSION}.")
+    conv = data.get("conversation")
+    if not isinstance(conv, dict):
+        raise ImportProblem("The file has no conversation in it.")
+    _check(conv)
+    conversation = Conversation.from_dict(conv)
+    for message in conversation.messages:
+        # Paths name files on the exporting machine; here they could name any file of this
+        # server (a download button would hand it out), so they are dropped, not followed.
+        dropped = [message.pop(key) for key in FILE_KEYS if key in message]
+        if dropped:
+            message["note"] = (message.get("note", "") + " (attached files were not imported)").strip()
+    conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
+    conversation.owner = owner
+    conversation.created_at = float(conv.get("created_at") or time.time())
+    return conversation
+
+
+def _check(conv: dict) -> None:
+    if conv.get("mode", "chat") not in MODES:
+        raise ImportProblem(f"Unknown mode {conv.get('mode')!r}.")
+    for name in ("title", "system_prompt"):
+        if not isinstance(conv.get(name, ""), str):
+            raise ImportProblem(f"`{name}` must be text.")
+    messages = conv.get("messages", [])
+    if not isinstance(messages, list):
+        raise ImportProblem("`messages` must be a list.")
+    for i, m in enumerate(messages, 1):
+        if not isinstance(m, dict) or m.get("role") not in _ROLES or not isinstance(m.get("content"), str):
+            raise ImportProblem(f"Message {i} is not a message (a role and a text content).")
+        if any(not isinstance(m[key], str) for key in _TEXT_FIELDS if key in m):
+            raise ImportProblem(f"Message {i} has a field that should be text but is not.")
+        if "stats" in m and not _stats_ok(m["stats"]):
+            raise ImportProblem(f"Message {i} has malformed statistics.")
+    for name in ("documents", "disabled_tools"):
+        value = conv.get(name, [])
+        if not isinstance(value, list):
+            raise ImportProblem(f"`{name}` must be a list.")
+    for i, doc in enumerate(conv.get("documents", []), 1):
+        if not isinstance(doc, dict) or not all(isinstance(doc.get(k), t) for k, t in _DOC_FIELDS.items()):
+            raise ImportProblem(f"Document {i} lacks its name, kind, text or sizes.")
+    if conv.get("fit_strategy") not in (None, "truncate", "drop_turns"):
+        raise ImportProblem(f"Unknown fit_strategy {conv.get('fit_strategy')!r}.")
+    if not isinstance(conv.get("created_at", 0), (int, float)):
+        raise ImportProblem("`created_at` must be a number.")
+
+
+def _stats_ok(data) -> bool:
+    try:
+        stats = Stats(**data)
+    except TypeError:
+        return False
+    numbers = [stats.prompt_tokens, stats.completion_tokens, stats.context_window, stats.decode_s,
+               stats.cached_tokens] + ([] if stats.ttft_s is None else [stats.ttft_s])
+    return all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers) and isinstance(
+        stats.finish_reason, str
+    )
