@@ -30,11 +30,12 @@ class Conversation:
     fit_strategy: str | None = None
     created_at: float = field(default_factory=time.time)
 
-    def add_user(self, text: str) -> bool:
-        """Append a user message; empty or whitespace-only input is ignored."""
+    def add_user(self, text: str, images: list[str] | None = None) -> bool:
+        """Append a user message; empty or whitespace-only input is ignored. ``images`` are
+        paths of validated, normalised image files (see vision/images.py)."""
         if not text or not text.strip():
             return False
-        self.messages.append({"role": "user", "content": text})
+        self.messages.append({"role": "user", "content": text, **({"images": list(images)} if images else {})})
         if self.title == "New chat":
             self.title = _title(text)
         return True
@@ -98,6 +99,8 @@ class Conversation:
             message = {"role": m["role"], "content": m["content"]}
             if m.get("metadata"):
                 message["metadata"] = m["metadata"]  # a tool call's name, an observation's kind
+            if m.get("images"):
+                message["images"] = list(m["images"])
             out.append(message)
         return out
 

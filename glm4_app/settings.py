@@ -176,6 +176,23 @@ class Settings:
     image_api_key: str = _setting("", "Key for the images API.")
     image_model: str = _setting("cogview-4", "Model name sent to the images API.")
 
+    # -- Vision mode -----------------------------------------------------------------------
+    vision_quantization: str = _setting(
+        "none",
+        "Load the vision model quantised with bitsandbytes (its vision tower and output layer "
+        "stay unquantised).",
+        ("none", "8bit", "4bit"),
+    )
+    vision_image_max_side: int = _setting(
+        2240, "Uploaded images are downscaled so that their longer side is at most this."
+    )
+    vision_max_upload_mb: int = _setting(20, "Largest image file accepted in Vision mode.")
+    model_memory_mb: int = _setting(
+        0,
+        "Memory budget (MiB) for resident models. When loading the chat or vision model would exceed "
+        "it with the other one loaded, the other is unloaded first. 0 keeps both loaded.",
+    )
+
     @classmethod
     def load(
         cls, env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None

@@ -59,3 +59,25 @@ def tiny_z1(tiny_z1_path):
     from glm4_app.settings import Settings
 
     return load_model(str(tiny_z1_path), Settings(chat_model=str(tiny_z1_path)))
+
+
+# --- Vision ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_glm4v_path(tmp_path_factory) -> Path:
+    """Like zai-org/GLM-4.1V-9B-Thinking: Glm4vForConditionalGeneration, image processor, tokenizer."""
+    from tiny_models import build_tiny_glm4v_checkpoint
+
+    return build_tiny_glm4v_checkpoint(tmp_path_factory.mktemp("tiny_glm4v"))
+
+
+@pytest.fixture(scope="session")
+def tiny_vision(tiny_glm4v_path):
+    """The tiny GLM-4.1V loaded through the app's vision loader, behind a running engine."""
+    from glm4_app.backend.manager import load_vision_backend
+    from glm4_app.settings import Settings
+
+    backend = load_vision_backend(Settings(vision_model=str(tiny_glm4v_path)), lambda step: None)
+    yield backend
+    backend.engine.close()

@@ -221,3 +221,59 @@ def build_tiny_checkpoint(
     tokenizer = build_tokenizer(out_dir, template)
     build_model(out_dir, arch, tokenizer, **model_kwargs)
     return out_dir
+
+
+# --- Vision: a tiny GLM-4.1V (Glm4vForConditionalGeneration) -----------------------------------
+
+VISION_TEMPLATE = "glm-4.1v-thinking"  # our reconstruction of GLM-4.1V's content-part template
+VISION_TOKENS = ["<|image|>", "<|video|>"]  # GLM-4.1V's placeholders, expanded by the processor
+
+
+def build_tiny_glm4v_checkpoint(out_dir: str | Path, seed: int = 0) -> Path:
+    """A folder like zai-org/GLM-4.1V-9B-Thinking, loadable by the app's vision loader:
+    tokenizer (GLM special tokens + image/video placeholders + content-part template),
+    a PIL image processor config (no torchvision) and a random 2-layer model with a
+    2-block vision tower. Small images give a handful of image tokens."""
+    from transformers import Glm4vConfig, Glm4vForConditionalGeneration
+    from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(out_dir, "glm-4-9b-chat")
+    tokenizer.add_tokens(VISION_TOKENS, special_tokens=True)
+    tokenizer.chat_template = (TEMPLATES_DIR / f"{VISION_TEMPLATE}.jinja").read_text(encoding="utf-8")
+    ids = tokenizer.convert_tokens_to_ids
+    stop_ids = ids(STOP_TOKENS)
+    config = Glm4vConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=4096,
+            # mrope sections (temporal, height, width) must sum to head_dim / 2 = 8.
+            rope_parameters={"rope_type": "default", "rope_theta": 10000, "mrope_section": [2, 3, 3]},
+            pad_token_id=ids(EOS_TOKEN),
+            eos_token_id=stop_ids,
+        ),
+        vision_config=dict(
+            depth=2, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64,
+            patch_size=14, spatial_merge_size=2, temporal_patch_size=2, image_size=28,
+        ),
+        image_token_id=ids("<|image|>"),
+        video_token_id=ids("<|video|>"),
+        image_start_token_id=ids("<|begin_of_image|>"),
+        image_end_token_id=ids("<|end_of_image|>"),
+        video_start_token_id=ids("<|begin_of_video|>"),
+        video_end_token_id=ids("<|end_of_video|>"),
+    )
+    torch.manual_seed(seed)
+    model = Glm4vForConditionalGeneration(config).eval()
+    model.generation_config = GenerationConfig(eos_token_id=stop_ids, pad_token_id=ids(EOS_TOKEN))
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    # Between 4 and 16 merged 28 x 28 tiles per image: a few image tokens, fast on a CPU.
+    Glm4vImageProcessorPil(size={"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 16}).save_pretrained(out_dir)
+    return out_dir

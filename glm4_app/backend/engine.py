@@ -502,11 +502,14 @@ class Engine:
 
     def _forward_images(self, slot: _Slot):
         """A vision prompt in one pass; the model derives its multimodal positions itself."""
+        inner = getattr(self.model, "model", None)
+        if getattr(inner, "rope_deltas", None) is not None:
+            inner.rope_deltas = None  # the last image prompt's; a text-only one must not inherit it
         inputs = {k: v.to(self.device) for k, v in slot.request.inputs.items()}
         ids = torch.tensor([slot.request.prompt_ids], device=self.device)
         kwargs = {"logits_to_keep": 1} if self._logits_to_keep else {}
         out = self.model(input_ids=ids, use_cache=True, **inputs, **kwargs)
-        deltas = getattr(getattr(self.model, "model", None), "rope_deltas", None)
+        deltas = getattr(inner, "rope_deltas", None)
         if deltas is not None:
             slot.position_delta = int(deltas.reshape(-1)[0])
         return out

@@ -62,14 +62,91 @@ class ModelManager:
         with self._lock:
             job = self._jobs.get(key)
             if job is None:
+                self._make_room("chat", settings)
                 job = self._jobs[key] = LoadJob(lambda job: load_chat_backend(settings, job.step))
             return job
 
-    def forget_failed(self, settings: Settings) -> None:
+    def forget_failed(self, settings: Settings, kind: str = "chat") -> None:
         with self._lock:
-            job = self._jobs.get(("chat", settings))
+            job = self._jobs.get((kind, settings))
             if job is not None and job.error is not None:
-                del self._jobs[("chat", settings)]
+                del self._jobs[(kind, settings)]
+
+    # -- Vision: a second resident model, and the memory budget shared with chat -----------
+
+    def vision(self, settings: Settings) -> LoadJob:
+        """The vision backend for these settings; loaded once, kept across mode switches."""
+        key = ("vision", settings)
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is None:
+                self._make_room("vision", settings)
+                job = self._jobs[key] = LoadJob(lambda job: load_vision_backend(settings, job.step))
+            return job
+
+    def resident(self) -> list[tuple[str, object]]:
+        """(kind, backend) of every loaded model."""
+        with self._lock:
+            return [(k[0], j.result) for k, j in self._jobs.items() if j.done and j.result is not None]
+
+    def _make_room(self, kind: str, settings: Settings) -> None:
+        """Under a memory budget, unload the other kind of model when both would not fit.
+        Called with the lock held, before the new load starts."""
+        budget = settings.model_memory_mb * 2**20
+        if not budget:
+            return
+        others = [k for k, j in self._jobs.items() if k[0] != kind and j.done and j.result is not None]
+        held = sum(footprint(self._jobs[k].result) for k in others)
+        if others and held + estimate_bytes(kind, settings) > budget:
+            for key in others:
+                unload(self._jobs.pop(key))
+
+
+def footprint(backend) -> int:
+    return backend.loaded.model.get_memory_footprint()
+
+
+def estimate_bytes(kind: str, settings: Settings) -> float:
+    """What loading would take: the checkpoint's weight files, scaled for quantisation. A hub
+    id not yet on disk counts as unknown, that is too big to keep the other model."""
+    from pathlib import Path
+
+    source = settings.vision_model if kind == "vision" else settings.chat_model
+    quant = settings.vision_quantization if kind == "vision" else settings.quantization
+    folder = Path(source).expanduser()
+    if not source or not folder.is_dir():
+        return float("inf")
+    weights = sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))
+    return weights * {"none": 1.0, "8bit": 0.55, "4bit": 0.3}[quant]
+
+
+def unload(job: LoadJob) -> None:
+    """Free a loaded model for good: stop its engine, drop every reference, return memory."""
+    import gc
+
+    import torch
+
+    backend, job.result = job.result, None
+    backend.engine.close()
+    backend.engine.model = backend.loaded.model = None
+    del backend
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def load_vision_backend(settings: Settings, progress: Callable[[str], None]):
+    from .vision import VisionBackend
+    from .vision_loader import load_vision_model
+
+    if settings.backend == "openai":  # a server (vLLM) answers: no weights are loaded here
+        from .openai_connect import connect_openai_vision_backend
+
+        return connect_openai_vision_backend(settings, progress)
+    if not settings.vision_model:
+        raise LoadError("No vision model is configured.", "Set GLM4_VISION_MODEL and restart.")
+    loaded = load_vision_model(settings.vision_model, settings, progress)
+    return VisionBackend(loaded, make_engine(loaded, settings))
 
 
 def gpu_available() -> bool:
@@ -113,7 +190,11 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
         progress(f"{source} is unavailable ({err.title}); loading the offline model instead")
         notice = offline_notice(f"{source} could not be loaded ({err.title})")
         loaded = load_model(OFFLINE_MODEL_ID, settings, progress)
-    engine = Engine(
+    return InProcessChatBackend(loaded, make_engine(loaded, settings), notice)
+
+
+def make_engine(loaded, settings: Settings) -> Engine:
+    return Engine(
         loaded.model,
         loaded.tokenizer,
         eos_token_ids=loaded.eos_token_ids,
@@ -126,7 +207,6 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
         batch_tokens=settings.batch_tokens
         or auto_batch_tokens(loaded.model, reserve_bytes=settings.prefix_cache_mb * 2**20),
     )
-    return InProcessChatBackend(loaded, engine, notice)
 
 
 MANAGER = ModelManager()

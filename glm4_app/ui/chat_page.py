@@ -1,6 +1,6 @@
-"""The conversation page behind Chat, All Tools and Long document: streaming answers with
-Stop, Regenerate, Edit and Clear; in All Tools the model may also call tools, in Long
-document it reads the uploaded files."""
+"""The conversation page behind Chat, All Tools, Long document and Vision: streaming answers
+with Stop, Regenerate, Edit and Clear; in All Tools the model may also call tools, in Long
+document it reads the uploaded files, in Vision it looks at attached images."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import stored_citations
-from . import documents, quota, render, sidebar, state
+from . import documents, quota, render, sidebar, state, vision
 from .frame import frame
 from .turn import LiveTurn, assistant_turn
 
-TITLES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document"}
+TITLES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
 PLACEHOLDERS = {
     "chat": "Message the model…",
     "tools": "Ask; the model may run code, browse or draw…",
     "documents": "Ask about your documents…",
+    "vision": "Ask about the image…",
 }
 
 
@@ -32,7 +33,7 @@ def page(mode: str = "chat") -> None:
     settings = state.settings()
     store = state.store(settings.data_dir / "conversations.sqlite3")
     conversation = state.conversation(store, mode)
-    backend = state.chat_backend(settings)
+    backend = state.vision_backend(settings) if mode == "vision" else state.chat_backend(settings)
     toolbox = None
     if mode == "tools":
         if not backend.info.tools:
@@ -67,10 +68,14 @@ def page(mode: str = "chat") -> None:
         st.info(backend.info.notice, icon="ℹ️")
     if mode == "documents":
         documents.panel(conversation, store, backend, settings)
+    if mode == "vision":
+        vision.panel(conversation, store, backend, settings)
 
     keep_interrupted_answer(conversation, store)
     prompt = st.chat_input(PLACEHOLDERS[mode])
-    if prompt is not None:
+    if prompt is not None and mode == "vision":
+        vision.send(conversation, store, backend, prompt)  # with the attached images, if the rules allow
+    elif prompt is not None:
         if conversation.add_user(prompt):
             store.save(conversation)
             st.session_state.generate = True

@@ -19,6 +19,7 @@ PAGES = [
     ("app.py", "Chat", "💬"),
     ("pages/tools.py", "All Tools", "🧰"),
     ("pages/documents.py", "Long document", "📄"),
+    ("pages/vision.py", "Vision", "🖼️"),
 ]
 
 

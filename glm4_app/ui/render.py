@@ -7,6 +7,7 @@ import streamlit as st
 from ..conversation import stats_of
 from ..events import Stats
 from ..markdown import to_streamlit_markdown
+from .thumbnails import thumbnails
 
 REASONING_LABEL = "💭 Reasoning"
 THINKING_LABEL = "💭 Thinking…"
@@ -25,6 +26,8 @@ def message_body(message: dict, links=lambda text: text) -> None:
             st.markdown(to_streamlit_markdown(message["reasoning"]))
     if message["content"]:
         st.markdown(links(to_streamlit_markdown(message["content"])))
+    if message.get("images"):
+        thumbnails(message["images"])
     if message.get("error"):
         st.error(message["error"])
     if message.get("note"):

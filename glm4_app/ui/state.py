@@ -52,6 +52,26 @@ def chat_backend(settings: Settings) -> ChatBackend:
     return job.result
 
 
+def vision_backend(settings: Settings):
+    """The shared vision model (Vision mode); the page explains setup when none is configured."""
+    from .vision import require_model
+
+    require_model(settings)
+    job = MANAGER.vision(settings)
+    if not job.done:
+        _show_progress(job, "the vision model")
+    if job.error is not None:
+        st.error(f"**{job.error.title}**\n\n{job.error.hint}")
+        if job.error.detail:
+            with st.expander("Details"):
+                st.code(job.error.detail, language=None)
+        if st.button("Retry loading"):
+            MANAGER.forget_failed(settings, "vision")
+            st.rerun()
+        st.stop()
+    return job.result
+
+
 def toolbox(settings: Settings):
     """This session's tools: its own warm Python kernel, browser and functions."""
     from ..tools.toolbox import Toolbox
@@ -120,10 +140,11 @@ def _key(mode: str) -> str:
     return f"conversation_{mode}"  # each mode keeps its open conversation across page switches
 
 
-def new_conversation(mode: str) -> None:
-    st.session_state[_key(mode)] = Conversation(mode=mode, owner=owner())
+def new_conversation(mode: str) -> Conversation:
+    conversation = st.session_state[_key(mode)] = Conversation(mode=mode, owner=owner())
     if "c" in st.query_params:
         del st.query_params["c"]
+    return conversation
 
 
 def open_conversation(store: ConversationStore, conversation_id: str) -> None:

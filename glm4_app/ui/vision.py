@@ -1,0 +1,144 @@
+"""Vision mode: attaching images, the checkpoint's rules before sending, and the page shown
+when no vision model is configured."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import streamlit as st
+
+from ..conversation import Conversation
+from ..settings import Settings
+from ..store import ConversationStore
+from ..vision.images import EXTENSIONS, ImageError, ImageLimits, save_upload
+from ..vision.profiles import check_send
+from . import quota, state
+from .thumbnails import thumbnails
+
+SETUP = """\
+**Vision mode needs a vision model, and none is configured.**
+
+Set `GLM4_VISION_MODEL` and restart the app:
+
+| Model | Setting | GPU memory |
+|---|---|---|
+| GLM-4V-9B (one image per conversation, 8K context) | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | ~28 GB in bf16, ~10 GB with `GLM4_VISION_QUANTIZATION=4bit` |
+| GLM-4.1V-9B-Thinking (several images, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | about 22 GB in bf16, 8 GB with `GLM4_VISION_QUANTIZATION=4bit` (estimates) |
+
+A local folder holding the checkpoint works too. The chat model and the vision model can both
+stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
+not fit.
+"""
+
+
+def require_model(settings: Settings) -> None:
+    """Explain what is needed (and stop the page) when no vision model is configured."""
+    if not settings.vision_model:
+        st.info(SETUP, icon="🖼️")
+        st.stop()
+
+
+def _pending_key(conversation: Conversation) -> str:
+    return f"pending_images_{conversation.id}"
+
+
+def pending(conversation: Conversation) -> list[str]:
+    """Images attached to the next message (not sent yet)."""
+    return st.session_state.setdefault(_pending_key(conversation), [])
+
+
+def limits(settings: Settings) -> ImageLimits:
+    return ImageLimits(max_side=settings.vision_image_max_side, max_upload_mb=settings.vision_max_upload_mb)
+
+
+def image_folder(settings: Settings, conversation: Conversation) -> Path:
+    # Under the conversation's media folder, so deleting the conversation deletes them too.
+    return settings.data_dir / "media" / conversation.id / "images"
+
+
+def panel(conversation: Conversation, store: ConversationStore, backend, settings: Settings) -> None:
+    """The uploader and the images waiting for the next message; a bad file gets a message
+    and changes nothing."""
+    attached = pending(conversation)
+    refusal_box(conversation, store, settings)
+    with st.expander(f"🖼 Attach images ({len(attached)} attached)", expanded=True):
+        generation = st.session_state.get("image_upload_generation", 0)
+        files = st.file_uploader(
+            f"PNG, JPEG, BMP, TIFF, WEBP or GIF; {backend.profile.label} rules apply when you send",
+            type=EXTENSIONS,
+            accept_multiple_files=True,
+            key=f"image_upload_{conversation.id}_{generation}",
+        )
+        if files:
+            for upload in files:
+                refusal = quota.limiter(settings).check_upload(upload.size, f"**{upload.name}**")
+                if refusal:
+                    st.session_state.setdefault("image_errors", []).append(refusal.message)
+                    continue
+                try:
+                    path = save_upload(upload.getvalue(), upload.name, image_folder(settings, conversation), limits(settings))
+                except ImageError as err:
+                    st.session_state.setdefault("image_errors", []).append(str(err))
+                    continue
+                if str(path) not in attached:
+                    attached.append(str(path))
+            st.session_state.image_upload_generation = generation + 1  # a fresh, empty uploader
+            st.rerun()
+        for error in st.session_state.pop("image_errors", []):
+            st.error(error)
+        if attached:
+            thumbnails(attached)
+            if st.button("✕ Remove attached images", key="clear_attached"):
+                attached.clear()
+                st.rerun()
+
+
+def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> None:
+    """Send the text with the attached images, or say which rule stops it (keeping both)."""
+    if not text.strip():
+        st.toast("Empty message ignored.")
+        return
+    attached = pending(conversation)
+    refusal = check_send(backend.profile, conversation.messages, attached, conversation.system_prompt)
+    if refusal is not None:
+        st.session_state.vision_refusal = {
+            "conversation": conversation.id,
+            "message": refusal.message,
+            "offer": refusal.offer_new_conversation,
+            "text": text,
+        }
+        st.rerun()  # the panel above the input shows it
+    conversation.add_user(text, attached)
+    attached.clear()
+    store.save(conversation)
+    st.session_state.generate = True
+
+
+def refusal_box(conversation: Conversation, store: ConversationStore, settings: Settings) -> None:
+    refusal = st.session_state.get("vision_refusal")
+    if not refusal or refusal["conversation"] != conversation.id:
+        return
+    st.warning(refusal["message"])
+    st.caption(f"Your message, not sent: {refusal['text']}")
+    left, right = st.columns(2)
+    if refusal["offer"] and left.button("🆕 Start a new conversation with it", key="vision_new", type="primary"):
+        _start_over(conversation, store, settings, refusal["text"])
+    if right.button("Keep this conversation", key="vision_dismiss"):
+        del st.session_state.vision_refusal
+        st.rerun()
+
+
+def _start_over(old: Conversation, store: ConversationStore, settings: Settings, text: str) -> None:
+    """A new conversation whose first message is the refused text with the attached images."""
+    images = pending(old)
+    new = state.new_conversation(old.mode)
+    folder = image_folder(settings, new)
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = [str(Path(shutil.copy2(path, folder / Path(path).name)).resolve()) for path in images]
+    new.add_user(text, copies)
+    store.save(new)
+    images.clear()
+    del st.session_state.vision_refusal
+    st.session_state.generate = True
+    st.rerun()
