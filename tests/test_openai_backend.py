@@ -165,6 +165,7 @@ def test_vision_uses_its_own_server_and_model_name(server, tmp_path):
                             openai_vision_base_url=vision.base_url, vision_model="glm-4v")
         backend = connect_openai_vision_backend(settings, lambda s: None)
         assert backend.info.context_window == 8192
+        assert backend.profile.max_images == 1, "the Vision page applies GLM-4V-9B's rules"
         path = tmp_path / "cat.jpg"
         path.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
         vision.replies = [Reply("A cat.")]

@@ -14,6 +14,7 @@ from typing import Callable
 import httpx
 
 from ..settings import Settings
+from ..vision.profiles import profile_by_name
 from .loader import LoadError, trust_remote_code
 from .openai_backend import OpenAIBackend
 from .openai_http import exception_message
@@ -92,13 +93,15 @@ def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], 
             "No vision model is configured",
             "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).",
         )
-    return connect_openai_backend(
+    backend = connect_openai_backend(
         settings,
         progress,
         base_url=settings.openai_vision_base_url or settings.openai_base_url,
         model=settings.vision_model,
         tokenizer="",  # GLM4_OPENAI_TOKENIZER is the chat model's; this one's is its own
     )
+    backend.profile = profile_by_name(settings.vision_model)  # the page checks its rules
+    return backend
 
 
 def _model_card(client: httpx.Client, base_url: str, settings: Settings, wanted: str) -> dict:

@@ -51,6 +51,13 @@ def profile_for(model_type: str) -> VisionProfile | None:
     return None
 
 
+def profile_by_name(name: str) -> VisionProfile:
+    """The profile of a model known only by name (a served model): GLM-4V-9B's strict rules
+    when the name says so, else GLM-4.1V's."""
+    lowered = name.lower()
+    return GLM_4V_9B if "glm-4v-9b" in lowered or lowered.endswith("glm-4v") else GLM_41V
+
+
 @dataclass(frozen=True)
 class Refusal:
     message: str
