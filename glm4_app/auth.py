@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 import sys
@@ -19,6 +18,8 @@ import time
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+from .hosting import address_is_hosted
 
 HASH_PREFIX = "pbkdf2_sha256"
 _ITERATIONS = 200_000
@@ -158,17 +159,8 @@ def oidc_config_problems(auth_section: Mapping[str, Any] | None, authlib_ok: boo
 
 
 def open_to_network(address: str | None, auth: str) -> bool:
-    """True when the server listens beyond this machine and nobody has to log in.
-    An empty address is Streamlit's default: every interface."""
-    if auth != "none":
-        return False
-    host = (address or "").strip().strip("[]")
-    if host == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True  # "" or a host name: assume reachable
+    """True when the server listens beyond this machine and nobody has to log in."""
+    return auth == "none" and address_is_hosted(address)
 
 
 OPEN_WARNING = (

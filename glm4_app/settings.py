@@ -152,6 +152,28 @@ class Settings:
     )
     python_file_mb: int = _setting(200, "Largest file the kernel may write.")
     kernel_idle_s: int = _setting(1800, "A session's kernel is shut down after this long unused.")
+    # -- Hosting: the code sandbox ------------------------------------------------------------
+    hosted: str = _setting(
+        "auto",
+        "Team hosting. `auto`: hosted when Streamlit listens on a non-loopback address (its "
+        "default listens on all interfaces; `--server.address 127.0.0.1` keeps it local).",
+        ("auto", "true", "false"),
+    )
+    kernel_sandbox: str = _setting(
+        "auto",
+        "Run each session's Python kernel in a bubblewrap sandbox (no network, only its own "
+        "folder). `auto`: on when hosted, off locally.",
+        ("auto", "on", "off"),
+    )
+    kernel_network: str = _setting(
+        "false", "Whether a sandboxed kernel may use the network.", ("false", "true")
+    )
+    allow_unsandboxed_kernel: str = _setting(
+        "false",
+        "When the sandbox is wanted but cannot work here (no bwrap), still offer the Python tool, "
+        "unisolated. Otherwise the tool is off and the UI says why.",
+        ("false", "true"),
+    )
     search_provider: str = _setting(
         "",
         "Web search for the browser tool; empty offers the browser without `search`.",

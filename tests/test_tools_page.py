@@ -24,6 +24,7 @@ PLOT_CALL = (
 def open_tools_page(tmp_path, monkeypatch):
     monkeypatch.setenv("GLM4_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("GLM4_TOOLS_DIR", str(tmp_path / "no_user_tools"))
+    monkeypatch.setenv("GLM4_HOSTED", "false")  # AppTest has no server address: local use here
     opened = []
 
     def open_(backend) -> AppTest:

@@ -27,6 +27,11 @@ needs the app to run as an unprivileged user, or a container per kernel. A proce
 leaves the kernel's session (``setsid``) is not counted; memory is limited per process, and
 disk use only per file.
 
+Hosted, ``sandboxed=True`` (sandbox.py) runs the kernel in bubblewrap: no network, its own pid
+namespace, only its workdir, mounted at /mnt/data itself (no path rewriting then). There the
+kernel is interrupted by SIGINT to the processes inside the sandbox, as SIGINT to the process
+group would kill bwrap. Every executed cell is logged per user (cell_log.py).
+
 ``/mnt/data``, the folder the prompt promises, is the session's ``workdir``: the kernel runs
 there, and the literal path is rewritten to the workdir in the code before it runs and back in
 the output. Rewriting the text works for every consumer of the path (open, pandas, sqlite, C
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import functools
 import json
 import logging
 import os
@@ -54,14 +60,17 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
 from jupyter_client import KernelManager
 
 from ..settings import Settings
+from . import cell_log
 from .base import Image, ToolCall, ToolResult
 from .kernel_startup import session_tasks
+from .sandbox import bwrap_command
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +91,14 @@ _LOST = "all variables and imports are lost"
 class PythonTool:
     name = "python"
 
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(
+        self, settings: Settings, workdir: Path, sandboxed: bool = False, network: bool = True
+    ) -> None:
         self.settings = settings
         self.workdir = Path(workdir).resolve()
+        # In the sandbox (sandbox.py) the workdir is mounted at /mnt/data itself.
+        self.sandboxed, self.network = sandboxed, network
+        self.owner, self.conversation_id = "", ""  # for the cell log, set by the Toolbox
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()  # held while the kernel starts, runs a cell or stops
         self._state = threading.Lock()  # guards _starting and _epoch, never held for long
@@ -198,7 +212,13 @@ class PythonTool:
             return cancel.is_set() or self._stop_cell.is_set()
 
         timeout = self.settings.python_timeout_s
+        started = time.monotonic()
         outcome, restart = kernel.execute(self.to_kernel_paths(code), out, stop, timeout)
+        logged = "error" if outcome == "ok" and out.error else outcome
+        duration = time.monotonic() - started
+        cell_log.record(
+            self.settings.data_dir, self.owner, self.conversation_id, code, logged, duration
+        )
         ending = self._ending(kernel, outcome, restart)
         if restart:
             self._stop_kernel("")
@@ -240,6 +260,8 @@ class PythonTool:
         return f"{what} Variables defined so far are kept.]"
 
     def to_kernel_paths(self, code: str) -> str:
+        if self.sandboxed:
+            return code
         return _MNT_DATA.sub(lambda _: str(self.workdir), code)
 
     def to_model_paths(self, text: str) -> str:
@@ -260,7 +282,7 @@ class PythonTool:
             self._start_done.set()
 
     def _new_kernel(self) -> _Kernel:
-        kernel = _Kernel(self.settings, self.workdir)
+        kernel = _Kernel(self.settings, self.workdir, self.sandboxed, self.network)
         kernel.start()
         return kernel
 
@@ -276,6 +298,7 @@ class PythonTool:
 
 
 _LIVE: weakref.WeakSet[PythonTool] = weakref.WeakSet()
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-spawner")
 
 
 @atexit.register
@@ -300,9 +323,10 @@ class _LaunchingKernelManager(KernelManager):
 class _Kernel:
     """One kernel process with its limits, its client and its private folder."""
 
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(self, settings: Settings, workdir: Path, sandboxed: bool, network: bool) -> None:
         self.settings = settings
         self.workdir = workdir
+        self.sandboxed = sandboxed
         self.executed = False  # whether a cell ran, i.e. whether stopping loses user state
         self.pid = 0
         self.kc: Any = None
@@ -314,6 +338,12 @@ class _Kernel:
         )
         limits = json.dumps(self._limits())
         self.km.launcher = [sys.executable, str(STARTUP), "--launch", limits, "--"]
+        if sandboxed:
+            scratch_mb = settings.python_file_mb or 1024  # for /tmp and /dev/shm
+            sandbox = bwrap_command(
+                workdir, self.private, network, STARTUP, settings.data_dir, scratch_mb
+            )
+            self.km.launcher = [*sandbox, *self.km.launcher]
         setup = (
             f"__import__('runpy').run_path({str(STARTUP)!r}, {{'MAX_TASKS': {self.max_tasks}}}, "
             "'__glm4_kernel_setup__')"
@@ -349,7 +379,7 @@ class _Kernel:
         path = [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
         return {
             "PATH": os.pathsep.join(path),
-            "HOME": str(self.workdir),
+            "HOME": str(self.workdir),  # the sandbox sets its own
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
@@ -365,12 +395,16 @@ class _Kernel:
     def start(self) -> None:
         try:
             with open(self.private / "kernel.log", "wb") as log_file:
-                self.km.start_kernel(
+                launch = functools.partial(
+                    self.km.start_kernel,
                     env=self._env(),
                     cwd=str(self.workdir),
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                 )
+                # bwrap --die-with-parent ties the sandbox to the thread that started it (Linux
+                # PR_SET_PDEATHSIG follows threads): start it from one that lives with the app.
+                _SPAWNER.submit(launch).result() if self.sandboxed else launch()
             self.pid = self.km.provisioner.pid
             self.kc = self.km.client()
             self.kc.start_channels(stdin=False, hb=False)
@@ -386,8 +420,23 @@ class _Kernel:
         except Exception:
             return False
 
+    def interrupt(self) -> None:
+        if not self.sandboxed:
+            self.km.interrupt_kernel()  # SIGINT to the kernel's process group
+            return
+        # jupyter_client's SIGINT to the process group would kill bwrap itself (and with it
+        # the kernel): interrupt the processes inside the sandbox only.
+        for pid in session_tasks(self.pid)[1]:
+            try:
+                if pid != self.pid and Path(f"/proc/{pid}/comm").read_text().strip() != "bwrap":
+                    os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass  # exited meanwhile
+
     def death_reason(self) -> str:
         code = getattr(getattr(self.km.provisioner, "process", None), "returncode", None)
+        if self.sandboxed and code is not None and code > 128:
+            code = 128 - code  # bwrap exits with 128 + the signal that ended the kernel
         if code is None or code >= 0:
             return f"exit code {code}" if code else "it exited"
         reasons = {
@@ -421,7 +470,7 @@ class _Kernel:
             now = time.monotonic()
             if interrupted_at is None and (stop() or now >= deadline):
                 outcome = "cancelled" if stop() else "timeout"
-                self.km.interrupt_kernel()  # SIGINT: KeyboardInterrupt, the namespace survives
+                self.interrupt()  # SIGINT: KeyboardInterrupt, the namespace survives
                 interrupted_at = now
             elif interrupted_at is not None and now - interrupted_at > GRACE_S:
                 return outcome, True

@@ -19,6 +19,7 @@ from .browser import BrowserTool
 from .functions import load_tools_dir
 from .image import ImageTool, available as image_available
 from .python_tool import PythonTool
+from .sandbox import kernel_policy
 from .search import not_configured_reason
 
 BUILTIN_LABELS = {
@@ -30,14 +31,25 @@ BUILTIN_LABELS = {
 
 
 class Toolbox:
-    def __init__(self, settings: Settings, workdir: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, workdir: Path | None = None, hosted: bool = False
+    ) -> None:
         self.settings = settings
         self.workdir = workdir or settings.data_dir / "workspaces" / uuid.uuid4().hex[:12]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.python = PythonTool(settings, self.workdir)
-        self.python.start()  # warm, so the first call answers at once
-        self.tools: dict[str, Tool] = {"python": self.python, "simple_browser": BrowserTool(settings)}
+        self.tools: dict[str, Tool] = {}
         self.unavailable: list[Unavailable] = []
+        # Hosted: the kernel runs sandboxed, or not at all unless explicitly allowed (sandbox.py).
+        policy = kernel_policy(settings, hosted)
+        self.kernel_notice = policy.notice  # for the UI: how (or why not) Python runs
+        self.python: PythonTool | None = None
+        if policy.available:
+            self.python = PythonTool(settings, self.workdir, policy.sandboxed, policy.network)
+            self.python.start()  # warm, so the first call answers at once
+            self.tools["python"] = self.python
+        else:
+            self.unavailable.append(Unavailable("python", policy.off_reason))
+        self.tools["simple_browser"] = BrowserTool(settings)
         search_off = not_configured_reason(settings)
         if search_off:
             self.unavailable.append(Unavailable("search", f"{search_off}; the browser still opens URLs."))
@@ -51,8 +63,10 @@ class Toolbox:
             self.tools.setdefault(function.name, function)
         REAPER.track(self)
 
-    def for_conversation(self, conversation_id: str, citations) -> None:
+    def for_conversation(self, conversation_id: str, citations, owner: str = "") -> None:
         """Quote ids continue per conversation: switching conversations restores its ids."""
+        if self.python is not None:  # whose cells these are, for the cell log
+            self.python.owner, self.python.conversation_id = owner, conversation_id
         if conversation_id != getattr(self, "_conversation_id", None):
             self._conversation_id = conversation_id
             self.tools["simple_browser"].reset(citations)
@@ -62,7 +76,8 @@ class Toolbox:
         return {n: t for n, t in self.tools.items() if names is None or n in names}
 
     def shutdown(self) -> None:
-        self.python.shutdown()
+        if self.python is not None:
+            self.python.shutdown()
 
 
 class _Reaper:
@@ -75,7 +90,8 @@ class _Reaper:
         self._thread: threading.Thread | None = None
 
     def track(self, box: Toolbox) -> None:
-        weakref.finalize(box, box.python.shutdown)
+        if box.python is not None:
+            weakref.finalize(box, box.python.shutdown)
         with self._lock:
             self._boxes.add(box)
             if self._thread is None:
@@ -85,7 +101,7 @@ class _Reaper:
     def reap(self, now: float | None = None) -> int:
         with self._lock:
             boxes = list(self._boxes)
-        return sum(box.python.maybe_reap(now) for box in boxes)
+        return sum(box.python.maybe_reap(now) for box in boxes if box.python is not None)
 
     def _loop(self) -> None:
         while True:

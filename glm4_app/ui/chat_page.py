@@ -100,7 +100,8 @@ def page(mode: str = "chat") -> None:
         messages, note = fitted.messages, fitted.note
     tools = None
     if toolbox is not None:
-        toolbox.for_conversation(conversation.id, stored_citations(conversation.messages))
+        citations = stored_citations(conversation.messages)
+        toolbox.for_conversation(conversation.id, citations, conversation.owner)
         tools = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
     with quota.admit(settings, backend, messages, tools):  # per-user limits; a refusal reruns
         stream_answer(conversation, backend, params, store, settings, messages, tools, note)

@@ -62,6 +62,9 @@ def tool_switches(toolbox, conversation: Conversation, store: ConversationStore)
     """Per-conversation switches for every tool, and why missing ones are missing."""
     from ..tools.toolbox import BUILTIN_LABELS
 
+    if toolbox.kernel_notice:  # hosted: how Python is isolated, or why it is off
+        isolated = toolbox.python is not None and toolbox.python.sandboxed
+        (st.caption if isolated else st.warning)(toolbox.kernel_notice)
     with st.expander("🧰 Tools", expanded=False):
         for name in toolbox.tools:
             on = st.toggle(

@@ -10,16 +10,37 @@ import streamlit as st
 from ..backend.manager import MANAGER
 from ..conversation import Conversation
 from ..generation import ChatBackend
+from ..hosting import is_hosted
 from ..settings import Settings, SettingsError
 from ..store import ConversationStore
 
 
 def settings() -> Settings:
     try:
-        return Settings.load(secrets=_secrets())
+        loaded = Settings.load(secrets=_secrets())
     except SettingsError as err:
         st.error(f"The app's settings are invalid: {err}")
         st.stop()
+    _announce_kernel_isolation(loaded)
+    return loaded
+
+
+def hosted(settings: Settings) -> bool:
+    return is_hosted(settings, st.get_option("server.address"))
+
+
+@st.cache_resource(show_spinner=False)
+def _announce_kernel_isolation(settings: Settings) -> None:
+    """At start (once per settings), log how the python tool's kernel will be isolated, or
+    that it cannot be (the All Tools sidebar says it too)."""
+    import logging
+
+    from ..tools.sandbox import kernel_policy
+
+    policy = kernel_policy(settings, hosted(settings))
+    if policy.notice:
+        level = logging.INFO if policy.sandboxed else logging.WARNING
+        logging.getLogger("glm4_app.tools.sandbox").log(level, "%s", policy.notice)
 
 
 def _secrets() -> dict:
@@ -78,7 +99,7 @@ def toolbox(settings: Settings):
 
     box = st.session_state.get("toolbox")
     if box is None or box.settings != settings:
-        box = st.session_state.toolbox = Toolbox(settings)
+        box = st.session_state.toolbox = Toolbox(settings, hosted=hosted(settings))
     return box
 
 

@@ -1,0 +1,201 @@
+"""Isolation of the python tool's kernel when the app is hosted for a team.
+
+In hosted mode each session's kernel runs inside bubblewrap (``bwrap``): no network (its own
+empty network namespace), its own process namespace (it cannot see or signal the app), a
+read-only view of the system and of the Python installation, a private tmpfs for ``/tmp`` and
+``$HOME``, and only its session's own folder, read-write at ``/mnt/data``. The app's data
+directory (SQLite database, other sessions' folders, logs), the repository (secrets) and the
+rest of ``/etc`` and ``/root`` are simply not there.
+
+bwrap is the only mechanism used: ``unshare -n`` alone would cut the network but leave every
+file readable, which is not the isolation promised, and rebuilding bwrap's mount setup out of
+``unshare -m`` and shell would be a second, weaker sandbox to maintain. Where bwrap is missing or
+cannot create namespaces, the app says so at start and, when hosted, does not offer the python
+tool unless ``GLM4_ALLOW_UNSANDBOXED_KERNEL`` says to run it without isolation.
+
+The kernel talks to the app over ZMQ ``ipc`` sockets (Unix socket files) in its private
+folder, which is bound into the sandbox at the same path: Unix sockets on the file system work
+across network namespaces, where TCP to the host would not.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..settings import APP_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+MNT_DATA = "/mnt/data"
+HOME = "/tmp/home"  # on the sandbox's private /tmp tmpfs
+# The parts of /etc a Python kernel uses (loader, fonts, certificates, names, time zone);
+# the rest (shadow, ssh keys, app configs) stays outside.
+ETC = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "ssl", "ca-certificates",
+    "ca-certificates.conf", "pki", "localtime", "timezone", "mime.types", "magic", "matplotlibrc",
+    "nsswitch.conf", "passwd", "group", "host.conf", "hosts", "resolv.conf", "gai.conf",
+    "protocols", "services", "os-release", "debian_version", "xdg",
+)  # fmt: skip
+SYSTEM = ("/usr", "/opt")  # read-only; /bin, /lib... are symlinks into /usr on merged-usr systems
+
+
+# --- what the python tool does -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KernelPolicy:
+    sandboxed: bool  # run the kernel inside bwrap
+    network: bool  # the sandbox keeps the host's network
+    off_reason: str = ""  # non-empty: the python tool is not offered, and this says why
+    notice: str = ""  # what the UI and the log tell about the kernel's isolation
+
+    @property
+    def available(self) -> bool:
+        return not self.off_reason
+
+
+def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
+    """How this app runs the python tool, from the settings, hosted or not, and whether bwrap
+    works on this machine (probed once)."""
+    wanted = settings.kernel_sandbox == "on" or (settings.kernel_sandbox == "auto" and hosted)
+    network = settings.kernel_network == "true"
+    if not wanted:
+        if hosted:
+            note = "Hosted with GLM4_KERNEL_SANDBOX=off: the Python kernel is not isolated."
+            return KernelPolicy(False, True, notice=note)
+        return KernelPolicy(False, True)
+    problem = isolation_problem()
+    if problem is None:
+        net = "with network access" if network else "without network access"
+        return KernelPolicy(True, network, notice=f"Python runs in a bubblewrap sandbox {net}.")
+    if settings.allow_unsandboxed_kernel == "true":
+        note = (
+            f"No sandbox for the Python kernel ({problem}); it runs unisolated because "
+            "GLM4_ALLOW_UNSANDBOXED_KERNEL=true: it can read the app's files and reach the network."
+        )
+        return KernelPolicy(False, True, notice=note)
+    reason = (
+        f"no sandbox is available for code execution ({problem}). Install bubblewrap "
+        "(`apt-get install bubblewrap`), or set GLM4_ALLOW_UNSANDBOXED_KERNEL=true to run "
+        "code without isolation."
+    )
+    off = f"The Python tool is off: {reason}"
+    return KernelPolicy(False, network, off_reason=reason, notice=off)
+
+
+# --- the bwrap command ----------------------------------------------------------------------
+
+
+def bwrap_command(
+    workdir: Path,
+    private: Path,
+    network: bool,
+    startup: Path,
+    data_dir: Path | None = None,
+    scratch_mb: int = 256,
+) -> list[str]:
+    """The prefix that runs a command in the sandbox: ``[*bwrap_command(...), *cmd]``.
+
+    ``private`` (connection file, ipc sockets, caches) is bound read-write at its own path so
+    the app and the kernel name the same files; ``startup`` (the launcher) read-only at its
+    own path; ``workdir`` read-write at /mnt/data. Nothing else of the app is visible. /tmp
+    and /dev/shm are tmpfs of ``scratch_mb`` each (memory: unbounded they could take half of
+    it); everything else is read-only.
+    """
+    scratch = ["--size", str(max(scratch_mb, 16) * 1024 * 1024), "--tmpfs"]
+    bwrap = shutil.which("bwrap") or "bwrap"
+    cmd = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if not network:
+        cmd.append("--unshare-net")
+    # --die-with-parent: the sandbox is killed with the app (see python_tool._SPAWNER).
+    cmd += ["--die-with-parent", "--cap-drop", "ALL", "--hostname", "sandbox"]
+    for path in SYSTEM:
+        cmd += ["--ro-bind-try", path, path]
+    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
+        cmd += _top_level(name)
+    for name in ETC:
+        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", *scratch, "/dev/shm", *scratch, "/tmp"]
+    cmd += ["--dir", HOME]
+    for source, target in python_roots():
+        cmd += ["--ro-bind", str(source), str(target)]
+    for hidden in hidden_paths(data_dir):  # should the app or its data lie in a bound folder
+        cmd += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
+    cmd += ["--ro-bind", str(startup), str(startup)]
+    cmd += ["--bind", str(private), str(private), "--bind", str(workdir), MNT_DATA]
+    cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]  # last: mount points are made by now
+    # ipykernel would take bwrap's init (pid 1 here) for an orphaned parent and exit.
+    cmd += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", HOME, "--chdir", MNT_DATA]
+    return cmd
+
+
+def _top_level(name: str) -> list[str]:
+    path = Path("/", name)
+    if path.is_symlink():
+        return ["--symlink", os.readlink(path), str(path)]
+    return ["--ro-bind-try", str(path), str(path)]
+
+
+def python_roots() -> list[tuple[Path, Path]]:
+    """(source, target) of the Python installation: the venv at the path the app knows it by
+    (it may be a symlink), and the base interpreter's prefix; those inside /usr are already
+    there."""
+    roots: dict[Path, Path] = {}
+    for prefix in {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}:
+        target = Path(prefix).absolute()
+        source = target.resolve()
+        if not any(source.is_relative_to(s) for s in SYSTEM):
+            roots[target] = source
+    return [(source, target) for target, source in sorted(roots.items())]
+
+
+def hidden_paths(data_dir: Path | None = None) -> list[Path]:
+    """The app's folder and its data directory, should they lie inside a folder bound into
+    the sandbox (an app installed under /opt, a data dir inside the venv)."""
+    bound = [Path(p) for p in SYSTEM] + [target for _, target in python_roots()]
+    candidates = {APP_DIR.resolve(), APP_DIR.absolute()}
+    if data_dir is not None:
+        candidates |= {Path(data_dir).resolve(), Path(data_dir).absolute()}
+    return sorted(p for p in candidates if any(p.is_relative_to(b) for b in bound))
+
+
+# --- can this machine do it ---------------------------------------------------------------
+
+
+@functools.cache
+def isolation_problem() -> str | None:
+    """None when bwrap can build the sandbox here, else why not. Probed once per process by
+    running ``true`` in the very sandbox the kernels get."""
+    if shutil.which("bwrap") is None:
+        problem = "bubblewrap (bwrap) is not installed"
+    else:
+        with tempfile.TemporaryDirectory(prefix="glm4-sandbox-probe-") as tmp:
+            work, private = Path(tmp, "work"), Path(tmp, "private")
+            work.mkdir()
+            private.mkdir()
+            startup = Path(__file__).with_name("kernel_startup.py")
+            cmd = [*bwrap_command(work, private, False, startup), "true"]
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+                failed = done.returncode != 0
+                problem = _first_line(done.stderr, done.returncode) if failed else None
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                problem = f"bwrap failed: {exc}"
+    if problem is None:
+        log.info("kernel sandbox: bubblewrap works; hosted sessions run Python isolated")
+    else:
+        log.warning("kernel sandbox: no isolation available: %s", problem)
+    return problem
+
+
+def _first_line(stderr: str, code: int) -> str:
+    line = next((l.strip() for l in stderr.splitlines() if l.strip()), f"exit code {code}")
+    return f"bwrap cannot create a sandbox here: {line}"
