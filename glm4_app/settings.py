@@ -51,6 +51,11 @@ class Settings:
     max_context: int = _setting(
         0, "Largest prompt + answer in tokens; 0 uses the model's own context window."
     )
+    language: str = _setting(
+        "auto",
+        "UI language at first visit; users switch it in the sidebar. `auto` follows the browser.",
+        ("auto", "en", "zh"),
+    )
     max_new_tokens: int = _setting(2048, "Default (and initial slider value) for answer length.")
     data_dir: Path = _setting(
         APP_DIR / "data", "Conversations database and the converted offline model live here."

@@ -276,3 +276,27 @@ def test_chat_streams_stops_and_continues(page):
     print(f"third answer done after {time.monotonic() - started:.1f} s")
     if os.environ.get("GLM4_TEST_SCREENSHOT"):
         page.screenshot(path=os.environ["GLM4_TEST_SCREENSHOT"])  # Streamlit scrolls inside the page: no full_page
+
+
+def test_a_chinese_browser_gets_the_chinese_ui(page, app_url):
+    """GLM4_LANGUAGE=auto (the default) follows the browser's language, which only a real
+    browser reports; the switch then goes back to English and puts it in the URL."""
+    context = page.context.browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        zh_page = context.new_page()
+        zh_page.set_default_timeout(30_000)
+        zh_page.goto(app_url)
+        box = zh_page.get_by_test_id("stChatInputTextArea")
+        expect(box).to_be_visible(timeout=180_000)
+        expect(box).to_have_attribute("placeholder", "给模型发消息…")
+        expect(zh_page.get_by_role("button", name="➕ 新对话")).to_be_visible()
+        expect(zh_page.get_by_test_id("stAlert").filter(has_text="内置的小模型")).to_be_visible()
+        if os.environ.get("GLM4_TEST_SCREENSHOT"):
+            zh_page.screenshot(path=os.environ["GLM4_TEST_SCREENSHOT"].replace(".png", "-zh.png"))
+        zh_page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+        zh_page.get_by_role("option", name="English").click()
+        expect(zh_page.get_by_role("button", name="➕ New chat")).to_be_visible()
+        expect(box).to_have_attribute("placeholder", "Message the model…")
+        assert "lang=en" in zh_page.url
+    finally:
+        context.close()

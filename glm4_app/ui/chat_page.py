@@ -12,19 +12,21 @@ from ..agent import run_agent
 from ..conversation import Conversation
 from ..doc_budget import DoesNotFit
 from ..generation import ChatBackend, GenerationParams
+from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import stored_citations
 from . import documents, quota, render, sidebar, state, vision
 from .frame import frame
+from .i18n import t, tm
 from .turn import LiveTurn, assistant_turn
 
-TITLES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
+TITLES = {"chat": N_("Chat"), "tools": N_("All Tools"), "documents": N_("Long document"), "vision": N_("Vision")}
 PLACEHOLDERS = {
-    "chat": "Message the model…",
-    "tools": "Ask; the model may run code, browse or draw…",
-    "documents": "Ask about your documents…",
-    "vision": "Ask about the image…",
+    "chat": N_("Message the model…"),
+    "tools": N_("Ask; the model may run code, browse or draw…"),
+    "documents": N_("Ask about your documents…"),
+    "vision": N_("Ask about the image…"),
 }
 
 
@@ -38,9 +40,12 @@ def page(mode: str = "chat") -> None:
     if mode == "tools":
         if not backend.info.tools:
             st.warning(
-                f"**{backend.info.name}** cannot call tools: its chat template has no place for "
-                "them. All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`) or GLM-4-0414 / "
-                "GLM-Z1; set `GLM4_CHAT_MODEL` and restart. Chat works with this model."
+                t(
+                    "**{name}** cannot call tools: its chat template has no place for them. "
+                    "All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`) or GLM-4-0414 / "
+                    "GLM-Z1; set `GLM4_CHAT_MODEL` and restart. Chat works with this model.",
+                    name=backend.info.name,
+                )
             )
             st.stop()
         toolbox = state.toolbox(settings)
@@ -51,7 +56,7 @@ def page(mode: str = "chat") -> None:
         if toolbox is not None:
             sidebar.tool_switches(toolbox, conversation, store)
         params = sidebar.generation_params(settings, conversation)
-        if st.button("🗑 Clear conversation", use_container_width=True, disabled=not conversation.messages):
+        if st.button(t("🗑 Clear conversation"), use_container_width=True, disabled=not conversation.messages):
             conversation.clear()
             store.save(conversation)
             st.rerun()
@@ -65,14 +70,14 @@ def page(mode: str = "chat") -> None:
         sidebar.token_meter(backend, before_cuts, declarations)
 
     if backend.info.notice:
-        st.info(backend.info.notice, icon="ℹ️")
+        st.info(tm(backend.info.notice), icon="ℹ️")
     if mode == "documents":
         documents.panel(conversation, store, backend, settings)
     if mode == "vision":
         vision.panel(conversation, store, backend, settings)
 
     keep_interrupted_answer(conversation, store)
-    prompt = st.chat_input(PLACEHOLDERS[mode])
+    prompt = st.chat_input(t(PLACEHOLDERS[mode]))
     if prompt is not None and mode == "vision":
         vision.send(conversation, store, backend, prompt)  # with the attached images, if the rules allow
     elif prompt is not None:
@@ -80,7 +85,7 @@ def page(mode: str = "chat") -> None:
             store.save(conversation)
             st.session_state.generate = True
         else:
-            st.toast("Empty message ignored.")
+            st.toast(t("Empty message ignored."))
 
     choosing = st.session_state.get("fit_pending") == conversation.id  # see documents.choose_fit
     generate = (st.session_state.pop("generate", False) or choosing) and conversation.awaiting_answer
@@ -109,7 +114,7 @@ def page(mode: str = "chat") -> None:
 
 def history(conversation: Conversation, store: ConversationStore, controls: bool) -> None:
     if not conversation.messages:
-        st.markdown("#### What can I help you with?")
+        st.markdown(t("#### What can I help you with?"))
     groups = _turn_groups(conversation.messages)
     last_user = max((i for i, (role, _) in enumerate(groups) if role == "user"), default=None)
     for i, (role, messages) in enumerate(groups):
@@ -124,9 +129,9 @@ def history(conversation: Conversation, store: ConversationStore, controls: bool
             if not controls:
                 continue
             if i == last_user:
-                st.button("✏️ Edit", key="edit", on_click=_start_edit, args=(conversation.id,))
+                st.button(t("✏️ Edit"), key="edit", on_click=_start_edit, args=(conversation.id,))
             if i == len(groups) - 1 and conversation.can_regenerate():
-                label = "🔄 Regenerate" if role == "assistant" else "▶️ Answer"
+                label = t("🔄 Regenerate") if role == "assistant" else t("▶️ Answer")
                 st.button(label, key="regenerate", on_click=_regenerate, args=(conversation, store))
 
 
@@ -144,10 +149,10 @@ def _turn_groups(messages: list[dict]) -> list[tuple[str, list[dict]]]:
 
 
 def edit_box(conversation: Conversation, store: ConversationStore, message: dict) -> None:
-    text = st.text_area("Edit your message", value=message["content"], key="edit_text")
+    text = st.text_area(t("Edit your message"), value=message["content"], key="edit_text")
     send, cancel = st.columns([1, 1])
-    send.button("Send", key="edit_send", type="primary", on_click=_resend, args=(conversation, store, text))
-    cancel.button("Cancel", key="edit_cancel", on_click=st.session_state.pop, args=("editing", None))
+    send.button(t("Send"), key="edit_send", type="primary", on_click=_resend, args=(conversation, store, text))
+    cancel.button(t("Cancel"), key="edit_cancel", on_click=st.session_state.pop, args=("editing", None))
 
 
 def _start_edit(conversation_id: str) -> None:
@@ -194,9 +199,9 @@ def stream_answer(
     partial = {"conversation": conversation.id, "messages": [], "content": "", "reasoning": ""}
     st.session_state.partial = partial
     with st.chat_message("assistant"):
-        st.button("⏹ Stop", key="stop", help="Stop the answer here; what was written is kept")
+        st.button(t("⏹ Stop"), key="stop", help=t("Stop the answer here; what was written is kept"))
         if note:
-            st.caption(f"✂️ {note}")
+            st.caption(f"✂️ {tm(note)}")
         live = LiveTurn(partial, settings.data_dir / "media" / conversation.id)
         if tools is None:
             events = backend.stream(messages, params, cache_key=conversation.id)

@@ -8,13 +8,15 @@ from ..conversation import Conversation
 from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, fit
 from ..documents import DocumentError, DocumentLimits, check_total, extract
 from ..generation import ChatBackend, GenerationParams
+from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from . import quota
+from .i18n import t, tm
 
 STRATEGIES = {
-    "truncate": "Shorten each document (keep its start and end)",
-    "drop_turns": "Leave out the oldest turns",
+    "truncate": N_("Shorten each document (keep its start and end)"),
+    "drop_turns": N_("Leave out the oldest turns"),
 }
 
 
@@ -28,10 +30,10 @@ def limits(settings: Settings) -> DocumentLimits:
 
 def panel(conversation: Conversation, store: ConversationStore, backend: ChatBackend, settings: Settings) -> None:
     """The uploader and a card per document. A bad file gets a message and changes nothing."""
-    with st.expander(f"📎 Documents ({len(conversation.documents)})", expanded=not conversation.documents):
+    with st.expander(t("📎 Documents ({count})", count=len(conversation.documents)), expanded=not conversation.documents):
         generation = st.session_state.get("upload_generation", 0)
         files = st.file_uploader(
-            "Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files",
+            t("Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files"),
             accept_multiple_files=True,
             key=f"upload_{conversation.id}_{generation}",
         )
@@ -48,11 +50,11 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
         data = upload.getvalue()
         try:
             check_total(sum(d["bytes"] for d in conversation.documents), len(data), lim)
-            bar = st.progress(0.0, text=f"Reading {upload.name}…")
-            document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=m))
+            bar = st.progress(0.0, text=t("Reading {name}…", name=upload.name))
+            document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)))
             bar.empty()
         except DocumentError as err:
-            st.error(f"**{upload.name}**: {err}")
+            st.error(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
             continue
         block = documents_block([Doc(document.name, document.text)])
         conversation.documents.append(
@@ -71,13 +73,13 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
 def card(doc: dict, conversation: Conversation, store: ConversationStore, index: int) -> None:
     facts = [doc["kind"].upper()]
     if doc.get("pages"):
-        facts.append(f"{doc['pages']:,} pages")
-    facts.append(f"{doc['tokens']:,} tokens")
+        facts.append(t("{pages:,} pages", pages=doc["pages"]))
+    facts.append(t("{tokens:,} tokens", tokens=doc["tokens"]))
     cols = st.columns([12, 1])
     with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}"):
         preview = doc["text"][:3000]
         st.text(preview + ("\n…" if len(doc["text"]) > len(preview) else ""))
-    if cols[1].button("✕", key=f"remove_doc_{conversation.id}_{index}", help=f"Remove {doc['name']}"):
+    if cols[1].button("✕", key=f"remove_doc_{conversation.id}_{index}", help=t("Remove {name}", name=doc["name"])):
         conversation.documents.pop(index)
         store.save(conversation)
         st.rerun()
@@ -111,9 +113,11 @@ def prompt(conversation: Conversation, backend: ChatBackend, params: GenerationP
 def choose_fit(conversation: Conversation, store: ConversationStore, problem: DoesNotFit) -> None:
     """Ask what gives, instead of cutting anything silently."""
     with st.chat_message("assistant"):
-        st.warning(f"{problem} What should give?")
-        choice = st.radio("To fit the context", list(STRATEGIES), format_func=STRATEGIES.get, key="fit_choice")
-        if st.button("Answer with this choice", key="fit_go", type="primary"):
+        st.warning(t("{problem} What should give?", problem=tm(str(problem))))
+        choice = st.radio(
+            t("To fit the context"), list(STRATEGIES), format_func=lambda s: t(STRATEGIES[s]), key="fit_choice"
+        )
+        if st.button(t("Answer with this choice"), key="fit_go", type="primary"):
             conversation.fit_strategy = choice
             store.save(conversation)
             st.session_state.generate = True

@@ -12,21 +12,26 @@ from pathlib import Path
 
 import streamlit as st
 
+from ..i18n import N_
 from . import login, state
+from .i18n import switch, t
 
+APP_NAME = "GLM-4"
 LOGO = str(Path(__file__).resolve().parents[2] / "assets" / "logo.svg")
 PAGES = [
-    ("app.py", "Chat", "💬"),
-    ("pages/tools.py", "All Tools", "🧰"),
-    ("pages/documents.py", "Long document", "📄"),
-    ("pages/vision.py", "Vision", "🖼️"),
+    ("app.py", N_("Chat"), "💬"),
+    ("pages/tools.py", N_("All Tools"), "🧰"),
+    ("pages/documents.py", N_("Long document"), "📄"),
+    ("pages/vision.py", N_("Vision"), "🖼️"),
 ]
 
 
 def frame(title: str) -> None:
-    st.set_page_config(page_title=f"{title} · GLM-4", page_icon=LOGO, layout="wide")
+    """``title`` is the English page name; it is shown translated."""
+    st.set_page_config(page_title=f"{t(title)} · {APP_NAME}", page_icon=LOGO, layout="wide")
     with st.sidebar:
         for path, label, icon in PAGES:
-            st.page_link(path, label=label, icon=icon)
+            st.page_link(path, label=t(label), icon=icon)
+        switch()
         st.divider()
     login.gate(state.settings())  # nothing below is drawn for a visitor who must log in first

@@ -6,15 +6,17 @@ import streamlit as st
 
 from ..conversation import stats_of
 from ..events import Stats
+from ..i18n import N_
 from ..markdown import to_streamlit_markdown
+from .i18n import t, tm
 from .thumbnails import thumbnails
 
-REASONING_LABEL = "💭 Reasoning"
-THINKING_LABEL = "💭 Thinking…"
+REASONING_LABEL = N_("💭 Reasoning")
+THINKING_LABEL = N_("💭 Thinking…")
 _FINISH_NOTES = {
-    "length": "cut at the max new tokens limit",
-    "context": "cut: the context window is full",
-    "cancelled": "stopped",
+    "length": N_("cut at the max new tokens limit"),
+    "context": N_("cut: the context window is full"),
+    "cancelled": N_("stopped"),
 }
 
 
@@ -22,16 +24,16 @@ def message_body(message: dict, links=lambda text: text) -> None:
     """One message inside a chat bubble (the caller opens ``st.chat_message``); ``links``
     turns citations into links."""
     if message.get("reasoning"):
-        with st.expander(REASONING_LABEL, expanded=False):
+        with st.expander(t(REASONING_LABEL), expanded=False):
             st.markdown(to_streamlit_markdown(message["reasoning"]))
     if message["content"]:
         st.markdown(links(to_streamlit_markdown(message["content"])))
     if message.get("images"):
         thumbnails(message["images"])
     if message.get("error"):
-        st.error(message["error"])
+        st.error(tm(message["error"]))
     if message.get("note"):
-        st.caption(f"✂️ {message['note']}")
+        st.caption(f"✂️ {tm(message['note'])}")
     stats = stats_of(message)
     if stats is not None or message.get("stopped"):
         st.caption(stats_line(stats, stopped=message.get("stopped", False)))
@@ -41,23 +43,25 @@ def stats_line(stats: Stats | None, stopped: bool = False) -> str:
     parts = []
     if stats is not None:
         if stats.ttft_s is not None:
-            parts.append(f"⏱ {stats.ttft_s:.2f} s to first token")
+            parts.append(t("⏱ {seconds:.2f} s to first token", seconds=stats.ttft_s))
         if stats.tokens_per_s is not None:
-            parts.append(f"{stats.tokens_per_s:.1f} tokens/s")
-        parts.append(f"{stats.total_tokens:,} / {stats.context_window:,} tokens of context")
+            parts.append(t("{speed:.1f} tokens/s", speed=stats.tokens_per_s))
+        parts.append(
+            t("{used:,} / {window:,} tokens of context", used=stats.total_tokens, window=stats.context_window)
+        )
         if stats.cached_tokens:
-            parts.append(f"♻️ {stats.cached_tokens:,} reused")
+            parts.append(t("♻️ {tokens:,} reused", tokens=stats.cached_tokens))
         note = _FINISH_NOTES.get(stats.finish_reason)
         if note and not (stopped and stats.finish_reason == "cancelled"):
-            parts.append(note)
+            parts.append(t(note))
     if stopped:
-        parts.append("⏹ stopped")
+        parts.append(t("⏹ stopped"))
     return " · ".join(parts)
 
 
 def streaming_reasoning(slot, text: str, answering: bool) -> None:
     """Open while the model thinks; collapsed (a new label, so a new widget) once it answers."""
     with slot.container():
-        label = REASONING_LABEL if answering else THINKING_LABEL
+        label = t(REASONING_LABEL if answering else THINKING_LABEL)
         with st.expander(label, expanded=not answering):
             st.markdown(to_streamlit_markdown(text))

@@ -9,39 +9,48 @@ from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
 from ..store import ConversationStore
 from . import history, state
+from .i18n import t, tm
 
 
 def model_card(backend: ChatBackend) -> None:
     info = backend.info
-    st.markdown(f"**Model** `{info.name}`")
-    facts = [info.device, info.precision, f"{info.context_window:,} tokens context"]
+    st.markdown(t("**Model** `{name}`", name=info.name))
+    facts = [info.device, info.precision, t("{window:,} tokens context", window=info.context_window)]
     if info.reasoning:
-        facts.append("reasons before answering")
+        facts.append(t("reasons before answering"))
     st.caption(" · ".join(f for f in facts if f))
 
 
 def conversations(store: ConversationStore, current: Conversation) -> None:
-    if st.button("➕ New chat", use_container_width=True):
+    if st.button(t("➕ New chat"), use_container_width=True):
         state.new_conversation(current.mode)
         st.rerun()
-    history.panel(store, current)  # search, open, rename, delete, export, import
+from . import history, state
+from .i18n import t, tm
 
 
 def generation_params(settings: Settings, conversation: Conversation) -> GenerationParams:
-    with st.expander("⚙️ Generation", expanded=False):
+    with st.expander(t("⚙️ Generation"), expanded=False):
         conversation.system_prompt = st.text_area(
-            "System prompt",
+            t("System prompt"),
             value=conversation.system_prompt,
-            placeholder="You are a helpful assistant.",
+            placeholder=t("You are a helpful assistant."),
             key=f"system_{conversation.id}",
         )
-        temperature = st.slider("Temperature", 0.0, 2.0, 0.8, 0.05, help="0 = always the most likely token")
-        top_p = st.slider("Top p", 0.05, 1.0, 0.8, 0.05)
-        top_k = st.number_input("Top k (0 = off)", 0, 1000, 0)
-        repetition_penalty = st.slider("Repetition penalty", 1.0, 2.0, 1.0, 0.05)
-        max_new_tokens = st.number_input("Max new tokens", 1, 131072, settings.max_new_tokens, 64)
-        fixed_seed = st.checkbox("Fixed seed", help="Same seed and settings give the same answer")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 42, disabled=not fixed_seed)
+        # Keys keep the values when the language (so the label) changes.
+        hint = t("0 = always the most likely token")
+        temperature = st.slider(t("Temperature"), 0.0, 2.0, 0.8, 0.05, help=hint, key="gen_temperature")
+        top_p = st.slider(t("Top p"), 0.05, 1.0, 0.8, 0.05, key="gen_top_p")
+        top_k = st.number_input(t("Top k (0 = off)"), 0, 1000, 0, key="gen_top_k")
+        repetition_penalty = st.slider(
+            t("Repetition penalty"), 1.0, 2.0, 1.0, 0.05, key="gen_repetition_penalty"
+        )
+        max_new_tokens = st.number_input(
+            t("Max new tokens"), 1, 131072, settings.max_new_tokens, 64, key="gen_max_new_tokens"
+        )
+        same = t("Same seed and settings give the same answer")
+        fixed_seed = st.checkbox(t("Fixed seed"), help=same, key="gen_fixed_seed")
+        seed = st.number_input(t("Seed"), 0, 2**31 - 1, 42, disabled=not fixed_seed, key="gen_seed")
     return GenerationParams(
         temperature=temperature,
         top_p=top_p,
@@ -55,7 +64,7 @@ def generation_params(settings: Settings, conversation: Conversation) -> Generat
 def token_meter(backend: ChatBackend, messages: list[dict], tools: list[dict] | None = None) -> None:
     used = backend.count_tokens(messages, tools) if messages or tools else 0
     window = backend.info.context_window
-    st.progress(min(used / window, 1.0), text=f"Context: {used:,} / {window:,} tokens")
+    st.progress(min(used / window, 1.0), text=t("Context: {used:,} / {window:,} tokens", used=used, window=window))
 
 
 def tool_switches(toolbox, conversation: Conversation, store: ConversationStore) -> None:
@@ -64,11 +73,11 @@ def tool_switches(toolbox, conversation: Conversation, store: ConversationStore)
 
     if toolbox.kernel_notice:  # hosted: how Python is isolated, or why it is off
         isolated = toolbox.python is not None and toolbox.python.sandboxed
-        (st.caption if isolated else st.warning)(toolbox.kernel_notice)
-    with st.expander("🧰 Tools", expanded=False):
+        (st.caption if isolated else st.warning)(tm(toolbox.kernel_notice))
+    with st.expander(t("🧰 Tools"), expanded=False):
         for name in toolbox.tools:
             on = st.toggle(
-                BUILTIN_LABELS.get(name, f"🔧 {name}"),
+                tm(BUILTIN_LABELS.get(name, f"🔧 {name}")),
                 value=name not in conversation.disabled_tools,
                 key=f"tool_{conversation.id}_{name}",
             )
@@ -79,6 +88,7 @@ def tool_switches(toolbox, conversation: Conversation, store: ConversationStore)
                     conversation.disabled_tools.append(name)
                 store.save(conversation)
         for missing in toolbox.unavailable:
-            st.caption(f"{BUILTIN_LABELS.get(missing.name, missing.name)} is off: {missing.reason}")
+            label = tm(BUILTIN_LABELS.get(missing.name, missing.name))
+            st.caption(t("{tool} is off: {reason}", tool=label, reason=tm(missing.reason)))
         for error in toolbox.load_errors:
-            st.warning(error)
+            st.warning(tm(error))

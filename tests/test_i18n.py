@@ -1,0 +1,265 @@
+"""The UI speaks English and Chinese, and stays that way as people add UI.
+
+An AST scan finds visible text handed to Streamlit without ``t()``; the catalog checks keep
+every translated string present, with the same ``{placeholders}``, and nothing stale.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from glm4_app.i18n import (
+    LANGUAGES,
+    language_of_locale,
+    placeholders,
+    resolve,
+    translate,
+    translate_message,
+)
+from glm4_app.locales.zh import UI
+from glm4_app.locales.zh_messages import MESSAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+UI_FILES = sorted(
+    [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "glm4_app" / "ui").glob("*.py")]
+)
+NON_UI_FILES = sorted(
+    p for p in (ROOT / "glm4_app").rglob("*.py") if "ui" not in p.relative_to(ROOT / "glm4_app").parts[:1]
+    and p.parent.name != "locales"
+)
+
+# Streamlit calls whose text arguments a user reads. Receivers vary (st, st.sidebar, columns,
+# placeholders, status boxes), so calls are recognised by the method name.
+ELEMENTS = {
+    "markdown", "caption", "write", "text", "title", "header", "subheader", "info", "warning",
+    "error", "success", "toast", "exception", "button", "download_button", "link_button",
+    "page_link", "form_submit_button", "checkbox", "toggle", "radio", "selectbox", "multiselect",
+    "slider", "select_slider", "number_input", "text_input", "text_area", "chat_input",
+    "file_uploader", "camera_input", "date_input", "time_input", "color_picker", "expander",
+    "status", "spinner", "progress", "update", "tabs", "popover", "segmented_control", "pills",
+    "set_page_config", "metric", "image", "dialog", "form",
+}
+TEXT_KWARGS = {"label", "placeholder", "help", "text", "body", "title", "page_title", "caption"}
+# file:line of literals that are deliberately not translated (none needed so far)
+ALLOWED: set[str] = set()
+
+
+def _has_words(text: str) -> bool:
+    return re.search(r"[^\W\d_]", text) is not None  # letters of any script
+
+
+def _visible_literals(node: ast.AST):
+    """String literals in an argument expression that would reach the screen untranslated."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        if _has_words(node.value):
+            yield node
+    elif isinstance(node, ast.JoinedStr):
+        if any(isinstance(v, ast.Constant) and _has_words(v.value) for v in node.values):
+            yield node
+    elif isinstance(node, ast.BinOp):
+        yield from _visible_literals(node.left)
+        yield from _visible_literals(node.right)
+    elif isinstance(node, ast.IfExp):
+        yield from _visible_literals(node.body)
+        yield from _visible_literals(node.orelse)
+    elif isinstance(node, (ast.List, ast.Tuple)):  # st.tabs([...]), radio options
+        for element in node.elts:
+            yield from _visible_literals(element)
+    # calls (t(...), tm(...), anything else) and names are not literals
+
+
+def _untranslated(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            continue
+        if call.func.attr not in ELEMENTS:
+            continue
+        kwargs = {k.arg: k.value for k in call.keywords}
+        args = list(call.args) + [v for k, v in kwargs.items() if k in TEXT_KWARGS]
+        if "format_func" in kwargs:  # the options are keys; format_func shows them
+            args = [a for a in args if not isinstance(a, (ast.List, ast.Tuple))]
+        elif "options" in kwargs:
+            args.append(kwargs["options"])
+        for arg in args:
+            for literal in _visible_literals(arg):
+                where = f"{path.relative_to(ROOT)}:{literal.lineno}"
+                if where not in ALLOWED:
+                    found.append(where)
+    return found
+
+
+def _marked_literals() -> dict[str, str]:
+    """Every literal given to t() or N_() in the UI and the page tables, with its place."""
+    marked = {}
+    for path in UI_FILES + NON_UI_FILES:
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name)
+                and call.func.id in ("t", "N_")
+                and call.args
+            ):
+                first = call.args[0]
+                assert isinstance(first, ast.Constant) and isinstance(first.value, str) or call.func.id == "t", (
+                    f"N_() takes a literal: {path.relative_to(ROOT)}:{call.lineno}"
+                )
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    marked[first.value] = f"{path.relative_to(ROOT)}:{call.lineno}"
+    return marked
+
+
+def test_every_visible_string_in_the_ui_goes_through_t():
+    offenders = [where for path in UI_FILES for where in _untranslated(path)]
+    assert offenders == [], "wrap these in t(...): " + ", ".join(offenders)
+
+
+def test_the_scan_catches_an_unwrapped_label(tmp_path):
+    """The scan itself works: it names a bare label, a bare f-string help, a bare
+    concatenation and a bare tab name, and accepts translated text, text without words and
+    options shown through format_func."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import streamlit as st\n"
+        "st.button('Save')\n"
+        "cols[0].toggle(t('On'), help=f'Turns {x} on')\n"
+        "st.caption('Cut: ' + note)\n"
+        "st.caption(t('Fine {n}', n=1))\n"
+        "st.button('✕')\n"
+        "st.markdown(f'- {step}')\n"
+        "st.tabs(['Plots', t('Tables')])\n"
+        "st.radio(t('Pick'), ['a1', 'b2'], format_func=t)\n"
+    )
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        found = _untranslated(sample)
+    finally:
+        ROOT = saved
+    assert found == ["sample.py:2", "sample.py:3", "sample.py:4", "sample.py:8"]
+
+
+def test_every_translated_string_has_a_chinese_entry_with_the_same_placeholders():
+    marked = _marked_literals()
+    missing = [f"{text!r} ({where})" for text, where in marked.items() if text not in UI]
+    assert missing == [], "add to glm4_app/locales/zh.py: " + "; ".join(missing)
+    wrong = [key for key, zh in UI.items() if placeholders(key) != placeholders(zh)]
+    assert wrong == [], f"placeholders differ: {wrong}"
+    unused = [key for key in UI if key not in marked]
+    assert unused == [], f"no longer used, remove from zh.py: {unused}"
+
+
+def test_chinese_catalog_is_chinese():
+    """Each entry with words is actually translated, not a copy of the English."""
+    same_in_chinese = {"Top p"}
+    copies = [k for k, zh in {**UI, **MESSAGES}.items() if zh == k and k not in same_in_chinese]
+    assert copies == []
+    wordy = [k for k in UI if _has_words(re.sub(r"\{[^}]*\}", "", k)) and k not in same_in_chinese]
+    assert all(re.search(r"[\u4e00-\u9fff]", UI[k]) for k in wordy)
+
+
+def _source_texts() -> list[str]:
+    """The literal text of every string and f-string in the non-UI modules, with ``{}``
+    where an f-string inserts a value."""
+    texts = []
+    for path in NON_UI_FILES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                texts.append(node.value)
+            elif isinstance(node, ast.JoinedStr):
+                texts.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values))
+    return texts
+
+
+def test_message_catalog_matches_sentences_the_code_still_makes():
+    """Each message template's fixed text is still written somewhere in a non-UI module,
+    and its fields are the same in Chinese."""
+    sources = _source_texts()
+    stale = []
+    for key, zh in MESSAGES.items():
+        assert sorted(re.findall(r"\{(\w+)\}", key)) == sorted(re.findall(r"\{(\w+)\}", zh)), key
+        fragments = [f for f in re.split(r"\{\w+\}", key) if _has_words(f)]
+        if not all(any(fragment in text for text in sources) for fragment in fragments):
+            stale.append(key)
+    assert stale == [], f"no module writes these any more: {stale}"
+
+
+def test_translate_formats_numbers_in_either_language():
+    text = "Context: {used:,} / {window:,} tokens"
+    assert translate(text, "en", used=1234, window=8192) == "Context: 1,234 / 8,192 tokens"
+    assert translate(text, "zh", used=1234, window=8192) == "上下文：1,234 / 8,192 token"
+    assert translate("No such entry", "zh") == "No such entry"
+
+
+def test_messages_from_other_modules_are_recognised_with_their_values():
+    from glm4_app.backend.manager import offline_notice
+    from glm4_app.doc_budget import DoesNotFit, fit
+
+    notice = offline_notice("No GPU was found")
+    zh = translate_message(notice, "zh")
+    assert zh.startswith("未检测到 GPU") and "SmolLM2" in zh and "GLM4_CHAT_MODEL" in zh
+    with pytest.raises(DoesNotFit) as problem:
+        fit("", [], [{"role": "user", "content": "x"}], 100, 10, lambda m: 500, None)
+    zh = translate_message(str(problem.value), "zh")
+    assert "500" in zh and "100" in zh and "10" in zh and "token" in zh and "The" not in zh
+    assert translate_message("Something nobody wrote down", "zh") == "Something nobody wrote down"
+    assert translate_message(notice, "en") == notice
+
+
+def test_language_follows_setting_then_browser():
+    assert set(LANGUAGES) == {"en", "zh"}
+    assert resolve("zh", "en-US") == "zh" and resolve("en", "zh-CN") == "en"
+    assert resolve("auto", "zh-CN") == "zh" and resolve("auto", "zh_TW") == "zh"
+    assert resolve("auto", "de-DE") == "en" and resolve("auto", None) == "en"
+    assert language_of_locale("ZH") == "zh"
+
+
+def _real_messages() -> list[str]:
+    """Sentences the real modules write for users, produced by calling them."""
+    from glm4_app.agent import _CUT_OFF
+    from glm4_app.backend.loader import explain
+    from glm4_app.doc_budget import DoesNotFit, fit
+    from glm4_app.documents import DocumentError, DocumentLimits, check_total, extract
+    from glm4_app.settings import Settings
+    from glm4_app.tools.image import available
+    from glm4_app.tools.search import not_configured_reason
+
+    made = [*_CUT_OFF.values(), not_configured_reason(Settings()), available(Settings())]
+    for err in (OSError("no such repo"), RuntimeError("CUDA out of memory"), ValueError("odd")):
+        problem = explain(err, "org/model")
+        made += [problem.title, problem.hint]
+    for name, data in [
+        ("notes.txt", b""),
+        ("report.pdf", b"just text, not a PDF"),
+        ("blob.txt", bytes(range(256)) * 40),
+        ("archive.docx", b"PK\x03\x04" + b"\0" * 100),
+        ("scan.pdf", b"%PDF-1.4\n%%EOF"),
+    ]:
+        with pytest.raises(DocumentError) as caught:
+            extract(name, data, DocumentLimits())
+        made.append(str(caught.value))
+    with pytest.raises(DocumentError) as caught:
+        check_total(40 * 2**20, 20 * 2**20, DocumentLimits(max_total_mb=50))
+    made.append(str(caught.value))
+    turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}] * 3
+    for strategy in (None, "truncate"):
+        with pytest.raises(DoesNotFit) as caught:
+            fit("", [], turns, 100, 10, lambda m: 500, strategy)
+        made.append(str(caught.value))
+    return made
+
+
+def test_real_messages_from_other_modules_read_as_chinese():
+    """Errors a user meets (bad uploads, load failures, missing tools, context limits) come
+    out in Chinese, keeping the file and model names they carry."""
+    made = _real_messages()
+    english_left = [m for m in made if not re.search(r"[\u4e00-\u9fff]", translate_message(m, "zh"))]
+    assert english_left == []
+    shown = " ".join(translate_message(m, "zh") for m in made)
+    assert "notes.txt" in shown and "report.pdf" in shown and "org/model" in shown
+    assert "Word 文档（.docx）" in shown and "a Word" not in shown  # "a Word document (.docx)"
