@@ -28,7 +28,7 @@ from glm4_app.backend.loader import load_model  # noqa: E402
 from glm4_app.events import Done, TextDelta  # noqa: E402
 from glm4_app.generation import GenerationParams  # noqa: E402
 from glm4_app.settings import Settings  # noqa: E402
-from tiny_models import build_tiny_checkpoint  # noqa: E402
+from tiny_models import BENCH_SHAPE, build_tiny_checkpoint  # noqa: E402
 
 
 def p95(values: list[float]) -> float:
@@ -65,11 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = build_tiny_checkpoint(
-            Path(tmp) / "glm", "glm", "glm-4-9b-chat",
-            hidden_size=512, num_layers=4, num_heads=8, num_kv_heads=2, head_dim=64,
-            intermediate_size=1408,
-        )
+        path = build_tiny_checkpoint(Path(tmp) / "glm", "glm", "glm-4-9b-chat", **BENCH_SHAPE)
         loaded = load_model(str(path), Settings(chat_model=str(path)))
         prompts = [
             loaded.tokenizer.apply_chat_template(

@@ -29,7 +29,7 @@ from glm4_app.backend.loader import load_model  # noqa: E402
 from glm4_app.events import Done, TextDelta  # noqa: E402
 from glm4_app.generation import GenerationParams  # noqa: E402
 from glm4_app.settings import Settings  # noqa: E402
-from tiny_models import build_tiny_checkpoint  # noqa: E402
+from tiny_models import BENCH_SHAPE, build_tiny_checkpoint  # noqa: E402
 
 
 def main() -> None:
@@ -40,11 +40,7 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = build_tiny_checkpoint(
-            Path(tmp) / "glm", "glm", "glm-4-9b-chat",
-            hidden_size=512, num_layers=4, num_heads=8, num_kv_heads=2, head_dim=64,
-            intermediate_size=1408,
-        )
+        path = build_tiny_checkpoint(Path(tmp) / "glm", "glm", "glm-4-9b-chat", **BENCH_SHAPE)
         loaded = load_model(str(path), Settings(chat_model=str(path)))
         params_m = sum(p.numel() for p in loaded.model.parameters()) / 1e6
         messages = [{"role": "user", "content": "Write a short poem about the sea and the moon."}]

@@ -9,19 +9,11 @@ import torch
 
 from glm4_app.events import Done, Error, Queued, TextDelta
 from glm4_app.generation import GenerationParams
-from test_engine import Spy, collect, make_engine, prompt_ids
+from test_engine import Spy, collect, engines, prompt_ids  # noqa: F401 (engines: a fixture)
 
 GREEDY = GenerationParams(temperature=0, max_new_tokens=24)
 TOPICS = ["hi", "Tell me about 北京 and its food, please.", "word " * 40, "Why is the sky blue?",
           "List three prime numbers", "a " * 90, "谢谢", "What is 2 + 2?"]
-
-
-@pytest.fixture
-def engines():
-    made = []
-    yield lambda *a, **k: made.append(make_engine(*a, **k)) or made[-1]
-    for engine in made:
-        engine.close()
 
 
 class Gate:

@@ -209,6 +209,13 @@ def build_model(
     return model
 
 
+# The ~13M-parameter GLM shape of the speed benches: big enough that a forward pass costs more
+# than the Python around it, small enough for a 2-core CPU.
+BENCH_SHAPE = dict(
+    hidden_size=512, num_layers=4, num_heads=8, num_kv_heads=2, head_dim=64, intermediate_size=1408
+)
+
+
 def build_tiny_checkpoint(
     out_dir: str | Path,
     arch: Literal["glm", "glm4"],

@@ -92,16 +92,7 @@ def _load(source: str, settings: Settings, progress: Progress) -> LoadedModel:
         settings.quantization
     ]
     progress(f"Loading weights ({precision} on {device})")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = AutoModelForCausalLM.from_pretrained(
-            folder,
-            dtype=dtype,
-            device_map={"": device},
-            quantization_config=quant,
-            trust_remote_code=remote,
-        )
-    model.eval()
+    model = load_weights(AutoModelForCausalLM, folder, dtype, device, quant, remote)
 
     progress("Warming up")
     with torch.inference_mode():
@@ -187,6 +178,20 @@ def choose_dtype(setting: str, device: str, model_type: str, saved: str = "float
             "Set GLM4_DTYPE=bfloat16 (or auto).",
         )
     return getattr(torch, setting)
+
+
+def load_weights(model_class, folder, dtype, device: str, quant, remote: bool):
+    """``from_pretrained`` onto one device, in eval mode, without transformers' chatter."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = model_class.from_pretrained(
+            folder,
+            dtype=dtype,
+            device_map={"": device},
+            quantization_config=quant,
+            trust_remote_code=remote,
+        )
+    return model.eval()
 
 
 def quantization_config(setting: str, torch):

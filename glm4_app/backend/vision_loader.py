@@ -7,7 +7,6 @@ output layer unquantised under 4-bit/8-bit.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,6 +18,7 @@ from .loader import (
     context_window,
     eos_token_ids,
     explain,
+    load_weights,
     locate_checkpoint,
     quantization_config,
     resolve_device,
@@ -126,16 +126,7 @@ def _load(source: str, settings: Settings, progress: Callable[[str], None]) -> L
         model_class = AutoModelForCausalLM
 
     progress(f"Loading weights ({precision} on {device})")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = model_class.from_pretrained(
-            folder,
-            dtype=dtype,
-            device_map={"": device},
-            quantization_config=quant,
-            trust_remote_code=remote,
-        )
-    model.eval()
+    model = load_weights(model_class, folder, dtype, device, quant, remote)
     own = context_window(getattr(config, "text_config", config), settings.max_context)
     window = min(own, profile.context_window) if profile.context_window else own
     return LoadedVision(
