@@ -39,7 +39,7 @@ def _messages(lang: str) -> dict[str, str]:
     return {}
 
 
-def translate(text: str, lang: str, **values) -> str:
+def translate(text: str, lang: str, /, **values) -> str:
     """``text`` in ``lang`` (English when there is no entry), formatted with ``values``."""
     template = _catalog(lang).get(text, text)
     return template.format(**values) if values else template
@@ -83,7 +83,7 @@ def _value(text: str, lang: str, depth: int) -> str:
 _FIELD = re.compile(r"\{(\w+)\}")
 # Fields whose values are themselves sentences from the catalog; others (file names, model
 # ids, exception texts) are shown as they are, even when they happen to read like a key.
-_SENTENCE_FIELDS = {"reason", "found", "kind", "supported"}
+_SENTENCE_FIELDS = {"reason", "found", "kind", "supported", "problem", "images", "offered", "address"}
 
 
 @lru_cache(maxsize=None)

@@ -80,8 +80,7 @@ class UserLimits:
                 return Refusal(
                     "concurrent",
                     f"You already have {self._running[user]} answer(s) in progress, the most one "
-                    f"user may have at once ({self.concurrent}). Try again when "
-                    f"{'it' if self._running[user] == 1 else 'one'} has finished.",
+                    f"user may have at once ({self.concurrent}). Try again once one has finished.",
                 )
             if self.requests_per_minute and len(started) >= self.requests_per_minute:
                 wait = started[-self.requests_per_minute] + WINDOW_S - now

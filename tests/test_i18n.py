@@ -263,3 +263,69 @@ def test_real_messages_from_other_modules_read_as_chinese():
     shown = " ".join(translate_message(m, "zh") for m in made)
     assert "notes.txt" in shown and "report.pdf" in shown and "org/model" in shown
     assert "Word 文档（.docx）" in shown and "a Word" not in shown  # "a Word document (.docx)"
+
+
+def _hosting_and_vision_messages(monkeypatch) -> list[str]:
+    """Sentences from the hosting, vision, sandbox and model-server modules, made by calling them."""
+    import httpx
+
+    from glm4_app import auth
+    from glm4_app.backend.openai_http import cut_message, exception_message, response_error
+    from glm4_app.limits import UserLimits
+    from glm4_app.settings import Settings
+    from glm4_app.tools import sandbox
+    from glm4_app.vision.images import ImageError, ImageLimits, normalise
+    from glm4_app.vision.profiles import GLM_4V_9B, check_send
+
+    limits = UserLimits(requests_per_minute=1, concurrent=1, upload_mb=1, context_tokens=10, clock=lambda: 0.0)
+    made = [
+        limits.check_upload(3 * 2**20, "**big.png**").message,
+        limits.check_context(1234).message,
+    ]
+    limits.acquire("u")
+    made.append(limits.acquire("u").message)  # one already running
+    limits.concurrent = 0
+    made.append(limits.acquire("u").message)  # one a minute
+    for data in (b"", b"not an image at all"):
+        with pytest.raises(ImageError) as caught:
+            normalise(data, "photo.png", ImageLimits())
+        made.append(str(caught.value))
+    first = [{"role": "user", "content": "q", "images": ["a.png"]}, {"role": "assistant", "content": "a"}]
+    made += [
+        check_send(GLM_4V_9B, [], ["a.png", "b.png"]).message,
+        check_send(GLM_4V_9B, first, ["b.png"]).message,
+        check_send(GLM_4V_9B, [], [], "Be brief.").message,
+    ]
+    made += [auth.user_name_problem("two words"), *auth.oidc_config_problems({}, False)]
+    made += auth.oidc_config_problems({"redirect_uri": "x", "cookie_secret": "short", "client_id": "c"}, True)
+    made.append(auth.OPEN_WARNING.format(address="every network interface"))
+    for problem in (None, "bubblewrap (bwrap) is not installed", "bwrap cannot create a sandbox here: EPERM"):
+        monkeypatch.setattr(sandbox, "isolation_problem", lambda: problem)
+        for sandbox_setting, allow in (("on", "false"), ("on", "true"), ("off", "false")):
+            settings = Settings(kernel_sandbox=sandbox_setting, allow_unsandboxed_kernel=allow)
+            made.append(sandbox.kernel_policy(settings, hosted=True).notice)
+    url = "http://gpu-box:8000/v1"
+    request = httpx.Request("POST", url)
+    for status in (401, 404, 429, 500):
+        response = httpx.Response(status, json={"message": "nope"}, request=request)
+        made.append(response_error(response, url, "glm-4", lambda: ["glm-4-9b"])[0])
+    made += [
+        exception_message(httpx.ConnectError("Connection refused"), url, 300),
+        exception_message(httpx.ReadTimeout("slow"), url, 300),
+        cut_message(url, "peer closed connection"),
+    ]
+    return made
+
+
+def test_hosting_vision_and_server_messages_read_as_chinese(monkeypatch):
+    """Limits, image and checkpoint refusals, login and OIDC setup problems, the sandbox's
+    notices and the model server's errors come out in Chinese, keeping names and numbers."""
+    made = _hosting_and_vision_messages(monkeypatch)
+    shown = [translate_message(m, "zh") for m in made]
+    english_left = [m for m, zh in zip(made, shown) if zh == m or not re.search(r"[\u4e00-\u9fff]", zh)]
+    assert english_left == []
+    leftovers = [zh for zh in shown if re.search(r"\b(the|is|and|or|to)\b", re.sub(r"`[^`]*`|\([^)]*\)", "", zh))]
+    assert leftovers == [], leftovers  # no English sentence inside a Chinese one
+    text = " ".join(shown)
+    assert "**big.png**" in text and "photo.png" in text and "GLM-4V-9B" in text and "gpu-box:8000" in text
+    assert "一张图片" in text and "所有网络接口" in text and "沙箱" in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from glm4_app.events import Error
@@ -19,7 +20,16 @@ SWITCH = "ui_language_switch"
 
 
 @pytest.fixture
-def open_app(tmp_path, monkeypatch):
+def local_server():
+    """A server on this machine only: no open-server banner above the errors under test."""
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "127.0.0.1")
+    yield
+    st_config.set_option("server.address", before)
+
+
+@pytest.fixture
+def open_app(tmp_path, monkeypatch, local_server):
     monkeypatch.setenv("GLM4_DATA_DIR", str(tmp_path))
 
     def open_(backend=None, lang: str | None = None) -> AppTest:
@@ -39,7 +49,8 @@ def labels(at: AppTest) -> dict[str, str]:
     return {
         "new": at.sidebar.button[0].label,
         "placeholder": at.chat_input[0].placeholder,
-        "generation": at.sidebar.expander[0].label,
+        "generation": next(e.label for e in at.sidebar.expander if e.slider),  # after 📥 Import
+        "import": next(e.label for e in at.sidebar.expander if e.file_uploader),
         "temperature": at.sidebar.slider[0].label,
         "system": at.sidebar.text_area[0].label,
         "clear": at.sidebar.button[-1].label,
@@ -61,6 +72,7 @@ def test_chat_page_switches_to_chinese_and_back(open_app):
         "new": "➕ New chat",
         "placeholder": "Message the model…",
         "generation": "⚙️ Generation",
+        "import": "📥 Import",
         "temperature": "Temperature",
         "system": "System prompt",
         "clear": "🗑 Clear conversation",
@@ -73,19 +85,23 @@ def test_chat_page_switches_to_chinese_and_back(open_app):
         "new": "➕ 新对话",
         "placeholder": "给模型发消息…",
         "generation": "⚙️ 生成参数",
+        "import": "📥 导入",
         "temperature": "温度",
         "system": "系统提示词",
         "clear": "🗑 清空对话",
         "greeting": "#### 有什么可以帮你的？",
     }
     assert at.query_params["lang"] == "zh"  # a refresh keeps it
-    assert [link.label for link in at.sidebar.get("page_link")] == ["对话", "全部工具", "长文档"]
+    assert [link.label for link in at.sidebar.get("page_link")] == ["对话", "全部工具", "长文档", "视觉理解"]
 
     at.chat_input[0].set_value("Hello").run()  # what the user and the model write is untouched
     bubble = at.chat_message[-1]
     assert bubble.markdown[0].value == "Hi!"
     assert "首字延迟" in bubble.caption[0].value and "上下文" in bubble.caption[0].value
     assert at.button(key="regenerate").label == "🔄 重新生成"
+    assert at.text_input(key="history_query").placeholder == "🔎 搜索标题和消息"  # the history panel
+    assert "📝 当前对话" in [e.label for e in at.sidebar.expander]
+    assert at.button(key="rename").label == "重命名" and at.button(key="delete").label == "🗑 删除"
 
     switch(at, "en")
     assert labels(at)["new"] == "➕ New chat"
@@ -129,3 +145,93 @@ def test_a_refused_upload_is_explained_in_chinese(open_app):
     at.file_uploader[0].set_value([("notes.txt", b"", "text/plain")]).run()
     assert not at.exception, at.exception
     assert at.error[0].value == "**notes.txt**：notes.txt 是空文件（0 字节）。"
+
+
+@pytest.fixture
+def fresh_counters():
+    """Limits and failed logins are counted per process; each test starts from zero."""
+    from glm4_app.ui import login, quota
+
+    quota._limiter.clear()
+    login.throttles.clear()
+    yield
+    quota._limiter.clear()
+    login.throttles.clear()
+
+
+@pytest.mark.timeout(120)
+def test_login_form_and_a_limit_refusal_in_chinese(open_app, monkeypatch, fresh_counters):
+    from glm4_app.auth import hash_password
+
+    monkeypatch.setenv("GLM4_AUTH", "password")
+    monkeypatch.setenv("GLM4_PASSWORD", hash_password("secret words", iterations=1000))
+    monkeypatch.setenv("GLM4_USER_REQUESTS_PER_MINUTE", "1")
+    at = open_app(lang="zh")
+    assert at.main.markdown[0].value == "### 登录"
+    assert [at.text_input(key=k).label for k in ("login_name", "login_password")] == ["用户名", "密码"]
+    assert at.button(key="login_submit").label == "登录"
+
+    at.text_input(key="login_name").set_value("alice")
+    at.text_input(key="login_password").set_value("wrong")
+    at.button(key="login_submit").click().run()
+    assert at.error[0].value == "用户名或密码错误。"
+    at.text_input(key="login_name").set_value("two words")
+    at.button(key="login_submit").click().run()
+    assert at.error[0].value.startswith("用户名为 1 到 64 个")  # auth.py's sentence, translated
+
+    at.text_input(key="login_name").set_value("alice")
+    at.text_input(key="login_password").set_value("secret words")
+    at.button(key="login_submit").click().run()
+    assert not at.exception, at.exception
+    assert "已登录：**alice**" in [c.value for c in at.sidebar.caption]
+    assert at.button(key="logout").label == "退出登录"
+
+    for question in ("Q1", "Q2"):  # one answer a minute: the second is refused, and kept
+        at.chat_input[0].set_value(question).run()
+        assert not at.exception, at.exception
+    warning = at.warning[0].value
+    assert "你在过去一分钟内已请求 1 次回答" in warning and "秒后再试" in warning
+    assert "你的消息已保留" in warning and "Try again" not in warning
+    assert at.button(key="regenerate").label == "▶️ 回答"
+
+
+@pytest.mark.timeout(120)
+def test_vision_page_in_chinese(open_app, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from glm4_app.vision.profiles import GLM_4V_9B
+
+    monkeypatch.delenv("GLM4_VISION_MODEL", raising=False)
+    at = open_app(lang="zh")
+    assert [link.label for link in at.sidebar.get("page_link")][-1] == "视觉理解"
+    at.switch_page("pages/vision.py").run()  # no vision model: the setup explanation
+    assert not at.exception, at.exception
+    text = at.info[0].value
+    assert text.startswith("**视觉理解模式需要视觉模型") and "GLM4_VISION_MODEL=THUDM/glm-4v-9b" in text
+    assert "Vision mode" not in text and not at.chat_input
+
+    backend = ScriptedBackend(["A picture."], info=ModelInfo(name="scripted", context_window=4096))
+    backend.profile = GLM_4V_9B
+    monkeypatch.setattr(state, "vision_backend", lambda settings: backend)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.main.expander[0].label == "🖼 添加图片（已添加 0 张）"
+    assert at.chat_input[0].placeholder == "针对图片提问…"
+
+    def png(colour: str) -> tuple[str, bytes, str]:
+        buffer = io.BytesIO()
+        Image.new("RGB", (32, 32), colour).save(buffer, "PNG")
+        return (f"{colour}.png", buffer.getvalue(), "image/png")
+
+    at.file_uploader[0].set_value([png("red"), png("blue"), ("empty.png", b"", "image/png")]).run()
+    assert not at.exception, at.exception
+    assert at.error[0].value == "empty.png 是空文件。"  # vision/images.py's sentence, translated
+    assert at.main.expander[0].label == "🖼 添加图片（已添加 2 张）"
+    at.chat_input[0].set_value("Which colours?").run()  # GLM-4V-9B reads one image
+    assert not at.exception, at.exception
+    assert at.warning[0].value == "GLM-4V-9B 每段对话只能读取一张图片，你添加了 2 张。请只保留一张。"
+    assert at.caption[0].value == "未发送的消息：Which colours?"
+    assert at.button(key="vision_dismiss").label == "保留当前对话"
+    assert backend.calls == []

@@ -9,11 +9,13 @@ UI = {
     "Chat": "对话",
     "All Tools": "全部工具",
     "Long document": "长文档",
+    "Vision": "视觉理解",
     "Language": "语言",
     # Chat input and history
     "Message the model…": "给模型发消息…",
     "Ask; the model may run code, browse or draw…": "提问吧，模型可以运行代码、浏览网页或画图…",
     "Ask about your documents…": "针对你的文档提问…",
+    "Ask about the image…": "针对图片提问…",
     "#### What can I help you with?": "#### 有什么可以帮你的？",
     "Empty message ignored.": "消息为空，已忽略。",
     "Edit your message": "编辑消息",
@@ -100,4 +102,78 @@ UI = {
     "Starting": "正在启动",
     "Details": "详细信息",
     "Retry loading": "重新加载",
+    # Conversation history (sidebar)
+    "Search conversations": "搜索对话",
+    "🔎 Search titles and messages": "🔎 搜索标题和消息",
+    "{count} found": "找到 {count} 条",
+    "Nothing found for “{query}”.": "没有找到与“{query}”相关的对话。",
+    "📝 This conversation": "📝 当前对话",
+    "Title": "标题",
+    "Rename": "重命名",
+    "A title cannot be empty.": "标题不能为空。",
+    "⬇️ Markdown": "⬇️ 导出 Markdown",
+    "⬇️ JSON": "⬇️ 导出 JSON",
+    "🗑 Delete": "🗑 删除",
+    "Delete this conversation and its files for good?": "确定永久删除此对话及其文件吗？",
+    "Yes, delete": "确认删除",
+    "Deleted “{title}”.": "已删除“{title}”。",
+    "📥 Import": "📥 导入",
+    "A conversation exported as JSON": "导出为 JSON 的对话",
+    "**{name}** was not imported: {problem}": "**{name}** 未导入：{problem}",
+    "Imported “{title}” into {mode}.": "已将“{title}”导入到{mode}。",
+    "Open it in {mode}": "在{mode}中打开",
+    "That conversation belongs to another user.": "该对话属于其他用户。",
+    # Login
+    "### Log in": "### 登录",
+    "Log in": "登录",
+    "Log out": "退出登录",
+    "Signed in as **{name}**": "已登录：**{name}**",
+    "User name": "用户名",
+    "Password": "密码",
+    "Wrong user name or password.": "用户名或密码错误。",
+    "Too many failed logins. Try again in {seconds} s.": "登录失败次数过多，请 {seconds} 秒后再试。",
+    "Login is on (`GLM4_AUTH=password`) but no password is set: set `GLM4_PASSWORD`.":
+    "已开启登录（`GLM4_AUTH=password`），但未设置密码：请设置 `GLM4_PASSWORD`。",
+    "Login is set to OIDC (`GLM4_AUTH=oidc`) but it is not configured:\n\n{problems}":
+    "登录方式为 OIDC（`GLM4_AUTH=oidc`），但尚未配置好：\n\n{problems}",
+    # Per-user limits
+    "⏳ {message}\n\nYour message is kept: press **▶️ Answer** to send it again.":
+    "⏳ {message}\n\n你的消息已保留：点击 **▶️ 回答** 即可重新发送。",
+    # Vision
+    "the vision model": "视觉模型",
+    "🖼 Attach images ({count} attached)": "🖼 添加图片（已添加 {count} 张）",
+    "PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send":
+    "支持 PNG、JPEG、BMP、TIFF、WEBP 或 GIF；发送时按 {model} 的规则检查",
+    "✕ Remove attached images": "✕ 移除已添加的图片",
+    "Your message, not sent: {message}": "未发送的消息：{message}",
+    "🆕 Start a new conversation with it": "🆕 用它开始新对话",
+    "Keep this conversation": "保留当前对话",
+    "🖼 image no longer available ({name})": "🖼 图片已不存在（{name}）",
+    "🔍 Full size": "🔍 查看原图",
+    """\
+**Vision mode needs a vision model, and none is configured.**
+
+Set `GLM4_VISION_MODEL` and restart the app:
+
+| Model | Setting | GPU memory |
+|---|---|---|
+| GLM-4V-9B (one image per conversation, 8K context) | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | ~28 GB in bf16, ~10 GB with `GLM4_VISION_QUANTIZATION=4bit` |
+| GLM-4.1V-9B-Thinking (several images, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | about 22 GB in bf16, 8 GB with `GLM4_VISION_QUANTIZATION=4bit` (estimates) |
+
+A local folder holding the checkpoint works too. The chat model and the vision model can both
+stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
+not fit.
+""": """\
+**视觉理解模式需要视觉模型，但当前未配置。**
+
+请设置 `GLM4_VISION_MODEL` 后重启应用：
+
+| 模型 | 设置 | 显存 |
+|---|---|---|
+| GLM-4V-9B（每段对话一张图片，8K 上下文） | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | bf16 约 28 GB，`GLM4_VISION_QUANTIZATION=4bit` 约 10 GB |
+| GLM-4.1V-9B-Thinking（支持多张图片，先推理再回答） | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | bf16 约 22 GB，`GLM4_VISION_QUANTIZATION=4bit` 约 8 GB（估计值） |
+
+也可以使用存放权重的本地文件夹。对话模型和视觉模型可以同时加载；如果显存放不下两者，
+请设置 `GLM4_MODEL_MEMORY_MB`，需要其中一个时自动卸载另一个。
+""",
 }

@@ -202,4 +202,160 @@ MESSAGES = {
     "文档已缩短到原长度的约 {share}：保留了每个文档的开头和结尾，并用标记注明省略中间部分的位置。",
     "The documents could not be shortened enough; drop the oldest turns instead.":
     "文档无法缩短到足够短；请改为省略最早的几轮对话。",
+    # Per-user limits (glm4_app/limits.py)
+    "You already have {count} answer(s) in progress, the most one user may have at once "
+    "({limit}). Try again once one has finished.":
+    "你已有 {count} 个回答正在生成，已达每位用户同时生成的上限（{limit} 个）。请等其中一个完成后再试。",
+    "You have asked for {count} answers in the last minute, the most one user may. Try again "
+    "in {seconds} s.":
+    "你在过去一分钟内已请求 {count} 次回答，已达每位用户的上限。请 {seconds} 秒后再试。",
+    "{name} is {size} MB; each user may upload files of at most {limit} MB.":
+    "{name} 大小为 {size} MB，每位用户上传的文件不能超过 {limit} MB。",
+    "This request is {tokens} tokens long; each user may send at most {limit} tokens of context "
+    "per request. Start a new chat, or remove documents or earlier turns.":
+    "此请求长 {tokens} token，每位用户每次请求最多发送 {limit} token 的上下文。"
+    "请开始新对话，或移除文档或较早的对话轮次。",
+    # Images (glm4_app/vision/images.py)
+    "{name} is empty.": "{name} 是空文件。",
+    "{name} is {size} MB; images up to {limit} MB are accepted.":
+    "{name} 大小为 {size} MB，图片不能超过 {limit} MB。",
+    "{name} is a {format} image; upload PNG, JPEG, BMP, TIFF, WEBP or GIF.":
+    "{name} 是 {format} 格式的图片；请上传 PNG、JPEG、BMP、TIFF、WEBP 或 GIF。",
+    "{name} claims to be {width} x {height} pixels, too large to open safely (a decompression "
+    "bomb or a huge scan). Resize it and upload again.":
+    "{name} 声称有 {width} x {height} 像素，太大，无法安全打开（可能是解压炸弹或超大扫描件）。"
+    "请缩小尺寸后重新上传。",
+    "{name} is too large to open safely (a decompression bomb or a huge scan). Resize it and "
+    "upload again.":
+    "{name} 太大，无法安全打开（可能是解压炸弹或超大扫描件）。请缩小尺寸后重新上传。",
+    "{name} is {width} x {height} pixels: too thin to look at.":
+    "{name} 为 {width} x {height} 像素：太窄，无法识别。",
+    "{name} is not an image Pillow can read; upload PNG, JPEG, BMP, TIFF, WEBP or GIF.":
+    "{name} 不是可读取的图片；请上传 PNG、JPEG、BMP、TIFF、WEBP 或 GIF。",
+    "{name} is damaged or truncated and cannot be read ({error}).":
+    "{name} 已损坏或不完整，无法读取（{error}）。",
+    # Vision checkpoints' rules (glm4_app/vision/profiles.py)
+    "{label} takes no system prompt. Clear it under ⚙️ Generation, then send again.":
+    "{label} 不支持系统提示词。请在 ⚙️ 生成参数 中清空后重新发送。",
+    "{label} reads {images} per conversation; you attached {count}. Remove all but one.":
+    "{label} 每段对话只能读取{images}，你添加了 {count} 张。请只保留一张。",
+    "{label} reads {images} per conversation, and this one already has its image. Start a new "
+    "conversation with the new image?":
+    "{label} 每段对话只能读取{images}，而当前对话已有图片。要用新图片开始新对话吗？",
+    "{label} reads an image only with the first message of a conversation. Start a new "
+    "conversation with this image?":
+    "{label} 只能在对话的第一条消息中读取图片。要用这张图片开始新对话吗？",
+    "one image": "一张图片",
+    "{count} images": "{count} 张图片",
+    # Login (glm4_app/auth.py)
+    "A user name is 1 to 64 letters, digits or `. @ + - _` (no spaces).":
+    "用户名为 1 到 64 个字母、数字或 `. @ + - _`（不能有空格）。",
+    "The `Authlib` package (>= 1.3.2) is not installed: `pip install Authlib`.":
+    "未安装 `Authlib` 包（>= 1.3.2）：请运行 `pip install Authlib`。",
+    "`.streamlit/secrets.toml` has no `[auth]` section.": "`.streamlit/secrets.toml` 中没有 `[auth]` 部分。",
+    "`[auth] redirect_uri` must be this app's URL + `/oauth2callback`.":
+    "`[auth] redirect_uri` 必须是本应用的地址加上 `/oauth2callback`。",
+    "`[auth] cookie_secret` must be a random string of at least 32 characters.":
+    "`[auth] cookie_secret` 必须是至少 32 个字符的随机字符串。",
+    "No identity provider: set client_id, client_secret and server_metadata_url.":
+    "没有身份提供方：请设置 client_id、client_secret 和 server_metadata_url。",
+    "Several `[auth.NAME]` providers: keep exactly one.": "有多个 `[auth.NAME]` 身份提供方：请只保留一个。",
+    "The identity provider lacks {keys}.": "身份提供方缺少 {keys}。",
+    "This server listens on {address} without a login: anyone who can reach it can use the "
+    "model and read every conversation link. Set GLM4_AUTH=password or GLM4_AUTH=oidc "
+    "(see README, Hosting for a team).":
+    "此服务器在 {address} 上监听且无需登录：任何能访问它的人都可以使用模型并查看所有对话链接。"
+    "请设置 GLM4_AUTH=password 或 GLM4_AUTH=oidc（见 README 的“团队部署”一节）。",
+    "every network interface": "所有网络接口",
+    # Conversation import (glm4_app/history.py)
+    "The file is over {limit} MB.": "文件超过 {limit} MB。",
+    "This is not a JSON file ({error}).": "这不是 JSON 文件（{error}）。",
+    "This JSON file is not a conversation exported from this app.": "此 JSON 文件不是从本应用导出的对话。",
+    "The file has no conversation in it.": "文件中没有对话。",
+    "This export has version {found}; this app reads version {expected}.":
+    "此导出文件的版本为 {found}；本应用读取的是版本 {expected}。",
+    "Unknown mode {mode}.": "未知的模式 {mode}。",
+    "`{name}` must be text.": "`{name}` 必须是文本。",
+    "`{name}` must be a list.": "`{name}` 必须是列表。",
+    "Message {number} is not a message (a role and a text content).":
+    "第 {number} 条消息格式不对（应包含角色和文本内容）。",
+    "Message {number} has a field that should be text but is not.": "第 {number} 条消息中有应为文本的字段不是文本。",
+    "Message {number} has malformed statistics.": "第 {number} 条消息的统计信息格式有误。",
+    "Document {number} lacks its name, kind, text or sizes.": "第 {number} 个文档缺少名称、类型、文本或大小信息。",
+    "Unknown fit_strategy {value}.": "未知的 fit_strategy {value}。",
+    "`created_at` must be a number.": "`created_at` 必须是数字。",
+    "(attached files were not imported)": "（附件未导入）",
+    # The python tool's sandbox (glm4_app/tools/sandbox.py)
+    "Hosted with GLM4_KERNEL_SANDBOX=off: the Python kernel is not isolated.":
+    "以托管方式运行且 GLM4_KERNEL_SANDBOX=off：Python 内核未隔离。",
+    "Python runs in a bubblewrap sandbox with network access.": "Python 在 bubblewrap 沙箱中运行（可联网）。",
+    "Python runs in a bubblewrap sandbox without network access.": "Python 在 bubblewrap 沙箱中运行（不可联网）。",
+    "No sandbox for the Python kernel ({problem}); it runs unisolated because "
+    "GLM4_ALLOW_UNSANDBOXED_KERNEL=true: it can read the app's files and reach the network.":
+    "Python 内核没有沙箱（{problem}）；由于 GLM4_ALLOW_UNSANDBOXED_KERNEL=true，它在无隔离的"
+    "环境中运行：可以读取应用的文件并访问网络。",
+    "no sandbox is available for code execution ({problem}). Install bubblewrap "
+    "(`apt-get install bubblewrap`), or set GLM4_ALLOW_UNSANDBOXED_KERNEL=true to run code "
+    "without isolation.":
+    "没有可用于执行代码的沙箱（{problem}）。请安装 bubblewrap（`apt-get install bubblewrap`），"
+    "或设置 GLM4_ALLOW_UNSANDBOXED_KERNEL=true 以在无隔离的环境中运行代码。",
+    "The Python tool is off: {reason}": "Python 工具已关闭：{reason}",
+    "bubblewrap (bwrap) is not installed": "未安装 bubblewrap（bwrap）",
+    "bwrap cannot create a sandbox here: {error}": "bwrap 无法在此创建沙箱：{error}",
+    "bwrap failed: {error}": "bwrap 运行失败：{error}",
+    # The OpenAI-compatible model server (glm4_app/backend/openai_http.py, openai_connect.py)
+    "The model server at {base_url} refused the request (HTTP {status}: {said}). Check "
+    "GLM4_OPENAI_API_KEY: it must match the server's `--api-key`.":
+    "{base_url} 的模型服务器拒绝了请求（HTTP {status}：{said}）。请检查 GLM4_OPENAI_API_KEY："
+    "它必须与服务器的 `--api-key` 一致。",
+    "The model server at {base_url} has no model {model} (HTTP 404: {said}). It serves: "
+    "{offered}. Set GLM4_OPENAI_MODEL to one of them.":
+    "{base_url} 的模型服务器上没有模型 {model}（HTTP 404：{said}）。它提供的模型有：{offered}。"
+    "请将 GLM4_OPENAI_MODEL 设为其中之一。",
+    "no models": "无",
+    "a list it would not give": "（服务器未提供模型列表）",
+    "The model server rejected the request: {said}": "模型服务器拒绝了请求：{said}",
+    "The model server is busy (HTTP 429: {said}). Try again in a moment.":
+    "模型服务器繁忙（HTTP 429：{said}）。请稍后再试。",
+    "The model server failed (HTTP {status}: {said}). Try again; if it persists, check the "
+    "server's log.":
+    "模型服务器出错（HTTP {status}：{said}）。请重试；如果问题持续，请查看服务器日志。",
+    "Cannot connect to the model server at {base_url} ({error}). Is `vllm serve` running there? "
+    "Check GLM4_OPENAI_BASE_URL.":
+    "无法连接到 {base_url} 的模型服务器（{error}）。`vllm serve` 是否在运行？请检查 GLM4_OPENAI_BASE_URL。",
+    "Connecting to the model server at {base_url} timed out. Is the address right?":
+    "连接 {base_url} 的模型服务器超时。地址是否正确？",
+    "The model server at {base_url} sent nothing for {seconds} s, so the request was abandoned. "
+    "The server may be overloaded; GLM4_OPENAI_TIMEOUT_S sets how long to wait.":
+    "{base_url} 的模型服务器 {seconds} 秒内没有任何响应，请求已放弃。服务器可能过载；"
+    "等待时长由 GLM4_OPENAI_TIMEOUT_S 设置。",
+    "Talking to the model server at {base_url} failed: {error}": "与 {base_url} 的模型服务器通信失败：{error}",
+    "The connection to the model server at {base_url} broke in the middle of the answer ({why}). "
+    "The text so far is kept but incomplete; regenerate to try again.":
+    "回答过程中与 {base_url} 的模型服务器的连接中断了（{why}）。已生成的文字会保留，但不完整；"
+    "请重新生成。",
+    "Cannot reach the model server": "无法访问模型服务器",
+    "The model server at {base_url} refused the API key (HTTP {status})":
+    "{base_url} 的模型服务器拒绝了 API 密钥（HTTP {status}）",
+    "Set GLM4_OPENAI_API_KEY to the key the server was started with (`--api-key`).":
+    "请将 GLM4_OPENAI_API_KEY 设为服务器启动时使用的密钥（`--api-key`）。",
+    "The model server at {base_url} answered HTTP {status} for /models":
+    "{base_url} 的模型服务器对 /models 返回了 HTTP {status}",
+    "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.":
+    "请检查 GLM4_OPENAI_BASE_URL：它应是以 /v1 结尾的服务器地址。",
+    "{base_url}/models is not an OpenAI-compatible model list": "{base_url}/models 不是 OpenAI 兼容的模型列表",
+    "The model server at {base_url} does not serve {model}": "{base_url} 的模型服务器不提供 {model}",
+    "It serves: {offered}. Set GLM4_OPENAI_MODEL to one of them.":
+    "它提供的模型有：{offered}。请将 GLM4_OPENAI_MODEL 设为其中之一。",
+    "No vision model is configured": "未配置视觉模型",
+    "No vision model is configured.": "未配置视觉模型。",
+    "Set GLM4_VISION_MODEL and restart.": "请设置 GLM4_VISION_MODEL 后重启。",
+    "{source} is not a vision model this app can run.": "{source} 不是本应用能运行的视觉模型。",
+    "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b or zai-org/GLM-4.1V-9B-Thinking.":
+    "请将 GLM4_VISION_MODEL 设为 THUDM/glm-4v-9b 或 zai-org/GLM-4.1V-9B-Thinking。",
+    "Loading tokenizer and image processor": "加载分词器和图像处理器",
+    "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).":
+    "请将 GLM4_VISION_MODEL 设为视觉模型服务器提供的模型名（例如 THUDM/glm-4v-9b）。",
+    "Asking {base_url} which models it serves": "查询 {base_url} 提供哪些模型",
+    "Loading the tokenizer of {source} to render prompts here": "加载 {source} 的分词器，在本地渲染提示词",
 }

@@ -74,8 +74,11 @@ def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
         return KernelPolicy(False, True)
     problem = isolation_problem()
     if problem is None:
-        net = "with network access" if network else "without network access"
-        return KernelPolicy(True, network, notice=f"Python runs in a bubblewrap sandbox {net}.")
+        note = (
+            "Python runs in a bubblewrap sandbox with network access." if network
+            else "Python runs in a bubblewrap sandbox without network access."
+        )
+        return KernelPolicy(True, network, notice=note)
     if settings.allow_unsandboxed_kernel == "true":
         note = (
             f"No sandbox for the Python kernel ({problem}); it runs unisolated because "

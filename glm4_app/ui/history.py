@@ -10,20 +10,24 @@ from .. import history
 from ..conversation import Conversation
 from ..store import ConversationStore
 from . import state
+from .i18n import t, tm
 
 PAGE_OF_MODE = {"chat": "app.py", "tools": "pages/tools.py", "documents": "pages/documents.py"}
 
 
 def panel(store: ConversationStore, current: Conversation) -> None:
     query = st.text_input(
-        "Search conversations", key="history_query", placeholder="🔎 Search titles and messages",
+        t("Search conversations"), key="history_query", placeholder=t("🔎 Search titles and messages"),
         label_visibility="collapsed",
     )
     found = store.recent(current.mode, current.owner, query=query)
     if query.strip():
-        st.caption(f"{len(found)} found" if found else f"Nothing found for “{query.strip()}”.")
+        st.caption(
+            t("{count} found", count=len(found)) if found
+            else t("Nothing found for “{query}”.", query=query.strip())
+        )
     elif found:
-        st.caption("Recent")
+        st.caption(t("Recent"))
     for conversation_id, title in found:
         marker = "▸ " if conversation_id == current.id else ""
         if st.button(marker + title, key=f"open_{conversation_id}", use_container_width=True):
@@ -35,30 +39,34 @@ def panel(store: ConversationStore, current: Conversation) -> None:
 
 
 def manage(store: ConversationStore, current: Conversation) -> None:
-    with st.expander("📝 This conversation", expanded=False):
-        title = st.text_input("Title", value=current.title, key=f"title_{current.id}")
+    with st.expander(t("📝 This conversation"), expanded=False):
+        title = st.text_input(t("Title"), value=current.title, key=f"title_{current.id}")
         # Never disabled: a click that also ends the typing must not land on a disabled button.
-        if st.button("Rename", key="rename"):
+        if st.button(t("Rename"), key="rename"):
             if store.rename(current.id, current.owner, title):
                 current.title = " ".join(title.split())
                 st.rerun()
-            st.error("A title cannot be empty.")
+            st.error(t("A title cannot be empty."))
         name = _file_name(current.title)
         left, right = st.columns(2)
-        left.download_button("⬇️ Markdown", history.to_markdown(current), f"{name}.md", "text/markdown", key="export_md")
-        right.download_button("⬇️ JSON", history.to_json(current), f"{name}.json", "application/json", key="export_json")
+        left.download_button(
+            t("⬇️ Markdown"), history.to_markdown(current), file_name=f"{name}.md", mime="text/markdown", key="export_md"
+        )
+        right.download_button(
+            t("⬇️ JSON"), history.to_json(current), file_name=f"{name}.json", mime="application/json", key="export_json"
+        )
         if st.session_state.get("confirm_delete") != current.id:
-            st.button("🗑 Delete", key="delete", on_click=_ask_delete, args=(current.id,))
+            st.button(t("🗑 Delete"), key="delete", on_click=_ask_delete, args=(current.id,))
             return
-        st.warning("Delete this conversation and its files for good?")
+        st.warning(t("Delete this conversation and its files for good?"))
         yes, no = st.columns(2)
-        if yes.button("Yes, delete", key="delete_yes", type="primary"):
+        if yes.button(t("Yes, delete"), key="delete_yes", type="primary"):
             st.session_state.pop("confirm_delete", None)
             store.delete(current.id, current.owner)
             state.new_conversation(current.mode)
-            st.toast(f"Deleted “{current.title}”.")
+            st.toast(t("Deleted “{title}”.", title=current.title))
             st.rerun()
-        no.button("Cancel", key="delete_no", on_click=st.session_state.pop, args=("confirm_delete", None))
+        no.button(t("Cancel"), key="delete_no", on_click=st.session_state.pop, args=("confirm_delete", None))
 
 
 def _ask_delete(conversation_id: str) -> None:
@@ -66,17 +74,17 @@ def _ask_delete(conversation_id: str) -> None:
 
 
 def import_box(store: ConversationStore, current: Conversation) -> None:
-    with st.expander("📥 Import", expanded=False):
+    with st.expander(t("📥 Import"), expanded=False):
         generation = st.session_state.get("import_generation", 0)
         upload = st.file_uploader(
-            "A conversation exported as JSON", type=["json"], key=f"import_{generation}"
+            t("A conversation exported as JSON"), type=["json"], key=f"import_{generation}"
         )
         if upload is None:
             return
         try:
             imported = history.from_json(upload.getvalue(), state.owner())
         except history.ImportProblem as problem:
-            st.error(f"**{upload.name}** was not imported: {problem}")
+            st.error(t("**{name}** was not imported: {problem}", name=upload.name, problem=tm(str(problem))))
             return
         store.save(imported)
         st.session_state.import_generation = generation + 1  # a fresh, empty uploader
@@ -84,9 +92,10 @@ def import_box(store: ConversationStore, current: Conversation) -> None:
             state.open_conversation(store, imported.id)
             st.rerun()
         st.session_state[state._key(imported.mode)] = imported  # open there on the next visit
-        st.success(f"Imported “{imported.title}” into {history.MODES[imported.mode]}.")
+        mode = t(history.MODES[imported.mode])  # the page names are in the UI catalog (frame.PAGES)
+        st.success(t("Imported “{title}” into {mode}.", title=imported.title, mode=mode))
         if imported.mode in PAGE_OF_MODE:
-            st.page_link(PAGE_OF_MODE[imported.mode], label=f"Open it in {history.MODES[imported.mode]}")
+            st.page_link(PAGE_OF_MODE[imported.mode], label=t("Open it in {mode}", mode=mode))
 
 
 def _file_name(title: str) -> str:

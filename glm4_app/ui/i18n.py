@@ -30,7 +30,7 @@ def language() -> str:
     return default
 
 
-def t(text: str, **values) -> str:
+def t(text: str, /, **values) -> str:
     """``text`` in this session's language, formatted with ``values``."""
     return translate(text, language(), **values)
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from .. import auth
 from ..settings import Settings
+from .i18n import t, tm
 
 _LOG = logging.getLogger("glm4_app")
 
@@ -28,8 +29,8 @@ def gate(settings: Settings) -> str | None:
     identity = _oidc_identity() if settings.auth == "oidc" else _password_identity(settings)
     st.session_state.identity = identity
     with st.sidebar:
-        st.caption(f"Signed in as **{st.session_state.get('display_name', identity)}**")
-        if st.button("Log out", key="logout"):
+        st.caption(t("Signed in as **{name}**", name=st.session_state.get("display_name", identity)))
+        if st.button(t("Log out"), key="logout"):
             _forget_session()
             if settings.auth == "oidc":
                 st.logout()
@@ -41,12 +42,12 @@ def warn_if_open(address: str | None, auth_mode: str) -> None:
     if auth.open_to_network(address, auth_mode):
         message = auth.OPEN_WARNING.format(address=address or "every network interface")
         _log_once(message)
-        st.error(f"⚠️ {message}")
+        st.error(f"⚠️ {tm(message)}")
 
 
 @st.cache_resource(show_spinner=False)
 def _log_once(message: str) -> None:  # cached: once per server process, not once per rerun
-    _LOG.warning("\n%s\n%s\n%s", "!" * 80, message, "!" * 80)
+    _LOG.log(logging.WARNING, "\n%s\n%s\n%s", "!" * 80, message, "!" * 80)  # the log stays English
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,14 +63,14 @@ def throttles() -> tuple[auth.LoginThrottle, auth.LoginThrottle]:
 def _password_identity(settings: Settings) -> str:
     if (st.session_state.get("identity") or "").startswith("user:"):
         return st.session_state.identity
-    st.markdown("### Log in")
+    st.markdown(t("### Log in"))
     if not settings.password:
-        st.error("Login is on (`GLM4_AUTH=password`) but no password is set: set `GLM4_PASSWORD`.")
+        st.error(t("Login is on (`GLM4_AUTH=password`) but no password is set: set `GLM4_PASSWORD`."))
         st.stop()
-    with st.form("login"):
-        name = st.text_input("User name", key="login_name")
-        password = st.text_input("Password", type="password", key="login_password")
-        submitted = st.form_submit_button("Log in", type="primary")
+    with st.form(key="login"):
+        name = st.text_input(t("User name"), key="login_name")
+        password = st.text_input(t("Password"), type="password", key="login_password")
+        submitted = st.form_submit_button(t("Log in"), type="primary", key="login_submit")
     if submitted:
         _try_password(settings, name, password)
     st.stop()
@@ -80,16 +81,16 @@ def _try_password(settings: Settings, name: str, password: str) -> None:
     name_key, address = name.strip().lower(), st.context.ip_address or ""  # "" when unknown
     wait = max(by_name.wait_s(name_key), by_address.wait_s(address))
     if wait > 0:
-        st.error(f"Too many failed logins. Try again in {math.ceil(wait)} s.")
+        st.error(t("Too many failed logins. Try again in {seconds} s.", seconds=math.ceil(wait)))
         return
     problem = auth.user_name_problem(name)
     if problem:
-        st.error(problem)
+        st.error(tm(problem))
         return
     if not auth.password_matches(password, settings.password):
         by_name.failed(name_key)
         by_address.failed(address)
-        st.error("Wrong user name or password.")
+        st.error(t("Wrong user name or password."))
         return
     by_name.succeeded(name_key)
     st.session_state.identity = auth.password_owner(name)
@@ -106,13 +107,15 @@ def _oidc_identity() -> str:
     section = _auth_secrets()
     problems = auth.oidc_config_problems(section, is_authlib_installed())
     if problems:
-        st.error("Login is set to OIDC (`GLM4_AUTH=oidc`) but it is not configured:\n\n"
-                 + "\n".join(f"- {p}" for p in problems))
+        st.error(t(
+            "Login is set to OIDC (`GLM4_AUTH=oidc`) but it is not configured:\n\n{problems}",
+            problems="\n".join(f"- {tm(p)}" for p in problems),
+        ))
         st.stop()
     identity = auth.oidc_owner(st.user.to_dict())
     if identity is None:
-        st.markdown("### Log in")
-        st.button("Log in", type="primary", on_click=st.login, args=(auth.oidc_provider(section),))
+        st.markdown(t("### Log in"))
+        st.button(t("Log in"), type="primary", key="oidc_login", on_click=st.login, args=(auth.oidc_provider(section),))
         st.stop()
     st.session_state.display_name = st.user.get("email") or st.user.get("name") or identity
     return identity

@@ -7,6 +7,7 @@ import streamlit as st
 from ..limits import Refusal, Slot, UserLimits
 from ..settings import Settings
 from . import state
+from .i18n import t, tm
 
 
 @st.cache_resource(show_spinner=False)
@@ -41,7 +42,9 @@ def admit(settings: Settings, backend, messages: list[dict], tools: dict | None)
 def show_refusal() -> None:
     message = st.session_state.pop("refusal", None)
     if message:
-        st.warning(f"⏳ {message}\n\nYour message is kept: press **▶️ Answer** to send it again.")
+        st.warning(t(
+            "⏳ {message}\n\nYour message is kept: press **▶️ Answer** to send it again.", message=tm(message)
+        ))
 
 
 def allowed_uploads(files: list, settings: Settings) -> list:
@@ -50,7 +53,7 @@ def allowed_uploads(files: list, settings: Settings) -> list:
     for upload in files:
         refusal = limiter(settings).check_upload(upload.size, f"**{upload.name}**")
         if refusal:
-            st.error(refusal.message)
+            st.error(tm(refusal.message))
         else:
             kept.append(upload)
     return kept

@@ -25,8 +25,7 @@ def conversations(store: ConversationStore, current: Conversation) -> None:
     if st.button(t("➕ New chat"), use_container_width=True):
         state.new_conversation(current.mode)
         st.rerun()
-from . import history, state
-from .i18n import t, tm
+    history.panel(store, current)  # search, open, rename, delete, export, import
 
 
 def generation_params(settings: Settings, conversation: Conversation) -> GenerationParams:

@@ -81,13 +81,13 @@ def vision_backend(settings: Settings):
     require_model(settings)
     job = MANAGER.vision(settings)
     if not job.done:
-        _show_progress(job, "the vision model")
+        _show_progress(job, t("the vision model"))
     if job.error is not None:
-        st.error(f"**{job.error.title}**\n\n{job.error.hint}")
+        st.error(f"**{tm(job.error.title)}**\n\n{tm(job.error.hint)}")
         if job.error.detail:
-            with st.expander("Details"):
+            with st.expander(t("Details")):
                 st.code(job.error.detail, language=None)
-        if st.button("Retry loading"):
+        if st.button(t("Retry loading")):
             MANAGER.forget_failed(settings, "vision")
             st.rerun()
         st.stop()
@@ -121,7 +121,7 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
     if current is None or (wanted and wanted != current.id):
         loaded = store.load(wanted) if wanted else None
         if loaded is not None and not may_open(loaded):
-            st.warning("That conversation belongs to another user.")
+            st.warning(t("That conversation belongs to another user."))
             loaded = None
         if loaded is not None and loaded.mode == mode:
             current = loaded

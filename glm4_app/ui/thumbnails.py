@@ -6,6 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from .i18n import t
+
 THUMBNAIL_PX = 160
 
 
@@ -14,8 +16,8 @@ def thumbnails(paths: list[str]) -> None:
     for i, path in enumerate(paths):
         with columns[i % len(columns)]:
             if not Path(path).is_file():  # deleted by hand: say so, do not break the page
-                st.caption(f"🖼 image no longer available ({Path(path).name})")
+                st.caption(t("🖼 image no longer available ({name})", name=Path(path).name))
                 continue
             st.image(path, width=THUMBNAIL_PX)
-            with st.popover("🔍 Full size"):
+            with st.popover(t("🔍 Full size")):
                 st.image(path, width="stretch")

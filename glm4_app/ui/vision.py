@@ -9,14 +9,16 @@ from pathlib import Path
 import streamlit as st
 
 from ..conversation import Conversation
+from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from ..vision.images import EXTENSIONS, ImageError, ImageLimits, save_upload
 from ..vision.profiles import check_send
 from . import quota, state
+from .i18n import t, tm
 from .thumbnails import thumbnails
 
-SETUP = """\
+SETUP = N_("""\
 **Vision mode needs a vision model, and none is configured.**
 
 Set `GLM4_VISION_MODEL` and restart the app:
@@ -29,13 +31,13 @@ Set `GLM4_VISION_MODEL` and restart the app:
 A local folder holding the checkpoint works too. The chat model and the vision model can both
 stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
 not fit.
-"""
+""")
 
 
 def require_model(settings: Settings) -> None:
     """Explain what is needed (and stop the page) when no vision model is configured."""
     if not settings.vision_model:
-        st.info(SETUP, icon="🖼️")
+        st.info(t(SETUP), icon="🖼️")
         st.stop()
 
 
@@ -62,10 +64,10 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     and changes nothing."""
     attached = pending(conversation)
     refusal_box(conversation, store, settings)
-    with st.expander(f"🖼 Attach images ({len(attached)} attached)", expanded=True):
+    with st.expander(t("🖼 Attach images ({count} attached)", count=len(attached)), expanded=True):
         generation = st.session_state.get("image_upload_generation", 0)
         files = st.file_uploader(
-            f"PNG, JPEG, BMP, TIFF, WEBP or GIF; {backend.profile.label} rules apply when you send",
+            t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send", model=backend.profile.label),
             type=EXTENSIONS,
             accept_multiple_files=True,
             key=f"image_upload_{conversation.id}_{generation}",
@@ -86,10 +88,10 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
             st.session_state.image_upload_generation = generation + 1  # a fresh, empty uploader
             st.rerun()
         for error in st.session_state.pop("image_errors", []):
-            st.error(error)
+            st.error(tm(error))
         if attached:
             thumbnails(attached)
-            if st.button("✕ Remove attached images", key="clear_attached"):
+            if st.button(t("✕ Remove attached images"), key="clear_attached"):
                 attached.clear()
                 st.rerun()
 
@@ -97,7 +99,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
 def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> None:
     """Send the text with the attached images, or say which rule stops it (keeping both)."""
     if not text.strip():
-        st.toast("Empty message ignored.")
+        st.toast(t("Empty message ignored."))
         return
     attached = pending(conversation)
     refusal = check_send(backend.profile, conversation.messages, attached, conversation.system_prompt)
@@ -119,12 +121,12 @@ def refusal_box(conversation: Conversation, store: ConversationStore, settings: 
     refusal = st.session_state.get("vision_refusal")
     if not refusal or refusal["conversation"] != conversation.id:
         return
-    st.warning(refusal["message"])
-    st.caption(f"Your message, not sent: {refusal['text']}")
+    st.warning(tm(refusal["message"]))
+    st.caption(t("Your message, not sent: {message}", message=refusal["text"]))
     left, right = st.columns(2)
-    if refusal["offer"] and left.button("🆕 Start a new conversation with it", key="vision_new", type="primary"):
+    if refusal["offer"] and left.button(t("🆕 Start a new conversation with it"), key="vision_new", type="primary"):
         _start_over(conversation, store, settings, refusal["text"])
-    if right.button("Keep this conversation", key="vision_dismiss"):
+    if right.button(t("Keep this conversation"), key="vision_dismiss"):
         del st.session_state.vision_refusal
         st.rerun()
 

@@ -104,8 +104,12 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _bomb(name: str, width: int = 0, height: int = 0) -> str:
-    size = f"claims to be {width:,} x {height:,} pixels, " if width else "is "
+    if width:  # whole sentences, so the UI can translate them (glm4_app/locales)
+        return (
+            f"{name} claims to be {width:,} x {height:,} pixels, too large to open safely "
+            "(a decompression bomb or a huge scan). Resize it and upload again."
+        )
     return (
-        f"{name} {size}too large to open safely "
+        f"{name} is too large to open safely "
         "(a decompression bomb or a huge scan). Resize it and upload again."
     )
