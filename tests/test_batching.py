@@ -235,3 +235,14 @@ def test_the_memory_estimate_matches_a_real_cache(tiny_glm):
     with torch.inference_mode():
         past = tiny_glm.model(torch.tensor([ids]), use_cache=True).past_key_values
     assert cache_bytes(past) == kv_bytes_per_token(tiny_glm.model) * len(ids)
+
+
+def test_short_prompts_arriving_together_are_read_in_one_step(tiny_glm, engines):
+    gate = Gate()
+    engine = engines(tiny_glm, model=Spy(tiny_glm.model, gate), eos_token_ids=[], max_batch=4,
+                     prefill_chunk=512)
+    jobs = [(prompt_ids(tiny_glm, t), GREEDY, None) for t in TOPICS[:3]]
+    assert sum(len(ids) for ids, _, _ in jobs) <= 512
+    results = run_all(engine, jobs, gate)
+    assert [text for _, text in results] == alone(tiny_glm, engines, jobs)
+    assert gate.decode_rows[0] == 3, "all three start decoding together"

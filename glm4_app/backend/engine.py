@@ -304,8 +304,7 @@ class Engine:
                 self._admit()
             with torch.inference_mode():
                 self._end_cancelled_prefills()
-                if self._prefilling:
-                    self._prefill_step(self._prefilling[0])
+                self._prefill_some()
                 if self._decoding:
                     self._decode_step()
 
@@ -324,8 +323,19 @@ class Engine:
             slot.reason = "cancelled"
             self._finish(slot, slot.past)  # what was read so far still serves a retry
 
-    def _prefill_step(self, slot: _Slot) -> None:
-        """One chunk of one request's prompt; at the end its first token, then the batch."""
+    def _prefill_some(self) -> None:
+        """Up to ``prefill_chunk`` prompt tokens per engine step, oldest newcomer first: short
+        prompts that arrive together are all read in one step, a long one a chunk at a time."""
+        budget = self.prefill_chunk
+        while self._prefilling and budget > 0:
+            slot = self._prefilling[0]
+            budget -= self._prefill_step(slot, budget)
+            if self._prefilling and self._prefilling[0] is slot:
+                return  # still reading it: the decode step comes first
+
+    def _prefill_step(self, slot: _Slot, budget: int) -> int:
+        """Up to ``budget`` tokens of one request's prompt (how many it read); at the end its
+        first token, then the batch."""
         request = slot.request
         prompt = request.prompt_ids
         try:
@@ -338,7 +348,7 @@ class Engine:
                 chunk = prompt  # the image embeddings must land in one pass
                 out = self._forward_images(slot)
             else:
-                chunk = prompt[start : start + self.prefill_chunk]
+                chunk = prompt[start : start + budget]
                 out = self._forward(torch.tensor([chunk], device=self.device), slot.past, start)
             slot.past = out.past_key_values
             slot.fed += chunk
@@ -346,6 +356,7 @@ class Engine:
             if slot.prefilled:
                 self._leave_prefill(slot)
                 self._begin_decoding(slot, out.logits[0, -1])
+            return len(chunk)
         except torch.OutOfMemoryError:
             self._leave_prefill(slot)
             self._out_of_memory(slot)
@@ -353,6 +364,7 @@ class Engine:
             log.exception("prefill failed")
             self._leave_prefill(slot)
             request._put(Error(f"Generation failed: {type(exc).__name__}: {exc}", "backend"))
+        return budget  # a failed pass still took this step's time
 
     def _leave_prefill(self, slot: _Slot) -> None:
         with self._lock:
