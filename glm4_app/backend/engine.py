@@ -2,8 +2,8 @@
 
 Requests wait in a FIFO queue until the decoding batch has room (``max_batch``, and a token
 budget that bounds the padded keys/values). A request that gets a place is prefilled alone,
-one chunk per engine step, so the others keep streaming while a long document is read; then
-it joins the batch and decodes with the others, one forward pass per step for all of them.
+a chunk at a time between decode steps, so the others keep streaming while a long document is
+read; then it joins the batch and decodes with the others, one forward pass per step for all of them.
 Finished, stopped and abandoned requests leave after the step that ended them.
 
 The loop is written out (no ``model.generate``) so that Stop is honoured within one step, a
@@ -15,141 +15,25 @@ from __future__ import annotations
 
 import gc
 import inspect
-import itertools
 import logging
-import queue
 import threading
 import time
 from collections import deque
-from typing import Iterator
 
 import torch
 
-from ..events import (
-    TERMINAL,
-    Done,
-    Error,
-    PROGRESS,
-    Event,
-    FinishReason,
-    Prefill,
-    Queued,
-    Started,
-    Stats,
-    TextDelta,
-)
+from ..events import Done, Error, FinishReason, Prefill, Queued, Started, TextDelta
 from ..generation import GenerationParams
 from .detokenizer import IncrementalDetokenizer
 from .kv_batch import KVBatch
 from .prefix_cache import PrefixCache
+from .request import Request, Slot, reach
 from .sampling import Sampler
 
 log = logging.getLogger(__name__)
-_ids = itertools.count(1)
 
 # After an out-of-memory error the batch limit drops by one; this many good steps raise it again.
 RECOVERY_STEPS = 256
-
-
-class Request:
-    """A submitted prompt. Iterate ``events()``; ``cancel()`` (or closing the iterator) stops it."""
-
-    def __init__(
-        self,
-        engine: "Engine",
-        prompt_ids: list[int],
-        params: GenerationParams,
-        cache_key: str | None = None,
-        inputs: dict | None = None,
-    ) -> None:
-        self.id = next(_ids)
-        self.prompt_ids = prompt_ids
-        self.params = params
-        # Image tensors (pixel_values, image_grid_thw, ...) for the prefill forward. Such a
-        # prompt is read in one pass and bypasses the prefix cache.
-        self.inputs = inputs
-        # Requests sharing a key reuse each other's prefix cache.
-        self.cache_key = cache_key if inputs is None else None
-        self.submitted_at = time.perf_counter()
-        self._engine = engine
-        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
-        self._cancelled = threading.Event()
-        self._last_ahead: int | None = None
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
-
-    def cancel(self) -> None:
-        if not self._cancelled.is_set():
-            self._cancelled.set()
-            self._engine._withdraw(self)
-
-    def events(self, heartbeat_s: float | None = None) -> Iterator[Event]:
-        """Events until Done or Error. With ``heartbeat_s``, the latest progress event is
-        repeated whenever nothing else arrived for that long, so a UI waiting on a queue or
-        a long prefill keeps control (Streamlit only notices Stop when it draws)."""
-        progress: Event | None = None
-        try:
-            while True:
-                try:
-                    event = self._events.get(timeout=heartbeat_s)
-                except queue.Empty:
-                    if progress is not None:
-                        yield progress
-                    continue
-                if isinstance(event, PROGRESS):
-                    progress = event
-                yield event
-                if isinstance(event, TERMINAL):
-                    return
-        finally:
-            self.cancel()  # the consumer went away: free the model for others
-
-    def _put(self, event: Event) -> None:
-        if isinstance(event, Queued):
-            if event.ahead == self._last_ahead:
-                return
-            self._last_ahead = event.ahead
-        self._events.put(event)
-
-
-class _Slot:
-    """A request that holds a place: its prefill progress, then its decoding state."""
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.past = None  # its own cache while prefilling; the batch holds it afterwards
-        self.reused = 0  # prompt tokens found in the prefix cache
-        self.fed: list[int] = []  # tokens whose keys/values are cached
-        self.sampler: Sampler | None = None
-        self.detok: IncrementalDetokenizer | None = None
-        self.budget = 0
-        self.reason: FinishReason = "length"
-        self.generated = 0
-        self.pending = -1  # the sampled token the next decode step feeds
-        self.first_at: float | None = None
-        self.last_at: float | None = None
-        self.looked_up = False  # the prefix cache was asked (once, before the first chunk)
-        # Multimodal RoPE (GLM-4.1V) numbers text after an image from fewer positions than
-        # tokens; decode positions are the token count plus this (negative) delta.
-        self.position_delta = 0
-
-    @property
-    def prefilled(self) -> bool:
-        return len(self.fed) >= len(self.request.prompt_ids)
-
-    def stats(self, context_window: int) -> Stats:
-        first, last = self.first_at, self.last_at
-        return Stats(
-            prompt_tokens=len(self.request.prompt_ids),
-            completion_tokens=self.generated,
-            context_window=context_window,
-            ttft_s=(first - self.request.submitted_at) if first else None,
-            decode_s=(last - first) if first else 0.0,
-            finish_reason=self.reason,
-            cached_tokens=self.reused,
-        )
 
 
 class Engine:
@@ -187,8 +71,8 @@ class Engine:
         self._logits_to_keep = "logits_to_keep" in params
         self.device = next(model.parameters()).device
         self._waiting: deque[Request] = deque()
-        self._prefilling: deque[_Slot] = deque()
-        self._decoding: list[_Slot] = []  # row i of ``self._batch`` is ``self._decoding[i]``
+        self._prefilling: deque[Slot] = deque()
+        self._decoding: list[Slot] = []  # row i of ``self._batch`` is ``self._decoding[i]``
         self._batch = KVBatch()
         self._lock = threading.Condition()
         self._closed = False
@@ -207,7 +91,7 @@ class Engine:
         """Queue a prompt. With ``cache_key`` (a conversation id), the keys/values of the
         prefix it shares with that key's previous request are reused, not recomputed.
         ``inputs``: the image tensors of a vision prompt, given to its prefill forward."""
-        request = Request(self, list(prompt_ids), params, cache_key, inputs)
+        request = Request(list(prompt_ids), params, cache_key, inputs, withdraw=self._withdraw)
         with self._lock:
             if len(prompt_ids) >= self.context_window:
                 request._put(
@@ -268,7 +152,7 @@ class Engine:
         for _ in range(self._fitting()):
             request = self._waiting.popleft()
             request._put(Started(prompt_tokens=len(request.prompt_ids)))
-            self._prefilling.append(_Slot(request))
+            self._prefilling.append(Slot(request))
         self._announce_positions()
 
     def _fitting(self) -> int:
@@ -290,7 +174,7 @@ class Engine:
         if not self.batch_tokens:
             return True
         # Every row is padded to the longest one, and each grows as it answers.
-        longest = max(_reach(r, self.context_window) for r in (*holding, request))
+        longest = max(reach(r, self.context_window) for r in (*holding, request))
         return (len(holding) + 1) * longest <= self.batch_tokens
 
     def _serve(self) -> None:
@@ -333,7 +217,7 @@ class Engine:
             if self._prefilling and self._prefilling[0] is slot:
                 return  # still reading it: the decode step comes first
 
-    def _prefill_step(self, slot: _Slot, budget: int) -> int:
+    def _prefill_step(self, slot: Slot, budget: int) -> int:
         """Up to ``budget`` tokens of one request's prompt (how many it read); at the end its
         first token, then the batch."""
         request = slot.request
@@ -366,12 +250,12 @@ class Engine:
             request._put(Error(f"Generation failed: {type(exc).__name__}: {exc}", "backend"))
         return budget  # a failed pass still took this step's time
 
-    def _leave_prefill(self, slot: _Slot) -> None:
+    def _leave_prefill(self, slot: Slot) -> None:
         with self._lock:
             if slot in self._prefilling:
                 self._prefilling.remove(slot)
 
-    def _begin_decoding(self, slot: _Slot, logits: torch.Tensor) -> None:
+    def _begin_decoding(self, slot: Slot, logits: torch.Tensor) -> None:
         request, n = slot.request, len(slot.request.prompt_ids)
         slot.sampler = Sampler(request.params, logits.shape[-1], self.device)
         slot.sampler.observe(request.prompt_ids)
@@ -425,7 +309,7 @@ class Engine:
                 ended.append(i)
         self._drop(ended)
 
-    def _accept(self, slot: _Slot, logits: torch.Tensor) -> bool:
+    def _accept(self, slot: Slot, logits: torch.Tensor) -> bool:
         """Sample, stream and record one token; False when the request has ended."""
         token = slot.sampler(logits)
         if slot.request.cancelled:
@@ -459,7 +343,7 @@ class Engine:
             self._decoding = [s for i, s in enumerate(self._decoding) if i not in set(rows)]
             self._announce_positions()
 
-    def _finish(self, slot: _Slot, past) -> None:
+    def _finish(self, slot: Slot, past) -> None:
         if slot.detok is not None:
             text = slot.detok.flush()
             if text:
@@ -482,7 +366,7 @@ class Engine:
             self._good_steps = 0
         self._out_of_memory(slot)
 
-    def _out_of_memory(self, slot: _Slot) -> None:
+    def _out_of_memory(self, slot: Slot) -> None:
         self.prefix_cache.clear()  # cached prefixes are the first memory to give back
         gc.collect()
         if self.device.type == "cuda":
@@ -512,7 +396,7 @@ class Engine:
             kwargs["logits_to_keep"] = 1  # a 128K prompt needs one row of logits, not 128K
         return self.model(**kwargs)
 
-    def _forward_images(self, slot: _Slot):
+    def _forward_images(self, slot: Slot):
         """A vision prompt in one pass; the model derives its multimodal positions itself."""
         inner = getattr(self.model, "model", None)
         if getattr(inner, "rope_deltas", None) is not None:
@@ -525,8 +409,3 @@ class Engine:
         if deltas is not None:
             slot.position_delta = int(deltas.reshape(-1)[0])
         return out
-
-
-def _reach(request: Request, context_window: int) -> int:
-    """The longest a request's keys/values can grow: its prompt plus its whole answer."""
-    return min(len(request.prompt_ids) + request.params.max_new_tokens, context_window)
