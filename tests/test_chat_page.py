@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from page_helpers import send
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
@@ -49,12 +50,6 @@ def open_page(data_dir, monkeypatch):
         return at
 
     return open_
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception
-    return at
 
 
 def click(at: AppTest, key: str) -> AppTest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from page_helpers import send, upload
 from streamlit.testing.v1 import AppTest
 
 from glm4_app.generation import ModelInfo
@@ -28,18 +29,6 @@ def open_page(tmp_path, monkeypatch):
         return at
 
     return open_
-
-
-def upload(at: AppTest, *files) -> AppTest:
-    at.file_uploader[0].set_value(list(files)).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def card_labels(at: AppTest) -> list[str]:

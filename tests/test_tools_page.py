@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from page_helpers import send
 from streamlit.testing.v1 import AppTest
 
 from glm4_app.generation import ModelInfo
@@ -40,12 +41,6 @@ def open_tools_page(tmp_path, monkeypatch):
         box = at.session_state["toolbox"] if "toolbox" in at.session_state else None
         if box is not None:
             box.shutdown()
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_python_plot_then_answer_is_shown_kept_and_resent(open_tools_page, tmp_path):

@@ -7,13 +7,14 @@ import io
 from pathlib import Path
 
 import pytest
+from page_helpers import send, upload
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.store import ConversationStore
 from glm4_app.ui import state
-from glm4_app.vision.profiles import GLM_41V, GLM_4V_9B
+from glm4_app.vision.profiles import GLM_4V_9B, GLM_41V
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -51,18 +52,6 @@ def scripted(profile, *replies) -> ScriptedBackend:
     return backend
 
 
-def attach(at: AppTest, *files) -> AppTest:
-    at.file_uploader[0].set_value(list(files)).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def send(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _images(node) -> int:
     own = 1 if getattr(node, "type", None) == "image" else 0
     return own + sum(_images(c) for c in getattr(node, "children", {}).values())
@@ -88,7 +77,7 @@ def test_without_a_vision_model_the_page_says_what_to_configure(data_dir):
 
 def test_an_uploaded_image_is_sent_shown_as_thumbnail_and_kept_after_refresh(open_page, data_dir):
     backend = scripted(GLM_41V)
-    at = attach(open_page(backend), png("red"))
+    at = upload(open_page(backend), png("red"))
     assert "1 attached" in at.expander[0].label
     send(at, "What colour is it?")
     sent = backend.calls[0][-1]
@@ -105,8 +94,8 @@ def test_an_uploaded_image_is_sent_shown_as_thumbnail_and_kept_after_refresh(ope
 
 def test_glm41v_takes_several_images_in_later_turns(open_page):
     backend = scripted(GLM_41V, "Red.", "Blue and green.")
-    at = send(attach(open_page(backend), png("red")), "First?")
-    send(attach(at, png("blue"), png("green")), "And these two?")
+    at = send(upload(open_page(backend), png("red")), "First?")
+    send(upload(at, png("blue"), png("green")), "And these two?")
     assert len(backend.calls) == 2 and not at.warning
     last = backend.calls[1]
     assert len(last[0]["images"]) == 1 and len(last[-1]["images"]) == 2
@@ -114,9 +103,9 @@ def test_glm41v_takes_several_images_in_later_turns(open_page):
 
 def test_glm4v_9b_offers_a_new_conversation_for_a_second_image(open_page):
     backend = scripted(GLM_4V_9B, "A red square.", "A blue square.")
-    at = send(attach(open_page(backend), png("red")), "What is this?")
+    at = send(upload(open_page(backend), png("red")), "What is this?")
     first_id = at.session_state["conversation_vision"].id
-    send(attach(at, png("blue")), "And this one?")
+    send(upload(at, png("blue")), "And this one?")
     assert len(backend.calls) == 1  # nothing reached the model
     assert "one image per conversation" in warnings(at)
     assert any("And this one?" in c.value for c in at.caption)  # the text is not lost
@@ -131,7 +120,7 @@ def test_glm4v_9b_offers_a_new_conversation_for_a_second_image(open_page):
 def test_glm4v_9b_reads_an_image_only_with_the_first_message(open_page):
     backend = scripted(GLM_4V_9B, "Hello.")
     at = send(open_page(backend), "Hi there")
-    send(attach(at, png("red")), "Now look at this")
+    send(upload(at, png("red")), "Now look at this")
     assert len(backend.calls) == 1 and "only with the first message" in warnings(at)
     at.button(key="vision_dismiss").click().run()
     assert not at.warning
@@ -146,14 +135,14 @@ def test_glm4v_9b_refuses_a_system_prompt_with_clear_words(open_page):
     backend = scripted(GLM_4V_9B)
     at = open_page(backend)
     at.text_area(key=f"system_{at.session_state['conversation_vision'].id}").set_value("Be terse.").run()
-    send(attach(at, png("red")), "What is it?")
+    send(upload(at, png("red")), "What is it?")
     assert not backend.calls and "takes no system prompt" in warnings(at)
     assert not [b for b in at.button if b.key == "vision_new"]  # a new chat would not help
 
 
 def test_a_bad_file_gets_a_message_and_keeps_what_was_attached(open_page):
     backend = scripted(GLM_41V)
-    at = attach(open_page(backend), png("red"))
-    attach(at, ("broken.png", b"not really a png", "image/png"))
+    at = upload(open_page(backend), png("red"))
+    upload(at, ("broken.png", b"not really a png", "image/png"))
     assert any("broken.png" in e.value and "not an image" in e.value for e in at.error)
     assert "1 attached" in at.expander[0].label
