@@ -60,15 +60,6 @@ class UserLimits:
         self._started: dict[str, deque] = defaultdict(deque)
         self._running: dict[str, int] = defaultdict(int)
 
-    @classmethod
-    def from_settings(cls, settings) -> "UserLimits":
-        return cls(
-            settings.user_requests_per_minute,
-            settings.user_concurrent_requests,
-            settings.user_upload_mb,
-            settings.user_context_tokens,
-        )
-
     def acquire(self, user: str) -> Slot | Refusal:
         """Admit one request for ``user`` now, or say why not and when to try again."""
         now = self.clock()

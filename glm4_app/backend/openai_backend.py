@@ -179,7 +179,7 @@ class OpenAIBackend:
                 try:
                     event = inbox.get(timeout=self.heartbeat_s)
                 except queue.Empty:
-                    if not answering:  # only before the text: see split_reasoning's flush
+                    if not answering:  # progress belongs before the first words, not among them
                         yield Started(prompt_tokens=request.prompt_tokens)
                     continue
                 answering = answering or isinstance(event, TextDelta)
