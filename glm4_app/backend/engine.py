@@ -340,7 +340,8 @@ class Engine:
             self._finish(slot, cache)
         with self._lock:
             self._batch.remove(rows)
-            self._decoding = [s for i, s in enumerate(self._decoding) if i not in set(rows)]
+            gone = set(rows)
+            self._decoding = [s for i, s in enumerate(self._decoding) if i not in gone]
             self._announce_positions()
 
     def _finish(self, slot: Slot, past) -> None:

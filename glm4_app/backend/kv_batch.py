@@ -73,7 +73,8 @@ class KVBatch:
     def remove(self, indices: list[int]) -> None:
         if not indices:
             return
-        keep = [i for i in range(self.rows) if i not in set(indices)]
+        gone = set(indices)
+        keep = [i for i in range(self.rows) if i not in gone]
         if not keep:
             self.past = self.mask = None
             return

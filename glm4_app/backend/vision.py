@@ -87,11 +87,13 @@ class VisionBackend:
         return next(tower.parameters()).dtype
 
     def count_tokens(self, messages: list[Message], tools: list[dict] | None = None) -> int:
-        if self.profile.family == "glm-4.1v":
-            return len(self._encode_glm41v(messages)[0])
-        ids, extra = self._encode_glm4v(messages)
-        # The single image placeholder becomes 1,600 embeddings inside the model.
-        return len(ids) + (self.profile.image_tokens - 1 if "images" in extra else 0)
+        ids, extra = self.encode(messages)
+        return len(ids) + self._hidden_tokens(extra)
+
+    def _hidden_tokens(self, extra: dict) -> int:
+        """Embeddings the prompt ids do not show: GLM-4V-9B's one image placeholder becomes
+        1,600 of them inside the model (GLM-4.1V's ids already hold every image token)."""
+        return self.profile.image_tokens - 1 if "images" in extra else 0
 
     # -- generation ------------------------------------------------------------------------
 
@@ -107,8 +109,7 @@ class VisionBackend:
             yield Error(f"{self.profile.label} cannot call tools.", "backend")
             return
         ids, extra = self.encode(messages)
-        # GLM-4V-9B's one image placeholder becomes 1,600 embeddings inside the model.
-        hidden = self.profile.image_tokens - 1 if "images" in extra else 0
+        hidden = self._hidden_tokens(extra)
         room = self.info.context_window - len(ids) - hidden
         if room <= 0:
             yield Error(
