@@ -1,17 +1,13 @@
-"""Who is asking: the shared-password check, failed-login throttling, the OIDC config check
-and the warning for an open server. No Streamlit here; glm4_app/ui/login.py draws the forms.
+"""Who is asking: user names and owner keys, failed-login throttling, the OIDC config check
+and the warning for an open server. No Streamlit here. Accounts, sessions and API keys live in
+accounts.py; the sign-in page is glm4_app/server/signin.py.
 
-``python -m glm4_app.auth hash`` prints a hash of a password for ``GLM4_PASSWORD``;
 ``python -m glm4_app.auth check-address ADDRESS`` prints the open-server warning (scripts/run.sh).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import secrets
 import sys
 import threading
 import time
@@ -21,38 +17,10 @@ from typing import Any, Callable, Mapping
 
 from .hosting import address_is_hosted
 
-HASH_PREFIX = "pbkdf2_sha256"
-_ITERATIONS = 200_000
 _USER_NAME = re.compile(r"[\w.@+-]{1,64}")
 
 
-# --- The shared password -------------------------------------------------------------------
-
-
-def hash_password(password: str, iterations: int = _ITERATIONS) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    return f"{HASH_PREFIX}${iterations}${_b64(salt)}${_b64(digest)}"
-
-
-def password_matches(given: str, configured: str) -> bool:
-    """``configured`` is the password itself or a ``hash_password`` string. Both comparisons
-    run in constant time, so the answer's timing says nothing about how close a guess was."""
-    if not configured:
-        return False  # no password set: nobody gets in (the login page says why)
-    if configured.startswith(HASH_PREFIX + "$"):
-        try:
-            _, iterations, salt, digest = configured.split("$")
-            expected = base64.b64decode(digest)
-            actual = hashlib.pbkdf2_hmac("sha256", given.encode(), base64.b64decode(salt), int(iterations))
-        except ValueError:
-            return False
-        return hmac.compare_digest(actual, expected)
-    return hmac.compare_digest(given.encode(), configured.encode())
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+# --- Names and owner keys ------------------------------------------------------------------
 
 
 def user_name_problem(name: str) -> str | None:
@@ -183,15 +151,9 @@ def startup_warning(address: str, env=None, secrets_file: Path = Path(".streamli
     return OPEN_WARNING.format(address=address or "every network interface") if open_to_network(address, auth_mode) else None
 
 
-if __name__ == "__main__":  # pragma: no cover - command-line helpers for admins and run.sh
-    if sys.argv[1:2] == ["check-address"] and len(sys.argv) == 3:
-        warning = startup_warning(sys.argv[2])
-        if warning:
-            print(f"{'!' * 80}\n{warning}\n{'!' * 80}", file=sys.stderr)
-        sys.exit(0)
-    if sys.argv[1:] != ["hash"]:
-        sys.exit("usage: python -m glm4_app.auth hash   (reads the password from stdin)\n"
-                 "       python -m glm4_app.auth check-address ADDRESS")
-    import getpass
-
-    print(hash_password(getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")))
+if __name__ == "__main__":  # pragma: no cover - the command-line helper of scripts/run.sh
+    if sys.argv[1:2] != ["check-address"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m glm4_app.auth check-address ADDRESS")
+    warning = startup_warning(sys.argv[2])
+    if warning:
+        print(f"{'!' * 80}\n{warning}\n{'!' * 80}", file=sys.stderr)

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 WINDOW_S = 60.0
@@ -107,3 +108,19 @@ class UserLimits:
                 "documents or earlier turns.",
             )
         return None
+
+
+@lru_cache(maxsize=4)
+def _shared(requests_per_minute: int, concurrent: int, upload_mb: int, context_tokens: int) -> UserLimits:
+    return UserLimits(requests_per_minute, concurrent, upload_mb, context_tokens)
+
+
+def shared(settings) -> UserLimits:
+    """The process's counters for these settings: the page and the API count against the
+    same limits, so a user cannot double them by using both."""
+    return _shared(
+        settings.user_requests_per_minute,
+        settings.user_concurrent_requests,
+        settings.user_upload_mb,
+        settings.user_context_tokens,
+    )

@@ -6,7 +6,10 @@ stats), so whatever renders its stream renders a real model's stream.
 
 from __future__ import annotations
 
+import json
 import time
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterator, Sequence
 
 from .events import Done, Event, Queued, Started, Stats, TextDelta
@@ -71,3 +74,17 @@ class ScriptedBackend:
                 finish_reason=self.finish_reason,
             )
         )
+
+
+@lru_cache(maxsize=4)
+def from_file(path: Path) -> ScriptedBackend:
+    """Tests only (``GLM4_SCRIPTED_REPLIES``): a backend named ``scripted`` replaying the raw
+    model outputs of a JSON file through the real server, one per request (the last repeats).
+    The file is a list of outputs, or ``{"replies": [...], "reasoning": true}`` to imitate
+    GLM-Z1 (each output then starts inside its reasoning, up to ``</think>``)."""
+    data = json.loads(Path(path).read_text())
+    replies, reasoning = (data, False) if isinstance(data, list) else (data.get("replies"), bool(data.get("reasoning")))
+    if not isinstance(replies, list) or not replies or not all(isinstance(r, str) for r in replies):
+        raise ValueError(f"{path} must hold a JSON list of strings (raw model outputs)")
+    info = ModelInfo(name="scripted", context_window=8192, tools=True, reasoning=reasoning)
+    return ScriptedBackend(replies, info=info)

@@ -118,14 +118,42 @@ class Settings:
     # -- Hosting for a team: login and per-user limits ---------------------------------------
     auth: str = _setting(
         "none",
-        "Login: `none` (anyone with the link), `password` (a user name and the shared password) "
-        "or `oidc` (Streamlit's `st.login`, configured in `.streamlit/secrets.toml` `[auth]`).",
-        ("none", "password", "oidc"),
+        "Login: `none` (anyone with the link; a cookie keeps each browser's conversations), "
+        "`password` (accounts, see `python -m glm4_app.users`), `header` (an authenticating "
+        "reverse proxy names the user in `GLM4_AUTH_HEADER`) or `oidc` (Streamlit's `st.login`, "
+        "configured in `.streamlit/secrets.toml` `[auth]`).",
+        ("none", "password", "header", "oidc"),
     )
-    password: str = _setting(
+    signup: str = _setting(
+        "off",
+        "With `GLM4_AUTH=password`: `off` (an admin creates accounts), `first` (the sign-in page "
+        "offers to create the first account, which becomes admin, then closes) or `open` "
+        "(anyone may create an account; the first one is admin).",
+        ("off", "first", "open"),
+    )
+    session_days: int = _setting(7, "Days a sign-in lasts (the session cookie) before signing in again.")
+    auth_header: str = _setting(
+        "X-Forwarded-Email",
+        "With `GLM4_AUTH=header`: the request header that carries the signed-in user (oauth2-proxy: "
+        "X-Forwarded-Email; Authelia: Remote-User; Cloudflare Access: Cf-Access-Authenticated-User-Email).",
+    )
+    trusted_proxies: str = _setting(
         "",
-        "The shared password for `GLM4_AUTH=password`, or its hash from "
-        "`python -m glm4_app.auth hash` (`pbkdf2_sha256$...`); a hash keeps it out of the config.",
+        "With `GLM4_AUTH=header`: comma-separated addresses or CIDR ranges of the proxies allowed to "
+        "set that header; from anywhere else it is ignored.",
+    )
+    api: str = _setting(
+        "off",
+        "Serve the OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`) with per-user API keys.",
+        ("off", "on"),
+    )
+    metrics_token: str = _setting(
+        "", "When set, `/metrics` answers only requests with `Authorization: Bearer <this token>`."
+    )
+    scripted_replies: str = _setting(
+        "",
+        "Tests only: a JSON file of raw model outputs; the API then also serves a model named "
+        "`scripted` that replays them in turn (see glm4_app/scripted.py).",
     )
     user_requests_per_minute: int = _setting(
         0, "Answers one user may ask for in any 60 s; 0 = unlimited."
@@ -242,6 +270,24 @@ class Settings:
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
+
+
+def file_secrets() -> dict[str, Any]:
+    """Top-level entries of the ``secrets.toml`` files Streamlit reads (``~/.streamlit``, the
+    working directory's ``.streamlit``, the app's ``.streamlit``; later ones win), for code
+    that runs outside a page, such as the server's routes and its start-up."""
+    import tomllib
+
+    found: dict[str, Any] = {}
+    candidates = [Path.home(), Path.cwd(), APP_DIR]
+    for folder in dict.fromkeys(p.resolve() for p in candidates):
+        path = folder / ".streamlit" / "secrets.toml"
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        found.update({k: v for k, v in data.items() if not isinstance(v, dict)})
+    return found
 
 
 def env_name(field_name: str) -> str:

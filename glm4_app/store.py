@@ -91,6 +91,19 @@ class ConversationStore:
         self.save(conversation)
         return True
 
+    def reassign_owner(self, old: str, new: str) -> int:
+        """Give every conversation of ``old`` to ``new`` (a visitor adopting an old ``?u=`` link);
+        how many moved. Their order in the sidebar stays as it was."""
+        with closing(self._connect()) as db, db:
+            rows = db.execute("SELECT id, data FROM conversations WHERE owner = ?", (old,)).fetchall()
+            for conversation_id, data in rows:
+                moved = {**json.loads(data), "owner": new}
+                db.execute(
+                    "UPDATE conversations SET owner = ?, data = ? WHERE id = ?",
+                    (new, json.dumps(moved, ensure_ascii=False), conversation_id),
+                )
+        return len(rows)
+
     def delete(self, conversation_id: str, owner: str | None = None) -> bool:
         """Delete a conversation and its files; with ``owner``, only if it is theirs."""
         sql, args = "DELETE FROM conversations WHERE id = ?", [conversation_id]

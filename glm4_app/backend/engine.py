@@ -132,6 +132,11 @@ class Engine:
         with self._lock:
             return len(self._waiting)
 
+    @property
+    def batch_size(self) -> int:
+        """Requests decoding together now (read-only, for metrics)."""
+        return len(self._decoding)
+
     # -- queue --------------------------------------------------------------------------
 
     def _withdraw(self, request: Request) -> None:

@@ -84,6 +84,11 @@ class ModelManager:
                 job = self._jobs[key] = LoadJob(lambda job: load_vision_backend(settings, job.step))
             return job
 
+    def jobs(self) -> list[tuple[str, LoadJob]]:
+        """(kind, job) of every load asked for: loading, loaded or failed (health, metrics)."""
+        with self._lock:
+            return [(key[0], job) for key, job in self._jobs.items()]
+
     def resident(self) -> list[tuple[str, object]]:
         """(kind, backend) of every loaded model."""
         with self._lock:

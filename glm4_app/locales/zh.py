@@ -123,17 +123,54 @@ UI = {
     "Imported “{title}” into {mode}.": "已将“{title}”导入到{mode}。",
     "Open it in {mode}": "在{mode}中打开",
     "That conversation belongs to another user.": "该对话属于其他用户。",
-    # Login
-    "### Log in": "### 登录",
-    "Log in": "登录",
-    "Log out": "退出登录",
+    # Sign-in (the server's pages and the page's account corner)
+    "### Sign in": "### 登录",
+    "Sign in": "登录",
+    "Sign out": "退出登录",
+    "Sign out everywhere": "在所有设备上退出",
     "Signed in as **{name}**": "已登录：**{name}**",
+    " · admin": " · 管理员",
     "User name": "用户名",
     "Password": "密码",
     "Wrong user name or password.": "用户名或密码错误。",
-    "Too many failed logins. Try again in {seconds} s.": "登录失败次数过多，请 {seconds} 秒后再试。",
-    "Login is on (`GLM4_AUTH=password`) but no password is set: set `GLM4_PASSWORD`.":
-    "已开启登录（`GLM4_AUTH=password`），但未设置密码：请设置 `GLM4_PASSWORD`。",
+    "Too many failed sign-ins. Try again in {seconds} s.": "登录失败次数过多，请 {seconds} 秒后再试。",
+    "You are signed out.": "你已退出登录。",
+    "Your session has ended: sign in again.": "登录已过期，请重新登录。",
+    "You are signed out, or your session has ended. Sign in to continue.": "你已退出登录，或登录已过期。请登录后继续。",
+    "This server signs people in through a proxy (header `{header}`), and this page was opened "
+    "without it. Open the app through your team's sign-in address.":
+    "此服务器通过代理登录用户（请求头 `{header}`），而本页面不是经由该代理打开的。请通过团队的登录地址打开应用。",
+    "The form is too large.": "表单内容过大。",
+    "That form came from another site; sign in from this page.": "该表单来自其他网站，请在本页面登录。",
+    "There are no accounts yet. An admin creates them with python -m glm4_app.users add NAME "
+    "--admin (or sets GLM4_SIGNUP=first to create the first one here).":
+    "还没有任何账号。管理员可以用 python -m glm4_app.users add NAME --admin 创建账号"
+    "（或设置 GLM4_SIGNUP=first，在此创建第一个账号）。",
+    "Create an account": "创建账号",
+    "Create account": "创建账号",
+    "This first account becomes the admin.": "第一个账号将成为管理员。",
+    "Repeat the password": "再次输入密码",
+    "At least 8 characters.": "至少 8 个字符。",
+    "The passwords differ.": "两次输入的密码不一致。",
+    "Back to sign in": "返回登录",
+    "Sign out of GLM-4 in this browser?": "要在此浏览器上退出 GLM-4 吗？",
+    # API keys and accounts (sidebar)
+    "🔑 API keys": "🔑 API 密钥",
+    "For editors, scripts and any OpenAI client: base URL `{url}`, the key as the API key.":
+    "供编辑器、脚本和任何 OpenAI 客户端使用：base URL 为 `{url}`，密钥作为 API key。",
+    "Copy your new key now: it is not shown again.": "请立即复制新密钥：它不会再次显示。",
+    "✓ Copied, hide it": "✓ 已复制，隐藏",
+    "Name of a new key": "新密钥的名称",
+    "e.g. my editor": "例如：我的编辑器",
+    "➕ Create key": "➕ 创建密钥",
+    "made {made}, {used}": "创建于 {made}，{used}",
+    "never used": "从未使用",
+    "Revoke": "撤销",
+    "👥 Accounts": "👥 账号",
+    "Remove": "删除",
+    "Admin": "管理员",
+    "Add account": "添加账号",
+    "Added {name}.": "已添加 {name}。",
     "Login is set to OIDC (`GLM4_AUTH=oidc`) but it is not configured:\n\n{problems}":
     "登录方式为 OIDC（`GLM4_AUTH=oidc`），但尚未配置好：\n\n{problems}",
     # Per-user limits

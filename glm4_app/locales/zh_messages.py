@@ -247,6 +247,12 @@ MESSAGES = {
     "{label} 只能在对话的第一条消息中读取图片。要用这张图片开始新对话吗？",
     "one image": "一张图片",
     "{count} images": "{count} 张图片",
+    # Accounts (glm4_app/accounts.py)
+    "A password has at least {count} characters.": "密码至少 {count} 个字符。",
+    "A password has at most {count} characters.": "密码最多 {count} 个字符。",
+    "The user name {name} is taken.": "用户名 {name} 已被使用。",
+    "Sign-up is closed: the first account exists already.": "注册已关闭：第一个账号已经存在。",
+    "There is no user named {name}.": "没有名为 {name} 的用户。",
     # Login (glm4_app/auth.py)
     "A user name is 1 to 64 letters, digits or `. @ + - _` (no spaces).":
     "用户名为 1 到 64 个字母、数字或 `. @ + - _`（不能有空格）。",

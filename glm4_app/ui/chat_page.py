@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
+from .. import metrics
 from ..agent import run_agent
 from ..conversation import Conversation
 from ..doc_budget import DoesNotFit
@@ -108,7 +109,7 @@ def page(mode: str = "chat") -> None:
         citations = stored_citations(conversation.messages)
         toolbox.for_conversation(conversation.id, citations, conversation.owner)
         tools = toolbox.enabled(conversation.enabled_tools(toolbox.tools))
-    with quota.admit(settings, backend, messages, tools):  # per-user limits; a refusal reruns
+    with quota.admit(settings, backend, messages, tools, mode):  # per-user limits; a refusal reruns
         stream_answer(conversation, backend, params, store, settings, messages, tools, note)
 
 
@@ -209,6 +210,7 @@ def stream_answer(
             events = run_agent(
                 backend, messages, params, tools, settings.tool_max_steps, cache_key=conversation.id
             )
+        events = metrics.observe(events, conversation.mode)  # /metrics counts every answer
         try:
             for event in events:
                 live.handle(event)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .. import metrics
 from ..conversation import Conversation
 from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, fit
 from ..documents import DocumentError, DocumentLimits, check_total, extract
@@ -54,6 +55,7 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
             document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)))
             bar.empty()
         except DocumentError as err:
+            metrics.EXTRACTION_FAILURES.inc()
             st.error(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
             continue
         block = documents_block([Doc(document.name, document.text)])

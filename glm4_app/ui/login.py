@@ -1,41 +1,43 @@
-"""The login gate every page passes first (see frame.py), and the warning for an open server.
+"""The gate every page passes first (see frame.py), and the warning for an open server.
 
-With ``GLM4_AUTH=none`` nobody logs in and conversations belong to a browser link (``?u=``).
-With ``password`` or ``oidc`` the identity becomes the owner of conversations and files:
-``st.session_state.identity`` holds it for state.owner().
+Who the visitor is comes from glm4_app/ui/identity.py: an account's session cookie
+(``GLM4_AUTH=password``; the server's /signin page sets it), a name from an authenticating
+proxy (``header``), ``st.login`` (``oidc``), or without a login this browser's visitor cookie.
+A page without a signed-in user shows how to sign in and stops there.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
 from .. import auth
+from ..identity import Identity
 from ..settings import Settings
+from . import account, identity, state
 from .i18n import t, tm
 
 _LOG = logging.getLogger("glm4_app")
 
 
-def gate(settings: Settings) -> str | None:
-    """The signed-in user's owner key (None without login); draws the login form and stops
-    the page while nobody is signed in."""
+def gate(settings: Settings) -> Identity | None:
+    """The signed-in user (or this browser without a login); draws the account panel, or
+    how to sign in and stops the page while nobody is signed in."""
+    if settings.auth == "oidc":
+        found = _oidc_identity()
+        identity.remember(found)
+    else:
+        found = identity.resolve(settings)
     if settings.auth == "none":
         warn_if_open(st.get_option("server.address"), settings.auth)
-        st.session_state.pop("identity", None)
-        return None
-    identity = _oidc_identity() if settings.auth == "oidc" else _password_identity(settings)
-    st.session_state.identity = identity
-    with st.sidebar:
-        st.caption(t("Signed in as **{name}**", name=st.session_state.get("display_name", identity)))
-        if st.button(t("Log out"), key="logout"):
-            _forget_session()
-            if settings.auth == "oidc":
-                st.logout()
-            st.rerun()
-    return identity
+        if found is not None:
+            identity.adopt_link(found, state.store(settings.data_dir / "conversations.sqlite3"))
+    elif found is None:
+        _ask_to_sign_in(settings)
+    account.panel(found, settings)
+    return found
 
 
 def warn_if_open(address: str | None, auth_mode: str) -> None:
@@ -50,58 +52,34 @@ def _log_once(message: str) -> None:  # cached: once per server process, not onc
     _LOG.log(logging.WARNING, "\n%s\n%s\n%s", "!" * 80, message, "!" * 80)  # the log stays English
 
 
-@st.cache_resource(show_spinner=False)
-def throttles() -> tuple[auth.LoginThrottle, auth.LoginThrottle]:
-    """Failed logins per user name, and per client address: more generous, since a whole
-    team behind one proxy shares an address."""
-    return auth.LoginThrottle(max_failures=5), auth.LoginThrottle(max_failures=30)
-
-
-# --- Shared password -------------------------------------------------------------------------
-
-
-def _password_identity(settings: Settings) -> str:
-    if (st.session_state.get("identity") or "").startswith("user:"):
-        return st.session_state.identity
-    st.markdown(t("### Log in"))
-    if not settings.password:
-        st.error(t("Login is on (`GLM4_AUTH=password`) but no password is set: set `GLM4_PASSWORD`."))
-        st.stop()
-    with st.form(key="login"):
-        name = st.text_input(t("User name"), key="login_name")
-        password = st.text_input(t("Password"), type="password", key="login_password")
-        submitted = st.form_submit_button(t("Log in"), type="primary", key="login_submit")
-    if submitted:
-        _try_password(settings, name, password)
+def _ask_to_sign_in(settings: Settings) -> None:
+    """Nobody is signed in on this page (the session ended, or the gate was passed some
+    other way): say so and how to sign in, and draw nothing else."""
+    st.markdown(t("### Sign in"))
+    if settings.auth == "header":
+        st.error(t(
+            "This server signs people in through a proxy (header `{header}`), and this page was "
+            "opened without it. Open the app through your team's sign-in address.",
+            header=settings.auth_header,
+        ))
+    else:
+        st.info(t("You are signed out, or your session has ended. Sign in to continue."))
+        account.nav_link(f"/signin?next={quote(_here(), safe='')}", t("Sign in"), primary=True)
     st.stop()
 
 
-def _try_password(settings: Settings, name: str, password: str) -> None:
-    by_name, by_address = throttles()
-    name_key, address = name.strip().lower(), st.context.ip_address or ""  # "" when unknown
-    wait = max(by_name.wait_s(name_key), by_address.wait_s(address))
-    if wait > 0:
-        st.error(t("Too many failed logins. Try again in {seconds} s.", seconds=math.ceil(wait)))
-        return
-    problem = auth.user_name_problem(name)
-    if problem:
-        st.error(tm(problem))
-        return
-    if not auth.password_matches(password, settings.password):
-        by_name.failed(name_key)
-        by_address.failed(address)
-        st.error(t("Wrong user name or password."))
-        return
-    by_name.succeeded(name_key)
-    st.session_state.identity = auth.password_owner(name)
-    st.session_state.display_name = name.strip()
-    st.rerun()
+def _here() -> str:
+    try:
+        url = urlsplit(st.context.url or "/")
+    except Exception:  # no browser behind this run
+        return "/"
+    return (url.path or "/") + (f"?{url.query}" if url.query else "")
 
 
 # --- OIDC (st.login) -------------------------------------------------------------------------
 
 
-def _oidc_identity() -> str:
+def _oidc_identity() -> Identity:
     from streamlit.auth_util import is_authlib_installed
 
     section = _auth_secrets()
@@ -112,13 +90,12 @@ def _oidc_identity() -> str:
             problems="\n".join(f"- {tm(p)}" for p in problems),
         ))
         st.stop()
-    identity = auth.oidc_owner(st.user.to_dict())
-    if identity is None:
-        st.markdown(t("### Log in"))
-        st.button(t("Log in"), type="primary", key="oidc_login", on_click=st.login, args=(auth.oidc_provider(section),))
+    owner = auth.oidc_owner(st.user.to_dict())
+    if owner is None:
+        st.markdown(t("### Sign in"))
+        st.button(t("Sign in"), type="primary", key="oidc_login", on_click=st.login, args=(auth.oidc_provider(section),))
         st.stop()
-    st.session_state.display_name = st.user.get("email") or st.user.get("name") or identity
-    return identity
+    return Identity(owner, st.user.get("email") or st.user.get("name") or owner, "oidc")
 
 
 def _auth_secrets() -> dict:
@@ -127,13 +104,3 @@ def _auth_secrets() -> dict:
     except Exception:  # no secrets.toml at all
         return {}
     return section.to_dict() if hasattr(section, "to_dict") else dict(section or {})
-
-
-def _forget_session() -> None:
-    """Forget everything of this session, so the next person at this browser starts clean."""
-    box = st.session_state.get("toolbox")
-    if box is not None:
-        box.shutdown()  # the Python kernel holds the last user's variables and files
-    for key in list(st.session_state):
-        del st.session_state[key]
-    st.query_params.clear()

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .. import limits as user_limits
+from .. import metrics
 from ..limits import Refusal, Slot, UserLimits
 from ..settings import Settings
 from . import state
 from .i18n import t, tm
 
 
-@st.cache_resource(show_spinner=False)
-def _limiter(rpm: int, concurrent: int, upload_mb: int, context_tokens: int) -> UserLimits:
-    return UserLimits(rpm, concurrent, upload_mb, context_tokens)  # one per process: counts every session
-
-
 def limiter(settings: Settings) -> UserLimits:
-    return _limiter(
-        settings.user_requests_per_minute,
-        settings.user_concurrent_requests,
-        settings.user_upload_mb,
-        settings.user_context_tokens,
-    )
+    return user_limits.shared(settings)  # one per process, shared with the API
 
 
-def admit(settings: Settings, backend, messages: list[dict], tools: dict | None) -> Slot | None:
+def admit(settings: Settings, backend, messages: list[dict], tools: dict | None, mode: str = "chat") -> Slot | None:
     """A slot for this request, or None after arranging for the refusal to be shown (the
     user's message is already saved, and ▶️ Answer retries it)."""
     limits = limiter(settings)
@@ -34,6 +26,7 @@ def admit(settings: Settings, backend, messages: list[dict], tools: dict | None)
         refusal = limits.check_context(backend.count_tokens(messages, declarations))
     outcome = refusal or limits.acquire(state.owner())
     if isinstance(outcome, Refusal):
+        metrics.refused(mode)
         st.session_state.refusal = outcome.message
         st.rerun()  # redraw the history with its ▶️ Answer button, then the message
     return outcome

@@ -13,6 +13,7 @@ from ..generation import ChatBackend
 from ..hosting import is_hosted
 from ..settings import Settings, SettingsError
 from ..store import ConversationStore
+from . import identity
 from .i18n import t, tm
 
 
@@ -137,12 +138,13 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
 
 
 def owner() -> str:
-    """Who owns new conversations and whose the sidebar lists: the signed-in user (see
-    login.py), or without login a random key kept in the URL (``?u=``), which keeps one
-    person's chats out of another's sidebar; bookmarking the page keeps the list.
+    """Who owns new conversations and whose the sidebar lists: the signed-in user, or without
+    login this browser's visitor cookie (see identity.py). A browser that sends no cookies
+    falls back to a random key kept in the URL (``?u=``): bookmarking the page keeps the list.
     """
-    if signed_in():
-        return st.session_state.identity
+    found = identity.current()
+    if found is not None:
+        return found.owner
     key = st.query_params.get("u")
     if not key:
         key = st.query_params["u"] = uuid.uuid4().hex[:16]
@@ -150,12 +152,15 @@ def owner() -> str:
 
 
 def signed_in() -> bool:
-    return bool(st.session_state.get("identity"))
+    """Whether this page knows its user without a key in the URL (a login or a cookie)."""
+    return identity.current() is not None
 
 
 def may_open(conversation: Conversation) -> bool:
-    """With login on, only one's own conversations open, even from a shared ``?c=`` link."""
-    return not signed_in() or conversation.owner == st.session_state.identity
+    """With login on, only one's own conversations open, even from a shared ``?c=`` link;
+    without one, a conversation link opens for whoever has it."""
+    found = identity.current()
+    return found is None or found.kind == "visitor" or conversation.owner == found.owner
 
 
 def _key(mode: str) -> str:

@@ -1,0 +1,99 @@
+"""The door every HTTP request and websocket passes, before Streamlit or the API sees it.
+
+- ``GLM4_AUTH=password``: opening a page without a valid session cookie leads to the sign-in
+  page (and back afterwards); a stale cookie is cleared on the way.
+- ``GLM4_AUTH=none``: a browser opening a page gets a random visitor cookie if it has none,
+  so its conversations stay its own across reloads without a key in the URL.
+- ``GLM4_AUTH=header``: the identity header is removed from requests that do not come from a
+  trusted proxy, so only the proxy can name a user; the page reads what is left.
+
+Only page loads are gated: the websocket, Streamlit's assets, the API (keys), health and
+metrics pass. The page checks the session again on every script run (glm4_app/ui/identity.py),
+so a session that ends while a tab is open stops working there too.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.responses import RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..accounts import store_for
+from ..identity import SESSION_COOKIE, VISITOR_COOKIE, VISITOR_DAYS, from_trusted_proxy, new_visitor_token, proxy_networks, visitor_identity
+from . import state
+from .signin import secure
+
+# Paths that are never a page of the app: Streamlit's own, the server's routes.
+NOT_PAGES = (
+    "/_stcore/", "/static/", "/media/", "/component/", "/app/static/", "/auth/", "/oauth2callback",
+    "/v1/", "/healthz", "/metrics", "/signin", "/signup", "/signout",
+)
+
+
+def is_page_load(scope: Scope) -> bool:
+    """A browser opening a page of the app (Streamlit serves its page for any other path)."""
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        return False
+    if scope["path"].startswith(NOT_PAGES):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+class Gate:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        settings = state.settings()
+        if settings.auth == "header":
+            scope = without_untrusted_identity(scope, settings.auth_header, settings.trusted_proxies)
+        if is_page_load(scope):
+            connection = HTTPConnection(scope)
+            if settings.auth == "password":
+                token = connection.cookies.get(SESSION_COOKIE)
+                if store_for(settings).session_user(token) is None:
+                    return await to_signin(scope, receive, send, stale=bool(token))
+            elif settings.auth == "none" and visitor_identity(connection.cookies.get(VISITOR_COOKIE)) is None:
+                send = with_visitor_cookie(send, secure=secure(connection))
+        await self.app(scope, receive, send)
+
+
+async def to_signin(scope: Scope, receive: Receive, send: Send, stale: bool) -> None:
+    path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+    location = "/signin?next=" + quote(path, safe="")
+    if stale:
+        location += "&expired=1"
+    response = RedirectResponse(location, 303)
+    if stale:
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    await response(scope, receive, send)
+
+
+def with_visitor_cookie(send: Send, secure: bool) -> Send:
+    token = new_visitor_token()
+    cookie = f"{VISITOR_COOKIE}={token}; Max-Age={VISITOR_DAYS * 86400}; Path=/; HttpOnly; SameSite=Lax"
+    if secure:
+        cookie += "; Secure"
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message).append("set-cookie", cookie)
+        await send(message)
+
+    return sending
+
+
+def without_untrusted_identity(scope: Scope, header: str, proxies: str) -> Scope:
+    """``scope`` without the identity header unless the connection comes from a trusted proxy."""
+    networks, _ = proxy_networks(proxies)
+    client = scope.get("client")
+    if from_trusted_proxy(client[0] if client else None, networks):
+        return scope
+    name = header.lower().encode("latin-1")
+    return {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != name]}

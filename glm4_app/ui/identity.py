@@ -1,0 +1,69 @@
+"""Who is using this page, decided again on every script run from the page's connection.
+
+``st.context.cookies`` and ``st.context.headers`` are those of the request that opened the
+page's websocket; the server's gate (glm4_app/server/gate.py) has already removed an identity
+header that no trusted proxy set, and set the visitor cookie of a browser without a login.
+Checking the session on every run means a session ended elsewhere (Sign out everywhere, a
+removed account, a new password) stops working in an open tab at its next click.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import streamlit as st
+
+from ..accounts import store_for
+from ..identity import SESSION_COOKIE, VISITOR_COOKIE, Identity, adoptable_link_key, header_identity, visitor_identity
+from ..settings import Settings
+
+_CURRENT = "glm4_identity"  # this run's Identity, or None
+
+
+def resolve(settings: Settings) -> Identity | None:
+    """This run's identity: the signed-in user, the visitor of this browser, or None (nobody
+    signed in; without a login and without cookies, the page falls back to a ``?u=`` key)."""
+    if settings.auth == "password":
+        user = store_for(settings).session_user(cookies().get(SESSION_COOKIE))
+        found = Identity(user.owner, user.name, "account", user.role) if user else None
+    elif settings.auth == "header":
+        found = header_identity(headers().get(settings.auth_header))
+    elif settings.auth == "none":
+        found = visitor_identity(cookies().get(VISITOR_COOKIE))
+    else:
+        found = None  # oidc: ui/login.py asks st.user
+    remember(found)
+    return found
+
+
+def remember(found: Identity | None) -> None:
+    st.session_state[_CURRENT] = found
+
+
+def current() -> Identity | None:
+    return st.session_state.get(_CURRENT)
+
+
+def adopt_link(visitor: Identity, store) -> None:
+    """An old ``?u=`` link (the visitor key of earlier versions) opened in a browser with a
+    visitor cookie: its conversations become this visitor's, once, and the key leaves the URL."""
+    key = st.query_params.get("u")
+    if key is None or not visitor.owner.startswith("anon:"):
+        return
+    if adoptable_link_key(key):
+        store.reassign_owner(key, visitor.owner)
+    del st.query_params["u"]
+
+
+def cookies() -> Mapping[str, str]:
+    try:
+        return st.context.cookies
+    except Exception:  # no browser behind this run (bare mode)
+        return {}
+
+
+def headers() -> Mapping[str, str]:
+    try:
+        return st.context.headers
+    except Exception:
+        return {}
