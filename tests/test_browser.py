@@ -1,7 +1,7 @@
 """End to end in a real browser: `streamlit run app.py` driven by Playwright in Debian's chromium.
 
 One test walks the main path of the Chat page with the bundled offline model (SmolLM2-135M):
-the model loads, the offline banner shows, an answer streams in, a long answer is stopped
+the model is ready, the offline banner shows, an answer streams in, a long answer is stopped
 half-way and kept, and the page takes further messages.
 
 Needs /usr/bin/chromium (Debian's `chromium` package; `.ci/run` and `scripts/test.sh` install
@@ -12,39 +12,15 @@ keep the final screenshot at that path (to look at the page).
 from __future__ import annotations
 
 import os
-import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from app_server import browser_page, needs_chromium, serve_app, wait_for
 from glm4_app.backend.offline import FOLDER_NAME, OFFLINE_MODEL_NAME
 
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.skipif(
-        not os.access(CHROMIUM, os.X_OK),
-        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) "
-        "to run the browser test",
-    ),
-    pytest.mark.timeout(600),
-]
+pytestmark = [needs_chromium, pytest.mark.timeout(600)]
 
 playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 expect = playwright_sync.expect
@@ -64,19 +40,6 @@ def browser_data_dir(offline_data_dir, tmp_path_factory) -> Path:
     return data_dir
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, chars: int = 4000) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
-
-
 @pytest.fixture(scope="module")
 def app_url(browser_data_dir, tmp_path_factory):
     env = {
@@ -90,75 +53,10 @@ def app_url(browser_data_dir, tmp_path_factory):
         yield url
 
 
-@contextmanager
-def serve_app(env_overrides: dict, log_dir: Path):
-    """`streamlit run app.py` on a free loopback port with these GLM4_* settings; yields its URL."""
-    port = _free_port()
-    log = log_dir / "streamlit.log"
-    env = dict(
-        os.environ,
-        GLM4_DEVICE="cpu",
-        HF_HUB_OFFLINE="1",
-        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-        **env_overrides,
-    )
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health in 90 s:\n{_tail(log)}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        print(f"--- streamlit log (tail) ---\n{_tail(log)}")  # shown when the test fails
-
-
 @pytest.fixture(scope="module")
 def page(app_url):
     with browser_page(app_url) as page:
         yield page
-
-
-@contextmanager
-def browser_page(url: str):
-    """A Playwright page in Debian's chromium, opened at ``url``."""
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1300})
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            page.goto(url)
-            yield page
-        finally:
-            browser.close()
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -185,16 +83,6 @@ def _answer_text(message) -> str:
             .map(md => md.innerText).join('\\n')"""
     )
     return text.replace("▌", "").strip()
-
-
-def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _watch_answer(page, count: int, timeout: float = 180) -> list[int]:
@@ -224,11 +112,8 @@ def _watch_answer(page, count: int, timeout: float = 180) -> list[int]:
 
 def test_chat_streams_stops_and_continues(page):
     started = time.monotonic()
-    # 1. The model loads in the background while the page shows its progress ("Loading the
-    #    chat model… N s", then "Loaded the chat model"); the chat box is drawn only once it
-    #    is ready.
-    status = page.get_by_test_id("stExpander").filter(has_text=re.compile("Load(ing|ed) the chat model"))
-    expect(status).to_be_visible(timeout=60_000)
+    # 1. The model started loading with the server (tests/test_server_start.py shows an early
+    #    visitor its progress); the chat box is drawn once it is ready.
     expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=180_000)
     print(f"model ready after {time.monotonic() - started:.1f} s")
     banner = page.get_by_test_id("stAlert").filter(has_text=OFFLINE_MODEL_NAME)
@@ -252,7 +137,7 @@ def test_chat_streams_stops_and_continues(page):
     _send(page, "Write a long story about a dragon, at least 500 words.")
     expect(_messages(page)).to_have_count(4, timeout=30_000)
     streaming = _messages(page).nth(3)
-    _wait_for(lambda: len(_answer_text(streaming)) >= 80, 120, "the long answer to start")
+    wait_for(lambda: len(_answer_text(streaming)) >= 80, 120, "the long answer to start")
     stop = page.get_by_role("button", name="⏹ Stop")
     expect(stop).to_be_visible()
     stop.click()

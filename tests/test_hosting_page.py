@@ -1,46 +1,59 @@
-"""Hosting for a team, driven headless (AppTest): password login and logout, one user's
-conversations hidden from another, per-user limits as the user sees them, the warning for an
-open server, and the sidebar history (search, rename, delete, export, import).
-OIDC is covered where it can be without an identity provider (the config check)."""
+"""Hosting for a team, driven headless (AppTest): a signed-in account's page and its end, one
+user's conversations hidden from another, per-user limits as the user sees them, the warning
+for an open server, and the sidebar history (search, rename, delete, export, import).
+The sign-in form itself is an HTTP route (tests/test_auth_server.py); here the page gets the
+session cookie a signed-in browser would send. OIDC is covered where it can be without an
+identity provider (the config check)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from argon2 import PasswordHasher
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from glm4_app.auth import hash_password
+from glm4_app.accounts import AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.history import to_json
+from glm4_app.identity import SESSION_COOKIE
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.store import ConversationStore
-from glm4_app.ui import state
+from glm4_app.ui import identity, state
 from test_chat_page import APP, bubbles, click, data_dir, open_page, send  # noqa: F401 (fixtures)
 
-PASSWORD = "correct horse"
+FAST_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests only
 
 
 @pytest.fixture(autouse=True)
 def fresh_counters():
-    """Limits and failed logins are counted per process; each test starts from zero."""
-    from glm4_app.ui import login, quota
+    """Limits are counted per process; each test starts from zero."""
+    from glm4_app import limits
 
-    quota._limiter.clear()
-    login.throttles.clear()
+    limits._shared.cache_clear()
 
 
 @pytest.fixture
-def with_password(monkeypatch):
+def accounts(monkeypatch, data_dir):
+    """Password mode with the accounts alice and bob; ``browser`` holds the cookies the
+    page's connection sends (what a signed-in browser would)."""
     monkeypatch.setenv("GLM4_AUTH", "password")
-    monkeypatch.setenv("GLM4_PASSWORD", hash_password(PASSWORD, iterations=1000))
+    store = AccountStore(data_dir / "conversations.sqlite3", hasher=FAST_HASH)
+    store.add_user("Alice", "alice's password")
+    store.add_user("bob", "bob's password")
+    browser: dict[str, str] = {}
+    monkeypatch.setattr(identity, "cookies", lambda: dict(browser))
+    store.browser = browser
+    return store
 
 
-def log_in(at: AppTest, name: str, password: str = PASSWORD) -> AppTest:
-    at.text_input(key="login_name").set_value(name)
-    at.text_input(key="login_password").set_value(password)
-    at.button[0].click().run()  # the form's "Log in"
+def signed_in(store: AccountStore, at: AppTest | None, name: str, open_page=None) -> AppTest:
+    """The page as ``name``'s browser sees it: a new page (``at`` None) or a rerun of ``at``."""
+    store.browser[SESSION_COOKIE] = store.start_session(store.user(name), days=1)
+    if at is None:
+        return open_page(ScriptedBackend(["A"]))
+    at.run()
     assert not at.exception
     return at
 
@@ -53,62 +66,58 @@ def errors(at: AppTest) -> str:
     return "\n".join(e.value for e in at.error)
 
 
-# --- Login ----------------------------------------------------------------------------------
+# --- Signed in, signed out ------------------------------------------------------------------
 
 
-def test_password_login_then_logout(open_page, with_password):
+def test_without_a_session_the_page_asks_to_sign_in(open_page, accounts):
     at = open_page(ScriptedBackend(["A1"]))
-    assert [m.value for m in at.markdown] == ["### Log in"]
-    assert not at.chat_input  # nothing of the app before logging in
+    assert at.markdown[0].value == "### Sign in"
+    assert "Sign in to continue" in at.info[0].value
+    assert not at.chat_input and not at.chat_message  # nothing of the app
+    accounts.browser[SESSION_COOKIE] = "forged-" + "x" * 40
+    at.run()
+    assert not at.chat_input and at.markdown[0].value == "### Sign in"
 
-    log_in(at, "alice", "wrong")
-    assert "Wrong user name or password." in errors(at)
-    assert not at.chat_input
 
-    log_in(at, "Alice")
+def test_a_signed_in_user_owns_what_they_write_until_the_session_ends(open_page, accounts, data_dir):
+    at = signed_in(accounts, None, "alice", open_page)
     assert "Signed in as **Alice**" in [c.value for c in at.sidebar.caption]
     send(at, "alice's question")
     assert bubbles(at)[0] == ("user", "alice's question")
-    assert "u" not in at.query_params  # the identity, not a link key, owns it
+    assert "u" not in at.query_params  # the account, not a link key, owns it
+    owner = ConversationStore(data_dir / "conversations.sqlite3").load(at.query_params["c"]).owner
+    assert owner == "user:alice"
 
-    click(at, "logout")
-    assert [m.value for m in at.markdown] == ["### Log in"]
-    assert not at.chat_input and not at.chat_message
-
-
-def test_failed_logins_are_throttled(open_page, with_password):
-    at = open_page(ScriptedBackend(["A1"]))
-    for _ in range(5):
-        log_in(at, "mallory", "guess")
-    log_in(at, "mallory", PASSWORD)  # even the right password waits now
-    assert "Too many failed logins. Try again in" in errors(at)
-    assert not at.chat_input
+    accounts.end_all_sessions("alice")  # "Sign out everywhere" from another device
+    at.run()
+    assert not at.chat_input and "Sign in to continue" in at.info[0].value
 
 
-def test_two_users_see_disjoint_conversations(open_page, with_password, data_dir):
-    alice = log_in(open_page(ScriptedBackend(["A"])), "alice")
+def test_a_removed_account_is_signed_out_at_its_next_click(open_page, accounts):
+    at = signed_in(accounts, None, "bob", open_page)
+    assert at.chat_input
+    accounts.remove_user("bob")
+    at.run()
+    assert not at.chat_input and at.markdown[0].value == "### Sign in"
+
+
+def test_two_users_see_disjoint_conversations(open_page, accounts):
+    alice = signed_in(accounts, None, "alice", open_page)
     send(alice, "alice's secret")
     alice_link = alice.query_params["c"]
-    bob = log_in(open_page(ScriptedBackend(["B"])), "bob")
+    bob = signed_in(accounts, None, "bob", open_page)
     send(bob, "bob's plan")
 
-    assert sidebar_titles(alice.run()) == ["alice's secret"]
-    assert sidebar_titles(bob) == ["bob's plan"]
+    assert sidebar_titles(signed_in(accounts, alice, "alice")) == ["alice's secret"]
+    assert sidebar_titles(signed_in(accounts, bob, "bob")) == ["bob's plan"]
 
     # Bob opening Alice's link sees a warning, not her conversation.
+    accounts.browser[SESSION_COOKIE] = accounts.start_session(accounts.user("bob"), days=1)
     snooper = open_page(ScriptedBackend(["unused"]), c=alice_link)
-    log_in(snooper, "bob")
     assert "belongs to another user" in "\n".join(w.value for w in snooper.warning)
     assert all("alice's secret" not in text for _, text in bubbles(snooper))
-    # Alice logging in again (a new session) gets hers back, case-insensitive names.
-    assert sidebar_titles(log_in(open_page(ScriptedBackend(["A"])), "ALICE")) == ["alice's secret"]
-
-
-def test_password_mode_without_a_password_says_so(open_page, monkeypatch):
-    monkeypatch.setenv("GLM4_AUTH", "password")
-    at = open_page(ScriptedBackend(["A"]))
-    assert "no password is set" in errors(at)
-    assert not at.text_input and not at.chat_input
+    # Alice signing in again (a new session) gets hers back.
+    assert sidebar_titles(signed_in(accounts, None, "alice", open_page)) == ["alice's secret"]
 
 
 def test_oidc_without_configuration_explains_what_is_missing(open_page, monkeypatch):
@@ -136,7 +145,7 @@ def test_open_server_without_login_shows_a_banner(open_page, server_address, add
     assert at.chat_input  # a warning, not a lock-out
 
 
-def test_no_banner_once_login_is_on(open_page, server_address, with_password):
+def test_no_banner_once_login_is_on(open_page, server_address, accounts):
     server_address("0.0.0.0")
     assert "without a login" not in errors(open_page(ScriptedBackend(["A"])))
 
@@ -144,10 +153,11 @@ def test_no_banner_once_login_is_on(open_page, server_address, with_password):
 # --- Limits -----------------------------------------------------------------------------------
 
 
-def test_over_the_rate_limit_the_message_is_kept_and_others_are_unaffected(open_page, monkeypatch, with_password, data_dir):
+def test_over_the_rate_limit_the_message_is_kept_and_others_are_unaffected(open_page, monkeypatch, accounts, data_dir):
     monkeypatch.setenv("GLM4_USER_REQUESTS_PER_MINUTE", "1")
     backend = ScriptedBackend(["first answer", "second answer"])
-    at = log_in(open_page(backend), "alice")
+    accounts.browser[SESSION_COOKIE] = accounts.start_session(accounts.user("alice"), days=1)
+    at = open_page(backend)
     send(at, "Q1")
     send(at, "Q2")
 
@@ -160,7 +170,8 @@ def test_over_the_rate_limit_the_message_is_kept_and_others_are_unaffected(open_
     assert at.button(key="regenerate").label == "▶️ Answer"  # the retry
 
     bob_backend = ScriptedBackend(["for bob"])
-    bob = log_in(open_page(bob_backend), "bob")
+    accounts.browser[SESSION_COOKIE] = accounts.start_session(accounts.user("bob"), days=1)
+    bob = open_page(bob_backend)
     send(bob, "Q")
     assert bubbles(bob)[-1] == ("assistant", "for bob")
 
@@ -277,7 +288,7 @@ def open_oidc_page(open_page, monkeypatch):
 
 def test_oidc_user_owns_their_conversations(open_oidc_page, data_dir):
     visitor = open_oidc_page({"is_logged_in": False})
-    assert [b.label for b in visitor.button] == ["Log in"] and not visitor.chat_input
+    assert [b.label for b in visitor.button] == ["Sign in"] and not visitor.chat_input
 
     ann = open_oidc_page({"is_logged_in": True, "email": "Ann@Example.org", "sub": "1"})
     assert "Signed in as **Ann@Example.org**" in [c.value for c in ann.sidebar.caption]

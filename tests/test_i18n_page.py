@@ -149,42 +149,38 @@ def test_a_refused_upload_is_explained_in_chinese(open_app):
 
 @pytest.fixture
 def fresh_counters():
-    """Limits and failed logins are counted per process; each test starts from zero."""
-    from glm4_app.ui import login, quota
+    """Limits are counted per process; each test starts from zero."""
+    from glm4_app import limits
 
-    quota._limiter.clear()
-    login.throttles.clear()
+    limits._shared.cache_clear()
     yield
-    quota._limiter.clear()
-    login.throttles.clear()
+    limits._shared.cache_clear()
 
 
 @pytest.mark.timeout(120)
-def test_login_form_and_a_limit_refusal_in_chinese(open_app, monkeypatch, fresh_counters):
-    from glm4_app.auth import hash_password
+def test_sign_in_prompt_account_corner_and_a_limit_refusal_in_chinese(open_app, monkeypatch, tmp_path, fresh_counters):
+    from argon2 import PasswordHasher
+
+    from glm4_app.accounts import AccountStore
+    from glm4_app.ui import identity
 
     monkeypatch.setenv("GLM4_AUTH", "password")
-    monkeypatch.setenv("GLM4_PASSWORD", hash_password("secret words", iterations=1000))
     monkeypatch.setenv("GLM4_USER_REQUESTS_PER_MINUTE", "1")
+    monkeypatch.setenv("GLM4_API", "on")
+    browser: dict[str, str] = {}
+    monkeypatch.setattr(identity, "cookies", lambda: dict(browser))
     at = open_app(lang="zh")
     assert at.main.markdown[0].value == "### 登录"
-    assert [at.text_input(key=k).label for k in ("login_name", "login_password")] == ["用户名", "密码"]
-    assert at.button(key="login_submit").label == "登录"
+    assert at.info[0].value == "你已退出登录，或登录已过期。请登录后继续。"
+    assert not at.chat_input
 
-    at.text_input(key="login_name").set_value("alice")
-    at.text_input(key="login_password").set_value("wrong")
-    at.button(key="login_submit").click().run()
-    assert at.error[0].value == "用户名或密码错误。"
-    at.text_input(key="login_name").set_value("two words")
-    at.button(key="login_submit").click().run()
-    assert at.error[0].value.startswith("用户名为 1 到 64 个")  # auth.py's sentence, translated
-
-    at.text_input(key="login_name").set_value("alice")
-    at.text_input(key="login_password").set_value("secret words")
-    at.button(key="login_submit").click().run()
+    store = AccountStore(tmp_path / "conversations.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    alice = store.add_user("alice", "secret words", "admin")
+    browser["glm4_session"] = store.start_session(alice, days=1)
+    at.run()
     assert not at.exception, at.exception
-    assert "已登录：**alice**" in [c.value for c in at.sidebar.caption]
-    assert at.button(key="logout").label == "退出登录"
+    assert "已登录：**alice** · 管理员" in [c.value for c in at.sidebar.caption]
+    assert [e.label for e in at.sidebar.expander][:2] == ["🔑 API 密钥", "👥 账号"]
 
     for question in ("Q1", "Q2"):  # one answer a minute: the second is refused, and kept
         at.chat_input[0].set_value(question).run()

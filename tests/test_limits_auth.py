@@ -8,12 +8,10 @@ import pytest
 
 from glm4_app.auth import (
     LoginThrottle,
-    hash_password,
     oidc_config_problems,
     oidc_owner,
     oidc_provider,
     open_to_network,
-    password_matches,
     password_owner,
     user_name_problem,
 )
@@ -110,16 +108,7 @@ def test_concurrent_sessions_never_exceed_the_limit():
     assert admitted == 47  # 50 a minute, 3 already used; the refused ones counted nothing
 
 
-# --- Password and throttle ------------------------------------------------------------------
-
-
-def test_password_plain_or_hashed():
-    hashed = hash_password("s3cret", iterations=1000)
-    assert hashed.startswith("pbkdf2_sha256$1000$") and "s3cret" not in hashed
-    assert password_matches("s3cret", hashed) and password_matches("s3cret", "s3cret")
-    assert not password_matches("s3cre", hashed) and not password_matches("S3cret", "s3cret")
-    assert not password_matches("", "")  # no password configured: nobody
-    assert not password_matches("x", "pbkdf2_sha256$broken")
+# --- Names and throttle ---------------------------------------------------------------------
 
 
 def test_user_names():

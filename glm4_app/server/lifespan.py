@@ -83,9 +83,9 @@ def startup_notes(settings: Settings, env, secrets) -> list[str]:
 def _log_to_stderr() -> None:
     """The app's INFO lines (loading steps) reach the server's log, once."""
     logger = logging.getLogger("glm4_app")
-    if not logger.handlers:
+    if not logger.handlers and not logging.getLogger().handlers:  # nobody configured logging
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
-        logger.propagate = False

@@ -27,7 +27,7 @@ def resolve(settings: Settings) -> Identity | None:
         user = store_for(settings).session_user(cookies().get(SESSION_COOKIE))
         found = Identity(user.owner, user.name, "account", user.role) if user else None
     elif settings.auth == "header":
-        found = header_identity(headers().get(settings.auth_header))
+        found = header_identity(headers().get(settings.auth_header.lower()))
     elif settings.auth == "none":
         found = visitor_identity(cookies().get(VISITOR_COOKIE))
     else:
@@ -56,14 +56,16 @@ def adopt_link(visitor: Identity, store) -> None:
 
 
 def cookies() -> Mapping[str, str]:
+    """The cookies of this page's connection (none in bare mode or under AppTest)."""
     try:
-        return st.context.cookies
-    except Exception:  # no browser behind this run (bare mode)
+        return {k: v for k, v in st.context.cookies.items() if isinstance(v, str)}
+    except Exception:
         return {}
 
 
 def headers() -> Mapping[str, str]:
+    """The request headers of this page's connection, by lower-case name."""
     try:
-        return st.context.headers
+        return {k.lower(): v for k, v in st.context.headers.items() if isinstance(v, str)}
     except Exception:
         return {}
