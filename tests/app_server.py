@@ -56,10 +56,9 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
 
 
 @contextmanager
-def serve_app(env_overrides: dict, log_dir: Path, uvicorn: bool = False, on_start=None):
-    """The app on a free loopback port with these GLM4_* settings; yields its URL once
-    Streamlit's runtime answers. ``on_start(url)`` runs as soon as the port opens (to see
-    the server while its model still loads)."""
+def serve_app(env_overrides: dict, log_dir: Path, uvicorn: bool = False):
+    """The app on a free loopback port with these GLM4_* settings; yields its URL as soon as
+    Streamlit's runtime answers (the model may still be loading: it started with the server)."""
     port = free_port()
     log = log_dir / ("uvicorn.log" if uvicorn else "streamlit.log")
     env = dict(
@@ -86,7 +85,6 @@ def serve_app(env_overrides: dict, log_dir: Path, uvicorn: bool = False, on_star
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
-        started = False
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"the server exited with {proc.returncode}:\n{tail(log)}")
@@ -94,15 +92,11 @@ def serve_app(env_overrides: dict, log_dir: Path, uvicorn: bool = False, on_star
                 with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
                     if resp.status == 200:
                         break
-            except OSError as err:
-                if on_start and not started and getattr(err, "code", None):  # the port answers
-                    started = True
-                    on_start(url)
+            except OSError:
+                pass
             if time.monotonic() > deadline:
                 pytest.fail(f"the server did not answer /_stcore/health in 90 s:\n{tail(log)}")
             time.sleep(0.05)
-        if on_start and not started:
-            on_start(url)
         yield url
     finally:
         proc.terminate()
