@@ -139,7 +139,7 @@ def test_a_streamed_completion(server):
     assert len(pieces) >= 3 and "".join(pieces).strip()  # it streamed, token by token
     assert chunks[0].choices[0].delta.role == "assistant"
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] in (["stop"], ["length"])
-    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == len(pieces)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens >= len(pieces)
 
 
 # --- Tools, through the real HTTP path (scripted model) -------------------------------------------

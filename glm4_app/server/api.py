@@ -32,7 +32,7 @@ from ..limits import Refusal
 from ..settings import Settings
 from . import state, tool_format
 from .api_schema import ChatRequest, Message, error, error_body, problem
-from .completion import END, Answer, Envelope, EventPipe, sse
+from .completion import END, Answer, Envelope, EventPipe, merged, sse
 
 HEADERS_WAIT_S = 10.0  # a stream's headers wait this long for the first token, so an early
 KEEPALIVE_S = 5.0  # failure still gets its status; then comments keep proxies from timing out
@@ -330,8 +330,13 @@ async def _complete(chat, served, prompt, params, declarations, slot, cache_key,
     pipe = EventPipe(_start(served, prompt, params, declarations, cache_key), lambda: shutil.rmtree(folder, ignore_errors=True))
     answer = Answer([d["function"]["name"] for d in declarations or []], chat.stop_list())
     try:
-        while not answer.ended and (item := await pipe.get()) is not END:
-            answer.feed(item)
+        while not answer.ended:
+            items = await pipe.batch()
+            for item in items:
+                if item is not END:
+                    answer.feed(item)
+            if END in items:
+                break
         if answer.error is not None:
             return _error_response(answer.error)
         answer.finish()
@@ -345,14 +350,12 @@ async def _stream(chat, served, prompt, params, declarations, slot, cache_key, f
     pipe = EventPipe(_start(served, prompt, params, declarations, cache_key), lambda: shutil.rmtree(folder, ignore_errors=True))
     answer = Answer([d["function"]["name"] for d in declarations or []], chat.stop_list())
     early, deadline = [], time.monotonic() + HEADERS_WAIT_S
-    while True:  # wait for the first token, so a refusal by the engine still gets its status
-        item = await pipe.get(max(0.0, deadline - time.monotonic()))
-        if item is None:
+    while not any(item is END or isinstance(item, (TextDelta, ReasoningDelta, Done, Error)) for item in early):
+        items = await pipe.batch(max(0.0, deadline - time.monotonic()))  # the first token, so a
+        if items is None:  # refusal by the engine still gets its own status
             break
-        early.append(item)
-        if item is END or isinstance(item, (TextDelta, ReasoningDelta, Done, Error)):
-            break
-    if any(isinstance(e, Error) for e in early):
+        early += items
+    if any(isinstance(e, Error) for e in early) and not any(isinstance(e, (TextDelta, ReasoningDelta)) for e in early):
         pipe.close()
         slot.release()
         return _error_response(next(e for e in early if isinstance(e, Error)))
@@ -362,27 +365,30 @@ async def _stream(chat, served, prompt, params, declarations, slot, cache_key, f
     async def chunks():
         try:
             yield envelope.chunk({"role": "assistant", "content": ""})
-            pending = iter(early)
-            while not answer.ended:
-                item = next(pending, None)
-                if item is None:
-                    item = await pipe.get(KEEPALIVE_S)
-                if item is None:
+            items, ended = early, False
+            while not answer.ended and not ended:
+                if items is None:
                     yield ": keep-alive\n\n"
-                    continue
-                if item is END:
-                    break
-                for delta in answer.feed(item):
-                    yield envelope.chunk(delta)
+                else:
+                    deltas = []
+                    for item in items:
+                        if item is END:
+                            ended = True
+                        else:
+                            deltas += answer.feed(item)
+                    if deltas:
+                        yield "".join(envelope.chunk(delta) for delta in merged(deltas))
+                if not answer.ended and not ended:
+                    items = await pipe.batch(KEEPALIVE_S)
             if answer.error is not None:
                 status, code = _ERROR_STATUS.get(answer.error.kind, (500, "generation_failed"))
                 yield sse(error_body(answer.error.message, status, code))
             else:
-                for delta in answer.finish():
-                    yield envelope.chunk(delta)
-                yield envelope.chunk({}, answer.finish_reason)
+                closing = [envelope.chunk(delta) for delta in merged(answer.finish())]
+                closing.append(envelope.chunk({}, answer.finish_reason))
                 if include_usage:
-                    yield envelope.chunk(None, usage=answer.usage())
+                    closing.append(envelope.chunk(None, usage=answer.usage()))
+                yield "".join(closing)
             yield "data: [DONE]\n\n"
         finally:
             pipe.close()

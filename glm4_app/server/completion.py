@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from typing import Callable, Iterator
 
 from ..events import Done, Error, Event, ReasoningDelta, Started, TextDelta
@@ -27,18 +28,29 @@ END = object()  # the events have ended
 
 
 class EventPipe:
-    """Runs ``start()`` (an event generator) on its own thread; ``get`` the events here."""
+    """Runs ``start()`` (an event generator) on its own thread; take the events here in
+    batches. A batch is everything that arrived since the last one, so a client slower than
+    the model gets fewer, larger chunks instead of falling behind, and the thread wakes the
+    event loop once per batch, not once per token."""
 
     def __init__(self, start: Callable[[], Iterator[Event]], on_end: Callable[[], None] = lambda: None) -> None:
         self._on_end = on_end  # runs in the thread once the generator is closed (temporary files)
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue = asyncio.Queue()
+        self._ready = asyncio.Event()
+        self._items: deque = deque()
+        self._lock = threading.Lock()
+        self._woken = False  # a wake-up of the event loop is on its way
         self._stop = threading.Event()
         threading.Thread(target=self._work, args=(start,), name="glm4-api", daemon=True).start()
 
     def _put(self, item) -> None:
+        with self._lock:
+            self._items.append(item)
+            if self._woken:
+                return
+            self._woken = True
         try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._ready.set)
         except RuntimeError:  # the event loop is gone (server shutting down)
             self._stop.set()
 
@@ -59,12 +71,21 @@ class EventPipe:
             self._on_end()
             self._put(END)
 
-    async def get(self, timeout: float | None = None):
-        """The next event, END, or None when nothing came within ``timeout`` seconds."""
-        try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
-        except asyncio.TimeoutError:
-            return None
+    async def batch(self, timeout: float | None = None) -> list | None:
+        """What arrived since the last batch (END last once the events end), waiting for at
+        least one item; None when nothing came within ``timeout`` seconds."""
+        while True:
+            with self._lock:
+                items = list(self._items)
+                self._items.clear()
+                self._woken = False
+                self._ready.clear()
+            if items:
+                return items
+            try:
+                await asyncio.wait_for(self._ready.wait(), timeout)
+            except asyncio.TimeoutError:
+                return None
 
     def close(self) -> None:
         self._stop.set()
@@ -190,6 +211,19 @@ class Envelope:
         else:
             body["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
         return sse(body)
+
+
+def merged(deltas: list[dict]) -> list[dict]:
+    """Consecutive text (or reasoning) deltas as one: fewer chunks for the same answer."""
+    out: list[dict] = []
+    for delta in deltas:
+        keys = set(delta)
+        if out and keys == set(out[-1]) and keys in ({"content"}, {"reasoning_content"}):
+            key = keys.pop()
+            out[-1] = {key: out[-1][key] + delta[key]}
+        else:
+            out.append(delta)
+    return out
 
 
 def sse(body: dict) -> str:
