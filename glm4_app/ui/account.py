@@ -72,8 +72,10 @@ def api_keys(settings: Settings) -> None:
             if st.button(t("✓ Copied, hide it"), key="api_key_hide"):
                 del st.session_state[_NEW_KEY]
                 st.rerun()
-        label = st.text_input(t("Name of a new key"), placeholder=t("e.g. my editor"), key="api_key_label")
-        if st.button(t("➕ Create key"), key="api_key_create"):
+        with st.form(key="api_key_new", clear_on_submit=True, border=False):
+            label = st.text_input(t("Name of a new key"), placeholder=t("e.g. my editor"), key="api_key_label")
+            create = st.form_submit_button(t("➕ Create key"))
+        if create:
             st.session_state[_NEW_KEY], _ = store.create_api_key(owner, label)
             st.rerun()
         for key in store.api_keys(owner):
