@@ -63,7 +63,7 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(offline_data_dir, tmp_path_factory):
+def server(offline_data_dir, tiny_glm4v_path, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("api_data")
     (data_dir / "models").mkdir()
     (data_dir / "models" / FOLDER_NAME).symlink_to(offline_data_dir / "models" / FOLDER_NAME, target_is_directory=True)
@@ -83,10 +83,13 @@ def server(offline_data_dir, tmp_path_factory):
         "GLM4_USER_CONCURRENT_REQUESTS": "1",
         "GLM4_METRICS_TOKEN": METRICS_TOKEN,
         "GLM4_SCRIPTED_REPLIES": str(script),
+        "GLM4_VISION_MODEL": str(tiny_glm4v_path),  # a tiny random GLM-4.1V
     }
     with serve_app(env, tmp_path_factory.mktemp("api_server"), uvicorn=True) as url:
         first = httpx.get(url + "/healthz")  # at once: the model started loading with the server
-        yield Server(url, data_dir, keys, first)
+        served = Server(url, data_dir, keys, first)
+        served.vision = str(tiny_glm4v_path)  # a local folder's model is named by its path
+        yield served
 
 
 # --- Health and metrics ------------------------------------------------------------------------
@@ -111,7 +114,9 @@ def test_health_while_loading_then_ready(server):
 
 def test_models_and_a_completion(server):
     client = server.client()
-    assert {m.id for m in client.models.list()} == {MODEL, "scripted"}
+    models = {m.id: m for m in client.models.list()}
+    assert set(models) == {MODEL, "scripted", server.vision}
+    assert models[server.vision].model_extra["capabilities"]["vision"]
     before = server.metrics()
     reply = client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "What is the capital of France?"}], temperature=0, max_tokens=16,
@@ -177,6 +182,44 @@ def test_a_tool_call_round_trip(server):
 
     cut = client.chat.completions.create(model="scripted", messages=messages[:1], stop=["STOP"])
     assert cut.choices[0].message.content == "one two three " and cut.choices[0].finish_reason == "stop"
+
+
+# --- Images for the vision model ------------------------------------------------------------------
+
+
+def png_data_url(colour: str, size=(48, 32)) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_images_as_data_urls_for_the_vision_model(server):
+    client = server.client()
+    picture = {"type": "image_url", "image_url": {"url": png_data_url("red")}}
+    reply = client.chat.completions.create(
+        model=server.vision, max_tokens=6, temperature=0,
+        messages=[{"role": "user", "content": [picture, {"type": "text", "text": "What colour is this?"}]}],
+    )
+    assert reply.usage.completion_tokens >= 1 and reply.usage.prompt_tokens > 10  # the image's tokens count
+    text_only = client.chat.completions.create(
+        model=server.vision, max_tokens=6, temperature=0, messages=[{"role": "user", "content": "What colour is this?"}],
+    )
+    assert reply.usage.prompt_tokens > text_only.usage.prompt_tokens
+    for url, reason in [
+        ("https://example.org/cat.png", "fetches no URLs"),
+        ("data:image/png;base64,not-base64!", "not valid base64"),
+        ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA", "damaged or truncated"),
+    ]:
+        with pytest.raises(openai.BadRequestError, match=reason) as refused:
+            client.chat.completions.create(model=server.vision, messages=[{"role": "user", "content": [
+                {"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "?"}]}])
+        assert refused.value.body["param"] == "messages.0.content.0"
+    assert not list((server.data_dir / "media").glob("api-*"))  # each request's images are gone
 
 
 # --- Bad input: a clear OpenAI error each, nothing else touched ------------------------------------

@@ -18,6 +18,10 @@ from .loader import LoadError, load_model
 from .offline import OFFLINE_MODEL_ID, OFFLINE_MODEL_NAME
 
 DEFAULT_GPU_MODEL = "THUDM/glm-4-9b-chat-hf"
+# One load at a time: transformers switches torch's process-wide default dtype while it builds a
+# model, so a chat and a vision model loading together (as the server starts both) could mix
+# float32 and bfloat16 weights ("expected m1 and m2 to have the same dtype").
+_LOADING = threading.Lock()
 
 
 class LoadJob:
@@ -42,7 +46,13 @@ class LoadJob:
 
     def _run(self) -> None:
         try:
-            self.result = self._target(self)
+            if not _LOADING.acquire(blocking=False):
+                self.step("Waiting for another model to finish loading")
+                _LOADING.acquire()
+            try:
+                self.result = self._target(self)
+            finally:
+                _LOADING.release()
         except LoadError as err:
             self.error = err
         except Exception as exc:  # a bug, still shown as words and not as a dead page

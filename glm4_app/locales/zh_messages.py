@@ -88,6 +88,7 @@ MESSAGES = {
     "Loading tokenizer": "加载分词器",
     "Loading weights ({precision} on {device})": "加载权重（{precision}，{device}）",
     "Warming up": "预热",
+    "Waiting for another model to finish loading": "等待另一个模型加载完成",
     "Fetching configuration and tokenizer of {source}": "下载 {source} 的配置和分词器",
     "Fetching weights: shard {number} of {count} ({shard})": "下载权重：第 {number} / {count} 个分片（{shard}）",
     "{source} is unavailable ({reason}); loading the offline model instead":
