@@ -6,9 +6,10 @@ Debian's chromium), on one data folder the server is restarted on, as an admin w
 2. Accounts: the sign-in page, wrong passwords (Bob's password does not open Alice's account),
    reload and new tab stay signed in, an API key made in the sidebar works with the API.
 3. After a server restart Alice is still signed in; sign out (and sign out everywhere) end it.
+4. Behind an authenticating proxy: the header names the user only from a trusted address.
 
-Cookie and form abuse (forged, expired and orphaned sessions, throttling, forms from another
-site) is checked over plain HTTP against the same server. The model is the tiny random GLM:
+The first sign-up (GLM4_SIGNUP=first) and cookie and form abuse (forged, expired and orphaned
+sessions, throttling, forms from another site) are checked over plain HTTP. The model is the tiny random GLM:
 only identity matters here. Set GLM4_TEST_SCREENSHOT to a folder to keep screenshots.
 """
 
@@ -138,8 +139,8 @@ def test_a_visitor_cookie_keeps_conversations_without_a_key_in_the_url(browser, 
 
 @pytest.fixture(scope="module")
 def accounts_env(env, data_dir):
-    for name, password in PASSWORDS.items():
-        users(data_dir, "add", name, *(["--admin"] if name == "alice" else []), password=password)
+    for name in ("alice", "bob"):
+        users(data_dir, "add", name, *(["--admin"] if name == "alice" else []), password=PASSWORDS[name])
     return {**env, "GLM4_AUTH": "password", "GLM4_API": "on"}
 
 
@@ -221,13 +222,26 @@ def make_api_key(page) -> str:
     return sidebar.get_by_test_id("stCode").inner_text().strip()
 
 
-def test_cookies_and_forms_that_must_not_work(accounts_env, data_dir, tmp_path_factory):
-    with serve_app(accounts_env, tmp_path_factory.mktemp("abuse_server")) as url:
+def test_first_sign_up_then_cookies_and_forms_that_must_not_work(env, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("fresh_data")
+    fresh = {**env, "GLM4_DATA_DIR": str(data_dir), "GLM4_AUTH": "password", "GLM4_SIGNUP": "first"}
+    with serve_app(fresh, tmp_path_factory.mktemp("abuse_server")) as url:
         html = {"Accept": "text/html"}
         to_signin = httpx.get(url + "/tools?c=1", headers=html)
         assert to_signin.status_code == 303 and to_signin.headers["location"] == "/signin?next=%2Ftools%3Fc%3D1"
         zh = httpx.get(url + "/signin", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-        assert "<title>登录 · GLM-4</title>" in zh.text and "用户名" in zh.text
+        assert "<title>登录 · GLM-4</title>" in zh.text and "用户名" in zh.text and "创建账号" in zh.text
+
+        first = {"name": "root", "password": "the first one", "again": "the first one", "next": "/"}
+        assert "passwords differ" in httpx.post(url + "/signup", data={**first, "again": "typo"}).text
+        made = httpx.post(url + "/signup", data=first)
+        assert made.status_code == 303 and "glm4_session=" in made.headers["set-cookie"]
+        assert users(data_dir, "list") == "root\tadmin\n"  # the first account is the admin
+        closed = httpx.get(url + "/signup")  # and sign-up closes behind it
+        assert closed.status_code == 303 and closed.headers["location"] == "/signin"
+        assert "Create an account" not in httpx.get(url + "/signin").text
+        for name in ("alice", "carol"):
+            users(data_dir, "add", name, password=PASSWORDS[name])
 
         store = AccountStore(data_dir / "conversations.sqlite3")
         expired = AccountStore(data_dir / "conversations.sqlite3", clock=lambda: time.time() - 8 * 86400)
@@ -255,8 +269,8 @@ def test_cookies_and_forms_that_must_not_work(accounts_env, data_dir, tmp_path_f
             assert flag in cookie, cookie
 
         for _ in range(5):
-            assert httpx.post(url + "/signin", data={**form, "name": "bob", "password": "guess"}).status_code == 401
-        throttled = httpx.post(url + "/signin", data={**form, "name": "bob", "password": PASSWORDS["bob"]})
+            assert httpx.post(url + "/signin", data={**form, "name": "root", "password": "guess"}).status_code == 401
+        throttled = httpx.post(url + "/signin", data={**form, "name": "root", "password": "the first one"})
         assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
         assert "Too many failed sign-ins" in throttled.text  # even the right password waits
         assert httpx.post(url + "/signin", data=form).status_code == 303  # alice is not affected

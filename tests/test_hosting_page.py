@@ -120,6 +120,26 @@ def test_two_users_see_disjoint_conversations(open_page, accounts):
     assert sidebar_titles(signed_in(accounts, None, "alice", open_page)) == ["alice's secret"]
 
 
+def test_an_admin_adds_and_removes_accounts_from_the_sidebar(open_page, accounts):
+    accounts.set_role("alice", "admin")
+    bob = signed_in(accounts, None, "bob", open_page)
+    assert not [e for e in bob.sidebar.expander if e.label == "👥 Accounts"]  # admins only
+
+    alice = signed_in(accounts, None, "alice", open_page)
+    assert "Signed in as **Alice** · admin" in [c.value for c in alice.sidebar.caption]
+    alice.text_input(key="user_add_name").set_value("dave")
+    alice.text_input(key="user_add_password").set_value("short")
+    alice.button(key="FormSubmitter:user_add-Add account").click().run()
+    assert "A password has at least 8 characters." in errors(alice) and accounts.user("dave") is None
+    alice.text_input(key="user_add_name").set_value("dave")
+    alice.text_input(key="user_add_password").set_value("dave's password")
+    alice.button(key="FormSubmitter:user_add-Add account").click().run()
+    assert accounts.verify("dave", "dave's password").role == "user"
+    click(alice, "user_remove_bob")
+    assert accounts.user("bob") is None
+    assert not [b for b in alice.sidebar.button if b.key == "user_remove_Alice"]  # not oneself
+
+
 def test_oidc_without_configuration_explains_what_is_missing(open_page, monkeypatch):
     monkeypatch.setenv("GLM4_AUTH", "oidc")
     at = open_page(ScriptedBackend(["A"]))
