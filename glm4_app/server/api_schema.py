@@ -3,6 +3,7 @@ OpenAI-style error bodies every refusal of the API uses."""
 
 from __future__ import annotations
 
+import math
 from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -110,7 +111,21 @@ def error_body(message: str, status: int, code: str | None = None, param: str | 
 def error(
     status: int, message: str, code: str | None = None, param: str | None = None, retry_after: float | None = None
 ) -> JSONResponse:
-    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="glm4"'}
     return JSONResponse(error_body(message, status, code, param), status, headers=headers)
+
+
+class ApiError(Exception):
+    """A refused request, raised wherever it is found; the route answers ``response()``."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, param: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.param, self.retry_after = status, code, param, retry_after
+
+    def response(self) -> JSONResponse:
+        return error(self.status, str(self), self.code, self.param, self.retry_after)
