@@ -27,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the app runs (glm4_app/backend/__init__.py)
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # as the app runs (glm4_app/backend/__init__.py)
 
 import httpx  # noqa: E402
 import openai  # noqa: E402
@@ -52,19 +54,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = build_tiny_checkpoint(Path(tmp) / "glm", "glm", "glm-4-9b-chat", **BENCH_SHAPE)
         data_dir = Path(tmp) / "data"
-        key, _ = AccountStore(data_dir / "conversations.sqlite3").create_api_key("user:bench", "bench")
+        key, _ = AccountStore(data_dir / "conversations.sqlite3").create_api_key(
+            "user:bench", "bench"
+        )
         # No prefix cache on either side: every run reads its prompt, as the direct side does.
-        settings = Settings(chat_model=str(path), data_dir=data_dir, device="cpu", prefix_cache_mb=0)
+        settings = Settings(
+            chat_model=str(path), data_dir=data_dir, device="cpu", prefix_cache_mb=0
+        )
         env = dict(
-            os.environ, GLM4_CHAT_MODEL=str(path), GLM4_DATA_DIR=str(data_dir), GLM4_DEVICE="cpu",
-            GLM4_PREFIX_CACHE_MB="0", GLM4_API="on", HF_HUB_OFFLINE="1",
+            os.environ,
+            GLM4_CHAT_MODEL=str(path),
+            GLM4_DATA_DIR=str(data_dir),
+            GLM4_DEVICE="cpu",
+            GLM4_PREFIX_CACHE_MB="0",
+            GLM4_API="on",
+            HF_HUB_OFFLINE="1",
         )
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = open(Path(tmp) / "server.log", "wb")
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         try:
             wait_until_ready(url, server, Path(tmp) / "server.log")
@@ -77,14 +101,20 @@ def main() -> None:
                 start = time.perf_counter()
                 chars, usage = 0, None
                 stream = client.chat.completions.create(
-                    model=model, messages=MESSAGES, max_tokens=args.tokens, temperature=0,
-                    stream=True, stream_options={"include_usage": True},
+                    model=model,
+                    messages=MESSAGES,
+                    max_tokens=args.tokens,
+                    temperature=0,
+                    stream=True,
+                    stream_options={"include_usage": True},
                 )
                 for chunk in stream:
                     if chunk.choices and chunk.choices[0].delta.content:
                         chars += len(chunk.choices[0].delta.content)  # consume as a client would
                     usage = chunk.usage or usage
-                return usage.completion_tokens / (time.perf_counter() - start), usage.completion_tokens
+                return usage.completion_tokens / (
+                    time.perf_counter() - start
+                ), usage.completion_tokens
 
             def run_direct() -> tuple[float, int]:
                 start = time.perf_counter()
@@ -115,11 +145,17 @@ def main() -> None:
         sys.exit(f"the two sides wrote different numbers of tokens: {sorted(counts)}")
     api_median, direct_median = statistics.median(api_tps), statistics.median(direct_tps)
     # Each API run against the direct run right after it: slow drifts of a shared machine cancel.
-    ratio = statistics.median(a / d for a, d in zip(api_tps, direct_tps))
-    print(f"model: random GlmForCausalLM (BENCH_SHAPE), {counts.pop()} greedy tokens per answer, "
-          f"{args.rounds} interleaved rounds, streamed through /v1/chat/completions with the openai client")
-    print(f"API (uvicorn app:app, SSE): {api_median:8.1f} tokens/s  (runs: {', '.join(f'{x:.0f}' for x in api_tps)})")
-    print(f"direct (chat backend):      {direct_median:8.1f} tokens/s  (runs: {', '.join(f'{x:.0f}' for x in direct_tps)})")
+    ratio = statistics.median(a / d for a, d in zip(api_tps, direct_tps, strict=True))
+    print(
+        f"model: random GlmForCausalLM (BENCH_SHAPE), {counts.pop()} greedy tokens per answer, "
+        f"{args.rounds} interleaved rounds, streamed through /v1/chat/completions with the openai client"
+    )
+    print(
+        f"API (uvicorn app:app, SSE): {api_median:8.1f} tokens/s  (runs: {', '.join(f'{x:.0f}' for x in api_tps)})"
+    )
+    print(
+        f"direct (chat backend):      {direct_median:8.1f} tokens/s  (runs: {', '.join(f'{x:.0f}' for x in direct_tps)})"
+    )
     print(f"api_overhead_ratio={ratio:.3f}")
 
 

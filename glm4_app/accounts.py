@@ -122,7 +122,9 @@ class AccountStore:
 
     # -- users --------------------------------------------------------------------------------
 
-    def add_user(self, name: str, password: str, role: str = "user", only_if_none: bool = False) -> User:
+    def add_user(
+        self, name: str, password: str, role: str = "user", only_if_none: bool = False
+    ) -> User:
         """Create an account. ``only_if_none``: only while there are no accounts at all (the
         first sign-up), checked in the same transaction so two first sign-ups cannot both win."""
         name = name.strip()
@@ -160,7 +162,8 @@ class AccountStore:
             raise AccountError(problem)
         with closing(self._connect()) as db, db:
             changed = db.execute(
-                "UPDATE users SET password_hash = ? WHERE key = ?", (self.hasher.hash(password), _key(name))
+                "UPDATE users SET password_hash = ? WHERE key = ?",
+                (self.hasher.hash(password), _key(name)),
             ).rowcount
             db.execute("DELETE FROM sessions WHERE user_key = ?", (_key(name),))
         if not changed:
@@ -170,7 +173,9 @@ class AccountStore:
         if role not in ROLES:
             raise AccountError(f"A role is one of {', '.join(ROLES)}.")
         with closing(self._connect()) as db, db:
-            if not db.execute("UPDATE users SET role = ? WHERE key = ?", (role, _key(name))).rowcount:
+            if not db.execute(
+                "UPDATE users SET role = ? WHERE key = ?", (role, _key(name))
+            ).rowcount:
                 raise AccountError(f"There is no user named {name.strip()}.")
 
     def user(self, name: str) -> User | None:
@@ -200,7 +205,10 @@ class AccountStore:
             return None
         if self.hasher.check_needs_rehash(row[2]):  # stronger defaults since it was hashed
             with closing(self._connect()) as db, db:
-                db.execute("UPDATE users SET password_hash = ? WHERE key = ?", (self.hasher.hash(password), _key(name)))
+                db.execute(
+                    "UPDATE users SET password_hash = ? WHERE key = ?",
+                    (self.hasher.hash(password), _key(name)),
+                )
         return User(row[0], row[1])
 
     # -- sessions -----------------------------------------------------------------------------
@@ -278,7 +286,9 @@ class AccountStore:
             return None
         digest, now = _digest(secret), self.clock()
         with closing(self._connect()) as db:
-            row = db.execute("SELECT owner, last_used_at FROM api_keys WHERE key_hash = ?", (digest,)).fetchone()
+            row = db.execute(
+                "SELECT owner, last_used_at FROM api_keys WHERE key_hash = ?", (digest,)
+            ).fetchone()
         if row is None:
             return None
         if row[1] is None or now - row[1] > 60:

@@ -19,35 +19,57 @@ from .events import Done, Error, Event
 REGISTRY = CollectorRegistry()
 
 REQUESTS = Counter(
-    "glm4_requests", "Answers asked for, by mode (chat, tools, documents, vision, api) and outcome "
-    "(ok, stopped, error, refused).", ["mode", "outcome"], registry=REGISTRY,
-)
-ERRORS = Counter(
-    "glm4_errors", "Answers that failed, by kind (context, oom, queue_full, backend).", ["kind"],
+    "glm4_requests",
+    "Answers asked for, by mode (chat, tools, documents, vision, api) and outcome "
+    "(ok, stopped, error, refused).",
+    ["mode", "outcome"],
     registry=REGISTRY,
 )
-IN_PROGRESS = Gauge("glm4_requests_in_progress", "Answers being written now.", ["mode"], registry=REGISTRY)
-PROMPT_TOKENS = Counter("glm4_prompt_tokens", "Prompt tokens of finished answers.", ["mode"], registry=REGISTRY)
+ERRORS = Counter(
+    "glm4_errors",
+    "Answers that failed, by kind (context, oom, queue_full, backend).",
+    ["kind"],
+    registry=REGISTRY,
+)
+IN_PROGRESS = Gauge(
+    "glm4_requests_in_progress", "Answers being written now.", ["mode"], registry=REGISTRY
+)
+PROMPT_TOKENS = Counter(
+    "glm4_prompt_tokens", "Prompt tokens of finished answers.", ["mode"], registry=REGISTRY
+)
 COMPLETION_TOKENS = Counter(
     "glm4_completion_tokens", "Tokens the model wrote.", ["mode"], registry=REGISTRY
 )
 CACHED_TOKENS = Counter(
-    "glm4_prefix_cache_hit_tokens", "Prompt tokens whose keys/values came from the prefix cache "
-    "instead of being computed again.", ["mode"], registry=REGISTRY,
+    "glm4_prefix_cache_hit_tokens",
+    "Prompt tokens whose keys/values came from the prefix cache instead of being computed again.",
+    ["mode"],
+    registry=REGISTRY,
 )
 TTFT = Histogram(
-    "glm4_time_to_first_token_seconds", "From the request to its first token, queue wait included.",
-    ["mode"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120), registry=REGISTRY,
+    "glm4_time_to_first_token_seconds",
+    "From the request to its first token, queue wait included.",
+    ["mode"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
+    registry=REGISTRY,
 )
 TOKENS_PER_S = Histogram(
-    "glm4_decode_tokens_per_second", "Decoding speed of each answer (first token to last).",
-    ["mode"], buckets=(1, 2, 5, 10, 20, 40, 80, 160, 320, 640), registry=REGISTRY,
+    "glm4_decode_tokens_per_second",
+    "Decoding speed of each answer (first token to last).",
+    ["mode"],
+    buckets=(1, 2, 5, 10, 20, 40, 80, 160, 320, 640),
+    registry=REGISTRY,
 )
 EXTRACTION_FAILURES = Counter(
-    "glm4_document_extraction_failures", "Uploaded documents that could not be read.", registry=REGISTRY
+    "glm4_document_extraction_failures",
+    "Uploaded documents that could not be read.",
+    registry=REGISTRY,
 )
 SIGN_INS = Counter(
-    "glm4_sign_ins", "Sign-in attempts by outcome (ok, wrong, throttled).", ["outcome"], registry=REGISTRY
+    "glm4_sign_ins",
+    "Sign-in attempts by outcome (ok, wrong, throttled).",
+    ["outcome"],
+    registry=REGISTRY,
 )
 
 
@@ -95,9 +117,17 @@ class _LiveState:
     def collect(self):
         from .backend.manager import MANAGER  # imports no torch until a model is asked for
 
-        ready = GaugeMetricFamily("glm4_model_ready", "1 when the model is loaded and serving.", labels=["kind"])
-        queue = GaugeMetricFamily("glm4_queue_depth", "Requests waiting for a place in the batch.", labels=["kind", "model"])
-        batch = GaugeMetricFamily("glm4_batch_size", "Requests decoding together now.", labels=["kind", "model"])
+        ready = GaugeMetricFamily(
+            "glm4_model_ready", "1 when the model is loaded and serving.", labels=["kind"]
+        )
+        queue = GaugeMetricFamily(
+            "glm4_queue_depth",
+            "Requests waiting for a place in the batch.",
+            labels=["kind", "model"],
+        )
+        batch = GaugeMetricFamily(
+            "glm4_batch_size", "Requests decoding together now.", labels=["kind", "model"]
+        )
         for kind, job in MANAGER.jobs():
             ready.add_metric([kind], 1.0 if job.done and job.result is not None else 0.0)
             engine = getattr(job.result, "engine", None) if job.done else None
@@ -105,7 +135,9 @@ class _LiveState:
                 name = job.result.info.name
                 queue.add_metric([kind, name], engine.waiting)
                 batch.add_metric([kind, name], engine.batch_size)
-        kernels = GaugeMetricFamily("glm4_live_kernels", "Python kernels running for All Tools sessions.")
+        kernels = GaugeMetricFamily(
+            "glm4_live_kernels", "Python kernels running for All Tools sessions."
+        )
         kernels.add_metric([], _live_kernels())
         return [ready, queue, batch, kernels]
 

@@ -108,8 +108,16 @@ def _key_revoke(store: AccountStore, args) -> int:
 
 
 COMMANDS = {
-    "add": _add, "passwd": _passwd, "role": _role, "remove": _remove, "signout": _signout, "list": _list,
-    "migrate": _migrate, "key-add": _key_add, "key-list": _key_list, "key-revoke": _key_revoke,
+    "add": _add,
+    "passwd": _passwd,
+    "role": _role,
+    "remove": _remove,
+    "signout": _signout,
+    "list": _list,
+    "migrate": _migrate,
+    "key-add": _key_add,
+    "key-list": _key_list,
+    "key-revoke": _key_revoke,
 }
 
 
@@ -124,19 +132,29 @@ def _password() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m glm4_app.users", description="Accounts and API keys.")
-    parser.add_argument("--data-dir", type=Path, help="folder of conversations.sqlite3 (default: GLM4_DATA_DIR)")
+    parser = argparse.ArgumentParser(
+        prog="python -m glm4_app.users", description="Accounts and API keys."
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="folder of conversations.sqlite3 (default: GLM4_DATA_DIR)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="create an account")
     add.add_argument("name")
     add.add_argument("--admin", action="store_true")
-    for name, text in (("passwd", "set a new password"), ("remove", "delete an account"), ("signout", "end every session")):
+    for name, text in (
+        ("passwd", "set a new password"),
+        ("remove", "delete an account"),
+        ("signout", "end every session"),
+    ):
         sub.add_parser(name, help=text).add_argument("name")
     role = sub.add_parser("role", help="make a user admin or user")
     role.add_argument("name")
     role.add_argument("role", choices=("admin", "user"))
     sub.add_parser("list", help="list accounts")
-    sub.add_parser("migrate", help="accounts for names that own conversations from the shared-password mode")
+    sub.add_parser(
+        "migrate", help="accounts for names that own conversations from the shared-password mode"
+    )
     key_add = sub.add_parser("key-add", help="create an API key for a user")
     key_add.add_argument("name")
     key_add.add_argument("--label", default="")

@@ -23,7 +23,9 @@ from glm4_app.identity import (
 )
 from glm4_app.store import ConversationStore
 
-FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # tests only; real defaults in the app
+FAST = PasswordHasher(
+    time_cost=1, memory_cost=1024, parallelism=1
+)  # tests only; real defaults in the app
 
 
 class Clock:
@@ -57,7 +59,9 @@ def test_passwords_are_argon2_hashes_and_names_are_case_insensitive(store, db):
     (stored,) = sqlite3.connect(db).execute("SELECT password_hash FROM users").fetchone()
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
     assert store.verify("alice", "correct horse").name == "Alice"
-    assert store.verify("ALICE", "correct horse").owner == "user:alice"  # the shared-password era's key
+    assert (
+        store.verify("ALICE", "correct horse").owner == "user:alice"
+    )  # the shared-password era's key
     assert store.verify("alice", "Correct horse") is None
     assert store.verify("nobody", "correct horse") is None
 
@@ -114,7 +118,11 @@ def test_a_session_lasts_its_days_and_is_stored_hashed(store, db, clock):
 def test_forged_ended_and_orphaned_sessions_sign_nobody_in(store):
     alice = store.add_user("alice", "alice's password")
     bob = store.add_user("bob", "bob's password")
-    phone, laptop, bobs = (store.start_session(alice, 7), store.start_session(alice, 7), store.start_session(bob, 7))
+    phone, laptop, bobs = (
+        store.start_session(alice, 7),
+        store.start_session(alice, 7),
+        store.start_session(bob, 7),
+    )
     for forged in ("", None, "x" * 43, phone[:-1] + ("A" if phone[-1] != "A" else "B"), "y" * 5000):
         assert store.session_user(forged) is None
     store.end_session(phone)
@@ -130,7 +138,9 @@ def test_a_new_password_ends_every_session(store):
     token = store.start_session(alice, 7)
     store.set_password("alice", "a brand new one")
     assert store.session_user(token) is None
-    assert store.verify("alice", "alice's password") is None and store.verify("alice", "a brand new one")
+    assert store.verify("alice", "alice's password") is None and store.verify(
+        "alice", "a brand new one"
+    )
     with pytest.raises(AccountError, match="no user"):
         store.set_password("nobody", "whatever long")
 
@@ -170,7 +180,9 @@ def test_removing_an_account_removes_its_keys_but_keeps_its_conversations(store,
 # --- The shared-password era -------------------------------------------------------------------
 
 
-def test_migrate_gives_every_old_name_an_account_that_owns_its_conversations(db, monkeypatch, capsys):
+def test_migrate_gives_every_old_name_an_account_that_owns_its_conversations(
+    db, monkeypatch, capsys
+):
     conversations = ConversationStore(db)
     for owner in ("user:alice", "user:bob", "user:bob", "3f2a9c0d1e2b4a5f", "oidc:ann@example.org"):
         conversation = Conversation(mode="chat", owner=owner)
@@ -183,7 +195,10 @@ def test_migrate_gives_every_old_name_an_account_that_owns_its_conversations(db,
     assert sorted(passwords) == ["alice", "bob"]  # only the password mode's names
     store = AccountStore(db, hasher=FAST)
     bob = store.verify("bob", passwords["bob"])
-    assert [t for _, t in conversations.recent("chat", bob.owner)] == ["from user:bob", "from user:bob"]
+    assert [t for _, t in conversations.recent("chat", bob.owner)] == [
+        "from user:bob",
+        "from user:bob",
+    ]
     assert [u.role for u in store.users()] == ["admin", "user"]  # the first becomes admin
     assert users.main(["--data-dir", str(db.parent), "migrate"]) == 0
     assert "nothing to do" in capsys.readouterr().out
@@ -200,7 +215,9 @@ def test_the_users_command(db, monkeypatch, capsys):
 
     assert run("add", "carol", "--admin") == (0, "added carol (admin)\n")
     assert run("add", "carol")[0] == 1 and "taken" in run("add", "carol")[1]
-    assert run("add", "dave", stdin="short\n")[1] == "error: A password has at least 8 characters.\n"
+    assert (
+        run("add", "dave", stdin="short\n")[1] == "error: A password has at least 8 characters.\n"
+    )
     code, out = run("key-add", "carol", "--label", "ci")
     secret = out.splitlines()[0]
     assert code == 0 and AccountStore(db, hasher=FAST).api_key_owner(secret) == "user:carol"
@@ -234,7 +251,9 @@ def test_header_identities_and_trusted_proxies():
     assert bad == ("proxy.example.org",)
     assert from_trusted_proxy("10.2.3.4", networks) and from_trusted_proxy("127.0.0.1", networks)
     assert from_trusted_proxy("::ffff:10.1.1.1", networks) and from_trusted_proxy("::1", networks)
-    assert not from_trusted_proxy("192.168.1.5", networks) and not from_trusted_proxy(None, networks)
+    assert not from_trusted_proxy("192.168.1.5", networks) and not from_trusted_proxy(
+        None, networks
+    )
     assert not from_trusted_proxy("not an address", networks)
     assert not from_trusted_proxy("10.0.0.1", proxy_networks("")[0])
 

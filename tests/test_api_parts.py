@@ -15,9 +15,17 @@ from glm4_app.events import Done, Error, ReasoningDelta, Started, Stats, TextDel
 from glm4_app.server.completion import Answer
 from glm4_app.server.gate import is_page_load, without_untrusted_identity
 from glm4_app.server.signin import safe_next
-from glm4_app.server.tool_format import OutputSplitter, ToolChoiceError, declarations, prompt_messages
+from glm4_app.server.tool_format import (
+    OutputSplitter,
+    ToolChoiceError,
+    declarations,
+    prompt_messages,
+)
 
-WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}}
+WEATHER = {
+    "type": "function",
+    "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object"}},
+}
 CLOCK = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
 
 
@@ -32,7 +40,9 @@ def test_tool_choice_decides_what_is_declared():
     assert declarations([WEATHER, CLOCK], None) == [WEATHER, CLOCK]
     assert declarations([WEATHER, CLOCK], "auto") == [WEATHER, CLOCK]
     assert declarations([WEATHER, CLOCK], "none") is None
-    assert declarations([WEATHER, CLOCK], {"type": "function", "function": {"name": "now"}}) == [CLOCK]
+    assert declarations([WEATHER, CLOCK], {"type": "function", "function": {"name": "now"}}) == [
+        CLOCK
+    ]
     with pytest.raises(ToolChoiceError, match="'sunrise'"):
         declarations([WEATHER], {"type": "function", "function": {"name": "sunrise"}})
     assert declarations(None, "auto") is None
@@ -42,10 +52,14 @@ def test_a_tool_round_trip_becomes_glm_turns():
     history = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Weather in Paris?"},
-        {"role": "assistant", "content": "Let me look.", "tool_calls": [
-            {"function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
-            {"function": {"name": "now", "arguments": ""}},
-        ]},
+        {
+            "role": "assistant",
+            "content": "Let me look.",
+            "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                {"function": {"name": "now", "arguments": ""}},
+            ],
+        },
         {"role": "tool", "content": "sunny, 21 C"},
         {"role": "tool", "content": ""},
     ]
@@ -54,7 +68,11 @@ def test_a_tool_round_trip_becomes_glm_turns():
         {"role": "user", "content": "Weather in Paris?"},
         {"role": "assistant", "content": "Let me look."},
         {"role": "assistant", "metadata": "get_weather", "content": '{"city": "Paris"}'},
-        {"role": "assistant", "metadata": "now", "content": "{}"},  # never empty: GLM drops empty turns
+        {
+            "role": "assistant",
+            "metadata": "now",
+            "content": "{}",
+        },  # never empty: GLM drops empty turns
         {"role": "observation", "metadata": "", "content": "sunny, 21 C"},
         {"role": "observation", "metadata": "", "content": "[no output]"},
     ]
@@ -91,13 +109,24 @@ def feed_all(answer: Answer, events) -> list[dict]:
     return out + answer.finish()
 
 
-@pytest.mark.parametrize("pieces", [["Hello wor", "ld. STOP here"], ["Hello world. S", "T", "OP here"], ["Hello world. STOP here"]])
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        ["Hello wor", "ld. STOP here"],
+        ["Hello world. S", "T", "OP here"],
+        ["Hello world. STOP here"],
+    ],
+)
 def test_a_stop_sequence_cuts_the_answer_even_across_chunks(pieces):
     answer = Answer(None, ["STOP", "never"])
     deltas = feed_all(answer, [Started(12), *map(TextDelta, pieces)])
     assert "".join(d["content"] for d in deltas) == "Hello world. "
     assert answer.ended and answer.hit_stop and answer.finish_reason == "stop"
-    assert answer.usage() == {"prompt_tokens": 12, "completion_tokens": len(pieces), "total_tokens": 12 + len(pieces)}
+    assert answer.usage() == {
+        "prompt_tokens": 12,
+        "completion_tokens": len(pieces),
+        "total_tokens": 12 + len(pieces),
+    }
     assert answer.feed(TextDelta("more")) == []  # nothing after the stop
 
 
@@ -109,8 +138,13 @@ def test_held_text_that_was_not_a_stop_is_sent_at_the_end():
 
 def test_reasoning_content_tool_calls_and_usage_of_a_finished_answer():
     answer = Answer(["get_weather"], [])
-    events = [ReasoningDelta("Paris, so "), ReasoningDelta("weather."), TextDelta("get_weather\n"), TextDelta('{"city": "Paris"}'),
-              Done(stats(30, 9))]
+    events = [
+        ReasoningDelta("Paris, so "),
+        ReasoningDelta("weather."),
+        TextDelta("get_weather\n"),
+        TextDelta('{"city": "Paris"}'),
+        Done(stats(30, 9)),
+    ]
     deltas = feed_all(answer, events)
     assert deltas[:2] == [{"reasoning_content": "Paris, so "}, {"reasoning_content": "weather."}]
     assert deltas[-1]["tool_calls"][0]["index"] == 0
@@ -134,32 +168,61 @@ def test_length_and_errors():
 
 
 def scope(path="/", headers=(), client=("203.0.113.9", 50000), method="GET", kind="http"):
-    return {"type": kind, "path": path, "method": method, "headers": list(headers), "client": client, "query_string": b""}
+    return {
+        "type": kind,
+        "path": path,
+        "method": method,
+        "headers": list(headers),
+        "client": client,
+        "query_string": b"",
+    }
 
 
 def test_only_a_trusted_proxy_may_name_the_user():
     named = [(b"x-forwarded-email", b"alice@example.org"), (b"accept", b"text/html")]
     stripped = without_untrusted_identity(scope(headers=named), "X-Forwarded-Email", "10.0.0.0/8")
     assert stripped["headers"] == [(b"accept", b"text/html")]
-    kept = without_untrusted_identity(scope(headers=named, client=("10.1.2.3", 443)), "X-Forwarded-Email", "10.0.0.0/8")
+    kept = without_untrusted_identity(
+        scope(headers=named, client=("10.1.2.3", 443)), "X-Forwarded-Email", "10.0.0.0/8"
+    )
     assert kept["headers"] == named
-    websocket = without_untrusted_identity(scope(headers=named, kind="websocket"), "X-Forwarded-Email", "")
-    assert websocket["headers"] == [(b"accept", b"text/html")]  # the page reads the websocket's headers
+    websocket = without_untrusted_identity(
+        scope(headers=named, kind="websocket"), "X-Forwarded-Email", ""
+    )
+    assert websocket["headers"] == [
+        (b"accept", b"text/html")
+    ]  # the page reads the websocket's headers
 
 
 def test_page_loads_are_told_apart_from_everything_else():
     html = [(b"accept", b"text/html,application/xhtml+xml")]
     assert is_page_load(scope("/", html)) and is_page_load(scope("/tools", html))
-    for path in ("/_stcore/stream", "/static/js/main.js", "/v1/models", "/healthz", "/metrics", "/signin"):
+    for path in (
+        "/_stcore/stream",
+        "/static/js/main.js",
+        "/v1/models",
+        "/healthz",
+        "/metrics",
+        "/signin",
+    ):
         assert not is_page_load(scope(path, html))
     assert not is_page_load(scope("/", [(b"accept", b"application/json")]))
     assert not is_page_load(scope("/", html, method="POST"))
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/tools?c=1", "/tools?c=1"), ("", "/"), (None, "/"), ("https://evil.example/", "/"),
-    ("//evil.example/x", "/"), ("/\\evil.example", "/"), ("/signin", "/"), ("javascript:alert(1)", "/"),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ("/tools?c=1", "/tools?c=1"),
+        ("", "/"),
+        (None, "/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("/signin", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_after_sign_in_only_this_site(target, expected):
     assert safe_next(target) == expected
 
@@ -186,7 +249,9 @@ def test_an_observed_answer_moves_the_counters():
         "cached": sample("glm4_prefix_cache_hit_tokens_total", mode="documents"),
     }
     done = Stats(100, 21, 8192, 0.3, 2.0, "stop", cached_tokens=64)
-    assert list(metrics.observe(iter([Started(100), TextDelta("x"), Done(done)]), "documents"))[-1] == Done(done)
+    assert list(metrics.observe(iter([Started(100), TextDelta("x"), Done(done)]), "documents"))[
+        -1
+    ] == Done(done)
     assert sample("glm4_requests_total", mode="documents", outcome="ok") == before["ok"] + 1
     assert sample("glm4_prompt_tokens_total", mode="documents") == before["prompt"] + 100
     assert sample("glm4_time_to_first_token_seconds_count", mode="documents") == before["ttft"] + 1
@@ -205,7 +270,9 @@ def test_an_observed_answer_moves_the_counters():
     next(stream)
     stream.close()  # Stop: the model's stream is closed at once, and counted as stopped
     assert closed == [True]
-    assert sample("glm4_requests_total", mode="documents", outcome="stopped") == before["stopped"] + 1
+    assert (
+        sample("glm4_requests_total", mode="documents", outcome="stopped") == before["stopped"] + 1
+    )
     list(metrics.observe(iter([Error("no memory", "oom")]), "documents"))
     assert sample("glm4_errors_total", kind="oom") == before["oom"] + 1
     assert sample("glm4_requests_in_progress", mode="documents") == 0

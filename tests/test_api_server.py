@@ -28,7 +28,11 @@ WEATHER_TOOL = {
     "function": {
         "name": "get_weather",
         "description": "Current weather of a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
     },
 }
 SCRIPT = {
@@ -43,22 +47,35 @@ SCRIPT = {
 
 
 class Server:
-    def __init__(self, url: str, data_dir, keys: dict[str, str], first_health: httpx.Response) -> None:
+    def __init__(
+        self, url: str, data_dir, keys: dict[str, str], first_health: httpx.Response
+    ) -> None:
         self.url, self.data_dir, self.keys, self.first_health = url, data_dir, keys, first_health
 
     def client(self, user: str = "alice", **kwargs) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=self.keys[user], max_retries=0, timeout=120, **kwargs)
+        return openai.OpenAI(
+            base_url=self.url + "/v1", api_key=self.keys[user], max_retries=0, timeout=120, **kwargs
+        )
 
     def post(self, body, key: str | None = "alice", **kwargs) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.keys.get(key, key)}"} if key else {}
         content = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        return httpx.post(self.url + "/v1/chat/completions", content=content, headers=headers, timeout=120, **kwargs)
+        return httpx.post(
+            self.url + "/v1/chat/completions",
+            content=content,
+            headers=headers,
+            timeout=120,
+            **kwargs,
+        )
 
     def metrics(self) -> dict[tuple, float]:
-        text = httpx.get(self.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+        text = httpx.get(
+            self.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        ).text
         return {
             (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
         }
 
 
@@ -66,8 +83,12 @@ class Server:
 def server(offline_data_dir, tiny_glm4v_path, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("api_data")
     (data_dir / "models").mkdir()
-    (data_dir / "models" / FOLDER_NAME).symlink_to(offline_data_dir / "models" / FOLDER_NAME, target_is_directory=True)
-    accounts = AccountStore(data_dir / "conversations.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    (data_dir / "models" / FOLDER_NAME).symlink_to(
+        offline_data_dir / "models" / FOLDER_NAME, target_is_directory=True
+    )
+    accounts = AccountStore(
+        data_dir / "conversations.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024)
+    )
     keys = {}
     for name in ("alice", "bob"):
         accounts.add_user(name, f"{name}'s password")
@@ -99,9 +120,15 @@ def test_health_while_loading_then_ready(server):
     first = server.first_health
     assert first.status_code == 503 and first.json()["status"] == "loading"
     assert first.json()["reason"].startswith("The chat model is loading")
-    wait_for(lambda: httpx.get(server.url + "/healthz").status_code == 200, 120, "the model to load")
+    wait_for(
+        lambda: httpx.get(server.url + "/healthz").status_code == 200, 120, "the model to load"
+    )
     ready = httpx.get(server.url + "/healthz").json()
-    assert ready["status"] == "ok" and ready["models"][0] == {**ready["models"][0], "state": "ready", "model": MODEL}
+    assert ready["status"] == "ok" and ready["models"][0] == {
+        **ready["models"][0],
+        "state": "ready",
+        "model": MODEL,
+    }
     assert httpx.get(server.url + "/metrics").status_code == 401  # GLM4_METRICS_TOKEN is set
     samples = server.metrics()
     assert samples[("glm4_model_ready", (("kind", "chat"),))] == 1
@@ -119,7 +146,10 @@ def test_models_and_a_completion(server):
     assert models[server.vision].model_extra["capabilities"]["vision"]
     before = server.metrics()
     reply = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "What is the capital of France?"}], temperature=0, max_tokens=16,
+        model=MODEL,
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        temperature=0,
+        max_tokens=16,
     )
     choice = reply.choices[0]
     assert "Paris" in choice.message.content
@@ -136,14 +166,22 @@ def test_models_and_a_completion(server):
 
 def test_a_streamed_completion(server):
     stream = server.client().chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Name three colours."}], max_tokens=20, seed=7,
-        stream=True, stream_options={"include_usage": True},
+        model=MODEL,
+        messages=[{"role": "user", "content": "Name three colours."}],
+        max_tokens=20,
+        seed=7,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
-    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    pieces = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
     assert len(pieces) >= 3 and "".join(pieces).strip()  # it streamed, token by token
     assert chunks[0].choices[0].delta.role == "assistant"
-    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] in (["stop"], ["length"])
+    assert [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ] in (["stop"], ["length"])
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens >= len(pieces)
 
 
@@ -153,20 +191,32 @@ def test_a_streamed_completion(server):
 def test_a_tool_call_round_trip(server):
     client = server.client()
     messages = [{"role": "user", "content": "What's the weather in Paris?"}]
-    first = client.chat.completions.create(model="scripted", messages=messages, tools=[WEATHER_TOOL])
+    first = client.chat.completions.create(
+        model="scripted", messages=messages, tools=[WEATHER_TOOL]
+    )
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls"
     (call,) = choice.message.tool_calls
     assert call.type == "function" and call.function.name == "get_weather"
     assert json.loads(call.function.arguments) == {"city": "Paris"}
-    assert choice.message.model_extra["reasoning_content"] == "The user wants the weather; I should call the tool."
+    assert (
+        choice.message.model_extra["reasoning_content"]
+        == "The user wants the weather; I should call the tool."
+    )
 
-    messages += [choice.message.model_dump(exclude_none=True), {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21 C"}]
-    second = client.chat.completions.create(model="scripted", messages=messages, tools=[WEATHER_TOOL])
+    messages += [
+        choice.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21 C"},
+    ]
+    second = client.chat.completions.create(
+        model="scripted", messages=messages, tools=[WEATHER_TOOL]
+    )
     assert second.choices[0].message.content == "It is sunny in Paris, 21 °C."
     assert second.choices[0].finish_reason == "stop" and not second.choices[0].message.tool_calls
 
-    streamed = client.chat.completions.create(model="scripted", messages=messages[:1], tools=[WEATHER_TOOL], stream=True)
+    streamed = client.chat.completions.create(
+        model="scripted", messages=messages[:1], tools=[WEATHER_TOOL], stream=True
+    )
     content, reasoning, calls, finish = "", "", {}, None
     for chunk in streamed:
         delta = chunk.choices[0].delta
@@ -178,10 +228,15 @@ def test_a_tool_call_round_trip(server):
             entry["arguments"] += piece.function.arguments or ""
         finish = chunk.choices[0].finish_reason or finish
     assert (content, reasoning, finish) == ("Checking.", "Again the tool.", "tool_calls")
-    assert [(c["name"], json.loads(c["arguments"])) for c in calls.values()] == [("get_weather", {"city": "Lyon"})]
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls.values()] == [
+        ("get_weather", {"city": "Lyon"})
+    ]
 
     cut = client.chat.completions.create(model="scripted", messages=messages[:1], stop=["STOP"])
-    assert cut.choices[0].message.content == "one two three " and cut.choices[0].finish_reason == "stop"
+    assert (
+        cut.choices[0].message.content == "one two three "
+        and cut.choices[0].finish_reason == "stop"
+    )
 
 
 # --- Images for the vision model ------------------------------------------------------------------
@@ -202,12 +257,21 @@ def test_images_as_data_urls_for_the_vision_model(server):
     client = server.client()
     picture = {"type": "image_url", "image_url": {"url": png_data_url("red")}}
     reply = client.chat.completions.create(
-        model=server.vision, max_tokens=6, temperature=0,
-        messages=[{"role": "user", "content": [picture, {"type": "text", "text": "What colour is this?"}]}],
+        model=server.vision,
+        max_tokens=6,
+        temperature=0,
+        messages=[
+            {"role": "user", "content": [picture, {"type": "text", "text": "What colour is this?"}]}
+        ],
     )
-    assert reply.usage.completion_tokens >= 1 and reply.usage.prompt_tokens > 10  # the image's tokens count
+    assert (
+        reply.usage.completion_tokens >= 1 and reply.usage.prompt_tokens > 10
+    )  # the image's tokens count
     text_only = client.chat.completions.create(
-        model=server.vision, max_tokens=6, temperature=0, messages=[{"role": "user", "content": "What colour is this?"}],
+        model=server.vision,
+        max_tokens=6,
+        temperature=0,
+        messages=[{"role": "user", "content": "What colour is this?"}],
     )
     assert reply.usage.prompt_tokens > text_only.usage.prompt_tokens
     for url, reason in [
@@ -216,8 +280,18 @@ def test_images_as_data_urls_for_the_vision_model(server):
         ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA", "damaged or truncated"),
     ]:
         with pytest.raises(openai.BadRequestError, match=reason) as refused:
-            client.chat.completions.create(model=server.vision, messages=[{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": "?"}]}])
+            client.chat.completions.create(
+                model=server.vision,
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": url}},
+                            {"type": "text", "text": "?"},
+                        ],
+                    }
+                ],
+            )
         assert refused.value.body["param"] == "messages.0.content.0"
     assert not list((server.data_dir / "media").glob("api-*"))  # each request's images are gone
 
@@ -233,10 +307,15 @@ def test_bad_keys_and_requests_get_openai_errors(server):
     question = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
     assert server.post(question, key=None).status_code == 401
     with pytest.raises(openai.AuthenticationError) as wrong:
-        openai.OpenAI(base_url=server.url + "/v1", api_key="sk-glm4-not-a-key", max_retries=0).models.list()
+        openai.OpenAI(
+            base_url=server.url + "/v1", api_key="sk-glm4-not-a-key", max_retries=0
+        ).models.list()
     assert wrong.value.body["code"] == "invalid_api_key"
 
-    store = AccountStore(server.data_dir / "conversations.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    store = AccountStore(
+        server.data_dir / "conversations.sqlite3",
+        hasher=PasswordHasher(time_cost=1, memory_cost=1024),
+    )
     store.add_user("carol", "carol's password")
     carols, _ = store.create_api_key("user:carol")
     assert server.post(question, key=carols).status_code == 200
@@ -253,17 +332,37 @@ def test_bad_keys_and_requests_get_openai_errors(server):
     client = server.client()
     with pytest.raises(openai.NotFoundError) as unknown:
         client.chat.completions.create(model="gpt-5", messages=question["messages"])
-    assert unknown.value.body["code"] == "model_not_found" and MODEL in unknown.value.body["message"]
+    assert (
+        unknown.value.body["code"] == "model_not_found" and MODEL in unknown.value.body["message"]
+    )
     with pytest.raises(openai.BadRequestError, match="reads no images"):
-        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
-            {"type": "text", "text": "What is this?"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
-        ]}])
+        client.chat.completions.create(
+            model=MODEL,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is this?"},
+                        {
+                            "type": "image_url",
+                            "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="},
+                        },
+                    ],
+                }
+            ],
+        )
     with pytest.raises(openai.BadRequestError, match="cannot call tools"):
-        client.chat.completions.create(model=MODEL, messages=question["messages"], tools=[WEATHER_TOOL])
+        client.chat.completions.create(
+            model=MODEL, messages=question["messages"], tools=[WEATHER_TOOL]
+        )
     with pytest.raises(openai.APIStatusError) as too_long:
-        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "lorem ipsum " * 6000}])
-    assert too_long.value.status_code == 413 and too_long.value.body["code"] == "context_length_exceeded"
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "lorem ipsum " * 6000}]
+        )
+    assert (
+        too_long.value.status_code == 413
+        and too_long.value.body["code"] == "context_length_exceeded"
+    )
     unknown_path = httpx.get(server.url + "/v1/embeddings")
     assert unknown_path.status_code == 404 and error_of(unknown_path)["code"] == "unknown_url"
     assert server.post(question).status_code == 200  # and the server still answers
@@ -274,26 +373,43 @@ def test_a_flood_from_one_user_is_refused_without_slowing_another(server):
     with Retry-After; bob is served all along."""
     client = server.client("alice")
     long = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Tell me a story."}], max_tokens=24, stream=True,
+        model=MODEL,
+        messages=[{"role": "user", "content": "Tell me a story."}],
+        max_tokens=24,
+        stream=True,
     )
     first = next(iter(long))  # alice's first answer holds her place
     assert first.choices[0].delta.role == "assistant"
     results = []
 
     def another():
-        results.append(server.post({"model": MODEL, "messages": [{"role": "user", "content": "and?"}]}))
+        results.append(
+            server.post({"model": MODEL, "messages": [{"role": "user", "content": "and?"}]})
+        )
 
     threads = [threading.Thread(target=another) for _ in range(5)]
     for thread in threads:
         thread.start()
-    bob = server.client("bob").chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    bob = server.client("bob").chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=4
+    )
     for thread in threads:
         thread.join()
     assert [r.status_code for r in results] == [429] * 5
-    assert all(int(r.headers["Retry-After"]) >= 1 and error_of(r)["code"] == "rate_limit_exceeded" for r in results)
+    assert all(
+        int(r.headers["Retry-After"]) >= 1 and error_of(r)["code"] == "rate_limit_exceeded"
+        for r in results
+    )
     assert bob.choices[0].message.content is not None
-    assert "".join(c.choices[0].delta.content or "" for c in long if c.choices)  # alice's answer went on
+    assert "".join(
+        c.choices[0].delta.content or "" for c in long if c.choices
+    )  # alice's answer went on
     time.sleep(0.2)
-    assert server.post({"model": MODEL, "messages": [{"role": "user", "content": "now?"}], "max_tokens": 2}).status_code == 200
+    assert (
+        server.post(
+            {"model": MODEL, "messages": [{"role": "user", "content": "now?"}], "max_tokens": 2}
+        ).status_code
+        == 200
+    )
     refused = server.metrics()[("glm4_requests_total", (("mode", "api"), ("outcome", "refused")))]
     assert refused >= 5

@@ -41,7 +41,11 @@ def users(data_dir: Path, *argv: str, password: str = "") -> str:
     """`python -m glm4_app.users ...`, as an admin runs it."""
     done = subprocess.run(
         [sys.executable, "-m", "glm4_app.users", "--data-dir", str(data_dir), *argv],
-        cwd=REPO, input=password + "\n", capture_output=True, text=True, check=True,
+        cwd=REPO,
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout
 
@@ -84,7 +88,11 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def env(data_dir, tiny_glm_path):
-    return {"GLM4_DATA_DIR": str(data_dir), "GLM4_CHAT_MODEL": str(tiny_glm_path), "GLM4_MAX_NEW_TOKENS": "8"}
+    return {
+        "GLM4_DATA_DIR": str(data_dir),
+        "GLM4_CHAT_MODEL": str(tiny_glm_path),
+        "GLM4_MAX_NEW_TOKENS": "8",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +112,19 @@ def new_page(browser, url: str, **options):
 # --- 1. No login: the visitor cookie ---------------------------------------------------------------
 
 
-def test_a_visitor_cookie_keeps_conversations_without_a_key_in_the_url(browser, env, tmp_path_factory):
+def test_a_visitor_cookie_keeps_conversations_without_a_key_in_the_url(
+    browser, env, tmp_path_factory
+):
     with serve_app(env, tmp_path_factory.mktemp("open_server")) as url:
         visitor = new_page(browser, url)
         send(visitor, "visitor question")
         expect(listed(visitor, "visitor question")).to_have_count(1, timeout=60_000)
         (cookie,) = [c for c in visitor.context.cookies() if c["name"] == "glm4_visitor"]
-        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["expires"] > time.time() + 300 * 86400
+        assert (
+            cookie["httpOnly"]
+            and cookie["sameSite"] == "Lax"
+            and cookie["expires"] > time.time() + 300 * 86400
+        )
         visitor.reload()
         expect(listed(visitor, "visitor question")).to_have_count(1, timeout=60_000)
         assert "u=" not in visitor.url
@@ -140,11 +154,19 @@ def test_a_visitor_cookie_keeps_conversations_without_a_key_in_the_url(browser, 
 @pytest.fixture(scope="module")
 def accounts_env(env, data_dir):
     for name in ("alice", "bob"):
-        users(data_dir, "add", name, *(["--admin"] if name == "alice" else []), password=PASSWORDS[name])
+        users(
+            data_dir,
+            "add",
+            name,
+            *(["--admin"] if name == "alice" else []),
+            password=PASSWORDS[name],
+        )
     return {**env, "GLM4_AUTH": "password", "GLM4_API": "on"}
 
 
-def test_sign_in_stays_through_reload_tab_and_restart_until_signed_out(browser, accounts_env, data_dir, tmp_path_factory):
+def test_sign_in_stays_through_reload_tab_and_restart_until_signed_out(
+    browser, accounts_env, data_dir, tmp_path_factory
+):
     logs = tmp_path_factory.mktemp("accounts_server")
     with serve_app(accounts_env, logs) as url:
         page = new_page(browser, url + "/tools")
@@ -156,7 +178,9 @@ def test_sign_in_stays_through_reload_tab_and_restart_until_signed_out(browser, 
         sign_in(page, "alice", PASSWORDS["bob"])  # Bob's password does not open Alice's account
         expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
         sign_in(page, "alice", PASSWORDS["alice"])
-        expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as alice · admin", timeout=60_000)
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(
+            "Signed in as alice · admin", timeout=60_000
+        )
         assert page.url == url + "/tools"  # back where she wanted to go
         cookie = next(c for c in page.context.cookies() if c["name"] == "glm4_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
@@ -171,7 +195,9 @@ def test_sign_in_stays_through_reload_tab_and_restart_until_signed_out(browser, 
         expect(listed(page, "alice's private question")).to_have_count(1, timeout=60_000)
         tab = page.context.new_page()
         tab.goto(url + "/documents")
-        expect(tab.get_by_test_id("stSidebar")).to_contain_text("Signed in as alice", timeout=60_000)
+        expect(tab.get_by_test_id("stSidebar")).to_contain_text(
+            "Signed in as alice", timeout=60_000
+        )
 
         key = make_api_key(page)
         models = httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"})
@@ -179,12 +205,19 @@ def test_sign_in_stays_through_reload_tab_and_restart_until_signed_out(browser, 
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_role("button", name="Revoke").click()
         expect(sidebar.get_by_text("my editor")).to_have_count(0)
-        assert httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+        assert (
+            httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"}).status_code
+            == 401
+        )
 
     with serve_app(accounts_env, logs) as url:  # the server restarts: sessions are in SQLite
         page.goto(url + alices_link)
-        expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as alice", timeout=60_000)
-        expect(page.get_by_test_id("stChatMessage").first).to_contain_text("alice's private question")
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(
+            "Signed in as alice", timeout=60_000
+        )
+        expect(page.get_by_test_id("stChatMessage").first).to_contain_text(
+            "alice's private question"
+        )
 
         page.get_by_test_id("stSidebar").get_by_role("link", name="Sign out", exact=True).click()
         expect(page.get_by_role("status")).to_have_text("You are signed out.")
@@ -228,12 +261,21 @@ def test_first_sign_up_then_cookies_and_forms_that_must_not_work(env, tmp_path_f
     with serve_app(fresh, tmp_path_factory.mktemp("abuse_server")) as url:
         html = {"Accept": "text/html"}
         to_signin = httpx.get(url + "/tools?c=1", headers=html)
-        assert to_signin.status_code == 303 and to_signin.headers["location"] == "/signin?next=%2Ftools%3Fc%3D1"
+        assert (
+            to_signin.status_code == 303
+            and to_signin.headers["location"] == "/signin?next=%2Ftools%3Fc%3D1"
+        )
         zh = httpx.get(url + "/signin", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-        assert "<title>登录 · GLM-4</title>" in zh.text and "用户名" in zh.text and "创建账号" in zh.text
+        assert (
+            "<title>登录 · GLM-4</title>" in zh.text
+            and "用户名" in zh.text
+            and "创建账号" in zh.text
+        )
 
         first = {"name": "root", "password": "the first one", "again": "the first one", "next": "/"}
-        assert "passwords differ" in httpx.post(url + "/signup", data={**first, "again": "typo"}).text
+        assert (
+            "passwords differ" in httpx.post(url + "/signup", data={**first, "again": "typo"}).text
+        )
         made = httpx.post(url + "/signup", data=first)
         assert made.status_code == 303 and "glm4_session=" in made.headers["set-cookie"]
         assert users(data_dir, "list") == "root\tadmin\n"  # the first account is the admin
@@ -244,7 +286,9 @@ def test_first_sign_up_then_cookies_and_forms_that_must_not_work(env, tmp_path_f
             users(data_dir, "add", name, password=PASSWORDS[name])
 
         store = AccountStore(data_dir / "conversations.sqlite3")
-        expired = AccountStore(data_dir / "conversations.sqlite3", clock=lambda: time.time() - 8 * 86400)
+        expired = AccountStore(
+            data_dir / "conversations.sqlite3", clock=lambda: time.time() - 8 * 86400
+        )
         carol = store.user("carol")
         stale = {
             "forged": "x" * 43,
@@ -256,7 +300,10 @@ def test_first_sign_up_then_cookies_and_forms_that_must_not_work(env, tmp_path_f
             response = httpx.get(url + "/", headers=html, cookies={"glm4_session": token})
             assert response.status_code == 303, what
             assert response.headers["location"] == "/signin?next=%2F&expired=1", what
-            assert 'glm4_session=""' in response.headers["set-cookie"] and "Max-Age=0" in response.headers["set-cookie"]
+            assert (
+                'glm4_session=""' in response.headers["set-cookie"]
+                and "Max-Age=0" in response.headers["set-cookie"]
+            )
 
         form = {"name": "alice", "password": PASSWORDS["alice"], "next": "/"}
         evil = httpx.post(url + "/signin", data=form, headers={"Origin": "https://evil.example"})
@@ -269,8 +316,15 @@ def test_first_sign_up_then_cookies_and_forms_that_must_not_work(env, tmp_path_f
             assert flag in cookie, cookie
 
         for _ in range(5):
-            assert httpx.post(url + "/signin", data={**form, "name": "root", "password": "guess"}).status_code == 401
-        throttled = httpx.post(url + "/signin", data={**form, "name": "root", "password": "the first one"})
+            assert (
+                httpx.post(
+                    url + "/signin", data={**form, "name": "root", "password": "guess"}
+                ).status_code
+                == 401
+            )
+        throttled = httpx.post(
+            url + "/signin", data={**form, "name": "root", "password": "the first one"}
+        )
         assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
         assert "Too many failed sign-ins" in throttled.text  # even the right password waits
         assert httpx.post(url + "/signin", data=form).status_code == 303  # alice is not affected
@@ -280,11 +334,18 @@ def test_first_sign_up_then_cookies_and_forms_that_must_not_work(env, tmp_path_f
 
 
 def test_a_trusted_proxy_names_the_user(browser, env, tmp_path_factory):
-    header_env = {**env, "GLM4_AUTH": "header", "GLM4_AUTH_HEADER": "X-Forwarded-Email",
-                  "GLM4_TRUSTED_PROXIES": "127.0.0.1", "FORWARDED_ALLOW_IPS": ""}
+    header_env = {
+        **env,
+        "GLM4_AUTH": "header",
+        "GLM4_AUTH_HEADER": "X-Forwarded-Email",
+        "GLM4_TRUSTED_PROXIES": "127.0.0.1",
+        "FORWARDED_ALLOW_IPS": "",
+    }
     with serve_app(header_env, tmp_path_factory.mktemp("proxy_server")) as url:
         ann = new_page(browser, url, extra_http_headers={"X-Forwarded-Email": "Ann@Example.org"})
-        expect(ann.get_by_test_id("stSidebar")).to_contain_text("Signed in as Ann@Example.org", timeout=60_000)
+        expect(ann.get_by_test_id("stSidebar")).to_contain_text(
+            "Signed in as Ann@Example.org", timeout=60_000
+        )
         send(ann, "ann's question")
         expect(listed(ann, "ann's question")).to_have_count(1, timeout=60_000)
         nobody = new_page(browser, url)  # not through the proxy: no name, no app
@@ -294,7 +355,9 @@ def test_a_trusted_proxy_names_the_user(browser, env, tmp_path_factory):
         nobody.context.close()
     untrusted_env = {**header_env, "GLM4_TRUSTED_PROXIES": "10.9.9.9"}
     with serve_app(untrusted_env, tmp_path_factory.mktemp("untrusted_server")) as url:
-        mallory = new_page(browser, url, extra_http_headers={"X-Forwarded-Email": "ann@example.org"})
+        mallory = new_page(
+            browser, url, extra_http_headers={"X-Forwarded-Email": "ann@example.org"}
+        )
         expect(mallory.get_by_text("signs people in through a proxy")).to_be_visible(timeout=60_000)
         expect(listed(mallory, "ann's question")).to_have_count(0)
         mallory.context.close()

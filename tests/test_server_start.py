@@ -54,18 +54,28 @@ def test_the_lifespan_starts_loading_and_logs_each_step(held_load, caplog):
 
     async def serve():
         async with lifespan_module.lifespan(None):
-            (kind, job), = held_load.manager.jobs()  # started before anyone asked
+            ((kind, job),) = held_load.manager.jobs()  # started before anyone asked
             assert kind == "chat" and not job.done
             code, body = health.report([(kind, job)])
             assert code == 503 and body["status"] == "loading"
-            assert "loading" in body["reason"] and body["models"][0]["step"] == "Reading configuration"
+            assert (
+                "loading" in body["reason"] and body["models"][0]["step"] == "Reading configuration"
+            )
             held_load.set()
             await asyncio.to_thread(job.wait, 30)
             await asyncio.sleep(0.8)  # the progress reporter's next look
             code, body = health.report([(kind, job)])
             assert code == 200 and body == {
-                "status": "ok", "reason": None,
-                "models": [{"kind": "chat", "seconds": body["models"][0]["seconds"], "state": "ready", "model": "scripted"}],
+                "status": "ok",
+                "reason": None,
+                "models": [
+                    {
+                        "kind": "chat",
+                        "seconds": body["models"][0]["seconds"],
+                        "state": "ready",
+                        "model": "scripted",
+                    }
+                ],
             }
 
     asyncio.run(serve())

@@ -60,8 +60,9 @@ def _authorize(request: Request) -> tuple[Settings, str]:
     if owner is None:
         message = (
             "Incorrect API key provided. Create one in the app's sidebar (🔑 API keys) and send it as "
-            "'Authorization: Bearer sk-glm4-...'." if key else
-            "You didn't provide an API key: send it as 'Authorization: Bearer sk-glm4-...'."
+            "'Authorization: Bearer sk-glm4-...'."
+            if key
+            else "You didn't provide an API key: send it as 'Authorization: Bearer sk-glm4-...'."
         )
         raise ApiError(401, message, "invalid_api_key")
     return settings, owner
@@ -73,7 +74,9 @@ def _authorize(request: Request) -> tuple[Settings, str]:
 @api_route
 async def list_models(request: Request) -> Response:
     settings, _ = _authorize(request)
-    return JSONResponse({"object": "list", "data": [model_object(s) for s in ready_models(settings)]})
+    return JSONResponse(
+        {"object": "list", "data": [model_object(s) for s in ready_models(settings)]}
+    )
 
 
 @api_route
@@ -103,10 +106,14 @@ async def chat_completions(request: Request) -> Response:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     params = params_of(chat, settings)
-    cache_key = f"api:{owner}" if served.kind == "chat" else None  # a user's follow-ups reuse their prefix
+    cache_key = (
+        f"api:{owner}" if served.kind == "chat" else None
+    )  # a user's follow-ups reuse their prefix
 
     def start():
-        return metrics.observe(served.backend.stream(prompt, params, declarations, cache_key), "api")
+        return metrics.observe(
+            served.backend.stream(prompt, params, declarations, cache_key), "api"
+        )
 
     pipe = EventPipe(start, on_end=lambda: shutil.rmtree(folder, ignore_errors=True))
     answer = Answer([d["function"]["name"] for d in declarations or []], chat.stop_list())
@@ -115,7 +122,9 @@ async def chat_completions(request: Request) -> Response:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = ApiError(413, f"The request is larger than {limit // 2**20} MB.", "request_too_large")
+    too_large = ApiError(
+        413, f"The request is larger than {limit // 2**20} MB.", "request_too_large"
+    )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -141,19 +150,27 @@ def _parse(body: bytes) -> ChatRequest:
 def _admit(settings: Settings, owner: str, tokens: int, window: int):
     """A place for this request under the model's window and the user's limits."""
     if tokens >= window:
-        message = (f"This model's maximum context length is {window} tokens; your messages are {tokens} "
-                   "tokens. Shorten them or remove earlier turns.")
+        message = (
+            f"This model's maximum context length is {window} tokens; your messages are {tokens} "
+            "tokens. Shorten them or remove earlier turns."
+        )
         raise ApiError(413, message, "context_length_exceeded", "messages")
     user_limits = limits.shared(settings)
     outcome = user_limits.check_context(tokens) or user_limits.acquire(owner)
     if isinstance(outcome, Refusal):
         if outcome.limit == "context":
             raise ApiError(413, outcome.message, "context_length_exceeded", "messages")
-        raise ApiError(429, outcome.message, "rate_limit_exceeded", retry_after=outcome.retry_after_s or 1)
+        raise ApiError(
+            429, outcome.message, "rate_limit_exceeded", retry_after=outcome.retry_after_s or 1
+        )
     return outcome
 
 
-_ERROR_STATUS = {"context": (413, "context_length_exceeded"), "queue_full": (503, "server_busy"), "oom": (500, "out_of_memory")}
+_ERROR_STATUS = {
+    "context": (413, "context_length_exceeded"),
+    "queue_full": (503, "server_busy"),
+    "oom": (500, "out_of_memory"),
+}
 
 
 def _engine_error(err: Error) -> ApiError:
@@ -161,7 +178,9 @@ def _engine_error(err: Error) -> ApiError:
     return ApiError(status, err.message, code, retry_after=2 if status == 503 else None)
 
 
-async def _complete(chat: ChatRequest, served: Served, pipe: EventPipe, answer: Answer, slot) -> Response:
+async def _complete(
+    chat: ChatRequest, served: Served, pipe: EventPipe, answer: Answer, slot
+) -> Response:
     try:
         while not answer.ended:
             items = await pipe.batch()
@@ -179,9 +198,13 @@ async def _complete(chat: ChatRequest, served: Served, pipe: EventPipe, answer: 
         slot.release()
 
 
-async def _stream(chat: ChatRequest, served: Served, pipe: EventPipe, answer: Answer, slot) -> Response:
+async def _stream(
+    chat: ChatRequest, served: Served, pipe: EventPipe, answer: Answer, slot
+) -> Response:
     early, deadline = [], time.monotonic() + HEADERS_WAIT_S
-    while not any(item is END or isinstance(item, (TextDelta, ReasoningDelta, Done, Error)) for item in early):
+    while not any(
+        item is END or isinstance(item, (TextDelta, ReasoningDelta, Done, Error)) for item in early
+    ):
         items = await pipe.batch(max(0.0, deadline - time.monotonic()))
         if items is None:
             break
@@ -227,14 +250,19 @@ async def _stream(chat: ChatRequest, served: Served, pipe: EventPipe, answer: An
             slot.release()
 
     return StreamingResponse(
-        chunks(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        chunks(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 @api_route
 async def not_found(request: Request) -> Response:
-    raise ApiError(404, f"Unknown API path {request.url.path}. This server answers /v1/models and /v1/chat/completions.",
-                   "unknown_url")
+    raise ApiError(
+        404,
+        f"Unknown API path {request.url.path}. This server answers /v1/models and /v1/chat/completions.",
+        "unknown_url",
+    )
 
 
 ROUTES = [

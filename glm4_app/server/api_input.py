@@ -14,13 +14,21 @@ from .api_models import Served
 from .api_schema import ApiError, ChatRequest, Message
 
 
-def prompt_of(chat: ChatRequest, served: Served, settings: Settings, folder: Path) -> tuple[list[dict], list[dict] | None]:
+def prompt_of(
+    chat: ChatRequest, served: Served, settings: Settings, folder: Path
+) -> tuple[list[dict], list[dict] | None]:
     """(the app's messages, tool declarations or None); images are saved in ``folder``."""
     backend = served.backend
     messages = _flatten(chat.messages, served.kind == "vision", settings, folder)
-    choice = chat.tool_choice.model_dump() if hasattr(chat.tool_choice, "model_dump") else chat.tool_choice
+    choice = (
+        chat.tool_choice.model_dump()
+        if hasattr(chat.tool_choice, "model_dump")
+        else chat.tool_choice
+    )
     try:
-        declarations = tool_format.declarations([t.model_dump() for t in chat.tools or []] or None, choice)
+        declarations = tool_format.declarations(
+            [t.model_dump() for t in chat.tools or []] or None, choice
+        )
     except tool_format.ToolChoiceError as err:
         raise ApiError(400, str(err), "invalid_value", "tool_choice") from None
     if declarations and not backend.info.tools:
@@ -58,7 +66,11 @@ def _flatten(messages: list[Message], vision: bool, settings: Settings, folder: 
                 message = "This model reads no images; send them to the vision model (see GET /v1/models)."
                 raise ApiError(400, message, "invalid_value", where)
             else:
-                images.append(_save_image(part.image_url.url if part.image_url else "", settings, folder, where))
+                images.append(
+                    _save_image(
+                        part.image_url.url if part.image_url else "", settings, folder, where
+                    )
+                )
         message = {"role": role, "content": "\n".join(texts)}
         if images:
             message["images"] = images
@@ -73,16 +85,24 @@ def _save_image(url: str, settings: Settings, folder: Path, param: str) -> str:
     from ..vision.images import ImageError, ImageLimits, save_upload
 
     if not url.startswith("data:"):
-        raise ApiError(400, "Images are accepted as data URLs (data:image/png;base64,...); this server fetches no URLs.",
-                       "invalid_value", param)
+        raise ApiError(
+            400,
+            "Images are accepted as data URLs (data:image/png;base64,...); this server fetches no URLs.",
+            "invalid_value",
+            param,
+        )
     header, _, payload = url.partition(",")
     if not header.endswith(";base64"):
         raise ApiError(400, "An image data URL must be base64-encoded.", "invalid_value", param)
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "The image data URL is not valid base64.", "invalid_value", param) from None
-    image_limits = ImageLimits(max_side=settings.vision_image_max_side, max_upload_mb=settings.vision_max_upload_mb)
+        raise ApiError(
+            400, "The image data URL is not valid base64.", "invalid_value", param
+        ) from None
+    image_limits = ImageLimits(
+        max_side=settings.vision_image_max_side, max_upload_mb=settings.vision_max_upload_mb
+    )
     try:
         return str(save_upload(data, "The image", folder, image_limits))
     except ImageError as err:

@@ -39,7 +39,13 @@ def served_models(settings: Settings) -> list[Served]:
     if settings.scripted_replies:
         from ..scripted import from_file
 
-        served.append(Served("scripted", _Ready(from_file(Path(settings.scripted_replies))), frozenset({"scripted"})))
+        served.append(
+            Served(
+                "scripted",
+                _Ready(from_file(Path(settings.scripted_replies))),
+                frozenset({"scripted"}),
+            )
+        )
     return [replace(s, names=s.names | {s.backend.info.name}) if s.backend else s for s in served]
 
 
@@ -51,9 +57,16 @@ def model_object(served: Served) -> dict:
     info = served.backend.info
     loaded_at = time.time() - (time.monotonic() - served.job.started_at)
     return {
-        "id": info.name, "object": "model", "created": int(loaded_at), "owned_by": "glm4-chat",
+        "id": info.name,
+        "object": "model",
+        "created": int(loaded_at),
+        "owned_by": "glm4-chat",
         "max_model_len": info.context_window,
-        "capabilities": {"vision": served.kind == "vision", "tools": info.tools, "reasoning": info.reasoning},
+        "capabilities": {
+            "vision": served.kind == "vision",
+            "tools": info.tools,
+            "reasoning": info.reasoning,
+        },
     }
 
 
@@ -77,11 +90,25 @@ def resolve(settings: Settings, name: str) -> Served:
         raise _loading(served)  # it may be the one still loading
     for s in served:
         if s.job.error is not None and name in s.names:
-            raise ApiError(503, f"The model failed to load: {s.job.error.title} {s.job.error.hint}", "model_unavailable")
+            raise ApiError(
+                503,
+                f"The model failed to load: {s.job.error.title} {s.job.error.hint}",
+                "model_unavailable",
+            )
     offered = ", ".join(sorted(s.backend.info.name for s in served if s.backend)) or "none"
-    raise ApiError(404, f"The model '{name}' does not exist. Models here: {offered}.", "model_not_found", "model")
+    raise ApiError(
+        404,
+        f"The model '{name}' does not exist. Models here: {offered}.",
+        "model_not_found",
+        "model",
+    )
 
 
 def _loading(served: list[Served]) -> ApiError:
     seconds = max(time.monotonic() - s.job.started_at for s in served if not s.job.done)
-    return ApiError(503, f"The model is still loading ({seconds:.0f} s so far); try again shortly.", "model_loading", retry_after=5)
+    return ApiError(
+        503,
+        f"The model is still loading ({seconds:.0f} s so far); try again shortly.",
+        "model_loading",
+        retry_after=5,
+    )

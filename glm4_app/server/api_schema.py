@@ -99,19 +99,39 @@ def problem(err: ValidationError) -> tuple[str, str]:
 # -- Errors ------------------------------------------------------------------------------------
 
 _TYPES = {
-    400: "invalid_request_error", 401: "invalid_request_error", 404: "invalid_request_error",
-    413: "invalid_request_error", 429: "requests", 500: "server_error", 503: "server_error",
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "requests",
+    500: "server_error",
+    503: "server_error",
 }
 
 
-def error_body(message: str, status: int, code: str | None = None, param: str | None = None) -> dict:
-    return {"error": {"message": message, "type": _TYPES.get(status, "invalid_request_error"), "param": param, "code": code}}
+def error_body(
+    message: str, status: int, code: str | None = None, param: str | None = None
+) -> dict:
+    return {
+        "error": {
+            "message": message,
+            "type": _TYPES.get(status, "invalid_request_error"),
+            "param": param,
+            "code": code,
+        }
+    }
 
 
 def error(
-    status: int, message: str, code: str | None = None, param: str | None = None, retry_after: float | None = None
+    status: int,
+    message: str,
+    code: str | None = None,
+    param: str | None = None,
+    retry_after: float | None = None,
 ) -> JSONResponse:
-    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+    headers = (
+        {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+    )
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="glm4"'}
     return JSONResponse(error_body(message, status, code, param), status, headers=headers)
@@ -121,7 +141,11 @@ class ApiError(Exception):
     """A refused request, raised wherever it is found; the route answers ``response()``."""
 
     def __init__(
-        self, status: int, message: str, code: str | None = None, param: str | None = None,
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        param: str | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)

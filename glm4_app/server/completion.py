@@ -33,7 +33,9 @@ class EventPipe:
     the model gets fewer, larger chunks instead of falling behind, and the thread wakes the
     event loop once per batch, not once per token."""
 
-    def __init__(self, start: Callable[[], Iterator[Event]], on_end: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, start: Callable[[], Iterator[Event]], on_end: Callable[[], None] = lambda: None
+    ) -> None:
         self._on_end = on_end  # runs in the thread once the generator is closed (temporary files)
         self._loop = asyncio.get_running_loop()
         self._ready = asyncio.Event()
@@ -154,7 +156,9 @@ class Answer:
         if hits:
             self.hit_stop, self._held = True, ""
             return [self._emit(text[: min(hits)])] if min(hits) else []
-        keep = max((n for s in self._stops for n in range(1, len(s)) if text.endswith(s[:n])), default=0)
+        keep = max(
+            (n for s in self._stops for n in range(1, len(s)) if text.endswith(s[:n])), default=0
+        )
         self._held = text[len(text) - keep :] if keep else ""
         out = text[: len(text) - keep]
         return [self._emit(out)] if out else []
@@ -176,10 +180,17 @@ class Answer:
             prompt, completion = self.stats.prompt_tokens, self.stats.completion_tokens
         else:  # ended by a stop sequence: the stream was cut before the engine's count
             prompt, completion = self._prompt_tokens, self._pieces
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
 
     def message(self) -> dict:
-        message = {"role": "assistant", "content": "".join(self.text) or (None if self.calls else "")}
+        message = {
+            "role": "assistant",
+            "content": "".join(self.text) or (None if self.calls else ""),
+        }
         if self.reasoning:
             message["reasoning_content"] = "".join(self.reasoning)
         if self.calls:
@@ -197,19 +208,38 @@ class Envelope:
 
     def completion(self, answer: Answer) -> dict:
         return {
-            "id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "message": answer.message(), "logprobs": None, "finish_reason": answer.finish_reason}],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": answer.message(),
+                    "logprobs": None,
+                    "finish_reason": answer.finish_reason,
+                }
+            ],
             "usage": answer.usage(),
         }
 
-    def chunk(self, delta: dict | None, finish_reason: str | None = None, usage: dict | None = None) -> str:
-        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "system_fingerprint": None}
+    def chunk(
+        self, delta: dict | None, finish_reason: str | None = None, usage: dict | None = None
+    ) -> str:
+        body = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": None,
+        }
         if delta is None:
             body["choices"], body["usage"] = [], usage
         else:
-            body["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
+            body["choices"] = [
+                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            ]
         return sse(body)
 
 

@@ -22,14 +22,33 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..accounts import store_for
-from ..identity import SESSION_COOKIE, VISITOR_COOKIE, VISITOR_DAYS, from_trusted_proxy, new_visitor_token, proxy_networks, visitor_identity
+from ..identity import (
+    SESSION_COOKIE,
+    VISITOR_COOKIE,
+    VISITOR_DAYS,
+    from_trusted_proxy,
+    new_visitor_token,
+    proxy_networks,
+    visitor_identity,
+)
 from . import state
 from .signin import secure
 
 # Paths that are never a page of the app: Streamlit's own, the server's routes.
 NOT_PAGES = (
-    "/_stcore/", "/static/", "/media/", "/component/", "/app/static/", "/auth/", "/oauth2callback",
-    "/v1/", "/healthz", "/metrics", "/signin", "/signup", "/signout",
+    "/_stcore/",
+    "/static/",
+    "/media/",
+    "/component/",
+    "/app/static/",
+    "/auth/",
+    "/oauth2callback",
+    "/v1/",
+    "/healthz",
+    "/metrics",
+    "/signin",
+    "/signup",
+    "/signout",
 )
 
 
@@ -52,20 +71,27 @@ class Gate:
             return await self.app(scope, receive, send)
         settings = state.settings()
         if settings.auth == "header":
-            scope = without_untrusted_identity(scope, settings.auth_header, settings.trusted_proxies)
+            scope = without_untrusted_identity(
+                scope, settings.auth_header, settings.trusted_proxies
+            )
         if is_page_load(scope):
             connection = HTTPConnection(scope)
             if settings.auth == "password":
                 token = connection.cookies.get(SESSION_COOKIE)
                 if store_for(settings).session_user(token) is None:
                     return await to_signin(scope, receive, send, stale=bool(token))
-            elif settings.auth == "none" and visitor_identity(connection.cookies.get(VISITOR_COOKIE)) is None:
+            elif (
+                settings.auth == "none"
+                and visitor_identity(connection.cookies.get(VISITOR_COOKIE)) is None
+            ):
                 send = with_visitor_cookie(send, secure=secure(connection))
         await self.app(scope, receive, send)
 
 
 async def to_signin(scope: Scope, receive: Receive, send: Send, stale: bool) -> None:
-    path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+    path = scope["path"] + (
+        "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""
+    )
     location = "/signin?next=" + quote(path, safe="")
     if stale:
         location += "&expired=1"
@@ -77,7 +103,9 @@ async def to_signin(scope: Scope, receive: Receive, send: Send, stale: bool) -> 
 
 def with_visitor_cookie(send: Send, secure: bool) -> Send:
     token = new_visitor_token()
-    cookie = f"{VISITOR_COOKIE}={token}; Max-Age={VISITOR_DAYS * 86400}; Path=/; HttpOnly; SameSite=Lax"
+    cookie = (
+        f"{VISITOR_COOKIE}={token}; Max-Age={VISITOR_DAYS * 86400}; Path=/; HttpOnly; SameSite=Lax"
+    )
     if secure:
         cookie += "; Secure"
 

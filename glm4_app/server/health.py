@@ -61,7 +61,9 @@ async def metrics(request: Request) -> Response:
     if token:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
-            return PlainTextResponse("metrics need 'Authorization: Bearer <GLM4_METRICS_TOKEN>'\n", 401)
+            return PlainTextResponse(
+                "metrics need 'Authorization: Bearer <GLM4_METRICS_TOKEN>'\n", 401
+            )
     return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -57,7 +57,8 @@ def page(lang: str, title: str, body: str, footer: str = "", keep: dict | None =
     parameters the language links carry over (where to go after signing in)."""
     switch = " · ".join(
         f'<a href="?{escape(urlencode({**(keep or {}), "lang": code}))}">{escape(name)}</a>'
-        for code, name in LANGUAGES.items() if code != lang
+        for code, name in LANGUAGES.items()
+        if code != lang
     )
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
@@ -73,7 +74,9 @@ def message(kind: str, text: str) -> str:
     return f'<p class="{kind}" role="{"alert" if kind == "error" else "status"}">{escape(text)}</p>'
 
 
-def field(label: str, name: str, kind: str = "text", value: str = "", autocomplete: str = "") -> str:
+def field(
+    label: str, name: str, kind: str = "text", value: str = "", autocomplete: str = ""
+) -> str:
     auto = f' autocomplete="{autocomplete}"' if autocomplete else ""
     return (
         f'<label for="{name}">{escape(label)}</label>'

@@ -42,16 +42,24 @@ async def report_progress(jobs, interval_s: float = 0.5) -> None:
     pending = list(jobs)
     while pending:
         for kind, job in list(pending):
-            for step in job.steps[shown[kind]:]:
+            for step in job.steps[shown[kind] :]:
                 log.info("Loading the %s model: %s", kind, step)
             shown[kind] = len(job.steps)
             if job.done:
                 pending.remove((kind, job))
                 seconds = time.monotonic() - job.started_at
                 if job.error is not None:
-                    log.error("The %s model failed to load after %.0f s: %s %s", kind, seconds, job.error.title, job.error.hint)
+                    log.error(
+                        "The %s model failed to load after %.0f s: %s %s",
+                        kind,
+                        seconds,
+                        job.error.title,
+                        job.error.hint,
+                    )
                 else:
-                    log.info("The %s model %s is ready after %.1f s", kind, job.result.info.name, seconds)
+                    log.info(
+                        "The %s model %s is ready after %.1f s", kind, job.result.info.name, seconds
+                    )
         await asyncio.sleep(interval_s)
 
 
@@ -68,7 +76,9 @@ def startup_notes(settings: Settings, env, secrets) -> list[str]:
 
         networks, bad = proxy_networks(settings.trusted_proxies)
         if bad:
-            notes.append(f"GLM4_TRUSTED_PROXIES has entries that are not addresses: {', '.join(bad)}.")
+            notes.append(
+                f"GLM4_TRUSTED_PROXIES has entries that are not addresses: {', '.join(bad)}."
+            )
         if not networks:
             notes.append("GLM4_AUTH=header but GLM4_TRUSTED_PROXIES is empty: nobody can sign in.")
         if "FORWARDED_ALLOW_IPS" not in env:

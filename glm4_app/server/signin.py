@@ -34,7 +34,11 @@ MAX_FORM_BYTES = 16 * 1024
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path on this site only (never ``//evil.example``)."""
     target = (target or "").strip()
-    if not target.startswith("/") or target.startswith(("//", "/\\")) or target.startswith(("/signin", "/signup", "/signout")):
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or target.startswith(("/signin", "/signup", "/signout"))
+    ):
         return "/"
     return target
 
@@ -48,18 +52,29 @@ def same_origin(request: Request) -> bool:
 def secure(connection: HTTPConnection) -> bool:
     """Whether the browser reached us over HTTPS (directly or through a TLS-ending proxy). A
     forged X-Forwarded-Proto can only make a cookie stricter."""
-    return connection.url.scheme == "https" or connection.headers.get("x-forwarded-proto", "").lower() == "https"
+    return (
+        connection.url.scheme == "https"
+        or connection.headers.get("x-forwarded-proto", "").lower() == "https"
+    )
 
 
 def set_session_cookie(response: Response, request: Request, token: str) -> None:
     days = state.settings().session_days
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=int(days * 86400), path="/", httponly=True, samesite="lax", secure=secure(request)
+        SESSION_COOKIE,
+        token,
+        max_age=int(days * 86400),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
     )
 
 
 def clear_session_cookie(response: Response, request: Request) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure(request))
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure(request)
+    )
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -97,7 +112,13 @@ async def signin(request: Request) -> Response:
     if form is None:
         return _signin_page(lang, store, target, error=N_("The form is too large."), status=413)
     if not same_origin(request):
-        return _signin_page(lang, store, target, error=N_("That form came from another site; sign in from this page."), status=403)
+        return _signin_page(
+            lang,
+            store,
+            target,
+            error=N_("That form came from another site; sign in from this page."),
+            status=403,
+        )
     name, password = form.get("name", "").strip(), form.get("password", "")
     target = safe_next(form.get("next"))
     address = request.client.host if request.client else ""
@@ -111,13 +132,17 @@ async def signin(request: Request) -> Response:
         return response
     problem = user_name_problem(name)
     if problem:
-        return _signin_page(lang, store, target, name, raw_error=translate_message(problem, lang), status=400)
+        return _signin_page(
+            lang, store, target, name, raw_error=translate_message(problem, lang), status=400
+        )
     user = await run_in_threadpool(store.verify, name, password)  # Argon2: ~0.1 s of CPU
     if user is None:
         BY_NAME.failed(name.lower())
         BY_ADDRESS.failed(address)
         metrics.SIGN_INS.labels("wrong").inc()
-        return _signin_page(lang, store, target, name, error=N_("Wrong user name or password."), status=401)
+        return _signin_page(
+            lang, store, target, name, error=N_("Wrong user name or password."), status=401
+        )
     BY_NAME.succeeded(name.lower())
     metrics.SIGN_INS.labels("ok").inc()
     response = RedirectResponse(target, 303)
@@ -126,8 +151,15 @@ async def signin(request: Request) -> Response:
 
 
 def _signin_page(
-    lang: str, store: AccountStore, target: str, name: str = "", *, note: str | None = None,
-    error: str | None = None, raw_error: str | None = None, status: int = 200,
+    lang: str,
+    store: AccountStore,
+    target: str,
+    name: str = "",
+    *,
+    note: str | None = None,
+    error: str | None = None,
+    raw_error: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     t = html.translator(lang)
     parts = []
@@ -136,10 +168,15 @@ def _signin_page(
     if error or raw_error:
         parts.append(html.message("error", raw_error or t(error)))
     if store.count_users() == 0 and not _signup_open(store):
-        parts.append(html.message("note", t(
-            "There are no accounts yet. An admin creates them with "
-            "python -m glm4_app.users add NAME --admin (or sets GLM4_SIGNUP=first to create the first one here)."
-        )))
+        parts.append(
+            html.message(
+                "note",
+                t(
+                    "There are no accounts yet. An admin creates them with "
+                    "python -m glm4_app.users add NAME --admin (or sets GLM4_SIGNUP=first to create the first one here)."
+                ),
+            )
+        )
     parts.append(
         '<form method="post" action="/signin">'
         + html.hidden("next", target)
@@ -150,7 +187,9 @@ def _signin_page(
     footer = ""
     if _signup_open(store):
         footer = f'<a href="/signup?next={html.escape(target)}">{html.escape(t("Create an account"))}</a>'
-    return HTMLResponse(html.page(lang, t("Sign in"), "".join(parts), footer, {"next": target}), status)
+    return HTMLResponse(
+        html.page(lang, t("Sign in"), "".join(parts), footer, {"next": target}), status
+    )
 
 
 # --- Sign up -----------------------------------------------------------------------------------
@@ -167,29 +206,58 @@ async def signup(request: Request) -> Response:
         return _signup_page(lang, store, target)
     form = await _form(request)
     if form is None or not same_origin(request):
-        return _signup_page(lang, store, target, error=N_("That form came from another site; sign in from this page."), status=403)
-    name, password, again = form.get("name", "").strip(), form.get("password", ""), form.get("again", "")
+        return _signup_page(
+            lang,
+            store,
+            target,
+            error=N_("That form came from another site; sign in from this page."),
+            status=403,
+        )
+    name, password, again = (
+        form.get("name", "").strip(),
+        form.get("password", ""),
+        form.get("again", ""),
+    )
     target = safe_next(form.get("next"))
     if password != again:
-        return _signup_page(lang, store, target, name, error=N_("The passwords differ."), status=400)
+        return _signup_page(
+            lang, store, target, name, error=N_("The passwords differ."), status=400
+        )
     first = store.count_users() == 0
     try:
-        user = await run_in_threadpool(store.add_user, name, password, "admin" if first else "user", first)
+        user = await run_in_threadpool(
+            store.add_user, name, password, "admin" if first else "user", first
+        )
     except AccountError as err:
         if not (first and settings.signup == "open" and store.count_users()):
-            return _signup_page(lang, store, target, name, raw_error=translate_message(str(err), lang), status=400)
+            return _signup_page(
+                lang, store, target, name, raw_error=translate_message(str(err), lang), status=400
+            )
         try:  # someone else just became the first (admin): an ordinary account then
             user = await run_in_threadpool(store.add_user, name, password)
         except AccountError as again_err:
-            return _signup_page(lang, store, target, name, raw_error=translate_message(str(again_err), lang), status=400)
+            return _signup_page(
+                lang,
+                store,
+                target,
+                name,
+                raw_error=translate_message(str(again_err), lang),
+                status=400,
+            )
     response = RedirectResponse(target, 303)
     set_session_cookie(response, request, store.start_session(user, settings.session_days))
     return response
 
 
 def _signup_page(
-    lang: str, store: AccountStore, target: str, name: str = "", *, error: str | None = None,
-    raw_error: str | None = None, status: int = 200,
+    lang: str,
+    store: AccountStore,
+    target: str,
+    name: str = "",
+    *,
+    error: str | None = None,
+    raw_error: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     t = html.translator(lang)
     parts = []
@@ -207,7 +275,9 @@ def _signup_page(
         + f'<p class="muted">{html.escape(t("At least 8 characters."))}</p>'
     )
     footer = f'<a href="/signin?next={html.escape(target)}">{html.escape(t("Back to sign in"))}</a>'
-    return HTMLResponse(html.page(lang, t("Create an account"), "".join(parts), footer, {"next": target}), status)
+    return HTMLResponse(
+        html.page(lang, t("Create an account"), "".join(parts), footer, {"next": target}), status
+    )
 
 
 # --- Sign out ----------------------------------------------------------------------------------
@@ -241,7 +311,7 @@ async def signout(request: Request) -> Response:
 def _signout_page(lang: str, status: int = 200) -> HTMLResponse:
     t = html.translator(lang)
     body = (
-        f'<p>{html.escape(t("Sign out of GLM-4 in this browser?"))}</p>'
+        f"<p>{html.escape(t('Sign out of GLM-4 in this browser?'))}</p>"
         '<form method="post" action="/signout">'
         f'<button type="submit">{html.escape(t("Sign out"))}</button>'
         f'<button type="submit" class="secondary" name="everywhere" value="1">{html.escape(t("Sign out everywhere"))}</button>'

@@ -49,14 +49,22 @@ def prompt_messages(messages: Iterable[dict]) -> list[dict]:
     for m in messages:
         role = m["role"]
         if role == "tool":
-            out.append({"role": "observation", "metadata": "", "content": m["content"] or "[no output]"})
+            out.append(
+                {"role": "observation", "metadata": "", "content": m["content"] or "[no output]"}
+            )
             continue
         if role == "assistant" and m.get("tool_calls"):
             if m["content"]:
                 out.append({"role": "assistant", "content": m["content"]})
             for call in m["tool_calls"]:
                 function = call["function"]
-                out.append({"role": "assistant", "metadata": function["name"], "content": function["arguments"] or "{}"})
+                out.append(
+                    {
+                        "role": "assistant",
+                        "metadata": function["name"],
+                        "content": function["arguments"] or "{}",
+                    }
+                )
             continue
         message = {"role": role, "content": m["content"] or ""}
         if m.get("images"):

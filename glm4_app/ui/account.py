@@ -21,7 +21,10 @@ _NEW_KEY = "glm4_new_api_key"  # a key just made: shown until dismissed, never s
 def panel(found: Identity | None, settings: Settings) -> None:
     with st.sidebar:
         if found is not None and found.kind == "account":
-            _signed_in_line(found, [("/signout", t("Sign out")), ("/signout?everywhere=1", t("Sign out everywhere"))])
+            _signed_in_line(
+                found,
+                [("/signout", t("Sign out")), ("/signout?everywhere=1", t("Sign out everywhere"))],
+            )
         elif found is not None and found.kind in ("header", "oidc"):
             _signed_in_line(found, [])
             if found.kind == "oidc" and st.button(t("Sign out"), key="logout"):
@@ -40,7 +43,10 @@ def _signed_in_line(found: Identity, links: list[tuple[str, str]]) -> None:
     if links:
         st.html(
             '<div style="font-size:14px;margin-top:-8px">'
-            + " · ".join(f'<a href="{escape(url)}" target="_self">{escape(label)}</a>' for url, label in links)
+            + " · ".join(
+                f'<a href="{escape(url)}" target="_self">{escape(label)}</a>'
+                for url, label in links
+            )
             + "</div>"
         )
 
@@ -61,10 +67,12 @@ def nav_link(url: str, label: str, primary: bool = False) -> None:
 def api_keys(settings: Settings) -> None:
     store, owner = store_for(settings), state.owner()
     with st.expander(t("🔑 API keys"), expanded=_NEW_KEY in st.session_state):
-        st.caption(t(
-            "For editors, scripts and any OpenAI client: base URL `{url}`, the key as the API key.",
-            url=_api_base(),
-        ))
+        st.caption(
+            t(
+                "For editors, scripts and any OpenAI client: base URL `{url}`, the key as the API key.",
+                url=_api_base(),
+            )
+        )
         made = st.session_state.get(_NEW_KEY)
         if made:
             st.success(t("Copy your new key now: it is not shown again."))
@@ -73,7 +81,9 @@ def api_keys(settings: Settings) -> None:
                 del st.session_state[_NEW_KEY]
                 st.rerun()
         with st.form(key="api_key_new", clear_on_submit=True, border=False):
-            label = st.text_input(t("Name of a new key"), placeholder=t("e.g. my editor"), key="api_key_label")
+            label = st.text_input(
+                t("Name of a new key"), placeholder=t("e.g. my editor"), key="api_key_label"
+            )
             create = st.form_submit_button(t("➕ Create key"))
         if create:
             st.session_state[_NEW_KEY], _ = store.create_api_key(owner, label)
@@ -84,7 +94,9 @@ def api_keys(settings: Settings) -> None:
             left, right = st.columns([3, 2])
             left.caption(t("made {made}, {used}", made=_when(key.created_at), used=used))
             if right.button(t("Revoke"), key=f"api_key_revoke_{key.id}"):
-                store.revoke_api_key(key.id, owner)  # only one's own: the owner is part of the check
+                store.revoke_api_key(
+                    key.id, owner
+                )  # only one's own: the owner is part of the check
                 st.rerun()
 
 
@@ -109,7 +121,9 @@ def users(settings: Settings, me: Identity) -> None:
         for user in store.users():
             left, right = st.columns([3, 2])
             left.markdown(f"**{user.name}**" + (t(" · admin") if user.is_admin else ""))
-            if user.name.lower() != me.name.lower() and right.button(t("Remove"), key=f"user_remove_{user.name}"):
+            if user.name.lower() != me.name.lower() and right.button(
+                t("Remove"), key=f"user_remove_{user.name}"
+            ):
                 store.remove_user(user.name)
                 st.rerun()
         with st.form(key="user_add", clear_on_submit=True):

@@ -14,7 +14,14 @@ from typing import Mapping
 import streamlit as st
 
 from ..accounts import store_for
-from ..identity import SESSION_COOKIE, VISITOR_COOKIE, Identity, adoptable_link_key, header_identity, visitor_identity
+from ..identity import (
+    SESSION_COOKIE,
+    VISITOR_COOKIE,
+    Identity,
+    adoptable_link_key,
+    header_identity,
+    visitor_identity,
+)
 from ..settings import Settings
 
 _CURRENT = "glm4_identity"  # this run's Identity, or None

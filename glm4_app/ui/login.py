@@ -57,11 +57,13 @@ def _ask_to_sign_in(settings: Settings) -> None:
     other way): say so and how to sign in, and draw nothing else."""
     st.markdown(t("### Sign in"))
     if settings.auth == "header":
-        st.error(t(
-            "This server signs people in through a proxy (header `{header}`), and this page was "
-            "opened without it. Open the app through your team's sign-in address.",
-            header=settings.auth_header,
-        ))
+        st.error(
+            t(
+                "This server signs people in through a proxy (header `{header}`), and this page was "
+                "opened without it. Open the app through your team's sign-in address.",
+                header=settings.auth_header,
+            )
+        )
     else:
         st.info(t("You are signed out, or your session has ended. Sign in to continue."))
         account.nav_link(f"/signin?next={quote(_here(), safe='')}", t("Sign in"), primary=True)
@@ -85,15 +87,23 @@ def _oidc_identity() -> Identity:
     section = _auth_secrets()
     problems = auth.oidc_config_problems(section, is_authlib_installed())
     if problems:
-        st.error(t(
-            "Login is set to OIDC (`GLM4_AUTH=oidc`) but it is not configured:\n\n{problems}",
-            problems="\n".join(f"- {tm(p)}" for p in problems),
-        ))
+        st.error(
+            t(
+                "Login is set to OIDC (`GLM4_AUTH=oidc`) but it is not configured:\n\n{problems}",
+                problems="\n".join(f"- {tm(p)}" for p in problems),
+            )
+        )
         st.stop()
     owner = auth.oidc_owner(st.user.to_dict())
     if owner is None:
         st.markdown(t("### Sign in"))
-        st.button(t("Sign in"), type="primary", key="oidc_login", on_click=st.login, args=(auth.oidc_provider(section),))
+        st.button(
+            t("Sign in"),
+            type="primary",
+            key="oidc_login",
+            on_click=st.login,
+            args=(auth.oidc_provider(section),),
+        )
         st.stop()
     return Identity(owner, st.user.get("email") or st.user.get("name") or owner, "oidc")
 
