@@ -131,7 +131,9 @@ class Settings:
         "(anyone may create an account; the first one is admin).",
         ("off", "first", "open"),
     )
-    session_days: int = _setting(7, "Days a sign-in lasts (the session cookie) before signing in again.")
+    session_days: int = _setting(
+        7, "Days a sign-in lasts (the session cookie) before signing in again (at least 1)."
+    )
     auth_header: str = _setting(
         "X-Forwarded-Email",
         "With `GLM4_AUTH=header`: the request header that carries the signed-in user (oauth2-proxy: "

@@ -136,6 +136,8 @@ def test_an_admin_adds_and_removes_accounts_from_the_sidebar(open_page, accounts
     alice.button(key="FormSubmitter:user_add-Add account").click().run()
     assert accounts.verify("dave", "dave's password").role == "user"
     click(alice, "user_remove_bob")
+    assert accounts.user("bob") is not None and "Remove bob?" in alice.sidebar.warning[0].value
+    click(alice, "user_remove_yes")
     assert accounts.user("bob") is None
     assert not [b for b in alice.sidebar.button if b.key == "user_remove_Alice"]  # not oneself
 

@@ -116,3 +116,15 @@ def test_an_early_visitor_watches_the_load_the_server_started(held_load, monkeyp
     status = [child for child in at.main.children.values() if type(child).__name__ == "Status"]
     assert [s.label for s in status] == ["Loaded the chat model"]  # it waited, showing the steps
     assert at.chat_input and any("What can I help you with?" in m.value for m in at.markdown)
+
+
+def test_start_up_tells_the_operator_what_to_fix():
+    notes = lifespan_module.startup_notes
+    assert notes(Settings(), {}, {}) == []
+    assert "users migrate" in notes(Settings(auth="password"), {"GLM4_PASSWORD": "old"}, {})[0]
+    assert "users migrate" in notes(Settings(auth="password"), {}, {"password": "old"})[0]
+    header = notes(Settings(auth="header", trusted_proxies="10.0.0.1, proxy.local"), {}, {})
+    assert any("not addresses: proxy.local" in n for n in header)
+    assert any("FORWARDED_ALLOW_IPS" in n for n in header)
+    assert any("nobody can sign in" in n for n in notes(Settings(auth="header"), {"FORWARDED_ALLOW_IPS": ""}, {}))
+    assert notes(Settings(auth="header", trusted_proxies="10.0.0.1"), {"FORWARDED_ALLOW_IPS": ""}, {}) == []

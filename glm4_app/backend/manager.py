@@ -28,6 +28,7 @@ class LoadJob:
     def __init__(self, target: Callable[["LoadJob"], object]) -> None:
         self.steps: list[str] = []
         self.started_at = time.monotonic()
+        self.finished_at: float | None = None
         self.result = None
         self.error: LoadError | None = None
         self._done = threading.Event()
@@ -58,6 +59,7 @@ class LoadJob:
         except Exception as exc:  # a bug, still shown as words and not as a dead page
             self.error = LoadError("Loading failed unexpectedly.", "See the details below.", repr(exc))
         finally:
+            self.finished_at = time.monotonic()
             self._done.set()
 
 

@@ -168,6 +168,9 @@ UI = {
     "Revoke": "撤销",
     "👥 Accounts": "👥 账号",
     "Remove": "删除",
+    "Remove {name}? Their sessions and API keys end; their conversations stay, should the name "
+    "come back.": "要删除 {name} 吗？其登录会话和 API 密钥将失效；对话会保留，以备该用户名重新创建。",
+    "Yes, remove": "确认删除",
     "Admin": "管理员",
     "Add account": "添加账号",
     "Added {name}.": "已添加 {name}。",

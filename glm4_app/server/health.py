@@ -34,7 +34,8 @@ def report(jobs: list[tuple[str, object]]) -> tuple[int, dict]:
     """(status, body) of the health check for these load jobs; the first is the chat model."""
     models, reason = [], None
     for kind, job in jobs:
-        entry = {"kind": kind, "seconds": round(time.monotonic() - job.started_at, 1)}
+        end = job.finished_at if job.done and job.finished_at else time.monotonic()
+        entry = {"kind": kind, "seconds": round(end - job.started_at, 1)}  # so far, or the load's
         if not job.done:
             entry |= {"state": "loading", "step": job.steps[-1] if job.steps else "starting"}
         elif job.error is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from contextlib import asynccontextmanager
 
 from ..settings import Settings, SettingsError, env_name, file_secrets
@@ -47,7 +46,7 @@ async def report_progress(jobs, interval_s: float = 0.5) -> None:
             shown[kind] = len(job.steps)
             if job.done:
                 pending.remove((kind, job))
-                seconds = time.monotonic() - job.started_at
+                seconds = job.finished_at - job.started_at
                 if job.error is not None:
                     log.error(
                         "The %s model failed to load after %.0f s: %s %s",

@@ -58,17 +58,20 @@ def secure(connection: HTTPConnection) -> bool:
     )
 
 
-def set_session_cookie(response: Response, request: Request, token: str) -> None:
-    days = state.settings().session_days
+def signed_in(request: Request, store: AccountStore, user, target: str) -> Response:
+    """A new session for ``user``: its cookie, and the way back to ``target``."""
+    days = max(1, state.settings().session_days)
+    response = RedirectResponse(target, 303)
     response.set_cookie(
         SESSION_COOKIE,
-        token,
-        max_age=int(days * 86400),
+        store.start_session(user, days),
+        max_age=days * 86400,
         path="/",
         httponly=True,
         samesite="lax",
         secure=secure(request),
     )
+    return response
 
 
 def clear_session_cookie(response: Response, request: Request) -> None:
@@ -145,9 +148,7 @@ async def signin(request: Request) -> Response:
         )
     BY_NAME.succeeded(name.lower())
     metrics.SIGN_INS.labels("ok").inc()
-    response = RedirectResponse(target, 303)
-    set_session_cookie(response, request, store.start_session(user, settings.session_days))
-    return response
+    return signed_in(request, store, user, target)
 
 
 def _signin_page(
@@ -244,9 +245,7 @@ async def signup(request: Request) -> Response:
                 raw_error=translate_message(str(again_err), lang),
                 status=400,
             )
-    response = RedirectResponse(target, 303)
-    set_session_cookie(response, request, store.start_session(user, settings.session_days))
-    return response
+    return signed_in(request, store, user, target)
 
 
 def _signup_page(

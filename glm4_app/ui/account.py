@@ -16,6 +16,7 @@ from . import state
 from .i18n import t, tm
 
 _NEW_KEY = "glm4_new_api_key"  # a key just made: shown until dismissed, never stored
+_REMOVING = "glm4_removing_user"  # the account an admin asked to remove, until confirmed
 
 
 def panel(found: Identity | None, settings: Settings) -> None:
@@ -117,15 +118,29 @@ def _when(timestamp: float) -> str:
 
 def users(settings: Settings, me: Identity) -> None:
     store = store_for(settings)
-    with st.expander(t("👥 Accounts"), expanded=False):
+    removing = st.session_state.get(_REMOVING)
+    with st.expander(t("👥 Accounts"), expanded=removing is not None):
         for user in store.users():
             left, right = st.columns([3, 2])
             left.markdown(f"**{user.name}**" + (t(" · admin") if user.is_admin else ""))
-            if user.name.lower() != me.name.lower() and right.button(
-                t("Remove"), key=f"user_remove_{user.name}"
-            ):
-                store.remove_user(user.name)
+            if user.name.lower() == me.name.lower():
+                continue  # nobody removes their own account here
+            if right.button(t("Remove"), key=f"user_remove_{user.name}"):
+                st.session_state[_REMOVING] = user.name
                 st.rerun()
+            if removing == user.name:
+                st.warning(t(
+                    "Remove {name}? Their sessions and API keys end; their conversations stay, "
+                    "should the name come back.", name=user.name,
+                ))
+                yes, no = st.columns(2)
+                if yes.button(t("Yes, remove"), key="user_remove_yes", type="primary"):
+                    store.remove_user(user.name)
+                    del st.session_state[_REMOVING]
+                    st.rerun()
+                if no.button(t("Cancel"), key="user_remove_no"):
+                    del st.session_state[_REMOVING]
+                    st.rerun()
         with st.form(key="user_add", clear_on_submit=True):
             name = st.text_input(t("User name"), key="user_add_name")
             password = st.text_input(t("Password"), type="password", key="user_add_password")
