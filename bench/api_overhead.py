@@ -4,8 +4,8 @@ directly.
 The API side is the real server (`uvicorn app:app`, in its own process) read with the official
 `openai` client, streaming; the direct side is the same checkpoint loaded in this process and
 asked through the same chat backend (template + engine), with no HTTP. Same prompt, same
-greedy tokens, runs interleaved (API, direct, API, ...) so machine noise hits both alike; the
-idle side sleeps. The model is a GLM-4-shaped random model (~12M parameters) with the real
+greedy tokens, runs interleaved (API then direct, direct then API, ...) so machine noise and drift hit both
+alike; the idle side sleeps. The model is a GLM-4-shaped random model (~12M parameters) with the real
 chat template: small enough that per-token serving overhead is as visible as it will ever be.
 
     python bench/api_overhead.py [--tokens 128] [--rounds 5]
@@ -128,13 +128,12 @@ def main() -> None:
 
             run_api(), run_direct()  # warm-up: first-call allocations on both sides
             api_tps, direct_tps, counts = [], [], set()
-            for _ in range(args.rounds):
-                tps, n = run_api()
-                api_tps.append(tps)
-                counts.add(n)
-                tps, n = run_direct()
-                direct_tps.append(tps)
-                counts.add(n)
+            for round_ in range(args.rounds):  # API first, then direct first: drift cancels
+                sides = [(run_api, api_tps), (run_direct, direct_tps)]
+                for run, results in sides if round_ % 2 == 0 else sides[::-1]:
+                    tps, n = run()
+                    results.append(tps)
+                    counts.add(n)
             backend.engine.close()
         finally:
             server.terminate()
@@ -144,7 +143,7 @@ def main() -> None:
     if len(counts) != 1:
         sys.exit(f"the two sides wrote different numbers of tokens: {sorted(counts)}")
     api_median, direct_median = statistics.median(api_tps), statistics.median(direct_tps)
-    # Each API run against the direct run right after it: slow drifts of a shared machine cancel.
+    # Each API run against the direct run of the same round: slow drifts of a shared machine cancel.
     ratio = statistics.median(a / d for a, d in zip(api_tps, direct_tps, strict=True))
     print(
         f"model: random GlmForCausalLM (BENCH_SHAPE), {counts.pop()} greedy tokens per answer, "
