@@ -81,7 +81,9 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 
 async def _form(request: Request) -> dict[str, str] | None:
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+    """The posted fields; None for a form too large (or one that does not say its size)."""
+    size = request.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > MAX_FORM_BYTES:
         return None
     form = await request.form(max_files=0, max_fields=10)
     return {k: v for k, v in form.items() if isinstance(v, str)}
