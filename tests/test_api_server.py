@@ -108,7 +108,13 @@ def server(offline_data_dir, tiny_glm4v_path, tmp_path_factory):
     }
     with serve_app(env, tmp_path_factory.mktemp("api_server"), uvicorn=True) as url:
         first = httpx.get(url + "/healthz")  # at once: the model started loading with the server
+        early = httpx.post(
+            url + "/v1/chat/completions",
+            json={"model": MODEL, "messages": [{"role": "user", "content": "too early?"}]},
+            headers={"Authorization": f"Bearer {keys['alice']}"},
+        )
         served = Server(url, data_dir, keys, first)
+        served.early_completion = early
         served.vision = str(tiny_glm4v_path)  # a local folder's model is named by its path
         yield served
 
@@ -120,6 +126,9 @@ def test_health_while_loading_then_ready(server):
     first = server.first_health
     assert first.status_code == 503 and first.json()["status"] == "loading"
     assert first.json()["reason"].startswith("The chat model is loading")
+    early = server.early_completion  # the API says so too, and when to come back
+    assert early.status_code == 503 and early.json()["error"]["code"] == "model_loading"
+    assert int(early.headers["Retry-After"]) >= 1
     wait_for(
         lambda: httpx.get(server.url + "/healthz").status_code == 200, 120, "the model to load"
     )

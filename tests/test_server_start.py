@@ -126,5 +126,11 @@ def test_start_up_tells_the_operator_what_to_fix():
     header = notes(Settings(auth="header", trusted_proxies="10.0.0.1, proxy.local"), {}, {})
     assert any("not addresses: proxy.local" in n for n in header)
     assert any("FORWARDED_ALLOW_IPS" in n for n in header)
-    assert any("nobody can sign in" in n for n in notes(Settings(auth="header"), {"FORWARDED_ALLOW_IPS": ""}, {}))
-    assert notes(Settings(auth="header", trusted_proxies="10.0.0.1"), {"FORWARDED_ALLOW_IPS": ""}, {}) == []
+    assert any(
+        "nobody can sign in" in n
+        for n in notes(Settings(auth="header"), {"FORWARDED_ALLOW_IPS": ""}, {})
+    )
+    assert (
+        notes(Settings(auth="header", trusted_proxies="10.0.0.1"), {"FORWARDED_ALLOW_IPS": ""}, {})
+        == []
+    )

@@ -237,7 +237,9 @@ async def _stream(
                             deltas += answer.feed(item)
                     if deltas:
                         yield "".join(envelope.chunk(delta) for delta in merged(deltas))
-                        await asyncio.sleep(FLUSH_EVERY_S)  # tokens arriving meanwhile share a chunk
+                        await asyncio.sleep(
+                            FLUSH_EVERY_S
+                        )  # tokens arriving meanwhile share a chunk
                 if not answer.ended and not ended:
                     items = await pipe.batch(KEEPALIVE_S)
             if answer.error is not None:  # mid-stream: an error event, as OpenAI's servers send

@@ -129,10 +129,13 @@ def users(settings: Settings, me: Identity) -> None:
                 st.session_state[_REMOVING] = user.name
                 st.rerun()
             if removing == user.name:
-                st.warning(t(
-                    "Remove {name}? Their sessions and API keys end; their conversations stay, "
-                    "should the name come back.", name=user.name,
-                ))
+                st.warning(
+                    t(
+                        "Remove {name}? Their sessions and API keys end; their conversations stay, "
+                        "should the name come back.",
+                        name=user.name,
+                    )
+                )
                 yes, no = st.columns(2)
                 if yes.button(t("Yes, remove"), key="user_remove_yes", type="primary"):
                     store.remove_user(user.name)
