@@ -4,14 +4,15 @@ directly.
 The API side is the real server (`uvicorn app:app`, in its own process) read with the official
 `openai` client, streaming; the direct side is the same checkpoint loaded in this process and
 asked through the same chat backend (template + engine), with no HTTP. Same prompt, same
-greedy tokens, runs interleaved (API then direct, direct then API, ...) so machine noise and drift hit both
-alike; the idle side sleeps. The model is a GLM-4-shaped random model (~12M parameters) with the real
-chat template: small enough that per-token serving overhead is as visible as it will ever be.
+greedy tokens, runs interleaved (API then direct, direct then API, ...) so machine noise and
+drift hit both alike; the idle side sleeps. The model is a GLM-4-shaped random model (~12M
+parameters) with the real chat template: small enough that per-token serving overhead is as
+visible as it will ever be.
 
-    python bench/api_overhead.py [--tokens 128] [--rounds 5]
+    python bench/api_overhead.py [--tokens 128] [--rounds 11]
 
 Last line: api_overhead_ratio=<API tokens/s / direct tokens/s>, the median over rounds of each
-API run against the direct run next to it (floor 0.9).
+API run against the direct run of the same round (floor 0.9).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,10 +34,10 @@ os.environ.setdefault(
 import httpx  # noqa: E402
 import openai  # noqa: E402
 
-from app_server import free_port  # noqa: E402
+from app_server import serve_app, wait_for  # noqa: E402
 from glm4_app.accounts import AccountStore  # noqa: E402
 from glm4_app.backend.manager import load_chat_backend  # noqa: E402
-from glm4_app.events import Done  # noqa: E402
+from glm4_app.events import Done, ReasoningDelta, TextDelta  # noqa: E402
 from glm4_app.generation import GenerationParams  # noqa: E402
 from glm4_app.settings import Settings  # noqa: E402
 from tiny_models import BENCH_SHAPE, build_tiny_checkpoint  # noqa: E402
@@ -48,58 +48,34 @@ MESSAGES = [{"role": "user", "content": "Write a short poem about the sea and th
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         path = build_tiny_checkpoint(Path(tmp) / "glm", "glm", "glm-4-9b-chat", **BENCH_SHAPE)
         data_dir = Path(tmp) / "data"
-        key, _ = AccountStore(data_dir / "conversations.sqlite3").create_api_key(
-            "user:bench", "bench"
-        )
+        key, _ = AccountStore(data_dir / "conversations.sqlite3").create_api_key("user:bench")
         # No prefix cache on either side: every run reads its prompt, as the direct side does.
-        settings = Settings(
-            chat_model=str(path), data_dir=data_dir, device="cpu", prefix_cache_mb=0
-        )
-        env = dict(
-            os.environ,
-            GLM4_CHAT_MODEL=str(path),
-            GLM4_DATA_DIR=str(data_dir),
-            GLM4_DEVICE="cpu",
-            GLM4_PREFIX_CACHE_MB="0",
-            GLM4_API="on",
-            HF_HUB_OFFLINE="1",
-        )
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = open(Path(tmp) / "server.log", "wb")
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_ready(url, server, Path(tmp) / "server.log")
+        env = {
+            "GLM4_CHAT_MODEL": str(path),
+            "GLM4_DATA_DIR": str(data_dir),
+            "GLM4_PREFIX_CACHE_MB": "0",
+            "GLM4_API": "on",
+        }
+        with serve_app(env, Path(tmp), uvicorn=True) as url:
+            wait_for(
+                lambda: httpx.get(url + "/healthz").status_code == 200, 180, "the server's model"
+            )
+            settings = Settings(
+                chat_model=str(path), data_dir=data_dir, device="cpu", prefix_cache_mb=0
+            )
             backend = load_chat_backend(settings, lambda step: None)
             client = openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=300)
             model = client.models.list().data[0].id
             params = GenerationParams(temperature=0, max_new_tokens=args.tokens)
 
             def run_api() -> tuple[float, int]:
-                start = time.perf_counter()
-                chars, usage = 0, None
+                start, chars, usage = time.perf_counter(), 0, None
                 stream = client.chat.completions.create(
                     model=model,
                     messages=MESSAGES,
@@ -117,13 +93,12 @@ def main() -> None:
                 ), usage.completion_tokens
 
             def run_direct() -> tuple[float, int]:
-                start = time.perf_counter()
-                chars, tokens = 0, 0
+                start, chars, tokens = time.perf_counter(), 0, 0
                 for event in backend.stream(MESSAGES, params):
-                    if isinstance(event, Done):
-                        tokens = event.stats.completion_tokens
-                    elif hasattr(event, "text"):
+                    if isinstance(event, (TextDelta, ReasoningDelta)):
                         chars += len(event.text)
+                    elif isinstance(event, Done):
+                        tokens = event.stats.completion_tokens
                 return tokens / (time.perf_counter() - start), tokens
 
             run_api(), run_direct()  # warm-up: first-call allocations on both sides
@@ -135,14 +110,9 @@ def main() -> None:
                     results.append(tps)
                     counts.add(n)
             backend.engine.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
 
     if len(counts) != 1:
         sys.exit(f"the two sides wrote different numbers of tokens: {sorted(counts)}")
-    api_median, direct_median = statistics.median(api_tps), statistics.median(direct_tps)
     # Each API run against the direct run of the same round: slow drifts of a shared machine cancel.
     ratio = statistics.median(a / d for a, d in zip(api_tps, direct_tps, strict=True))
     print(
@@ -150,26 +120,14 @@ def main() -> None:
         f"{args.rounds} interleaved rounds, streamed through /v1/chat/completions with the openai client"
     )
     print(
-        f"API (uvicorn app:app, SSE): {api_median:8.1f} tokens/s  (runs: {', '.join(f'{x:.0f}' for x in api_tps)})"
+        f"API (uvicorn app:app, SSE): {statistics.median(api_tps):8.1f} tokens/s  "
+        f"(runs: {', '.join(f'{x:.0f}' for x in api_tps)})"
     )
     print(
-        f"direct (chat backend):      {direct_median:8.1f} tokens/s  (runs: {', '.join(f'{x:.0f}' for x in direct_tps)})"
+        f"direct (chat backend):      {statistics.median(direct_tps):8.1f} tokens/s  "
+        f"(runs: {', '.join(f'{x:.0f}' for x in direct_tps)})"
     )
     print(f"api_overhead_ratio={ratio:.3f}")
-
-
-def wait_until_ready(url: str, server: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    sys.exit("the server's model did not load in time")
 
 
 if __name__ == "__main__":

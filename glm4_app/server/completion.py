@@ -80,8 +80,9 @@ class EventPipe:
             with self._lock:
                 items = list(self._items)
                 self._items.clear()
-                self._woken = False
-                self._ready.clear()
+                if not items:  # about to wait: the next item wakes the loop. Until then the
+                    self._woken = False  # consumer comes back by itself, so puts need not wake it.
+                    self._ready.clear()
             if items:
                 return items
             try:
