@@ -28,6 +28,23 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Output:
+    """One output of a code cell, in the order the cell produced it (Jupyter's iopub outputs).
+
+    ``text`` is what the model read of it: a run of prints, a result's ``text/plain``, a
+    traceback. ``data`` is the whole MIME bundle of a result or display (``text/html``,
+    ``image/svg+xml``, ``text/markdown``, ``application/json``...) for a richer view; PNG and
+    JPEG images are in ``ToolResult.images`` instead, at index ``image``.
+    """
+
+    kind: str  # "stdout", "stderr", "execute_result", "display_data" or "error"
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    image: int | None = None
+
+
+@dataclass(frozen=True)
 class Citation:
     id: int  # the quote id the model cites as 【id†text】
     title: str
@@ -43,6 +60,7 @@ class ToolResult:
     images: tuple[Image, ...] = ()
     files: tuple[Path, ...] = ()  # files the tool wrote that the user may download
     citations: tuple[Citation, ...] = ()
+    outputs: tuple[Output, ...] = ()  # a code cell's outputs in order, with their MIME bundles
 
     @property
     def shown(self) -> str:

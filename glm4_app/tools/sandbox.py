@@ -1,17 +1,22 @@
-"""Isolation of the python tool's kernel when the app is hosted for a team.
+"""Isolation of the python tool's kernel: bubblewrap, wherever it works.
 
-In hosted mode each session's kernel runs inside bubblewrap (``bwrap``): no network (its own
-empty network namespace), its own process namespace (it cannot see or signal the app), a
-read-only view of the system and of the Python installation, a private tmpfs for ``/tmp`` and
-``$HOME``, and only its session's own folder, read-write at ``/mnt/data``. The app's data
-directory (SQLite database, other sessions' folders, logs), the repository (secrets) and the
-rest of ``/etc`` and ``/root`` are simply not there.
+Each session's kernel runs inside bubblewrap (``bwrap``): its own process namespace (it cannot
+see or signal the app or other kernels), a read-only view of the system and of the Python
+installation, private tmpfs for ``/tmp`` and ``/dev/shm`` (sized to the disk quota), and only
+its session's own folder, read-write at ``/mnt/data``. The app's data directory (SQLite
+database, other sessions' folders, logs), the repository (secrets) and the rest of ``/etc``
+and ``/root`` are simply not there. The network is a namespace of its own without any
+interface unless ``GLM4_KERNEL_NETWORK`` allows it (by default: locally yes, hosted no).
+A root app also gives each kernel a uid of its own inside (the launcher switches to it, with
+the two capabilities bwrap lets it keep for that), so RLIMIT_NPROC binds it; a non-root app's
+bwrap makes a user namespace, where it binds just as well.
 
-bwrap is the only mechanism used: ``unshare -n`` alone would cut the network but leave every
-file readable, which is not the isolation promised, and rebuilding bwrap's mount setup out of
-``unshare -m`` and shell would be a second, weaker sandbox to maintain. Where bwrap is missing or
-cannot create namespaces, the app says so at start and, when hosted, does not offer the python
-tool unless ``GLM4_ALLOW_UNSANDBOXED_KERNEL`` says to run it without isolation.
+The sandbox is the default, hosted or not (``GLM4_KERNEL_SANDBOX=auto``). Where bwrap is
+missing or cannot create namespaces, a local app runs the kernel without it and says what
+that loses; a hosted one does not offer the python tool unless
+``GLM4_ALLOW_UNSANDBOXED_KERNEL`` says to. bwrap is the only mechanism used: ``unshare -n``
+alone would cut the network but leave every file readable, and rebuilding bwrap's mount setup
+out of ``unshare -m`` and shell would be a second, weaker sandbox to maintain.
 
 The kernel talks to the app over ZMQ ``ipc`` sockets (Unix socket files) in its private
 folder, which is bound into the sandbox at the same path: Unix sockets on the file system work
@@ -62,12 +67,19 @@ class KernelPolicy:
         return not self.off_reason
 
 
+UNSANDBOXED = (
+    "Python runs without a sandbox ({problem}): the model's code can read what this app's "
+    "user can (the conversations database, secrets, other sessions' files), reach the "
+    "network and this machine's services, and write to the shared /tmp. Install bubblewrap "
+    "(`apt-get install bubblewrap`) to isolate it."
+)
+
+
 def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
     """How this app runs the python tool, from the settings, hosted or not, and whether bwrap
     works on this machine (probed once)."""
-    wanted = settings.kernel_sandbox == "on" or (settings.kernel_sandbox == "auto" and hosted)
-    network = settings.kernel_network == "true"
-    if not wanted:
+    network = settings.kernel_network == "true" or (settings.kernel_network == "auto" and not hosted)
+    if settings.kernel_sandbox == "off":
         if hosted:
             note = "Hosted with GLM4_KERNEL_SANDBOX=off: the Python kernel is not isolated."
             return KernelPolicy(False, True, notice=note)
@@ -79,6 +91,8 @@ def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
             else "Python runs in a bubblewrap sandbox without network access."
         )
         return KernelPolicy(True, network, notice=note)
+    if not hosted and settings.kernel_sandbox == "auto":
+        return KernelPolicy(False, True, notice=UNSANDBOXED.format(problem=problem))
     if settings.allow_unsandboxed_kernel == "true":
         note = (
             f"No sandbox for the Python kernel ({problem}); it runs unisolated because "
@@ -104,6 +118,7 @@ def bwrap_command(
     startup: Path,
     data_dir: Path | None = None,
     scratch_mb: int = 256,
+    switch_uid: bool = False,
 ) -> list[str]:
     """The prefix that runs a command in the sandbox: ``[*bwrap_command(...), *cmd]``.
 
@@ -111,15 +126,19 @@ def bwrap_command(
     the app and the kernel name the same files; ``startup`` (the launcher) read-only at its
     own path; ``workdir`` read-write at /mnt/data. Nothing else of the app is visible. /tmp
     and /dev/shm are tmpfs of ``scratch_mb`` each (memory: unbounded they could take half of
-    it); everything else is read-only.
+    it); everything else is read-only. ``switch_uid`` (a root app) keeps CAP_SETUID and
+    CAP_SETGID for the launcher, which uses them to become the kernel's own uid and so
+    loses them before the kernel starts.
     """
-    scratch = ["--size", str(max(scratch_mb, 16) * 1024 * 1024), "--tmpfs"]
+    scratch = ["--perms", "01777", "--size", str(max(scratch_mb, 16) * 1024 * 1024), "--tmpfs"]
     bwrap = shutil.which("bwrap") or "bwrap"
     cmd = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:
         cmd.append("--unshare-net")
-    # --die-with-parent: the sandbox is killed with the app (see python_tool._SPAWNER).
+    # --die-with-parent: the sandbox is killed with the app (see kernel_process._SPAWNER).
     cmd += ["--die-with-parent", "--cap-drop", "ALL", "--hostname", "sandbox"]
+    if switch_uid:
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     for path in SYSTEM:
         cmd += ["--ro-bind-try", path, path]
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
@@ -127,8 +146,13 @@ def bwrap_command(
     for name in ETC:
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     cmd += ["--proc", "/proc", "--dev", "/dev", *scratch, "/dev/shm", *scratch, "/tmp"]
-    cmd += ["--dir", HOME]
-    for source, target in python_roots():
+    cmd += ["--perms", "01777", "--dir", HOME]
+    roots = python_roots()
+    # Folders bwrap makes on the way to a bound path are private to root: make them searchable
+    # for a kernel with a uid of its own.
+    for folder in _parents([t for _, t in roots] + [startup, private, Path(MNT_DATA)]):
+        cmd += ["--perms", "0755", "--dir", str(folder)]
+    for source, target in roots:
         cmd += ["--ro-bind", str(source), str(target)]
     for hidden in hidden_paths(data_dir):  # should the app or its data lie in a bound folder
         cmd += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
@@ -138,6 +162,17 @@ def bwrap_command(
     # ipykernel would take bwrap's init (pid 1 here) for an orphaned parent and exit.
     cmd += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", HOME, "--chdir", MNT_DATA]
     return cmd
+
+
+def _parents(paths: list[Path]) -> list[Path]:
+    """The folders above ``paths`` that the sandbox does not have already, top down."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        for parent in reversed(Path(path).parents):
+            if parent == Path("/") or any(parent.is_relative_to(s) for s in (*SYSTEM, "/tmp")):
+                continue
+            found[parent] = None
+    return list(found)
 
 
 def _top_level(name: str) -> list[str]:
@@ -185,7 +220,8 @@ def isolation_problem() -> str | None:
             work.mkdir()
             private.mkdir()
             startup = Path(__file__).with_name("kernel_startup.py")
-            cmd = [*bwrap_command(work, private, False, startup), "true"]
+            switch = os.geteuid() == 0  # the very capabilities a root app's kernels keep
+            cmd = [*bwrap_command(work, private, False, startup, switch_uid=switch), "true"]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
                 failed = done.returncode != 0
