@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -35,6 +36,17 @@ class Document:
 
 class DocumentError(ValueError):
     """A file that cannot be read. The message is one or two sentences for the user."""
+
+
+_NO_MEMORY = re.compile(r"\b(?:malloc|calloc|realloc)\b.*\bfailed|out of memory", re.I)
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether a parser failed for want of memory (MuPDF reports it as RuntimeError): the
+    reader must let it through as such, not call the file damaged."""
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and bool(_NO_MEMORY.search(str(exc)))
+    )
 
 
 class CallbackError(Exception):

@@ -20,6 +20,9 @@ _BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")  # not \t \n \v \f \r or ESC
 _SAMPLE = 64 * 1024
 _PREFERRED = ("gb18030", "cp1252")
+# About a million tokens: far more than any model's context (which "Shorten" then fits), and
+# a bound on what one upload costs to store and count.
+MAX_TEXT_CHARS = 4_000_000
 
 CODE_EXTENSIONS = frozenset(
     "py pyi ipynb js mjs cjs ts tsx jsx java kt kts scala c h cc cpp cxx hpp hh cs go rs rb "
@@ -120,11 +123,17 @@ def text_kind(extension: str, text: str) -> str:
 def read_text(name: str, text: str, kind: str) -> Document:
     notes: tuple[str, ...] = ()
     if kind == "html":
-        # The browser tool's converter: headings as #, lists as -, tables as a | b rows.
-        from glm4_app.tools.web_fetch import html_to_text
+        # The browser tool's converter and caps: headings as #, lists as -, tables as a | b
+        # rows, at most PARSE_CHARS of markup parsed (a 45 MB page took minutes and GBs).
+        from glm4_app.tools.web_fetch import PARSE_CHARS, readable_html
 
-        title, body = html_to_text(text)
+        title, body, cut = readable_html(text)
         text = f"# {title}\n\n{body}" if title and not body.startswith(f"# {title}") else body
+        if cut:
+            notes = (f"Only the first {PARSE_CHARS:,} characters of its markup were read.",)
+    elif kind != "csv" and len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+        notes = (f"Only its first {MAX_TEXT_CHARS:,} characters were read.",)
     elif kind == "csv":
         table, note = _csv_table(text, tab=name.lower().endswith(".tsv"))
         if table:

@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,7 +44,7 @@ from jupyter_client import KernelManager
 
 from ..settings import Settings
 from .confinement import Confinement
-from .sandbox import bwrap_command
+from .sandbox import bwrap_command, spawn
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -82,11 +81,6 @@ class _LaunchingKernelManager(KernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
         return [*self.launcher, *kernel, *self.kernel_args, *(extra_arguments or [])]
-
-
-# bwrap --die-with-parent ties the sandbox to the thread that started it (Linux
-# PR_SET_PDEATHSIG follows threads): sandboxes are started from one that lives with the app.
-_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-spawner")
 
 
 class Kernel:
@@ -198,7 +192,7 @@ class Kernel:
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                 )
-                _SPAWNER.submit(launch).result() if self.sandboxed else launch()
+                spawn(launch) if self.sandboxed else launch()
             self.kc = self.km.client()
             self.kc.start_channels(stdin=False, hb=False)
             self.kc.wait_for_ready(timeout=START_TIMEOUT_S)

@@ -32,12 +32,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ..settings import APP_DIR, Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MNT_DATA = "/mnt/data"
 HOME = "/tmp/home"  # on the sandbox's private /tmp tmpfs
@@ -135,33 +139,63 @@ def bwrap_command(
     cmd = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:
         cmd.append("--unshare-net")
-    # --die-with-parent: the sandbox is killed with the app (see kernel_process._SPAWNER).
+    # --die-with-parent: the sandbox is killed with the app (see spawn()).
     cmd += ["--die-with-parent", "--cap-drop", "ALL", "--hostname", "sandbox"]
     if switch_uid:
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    for path in SYSTEM:
-        cmd += ["--ro-bind-try", path, path]
-    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
-        cmd += _top_level(name)
-    for name in ETC:
-        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     cmd += ["--proc", "/proc", "--dev", "/dev", *scratch, "/dev/shm", *scratch, "/tmp"]
     cmd += ["--perms", "01777", "--dir", HOME]
-    roots = python_roots()
-    # Folders bwrap makes on the way to a bound path are private to root: make them searchable
-    # for a kernel with a uid of its own.
-    for folder in _parents([t for _, t in roots] + [startup, private, Path(MNT_DATA)]):
-        cmd += ["--perms", "0755", "--dir", str(folder)]
-    for source, target in roots:
-        cmd += ["--ro-bind", str(source), str(target)]
-    for hidden in hidden_paths(data_dir):  # should the app or its data lie in a bound folder
-        cmd += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
+    cmd += _system_view([startup, private, Path(MNT_DATA)], data_dir)
     cmd += ["--ro-bind", str(startup), str(startup)]
     cmd += ["--bind", str(private), str(private), "--bind", str(workdir), MNT_DATA]
     cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]  # last: mount points are made by now
     # ipykernel would take bwrap's init (pid 1 here) for an orphaned parent and exit.
     cmd += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", HOME, "--chdir", MNT_DATA]
     return cmd
+
+
+def worker_sandbox(package: Path = APP_DIR / "glm4_app") -> list[str]:
+    """The prefix for a document worker (doc_worker.py): the system, Python and the app's
+    package read-only at /app/glm4_app, a small private /tmp, and nothing else; no network,
+    no other process in sight, no capability."""
+    bwrap = shutil.which("bwrap") or "bwrap"
+    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp"]
+    cmd += _system_view([Path("/app/glm4_app")])
+    cmd += ["--ro-bind", str(package), "/app/glm4_app", "--remount-ro", "/"]
+    return [*cmd, "--setenv", "HOME", "/tmp", "--chdir", "/app"]
+
+
+def _system_view(targets: list[Path], data_dir: Path | None = None) -> list[str]:
+    """Read-only binds of the system, the parts of /etc a Python program uses and the Python
+    installation, with the folders on the way to ``targets`` (bound afterwards) searchable."""
+    cmd: list[str] = []
+    for path in SYSTEM:
+        cmd += ["--ro-bind-try", path, path]
+    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
+        cmd += _top_level(name)
+    for name in ETC:
+        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    roots = python_roots()
+    # Folders bwrap makes on the way to a bound path are private to root: make them searchable
+    # for a kernel with a uid of its own.
+    for folder in _parents([t for _, t in roots] + targets):
+        cmd += ["--perms", "0755", "--dir", str(folder)]
+    for source, target in roots:
+        cmd += ["--ro-bind", str(source), str(target)]
+    for hidden in hidden_paths(data_dir):  # should the app or its data lie in a bound folder
+        cmd += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
+    return cmd
+
+
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
+
+
+def spawn(start: Callable[[], T]) -> T:
+    """Run ``start`` (which starts a bwrap process) on a thread that lives with the app: bwrap
+    --die-with-parent ties the sandbox to the thread that started it (Linux PR_SET_PDEATHSIG
+    follows threads), and a Streamlit script thread ends after every rerun."""
+    return _SPAWNER.submit(start).result()
 
 
 def _parents(paths: list[Path]) -> list[Path]:

@@ -314,10 +314,8 @@ def to_page(url: str, body: bytes, kind: str | None, charset: str | None, trunca
     text = decode_body(body, charset, kind == "html")
     fallback_title = url.rstrip("/").rsplit("/", 1)[-1] or url
     if kind == "html":
-        text = _NOISE.sub(" ", text)
-        truncated = truncated or len(text) > PARSE_CHARS
-        title, text = html_to_text(text[:PARSE_CHARS])
-        return Page(url, title or fallback_title, text, truncated)
+        title, text, cut = readable_html(text)
+        return Page(url, title or fallback_title, text, truncated or cut)
     if kind == "json" and not truncated:
         try:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
@@ -334,10 +332,44 @@ _DROP = {
     "title", "nav", "footer", "aside", "button", "select", "textarea", "input", "dialog",
 }
 # Parsing costs ~2 s per MB of dense markup here. The bulky parts that are never text go first
-# (a regex pass is cheap), then at most PARSE_CHARS are parsed: far more text than a page's
-# share of the observation.
-_NOISE = re.compile(r"<(script|style|svg|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+# (one linear scan), then at most PARSE_CHARS are parsed: far more text than a page's share of
+# the observation, and than a document needs (uploaded HTML goes through the same caps).
+_NOISE_OPEN = re.compile(r"<(script|style|svg|noscript|template)\b|<!--", re.I)
+_NOISE_CLOSE = {
+    name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "svg", "noscript", "template")
+}
 PARSE_CHARS = 1_000_000
+
+
+def strip_noise(html: str) -> str:
+    """``html`` without scripts, styles, SVG, templates and comments, in time linear in its
+    length (a lazy ``.*?`` regex rescans the rest of the page for every unclosed ``<script``:
+    minutes for a few hundred KB). An unclosed one swallows the rest, as in a browser."""
+    kept, position = [], 0
+    while True:
+        opening = _NOISE_OPEN.search(html, position)
+        if opening is None:
+            kept.append(html[position:])
+            break
+        kept.append(html[position : opening.start()])
+        kept.append(" ")
+        if opening.group(1):
+            closing = _NOISE_CLOSE[opening.group(1).lower()].search(html, opening.end())
+            end = closing.end() if closing else -1
+        else:
+            end = html.find("-->", opening.end())
+            end = end + 3 if end >= 0 else -1
+        if end < 0:
+            break
+        position = end
+    return "".join(kept)
+
+
+def readable_html(html: str) -> tuple[str, str, bool]:
+    """(title, text, cut): the page as text, of which at most PARSE_CHARS were parsed."""
+    html = strip_noise(html)
+    title, text = html_to_text(html[:PARSE_CHARS])
+    return title, text, len(html) > PARSE_CHARS
 _BLOCK = {
     "p", "div", "section", "article", "main", "header", "blockquote", "address", "figure",
     "figcaption", "dl", "dt", "dd", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr",

@@ -6,7 +6,8 @@ import streamlit as st
 
 from ..conversation import Conversation
 from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, fit
-from ..documents import DocumentError, DocumentLimits, check_total, extract
+from .. import doc_worker
+from ..documents import DocumentError, DocumentLimits, check_total
 from ..generation import ChatBackend, GenerationParams
 from ..i18n import N_
 from ..settings import Settings
@@ -37,23 +38,32 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
             accept_multiple_files=True,
             key=f"upload_{conversation.id}_{generation}",
         )
+        doc_worker.warm()  # a reader process ready before the first upload
         if files:
             files = quota.allowed_uploads(files, settings)  # the per-user upload size
-            _add(files, conversation, store, backend, limits(settings))
+            _add(files, conversation, store, backend, settings)
             st.session_state.upload_generation = generation + 1  # a fresh, empty uploader
         for i, doc in enumerate(conversation.documents):
             card(doc, conversation, store, i)
 
 
-def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, lim) -> None:
+def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, settings: Settings) -> None:
+    lim = limits(settings)
     for upload in files:
         data = upload.getvalue()
+        bar = None
         try:
             check_total(sum(d["bytes"] for d in conversation.documents), len(data), lim)
             bar = st.progress(0.0, text=t("Reading {name}…", name=upload.name))
-            document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)))
+            # In a worker process with a deadline: this thread only waits, other users stream on.
+            document = doc_worker.extract(
+                upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)),
+                timeout_s=settings.doc_timeout_s, memory_mb=settings.doc_memory_mb,
+            )
             bar.empty()
         except DocumentError as err:
+            if bar is not None:
+                bar.empty()
             st.error(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
             continue
         block = documents_block([Doc(document.name, document.text)])
@@ -65,6 +75,7 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
                 "text": document.text,
                 "bytes": len(data),
                 "tokens": backend.count_tokens([{"role": "system", "content": block}]),
+                "notes": list(document.notes),  # e.g. a repaired PDF's pages that came out empty
             }
         )
         store.save(conversation)
@@ -76,7 +87,9 @@ def card(doc: dict, conversation: Conversation, store: ConversationStore, index:
         facts.append(t("{pages:,} pages", pages=doc["pages"]))
     facts.append(t("{tokens:,} tokens", tokens=doc["tokens"]))
     cols = st.columns([12, 1])
-    with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}"):
+    with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}", expanded=bool(doc.get("notes"))):
+        for note in doc.get("notes", ()):
+            st.caption("ℹ️ " + tm(note))
         preview = doc["text"][:3000]
         st.text(preview + ("\n…" if len(doc["text"]) > len(preview) else ""))
     if cols[1].button("✕", key=f"remove_doc_{conversation.id}_{index}", help=t("Remove {name}", name=doc["name"])):

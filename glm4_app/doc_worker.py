@@ -1,0 +1,335 @@
+"""Uploaded files are read in worker processes, never in the app's.
+
+A hostile file (a PDF page whose content inflates to gigabytes, markup built to make a parser
+slow) can take minutes and gigabytes, and MuPDF holds the GIL while it works: read in the app
+process, it would stop every user's stream. In a worker it has a wall-clock deadline
+(``doc_timeout_s``), a CPU limit to match and a memory limit (``doc_memory_mb`` of address
+space on top of what the warm worker already maps); at overrun the worker is killed and the
+upload refused with a clear message. Meanwhile the app's thread only waits on a pipe.
+
+Workers are started ahead, parsers imported, so the normal case pays only the hop: the bytes
+through a pipe, the text back. One worker reads one file at a time and many in its life; one
+that was killed or failed is replaced. Where bubblewrap works, workers run in a sandbox of
+their own (no network, no app files, no view of other processes): a parser bug that a
+crafted file exploits finds nothing there. The worker answers in JSON, never pickle, so a
+worker taken over by a file cannot run code in the app through its answers either.
+
+Protocol (stdin/stdout of the worker): frames of one kind byte (``J`` JSON, ``B`` bytes), an
+8-byte length and the payload. The app sends a job (``J``) and the file (``B``); the worker
+sends ``progress`` frames, then ``document`` followed by the text (``B``), or ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+from .documents import Document, DocumentError, DocumentLimits
+from .settings import APP_DIR
+
+log = logging.getLogger(__name__)
+
+WARM = 1  # idle workers kept ready
+MAX_WORKERS = max(2, os.cpu_count() or 1)  # files read at once; more wait for a free worker
+START_TIMEOUT_S = 60.0
+_HEADER = struct.Struct(">cQ")
+MB = 1024 * 1024
+
+
+class Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, sandboxed: bool) -> None:
+        from .tools.sandbox import spawn, worker_sandbox
+
+        cmd = [sys.executable, "-m", "glm4_app.doc_worker"]
+        if sandboxed:
+            cmd = [*worker_sandbox(), *cmd]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": "/app" if sandboxed else str(APP_DIR),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+        def start() -> subprocess.Popen:
+            return subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(APP_DIR), env=env,
+                start_new_session=True,
+            )
+
+        self.process = spawn(start) if sandboxed else start()
+
+    def send(self, kind: bytes, payload: bytes) -> None:
+        self.process.stdin.write(_HEADER.pack(kind, len(payload)) + payload)
+        self.process.stdin.flush()
+
+    def receive(self, deadline: float) -> tuple[bytes, bytes]:
+        """The next frame; TimeoutError past ``deadline``, EOFError if the worker died."""
+        header = self._read(_HEADER.size, deadline)
+        kind, size = _HEADER.unpack(header)
+        return kind, self._read(size, deadline)
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        out = self.process.stdout
+        chunks, left = [], size
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([out], [], [], min(wait, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(out.fileno(), min(left, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+class Pool:
+    """Warm workers handed out one job at a time."""
+
+    def __init__(self) -> None:
+        self._idle: list[Worker] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_WORKERS)
+
+    def warm(self) -> None:
+        """Start the idle workers in the background (the first upload then does not wait)."""
+        threading.Thread(target=self._fill, name="doc-worker-warm", daemon=True).start()
+
+    def _fill(self) -> None:
+        with self._lock:
+            missing = WARM - len(self._idle)
+        for _ in range(missing):
+            try:
+                worker = _started()
+            except Exception as exc:
+                log.warning("document worker did not start: %s", exc)
+                return
+            with self._lock:
+                self._idle.append(worker)
+
+    def extract(
+        self,
+        name: str,
+        data: bytes,
+        limits: DocumentLimits,
+        progress: Callable[[float, str], None] | None,
+        timeout_s: float,
+        memory_mb: int,
+    ) -> Document:
+        with self._slots:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+            if worker is None or worker.process.poll() is not None:
+                worker = _started()
+            healthy = False
+            try:
+                document = _job(worker, name, data, limits, progress, timeout_s, memory_mb)
+                healthy = True
+                return document
+            except DocumentError as error:
+                healthy = not getattr(error, "worker_lost", False)
+                raise
+            finally:
+                if healthy:
+                    with self._lock:
+                        self._idle.append(worker)
+                else:
+                    worker.kill()
+                    self.warm()  # its replacement starts while the user reads the message
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._idle = self._idle, []
+        for worker in workers:
+            worker.kill()
+
+
+def _started() -> Worker:
+    from .tools.sandbox import isolation_problem
+
+    worker = Worker(sandboxed=isolation_problem() is None)
+    kind, payload = worker.receive(time.monotonic() + START_TIMEOUT_S)
+    if kind != b"J" or json.loads(payload).get("ready") is not True:
+        worker.kill()
+        raise RuntimeError("the document worker did not start")
+    return worker
+
+
+def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document:
+    job = {"name": name, "limits": asdict(limits), "timeout_s": timeout_s, "memory_mb": memory_mb}
+    deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
+    try:
+        worker.send(b"J", json.dumps(job).encode())
+        worker.send(b"B", data)
+        while True:
+            kind, payload = worker.receive(deadline)
+            message = json.loads(payload)
+            if "progress" in message:
+                if progress is not None:
+                    progress(float(message["progress"]), str(message["message"]))
+                continue
+            if "error" in message:
+                raise _refused(str(message["error"]), lost=bool(message.get("memory")))
+            kind, text = worker.receive(deadline)
+            fields = message["document"]
+            return Document(
+                name=str(fields["name"]), kind=str(fields["kind"]), text=text.decode("utf-8", "surrogatepass"),
+                pages=fields["pages"], chars=int(fields["chars"]), notes=tuple(fields["notes"]),
+            )
+    except TimeoutError:
+        message = f"{name} took too long to read (over {timeout_s:g} s); nothing was added."
+        raise _refused(message, lost=True) from None
+    except DocumentError:
+        raise
+    except (EOFError, BrokenPipeError, ValueError, KeyError, TypeError):
+        raise _refused(_died(name, worker, memory_mb), lost=True) from None
+    except BaseException:  # the progress callback stopped the script: the job is abandoned
+        worker.kill()
+        raise
+
+
+def _refused(message: str, lost: bool) -> DocumentError:
+    error = DocumentError(message)
+    error.worker_lost = lost  # type: ignore[attr-defined]
+    return error
+
+
+def _died(name: str, worker: Worker, memory_mb: int) -> str:
+    try:
+        worker.process.wait(timeout=1)  # how it ended, before it is made sure to
+    except subprocess.TimeoutExpired:
+        pass
+    worker.kill()
+    log.info("document worker for %s ended with %s", name, worker.process.returncode)
+    if worker.process.returncode == -signal.SIGXCPU:
+        return f"{name} took too long to read; nothing was added."
+    # Under its memory limit a parser that does not check its allocations crashes instead.
+    return (
+        f"{name} could not be read: reading it needed too much memory (over {memory_mb:,} MB) "
+        "or crashed the reader; nothing was added."
+    )
+
+
+# --- the worker process -----------------------------------------------------------------------
+
+
+def _serve() -> None:
+    import resource
+
+    from .documents import extract
+
+    for module in ("pymupdf", "docx", "pptx", "openpyxl", "lxml.etree", "bs4", "charset_normalizer"):
+        try:  # the ~2 s of imports happen once per worker, before the first job
+            __import__(module)
+        except Exception:
+            pass
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a library printing must not corrupt the frames
+
+    def send(kind: bytes, payload: bytes) -> None:
+        stdout.write(_HEADER.pack(kind, len(payload)) + payload)
+        stdout.flush()
+
+    def receive() -> tuple[bytes, bytes] | None:
+        header = stdin.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return None
+        kind, size = _HEADER.unpack(header)
+        return kind, stdin.read(size)
+
+    def progress(fraction: float, message: str) -> None:
+        send(b"J", json.dumps({"progress": fraction, "message": message}).encode())
+
+    send(b"J", b'{"ready": true}')
+    while True:
+        job_frame = receive()
+        data_frame = receive()
+        if job_frame is None or data_frame is None:
+            return  # the app closed the pipe: it is gone or done with this worker
+        job = json.loads(job_frame[1])
+        _limit(resource, job)
+        document, failure = None, None
+        try:
+            document = extract(job["name"], data_frame[1], DocumentLimits(**job["limits"]), progress)
+        except DocumentError as error:
+            failure = {"error": str(error)}
+        except MemoryError:
+            mb = job["memory_mb"]
+            message = f"{job['name']} needed too much memory to read (over {mb:,} MB); nothing was added."
+            failure = {"error": message, "memory": True}
+        finally:  # before answering: the answer itself needs memory
+            resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+        if failure is not None:
+            send(b"J", json.dumps(failure).encode())
+            if failure.get("memory"):
+                return  # its heap may be in any state: the app starts another worker
+            continue
+        fields = {k: v for k, v in asdict(document).items() if k != "text"}
+        send(b"J", json.dumps({"document": fields}).encode())
+        send(b"B", document.text.encode("utf-8", "surrogatepass"))
+
+
+def _limit(resource, job: dict) -> None:
+    """Address space: what this warm worker maps already plus the job's budget. CPU: what it
+    used so far plus the deadline, so a worker the app no longer waits for stops by itself."""
+    if job.get("memory_mb"):
+        with open("/proc/self/status") as f:
+            mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+        resource.setrlimit(resource.RLIMIT_AS, (mapped + job["memory_mb"] * MB, resource.RLIM_INFINITY))
+    if job.get("timeout_s"):
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime)
+        resource.setrlimit(resource.RLIMIT_CPU, (spent + int(job["timeout_s"]) + 5, resource.RLIM_INFINITY))
+
+
+# --- what the app calls -------------------------------------------------------------------------
+
+POOL = Pool()
+
+
+def warm() -> None:
+    POOL.warm()
+
+
+def extract(
+    name: str,
+    data: bytes,
+    limits: DocumentLimits = DocumentLimits(),
+    progress: Callable[[float, str], None] | None = None,
+    timeout_s: float = 30,
+    memory_mb: int = 1024,
+) -> Document:
+    """documents.extract in a worker: the same Document or DocumentError, plus a deadline and a
+    memory limit; ``progress`` is called in the caller's thread."""
+    return POOL.extract(name, data, limits, progress, timeout_s, memory_mb)
+
+
+if __name__ == "__main__":
+    _serve()
