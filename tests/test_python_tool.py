@@ -18,8 +18,9 @@ import pytest
 
 from glm4_app.settings import Settings
 from glm4_app.tools.base import ToolCall
-from glm4_app.tools.kernel_startup import CJK_FONTS, session_tasks
-from glm4_app.tools.python_tool import DISPLAY_CHARS, GRACE_S, PythonTool, _Transcript
+from glm4_app.tools.kernel_process import GRACE_S
+from glm4_app.tools.python_tool import PythonTool
+from glm4_app.tools.transcript import DISPLAY_CHARS, Transcript
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -154,14 +155,14 @@ def test_fifty_megabytes_of_output_are_capped_and_bounded(shared):
 
 
 def test_progress_bars_keep_only_their_last_state():
-    out = _Transcript()
+    out = Transcript()
     out.add("10%\r50%\r")
     out.add("100%\nnext\r\nline\x1b[31m red\x1b[0m\n")
     assert out.excerpt(1000) == "100%\nnext\nline red\n"
 
 
 def test_clear_output_drops_what_came_before():
-    out = _Transcript()
+    out = Transcript()
     for msg in (
         {"msg_type": "stream", "content": {"text": "old\n"}},
         {"msg_type": "clear_output", "content": {"wait": True}},

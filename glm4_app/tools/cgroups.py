@@ -212,6 +212,7 @@ class KernelCgroup:
         for _ in range(rounds):
             targets = [pid for pid in self.pids() if pid not in keep and pid != os.getpid()]
             if not targets:
+                self._settle()
                 return True
             for pid in targets:
                 try:
@@ -220,6 +221,26 @@ class KernelCgroup:
                     pass
             time.sleep(0.005)
         return False
+
+    def _settle(self, wait_s: float = 2.0) -> None:
+        """Wait for the killed processes to be reaped: until then they still hold pids of the
+        group (a zombie counts), and the kernel could not start a process after a fork bomb.
+        The sandbox's init reaps at once; outside, the machine's init (or whoever adopted
+        them) does, usually within a moment."""
+        if "pids" not in self.directories:
+            return
+        deadline = time.monotonic() + wait_s
+        last, steady = -1, 0
+        while time.monotonic() < deadline:
+            held = self._read("pids", "pids.current").strip()
+            if not held.isdigit() or int(held) <= sum(_threads(p) for p in self.pids()):
+                return
+            # The kernel's own unreaped children stay counted: stop once nothing changes.
+            steady = steady + 1 if int(held) == last else 0
+            if steady >= 5:
+                return
+            last = int(held)
+            time.sleep(0.02)
 
     def remove(self) -> None:
         for directory in self.directories.values():
@@ -233,6 +254,14 @@ class KernelCgroup:
                     time.sleep(0.01)
             else:
                 log.warning("cgroup %s could not be removed", directory)
+
+
+def _threads(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[17])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _counter(text: str, key: str) -> int:

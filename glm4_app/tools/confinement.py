@@ -125,15 +125,16 @@ class Confinement:
         join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; exec "$@"'
         return ["/bin/sh", "-c", join, "glm4-join", *self.cgroup.join_files(), "--"]
 
-    def started(self, launched_pid: int, sandboxed: bool) -> None:
-        """Note the launched process: the kernel itself, or bwrap with the kernel two levels
-        down (bwrap, the sandbox's init, the kernel)."""
-        self.kernel_pid = launched_pid
-        if sandboxed:
-            init = _only_child(launched_pid)
-            kernel = _only_child(init) if init else 0
-            self.plumbing = frozenset(p for p in (launched_pid, init) if p)
-            self.kernel_pid = kernel or launched_pid
+    def started(self, launched_pid: int, reaped_by: int) -> None:
+        """Note the launched process and the kernel ``reaped_by`` levels below it: outside the
+        sandbox the launcher stays as the reaper (one level), inside bwrap and its init stand
+        between (two)."""
+        chain = [launched_pid]
+        for _ in range(reaped_by):
+            chain.append(_only_child(chain[-1]) if chain[-1] else 0)
+        self.kernel_pid = chain[-1] or launched_pid
+        self.plumbing = frozenset(p for p in chain[:-1] if p)
+        if reaped_by > 1:  # the sandbox: its own pid namespace
             try:
                 self._pidns = os.stat(f"/proc/{self.kernel_pid}/ns/pid").st_ino
             except OSError:

@@ -147,6 +147,7 @@ class Kernel:
             "nproc": s.python_max_processes if self.uid or not root else 0,
             "shared_tasks": 0 if root or not s.python_max_processes else _user_tasks(),
             "uid": self.uid,
+            "reaper": not self.sandboxed,  # the sandbox's init reaps inside it
         }
 
     def _env(self) -> dict[str, str]:
@@ -196,7 +197,7 @@ class Kernel:
             self.kc = self.km.client()
             self.kc.start_channels(stdin=False, hb=False)
             self.kc.wait_for_ready(timeout=START_TIMEOUT_S)
-            self.confinement.started(self.km.provisioner.pid, self.sandboxed)
+            self.confinement.started(self.km.provisioner.pid, reaped_by=2 if self.sandboxed else 1)
         except Exception as exc:
             logged = (self.private / "kernel.log").read_text(errors="replace")[-2000:]
             self.stop()
@@ -215,7 +216,7 @@ class Kernel:
 
     def interrupt(self) -> None:
         if not self.sandboxed:
-            self.km.interrupt_kernel()  # SIGINT to the kernel's process group
+            self.km.interrupt_kernel()  # SIGINT to the kernel's process group (not the reaper)
             return
         # jupyter_client's SIGINT to the process group would kill bwrap itself (and with it
         # the kernel): interrupt the processes of that group inside the sandbox only.

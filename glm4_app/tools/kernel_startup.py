@@ -5,7 +5,8 @@ Two roles, chosen by how the file is run (importing it runs neither):
 * ``python kernel_startup.py --launch LIMITS_JSON -- CMD...`` is the launcher. It applies the
   resource limits, switches to the kernel's own uid when it was given one (a root app), gives
   up every capability, then ``exec``s the kernel, so the limits hold from the kernel's first
-  instruction and bind everything it starts. A separate process rather than a Popen
+  instruction and bind everything it starts. Outside the sandbox it first forks: the parent
+  stays as the reaper of the kernel's process tree (the sandbox's init does that inside). A separate process rather than a Popen
   ``preexec_fn``, because ``preexec_fn`` may deadlock in a threaded app.
 * ``runpy.run_path(this, {"MAX_TASKS": n}, "__glm4_kernel_setup__")`` from the kernel's
   ``exec_lines`` configures the kernel: not readable by other processes of its uid, matplotlib
@@ -49,7 +50,7 @@ CJK_ALIASES = (
     "Heiti SC", "Heiti TC", "PingFang SC", "Arial Unicode MS", "WenQuanYi Micro Hei",
     "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC",
 )  # fmt: skip
-PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 24, 4, 38
+PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 24, 4, 38, 36
 
 
 def session_tasks(sid: int) -> tuple[int, list[int]]:
@@ -98,7 +99,35 @@ def launch(limits: dict, cmd: list) -> None:
     if cpu > 0:  # SIGXCPU at the soft limit, SIGKILL at the hard one should SIGXCPU be caught
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     _drop_privileges(uid)
+    if limits.get("reaper"):
+        _reap_for(os.fork())  # returns in the child only
     os.execv(cmd[0], cmd)
+
+
+def _reap_for(child: int) -> None:
+    """Outside the sandbox (whose init does it) someone must reap the processes the kernel's
+    code leaves behind: until reaped, each still counts against the process limit. The
+    parent becomes that reaper, a subreaper for the kernel's whole tree, and ends as the
+    kernel ends (the same exit code or signal), so that it stands for the kernel to the app."""
+    if child == 0:
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the kernel
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == child:
+            if os.WIFSIGNALED(status):
+                signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+                os.kill(os.getpid(), os.WTERMSIG(status))
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
 def _own_user_namespace() -> bool:
