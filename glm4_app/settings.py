@@ -163,7 +163,7 @@ class Settings:
     python_memory_mb: int = _setting(
         2048,
         "Memory of a session's kernel and everything it starts, together (a cgroup where the "
-        "machine allows one; each process is also capped at this address space).",
+        "machine allows one, else the sum watched); each process's address space is capped too.",
     )
     python_cpu_s: int = _setting(600, "CPU seconds a kernel may use in all before it is killed.")
     python_max_processes: int = _setting(

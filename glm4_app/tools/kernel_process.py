@@ -12,7 +12,8 @@ missing):
 * time: after ``python_timeout_s`` the kernel gets SIGINT, so variables survive; a kernel that
   ignores it for ``GRACE_S`` is restarted. The user's Stop does the same.
 * processes and memory: the kernel's cgroup caps all its processes together (confinement.py);
-  RLIMIT_AS also caps each process, so one oversized allocation is a MemoryError. A cell that
+  RLIMIT_AS also caps each process (at twice the limit where the cgroup holds it), so one
+  oversized allocation is a MemoryError rather than a killed kernel. A cell that
   hits either limit is stopped and every process it started is killed; the kernel and its
   variables stay unless the kernel itself was the one killed.
 * CPU and file size: RLIMIT_CPU, RLIMIT_FSIZE.
@@ -44,7 +45,7 @@ from jupyter_client import KernelManager
 
 from ..settings import Settings
 from .confinement import Confinement
-from .sandbox import bwrap_command, spawn
+from .sandbox import MNT_DATA, bwrap_command, spawn
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,12 @@ class Kernel:
     def _limits(self) -> dict[str, int]:
         s = self.settings
         root = os.geteuid() == 0
+        # Address space per process: a process maps far more than it uses (the kernel ~550 MB
+        # for ~160 MB resident), so where the cgroup holds the real limit this is only the
+        # backstop that turns one absurd allocation into a MemoryError.
+        address_space = s.python_memory_mb * (2 if self.confinement.hard_memory_cap else 1)
         return {
-            "memory_mb": s.python_memory_mb,
+            "memory_mb": address_space,
             "cpu_s": s.python_cpu_s,
             "file_mb": s.python_file_mb,
             # RLIMIT_NPROC binds every uid but 0
@@ -148,6 +153,7 @@ class Kernel:
             "shared_tasks": 0 if root or not s.python_max_processes else _user_tasks(),
             "uid": self.uid,
             "reaper": not self.sandboxed,  # the sandbox's init reaps inside it
+            "cwd": MNT_DATA if self.sandboxed else "",
         }
 
     def _env(self) -> dict[str, str]:

@@ -99,6 +99,8 @@ def launch(limits: dict, cmd: list) -> None:
     if cpu > 0:  # SIGXCPU at the soft limit, SIGKILL at the hard one should SIGXCPU be caught
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     _drop_privileges(uid)
+    if limits.get("cwd"):
+        os.chdir(limits["cwd"])
     if limits.get("reaper"):
         _reap_for(os.fork())  # returns in the child only
     os.execv(cmd[0], cmd)

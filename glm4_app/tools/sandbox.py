@@ -150,7 +150,9 @@ def bwrap_command(
     cmd += ["--bind", str(private), str(private), "--bind", str(workdir), MNT_DATA]
     cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]  # last: mount points are made by now
     # ipykernel would take bwrap's init (pid 1 here) for an orphaned parent and exit.
-    cmd += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", HOME, "--chdir", MNT_DATA]
+    # The launcher enters /mnt/data once it is the kernel's uid: bwrap, root without
+    # CAP_DAC_OVERRIDE by then, could not enter a folder private to that uid.
+    cmd += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", HOME, "--chdir", "/"]
     return cmd
 
 
