@@ -87,6 +87,10 @@ def kernels(mode, app_data):
         made[name] = tool
     for tool in made.values():
         assert tool.ready(60), "the kernel did not start"
+        confinement = tool._kernel.confinement
+        # On a machine like CI's (root, writable cgroups) the hard limits are the cgroup's.
+        assert (confinement.cgroup is not None) == (cgroups.problem() is None)
+        assert confinement.kernel_pid in confinement.members()
     yield made
     confinements = [tool._kernel.confinement for tool in made.values() if tool._kernel]
     for tool in made.values():
@@ -364,18 +368,3 @@ def test_without_cgroups_the_memory_of_all_processes_is_summed(without_cgroups):
     )
     assert "needed more than 1024 MB of memory" in result.text, result.text
     alive(without_cgroups)
-
-
-def test_cgroups_are_used_where_the_machine_allows(tmp_path):
-    """On a machine like CI's (root, writable cgroups) the hard limits are the cgroup's."""
-    tool = PythonTool(LIMITS.with_(data_dir=tmp_path), tmp_path / "w")
-    tool.start()
-    try:
-        assert tool.ready(60)
-        confinement = tool._kernel.confinement
-        assert (confinement.cgroup is not None) == (cgroups.problem() is None)
-        if confinement.cgroup is not None:
-            assert confinement.hard_process_cap and confinement.hard_memory_cap
-            assert confinement.kernel_pid in confinement.members()
-    finally:
-        tool.shutdown()

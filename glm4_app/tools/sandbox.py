@@ -176,13 +176,13 @@ def _system_view(targets: list[Path], data_dir: Path | None = None) -> list[str]
         cmd += ["--ro-bind-try", path, path]
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
         cmd += _top_level(name)
-    for name in ETC:
-        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     roots = python_roots()
     # Folders bwrap makes on the way to a bound path are private to root: make them searchable
-    # for a kernel with a uid of its own.
-    for folder in _parents([t for _, t in roots] + targets):
+    # for a kernel with a uid of its own (/etc among them).
+    for folder in _parents([t for _, t in roots] + targets + [Path("/etc/hosts")]):
         cmd += ["--perms", "0755", "--dir", str(folder)]
+    for name in ETC:
+        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for source, target in roots:
         cmd += ["--ro-bind", str(source), str(target)]
     for hidden in hidden_paths(data_dir):  # should the app or its data lie in a bound folder
