@@ -173,6 +173,60 @@ def test_clear_output_drops_what_came_before():
     assert out.excerpt(100) == "new\n"
 
 
+def test_every_output_keeps_its_mime_bundle_in_order(shared):
+    """For a richer view later: HTML, Markdown, JSON, SVG and a DataFrame each kept whole and in
+    order, while the model's text stays what it was; ``on_output`` sees them as they come."""
+    live = []
+    result = shared.run(
+        ToolCall(
+            "python",
+            "from IPython.display import display, HTML, Markdown, JSON, SVG\n"
+            "import pandas as pd\n"
+            "print('first')\n"
+            "display(HTML('<b>bold</b>'))\n"
+            "display(Markdown('# title'))\n"
+            "display(JSON({'a': 1}))\n"
+            "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"4\" height=\"4\"/>'))\n"
+            "print('last')\n"
+            "pd.DataFrame({'x': [1, 2]})",
+        ),
+        threading.Event(),
+        on_output=live.append,
+    )
+    assert not result.is_error, result.text
+    kinds = [(o.kind, sorted(o.data)) for o in result.outputs]
+    assert kinds == [
+        ("stdout", []),
+        ("display_data", ["text/html", "text/plain"]),
+        ("display_data", ["text/markdown", "text/plain"]),
+        ("display_data", ["application/json", "text/plain"]),
+        ("display_data", ["image/svg+xml", "text/plain"]),
+        ("stdout", []),
+        ("execute_result", ["text/html", "text/plain"]),
+    ]
+    html = result.outputs[1].data["text/html"]
+    assert html == "<b>bold</b>" and result.outputs[3].data["application/json"] == {"a": 1}
+    assert "<table" in result.outputs[-1].data["text/html"]
+    assert result.outputs[0].text == "first\n" and result.outputs[5].text == "last\n"
+    assert result.text.startswith("first\n<IPython.core.display.HTML object>")  # as before
+    assert "x\n0  1\n1  2" in result.text
+    assert [o.kind for o in live] == [o.kind for o in result.outputs]
+
+
+def test_outputs_are_bounded_and_images_indexed():
+    out = Transcript()
+    png = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+    out.handle({"msg_type": "stream", "content": {"name": "stdout", "text": "a"}})
+    out.handle({"msg_type": "stream", "content": {"name": "stdout", "text": "b\n"}})
+    out.handle({"msg_type": "display_data", "content": {"data": png, "metadata": {}}})
+    huge = {"text/html": "<p>" + "x" * 30_000_000, "text/plain": "huge"}
+    out.handle({"msg_type": "display_data", "content": {"data": huge, "metadata": {}}})
+    first, image, big = out.outputs()
+    assert first.text == "ab\n" and image.image == 0 and "image/png" not in image.data
+    assert big.data == {"text/plain": "huge"}, "a bundle past the budget keeps its text only"
+    assert out.excerpt(100) == "ab\n[image 1]\nhuge\n"
+
+
 # --- time limits and cancel ---------------------------------------------------------------
 
 
