@@ -31,8 +31,8 @@ def verify(data: bytes, infos: list[zipfile.ZipInfo], name: str, max_total: int,
         produced = _inflate(data, info, cap=min(info.file_size, max_total - total) + 1, name=name, label=label)
         if produced > info.file_size or total + produced > max_total:
             raise DocumentError(
-                f"{name} contains a part that unpacks to more than it declares (over "
-                f"{size_text(produced - 1)}); it was not opened because it looks like a zip bomb."
+                f"{name} contains a part that unpacks to more than the {size_text(info.file_size)} "
+                f"it declares; it was not opened because it looks like a zip bomb."
             )
         if produced != info.file_size:
             raise _damaged(name, label)
