@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from .base import (
+    MAX_TEXT_CHARS,
     MB,
     CallbackError,
     Document,
@@ -196,4 +197,8 @@ def _extract(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
 def _non_empty(document: Document) -> Document:
     if not document.text.strip():
         raise DocumentError(f"{document.name} contains no text.")
+    if len(document.text) > MAX_TEXT_CHARS:
+        note = f"Only its first {MAX_TEXT_CHARS:,} characters were kept."
+        text = document.text[:MAX_TEXT_CHARS]
+        document = replace(document, text=text, chars=len(text), notes=(*document.notes, note))
     return document

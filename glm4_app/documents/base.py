@@ -11,6 +11,11 @@ MB = 1024 * 1024  # what Streamlit's upload limit and most file managers call a 
 
 Progress = Callable[[float, str], None]
 
+# Characters of text kept from one file: about a million tokens, far more than any model's
+# context (which "Shorten" then fits), and a bound on what one upload costs to move, store
+# and count.
+MAX_TEXT_CHARS = 4_000_000
+
 # Rows of one table (a sheet, a CSV file) sent to the model. The whole prompt is at most
 # 128K tokens; 2,000 rows of a typical sheet are already ~30-60K of them.
 MAX_TABLE_ROWS = 2000

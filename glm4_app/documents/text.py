@@ -7,7 +7,7 @@ import csv
 import io
 import re
 
-from .base import MAX_TABLE_ROWS, Document, markdown_table, rows_note, trim_row
+from .base import MAX_TABLE_ROWS, MAX_TEXT_CHARS, Document, markdown_table, rows_note, trim_row
 
 # Longest BOM first: the UTF-32-LE BOM starts with the UTF-16-LE one.
 _BOMS = (
@@ -20,9 +20,6 @@ _BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")  # not \t \n \v \f \r or ESC
 _SAMPLE = 64 * 1024
 _PREFERRED = ("gb18030", "cp1252")
-# About a million tokens: far more than any model's context (which "Shorten" then fits), and
-# a bound on what one upload costs to store and count.
-MAX_TEXT_CHARS = 4_000_000
 
 CODE_EXTENSIONS = frozenset(
     "py pyi ipynb js mjs cjs ts tsx jsx java kt kts scala c h cc cpp cxx hpp hh cs go rs rb "
@@ -131,9 +128,8 @@ def read_text(name: str, text: str, kind: str) -> Document:
         text = f"# {title}\n\n{body}" if title and not body.startswith(f"# {title}") else body
         if cut:
             notes = (f"Only the first {PARSE_CHARS:,} characters of its markup were read.",)
-    elif kind != "csv" and len(text) > MAX_TEXT_CHARS:
-        text = text[:MAX_TEXT_CHARS]
-        notes = (f"Only its first {MAX_TEXT_CHARS:,} characters were read.",)
+    elif kind != "csv":
+        text = text[: MAX_TEXT_CHARS + 1]  # documents.extract notes the cut
     elif kind == "csv":
         table, note = _csv_table(text, tab=name.lower().endswith(".tsv"))
         if table:

@@ -20,7 +20,7 @@ import re
 import zipfile
 from typing import IO, Iterator
 
-from .base import Document, DocumentLimits, Progress, cell_text, markdown_table
+from .base import MAX_TEXT_CHARS, Document, DocumentLimits, Progress, cell_text, markdown_table
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
@@ -41,9 +41,13 @@ def read_docx(name: str, data: bytes, limits: DocumentLimits, report: Progress) 
         info = archive.getinfo(main)
         with archive.open(info) as member:
             counted = _Counting(member)
-            blocks = []
+            blocks, chars = [], 0
             for number, element in enumerate(_body_blocks(counted), 1):
-                blocks.extend(_block(element, styles))
+                for block in _block(element, styles):
+                    blocks.append(block)
+                    chars += len(block) + 2
+                if chars > MAX_TEXT_CHARS:
+                    break  # what follows would be cut anyway (documents.extract says so)
                 if number % PROGRESS_EVERY == 0 and info.file_size:
                     report(counted.read_bytes / info.file_size, f"Reading {name}")
     text = "\n\n".join(b for b in blocks if b)
