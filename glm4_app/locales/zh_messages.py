@@ -187,6 +187,27 @@ MESSAGES = {
     "Reading page {number} of {count}": "正在读取第 {number} / {count} 页",
     "Reading slide {number} of {count}": "正在读取第 {number} / {count} 张幻灯片",
     "Reading sheet {number} of {count}": "正在读取第 {number} / {count} 个工作表",
+    "Reading {name}": "正在读取 {name}",
+    "{name} contains no text (pictures on slides are not read).": "{name} 不包含文字（幻灯片中的图片不会被读取）。",
+    "{name} was damaged and had to be repaired to be read; {empty} of its {count} pages came "
+    "out without text, so some of the text may be missing.":
+    "{name} 已损坏，读取前经过了修复；其 {count} 页中有 {empty} 页没有读出文字，部分内容可能缺失。",
+    "Only the first {count} characters of its markup were read.": "只读取了其标记的前 {count} 个字符。",
+    "Only its first {count} characters were kept.": "只保留了前 {count} 个字符。",
+    "{name} contains a part that unpacks to more than the {size} it declares; it was not opened "
+    "because it looks like a zip bomb.":
+    "{name} 中有部分内容解压后超过其声明的 {size}；它看起来像压缩炸弹，因此未打开。",
+    "{name} uses a compression method Office files do not use ({method}).":
+    "{name} 使用了 Office 文件不会使用的压缩方式（{method}）。",
+    # Reading uploads in a worker process (glm4_app/doc_worker.py)
+    "{name} took too long to read (over {seconds} s); nothing was added.":
+    "{name} 读取时间过长（超过 {seconds} 秒）；未添加任何内容。",
+    "{name} took too long to read; nothing was added.": "{name} 读取时间过长；未添加任何内容。",
+    "{name} needed too much memory to read (over {limit} MB); nothing was added.":
+    "{name} 读取所需内存过多（超过 {limit} MB）；未添加任何内容。",
+    "{name} could not be read: reading it needed too much memory (over {limit} MB) or crashed the "
+    "reader; nothing was added.":
+    "{name} 无法读取：读取所需内存过多（超过 {limit} MB）或导致读取程序崩溃；未添加任何内容。",
     # Fitting documents into the context (glm4_app/doc_budget.py)
     "The documents and conversation take {tokens} tokens; the model reads {window}, and "
     "{reserve} are kept for the answer.":
@@ -300,6 +321,13 @@ MESSAGES = {
     "没有可用于执行代码的沙箱（{problem}）。请安装 bubblewrap（`apt-get install bubblewrap`），"
     "或设置 GLM4_ALLOW_UNSANDBOXED_KERNEL=true 以在无隔离的环境中运行代码。",
     "The Python tool is off: {reason}": "Python 工具已关闭：{reason}",
+    "Python runs without a sandbox ({problem}): the model's code can read what this app's user "
+    "can (the conversations database, secrets, other sessions' files), reach the network and "
+    "this machine's services, and write to the shared /tmp. Install bubblewrap (`apt-get "
+    "install bubblewrap`) to isolate it.":
+    "Python 在无沙箱的环境中运行（{problem}）：模型生成的代码可以读取本应用用户能读取的一切"
+    "（对话数据库、密钥、其他会话的文件），访问网络和本机服务，并写入共享的 /tmp。请安装 "
+    "bubblewrap（`apt-get install bubblewrap`）以隔离它。",
     "bubblewrap (bwrap) is not installed": "未安装 bubblewrap（bwrap）",
     "bwrap cannot create a sandbox here: {error}": "bwrap 无法在此创建沙箱：{error}",
     "bwrap failed: {error}": "bwrap 运行失败：{error}",

@@ -89,7 +89,7 @@ def card(doc: dict, conversation: Conversation, store: ConversationStore, index:
     cols = st.columns([12, 1])
     with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}", expanded=bool(doc.get("notes"))):
         for note in doc.get("notes", ()):
-            st.caption("ℹ️ " + tm(note))
+            st.caption(tm(note))
         preview = doc["text"][:3000]
         st.text(preview + ("\n…" if len(doc["text"]) > len(preview) else ""))
     if cols[1].button("✕", key=f"remove_doc_{conversation.id}_{index}", help=t("Remove {name}", name=doc["name"])):
