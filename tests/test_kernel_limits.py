@@ -47,6 +47,24 @@ ISOLATED = ["sandboxed"] + (
 )
 
 
+# A child leaves the kernel's session (a session-counting watchdog misses it) and forks in a
+# loop; the backstop ends it should the limits fail.
+SETSID_FORK_LOOP = """
+import os, time
+backstop = len(os.listdir('/proc')) + 300
+if os.fork() == 0:
+    os.setsid()
+    while len(os.listdir('/proc')) < backstop:
+        try:
+            os.fork()
+        except OSError:
+            time.sleep(0.01)
+    os._exit(0)
+time.sleep(1)
+print('parent done')
+"""
+
+
 def run(tool: PythonTool, code: str):
     return tool.run(ToolCall("python", textwrap.dedent(code)), threading.Event())
 
@@ -127,20 +145,7 @@ def test_a_fork_loop_after_setsid_is_capped_and_cleaned_up(alice):
     before = machine_processes()
     result = run(
         alice,
-        """
-        import os, time
-        backstop = len(os.listdir('/proc')) + 300
-        if os.fork() == 0:
-            os.setsid()  # out of the kernel's session: a session-counting watchdog misses it
-            while len(os.listdir('/proc')) < backstop:
-                try:
-                    os.fork()
-                except OSError:
-                    time.sleep(0.01)
-            os._exit(0)
-        time.sleep(1)
-        print('parent done')
-        """,
+        SETSID_FORK_LOOP,
     )
     assert "more than 32 processes and threads at once" in result.text, result.text
     assert machine_processes() <= before + 5, "processes of the fork loop survived"
@@ -332,19 +337,7 @@ def test_without_cgroups_a_fork_loop_meets_rlimit_nproc(without_cgroups):
     before = machine_processes()
     result = run(
         without_cgroups,
-        """
-        import os, time
-        backstop = len(os.listdir('/proc')) + 300
-        if os.fork() == 0:
-            os.setsid()
-            while len(os.listdir('/proc')) < backstop:
-                try:
-                    os.fork()
-                except OSError:
-                    time.sleep(0.01)
-            os._exit(0)
-        time.sleep(1)
-        """,
+        SETSID_FORK_LOOP,
     )
     assert "more than 32 processes and threads" in result.text, result.text
     assert machine_processes() <= before + 5

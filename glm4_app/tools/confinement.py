@@ -150,10 +150,10 @@ class Confinement:
         if self.cgroup is not None:
             return self.cgroup.pids()
         found = []
-        for proc in psutil.process_iter(["uids"]):
+        for proc in psutil.process_iter(["uids", "status"]):
             pid = proc.pid
-            if pid == os.getpid():
-                continue
+            if pid == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue  # a zombie cannot be killed, only reaped (it holds no memory)
             if self._pidns:
                 try:
                     if os.stat(f"/proc/{pid}/ns/pid").st_ino == self._pidns:
@@ -169,7 +169,7 @@ class Confinement:
                         found.append(pid)
                 except OSError:
                     pass
-        return list(dict.fromkeys([*found, *self.plumbing]))
+        return list(dict.fromkeys([*found, *filter(_alive, self.plumbing)]))
 
     def tasks(self) -> int:
         """Processes and threads of the kernel (what pids.max and RLIMIT_NPROC count)."""
@@ -234,7 +234,8 @@ class Confinement:
             for pid in targets:
                 _signal(pid, signal.SIGKILL)
             time.sleep(0.005)
-        log.warning("processes of kernel %d survived SIGKILL", self.kernel_pid)
+        left = {p: _describe(p) for p in self.members() if p not in keep}
+        log.warning("processes of kernel %d survived SIGKILL: %s", self.kernel_pid, left)
 
     def release(self) -> None:
         """After the kernel stopped: nothing of it may be left."""
@@ -254,6 +255,21 @@ def _only_child(pid: int) -> int:
             return min(c.pid for c in children)
         time.sleep(0.01)
     return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _describe(pid: int) -> str:
+    try:
+        proc = psutil.Process(pid)
+        return f"{proc.name()} {proc.status()} uid {proc.uids().real}"
+    except psutil.Error:
+        return "gone"
 
 
 def _signal(pid: int, sig: int) -> None:
