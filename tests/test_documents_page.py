@@ -86,3 +86,18 @@ def test_too_long_asks_what_gives_and_shortening_is_visible(open_page):
     assert "left out to fit the context" in call[0]["content"]
     assert backend.count_tokens(call) <= 1200 - 300
     assert any("shortened" in c.value for c in at.chat_message[-1].caption)
+
+
+def test_a_hostile_upload_is_refused_in_words_and_a_repaired_one_says_what_was_lost(open_page, monkeypatch):
+    from hostile_files import nested_forms_pdf, repaired_pdf
+
+    monkeypatch.setenv("GLM4_DOC_TIMEOUT_S", "2")
+    at = open_page(ScriptedBackend(["ok"]))
+    upload(at, ("forms.pdf", nested_forms_pdf(26), "application/pdf"))  # minutes of MuPDF
+    assert "**forms.pdf**: forms.pdf took too long to read (over 2 s); nothing was added." in [
+        e.value for e in at.error
+    ]
+    assert card_labels(at) == []
+    upload(at, ("repaired.pdf", repaired_pdf(), "application/pdf"))
+    assert len(card_labels(at)) == 1
+    assert any("1 of its 3 pages came out without text" in c.value for c in at.caption)
