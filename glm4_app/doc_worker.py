@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from .documents import Document, DocumentError, DocumentLimits
+from .documents.base import MAX_TEXT_CHARS
 from .settings import APP_DIR
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ MAX_WORKERS = max(2, os.cpu_count() or 1)  # files read at once; more wait for a
 START_TIMEOUT_S = 60.0
 _HEADER = struct.Struct(">cQ")
 MB = 1024 * 1024
+MAX_FRAME = 4 * MAX_TEXT_CHARS + MB  # the longest text kept, in UTF-8, and room for the rest
 
 
 class Worker:
@@ -71,13 +73,18 @@ class Worker:
         self.process = spawn(start) if sandboxed else start()
 
     def send(self, kind: bytes, payload: bytes) -> None:
-        self.process.stdin.write(_HEADER.pack(kind, len(payload)) + payload)
+        self.process.stdin.write(_HEADER.pack(kind, len(payload)))
+        self.process.stdin.write(payload)
         self.process.stdin.flush()
 
     def receive(self, deadline: float) -> tuple[bytes, bytes]:
-        """The next frame; TimeoutError past ``deadline``, EOFError if the worker died."""
+        """The next frame; TimeoutError past ``deadline``, EOFError if the worker died. A frame
+        larger than any honest answer means the worker is not ours any more (a file took it
+        over): it is treated as dead, never given the memory it asks for."""
         header = self._read(_HEADER.size, deadline)
         kind, size = _HEADER.unpack(header)
+        if size > MAX_FRAME:
+            raise EOFError(f"a frame of {size:,} bytes")
         return kind, self._read(size, deadline)
 
     def _read(self, size: int, deadline: float) -> bytes:
@@ -130,8 +137,8 @@ class Pool:
         for _ in range(missing):
             try:
                 worker = _started()
-            except Exception as exc:
-                log.warning("document worker did not start: %s", exc)
+            except Exception as exc:  # the upload itself starts one and reports its failure
+                log.info("document worker did not start ahead: %s", exc)
                 return
             with self._lock:
                 self._idle.append(worker)
@@ -156,7 +163,7 @@ class Pool:
                 healthy = True
                 return document
             except DocumentError as error:
-                healthy = not getattr(error, "worker_lost", False)
+                healthy = not isinstance(error, WorkerLost)
                 raise
             finally:
                 if healthy:
@@ -198,29 +205,34 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
                     progress(float(message["progress"]), str(message["message"]))
                 continue
             if "error" in message:
-                raise _refused(str(message["error"]), lost=bool(message.get("memory")))
+                error = str(message["error"])
+                raise WorkerLost(error) if message.get("memory") else DocumentError(error)
             kind, text = worker.receive(deadline)
             fields = message["document"]
+            pages = fields["pages"]
             return Document(
-                name=str(fields["name"]), kind=str(fields["kind"]), text=text.decode("utf-8", "surrogatepass"),
-                pages=fields["pages"], chars=int(fields["chars"]), notes=tuple(fields["notes"]),
+                name=str(fields["name"]),
+                kind=str(fields["kind"]),
+                text=text.decode("utf-8", "surrogatepass"),
+                pages=None if pages is None else int(pages),
+                chars=int(fields["chars"]),
+                notes=tuple(str(note) for note in fields["notes"]),
             )
     except TimeoutError:
         message = f"{name} took too long to read (over {timeout_s:g} s); nothing was added."
-        raise _refused(message, lost=True) from None
+        raise WorkerLost(message) from None
     except DocumentError:
         raise
     except (EOFError, BrokenPipeError, ValueError, KeyError, TypeError):
-        raise _refused(_died(name, worker, memory_mb), lost=True) from None
+        raise WorkerLost(_died(name, worker, memory_mb)) from None
     except BaseException:  # the progress callback stopped the script: the job is abandoned
         worker.kill()
         raise
 
 
-def _refused(message: str, lost: bool) -> DocumentError:
-    error = DocumentError(message)
-    error.worker_lost = lost  # type: ignore[attr-defined]
-    return error
+class WorkerLost(DocumentError):
+    """The file was refused and its worker is gone or unfit (killed at the deadline, out of
+    memory, crashed): the pool replaces it."""
 
 
 def _died(name: str, worker: Worker, memory_mb: int) -> str:

@@ -107,6 +107,26 @@ def _small_pdf() -> bytes:
     return pdf.tobytes()
 
 
+def test_progress_comes_through_the_worker_and_a_stop_abandons_the_read():
+    pdf = pymupdf.open()
+    for number in range(45):
+        pdf.new_page().insert_text((72, 72), f"Page {number}")
+    data = pdf.tobytes()
+    calls = []
+    doc_worker.extract("long.pdf", data, LIMITS, lambda f, m: calls.append((round(f, 3), m)))
+    assert calls == [(round(20 / 45, 3), "Reading page 20 of 45"), (round(40 / 45, 3), "Reading page 40 of 45"), (1.0, "Read long.pdf")]
+
+    class Stop(Exception):  # what Streamlit raises in a script the user navigated away from
+        pass
+
+    def stop(fraction, message):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        doc_worker.extract("long.pdf", data, LIMITS, stop)
+    assert read("again.pdf", data).pages == 45, "the next upload gets a working reader"
+
+
 # --- Word and zip -------------------------------------------------------------------------------
 
 

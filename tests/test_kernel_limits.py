@@ -42,8 +42,9 @@ MODES = ["sandboxed", "unsandboxed"]
 # Outside the sandbox a root app's kernel gets a uid of its own only where the interpreter is
 # readable by other users (not pyenv under /root); with uid 0 it is not isolated from the app,
 # as the page and README say.
+_NEEDED = (sys.executable, sys.prefix, sys.base_prefix, APP_DIR / "glm4_app" / "tools")
 ISOLATED = ["sandboxed"] + (
-    ["unsandboxed"] if os.geteuid() == 0 and reachable_by_anyone(Path(sys.executable)) else []
+    ["unsandboxed"] if os.geteuid() == 0 and all(reachable_by_anyone(Path(p)) for p in _NEEDED) else []
 )
 
 

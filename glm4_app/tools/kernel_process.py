@@ -56,7 +56,6 @@ WATCH_S = 0.25  # process and memory checks while a cell runs
 DISK_WATCH_S = 1.0  # disk checks (a walk of /mnt/data) while a cell runs
 GRACE_S = 3.0  # how long an interrupted kernel gets to come back before it is restarted
 START_TIMEOUT_S = 60.0
-PLUMBING = 2  # bwrap and its init, in the kernel's cgroup with it
 MB = 1024 * 1024
 
 
@@ -103,8 +102,9 @@ class Kernel:
         self.executed = False  # whether a cell ran, i.e. whether stopping loses user state
         self.kc: Any = None
         tasks = settings.python_max_processes
+        plumbing = 2 if sandboxed else 1  # bwrap and its init, or the reaper
         self.confinement = Confinement(
-            tasks + PLUMBING if tasks and sandboxed else tasks,
+            tasks + plumbing if tasks else 0,
             settings.python_memory_mb,
             uid,
             use_cgroups,

@@ -33,7 +33,7 @@ from ..settings import Settings
 from . import cell_log
 from .base import Output, ToolCall, ToolResult
 from .confinement import allocate_uid, reachable_by_anyone, release_uid
-from .kernel_process import GRACE_S, CellOutcome, Kernel
+from .kernel_process import GRACE_S, STARTUP, CellOutcome, Kernel
 from .transcript import DISPLAY_CHARS, Transcript
 
 log = logging.getLogger(__name__)
@@ -102,11 +102,6 @@ class PythonTool:
     @property
     def running(self) -> bool:
         return self._starting or self._kernel is not None
-
-    @property
-    def kernel_uid(self) -> int:
-        """The uid the kernels run as when the app is root (0: the app's own)."""
-        return self._uid
 
     def idle_for(self, now: float | None = None) -> float:
         """Seconds since the last call ended (``time.monotonic`` clock)."""
@@ -276,7 +271,8 @@ class PythonTool:
         it: always in the sandbox, outside only if the interpreter is readable by anyone."""
         if os.geteuid() != 0:
             return False
-        return self.sandboxed or reachable_by_anyone(Path(sys.executable))
+        needed = (sys.executable, sys.prefix, sys.base_prefix, STARTUP)
+        return self.sandboxed or all(reachable_by_anyone(Path(p)) for p in needed)
 
     def _stop_kernel(self, note: str) -> None:
         with self._state:
