@@ -259,7 +259,7 @@ def _serve() -> None:
 
     from .documents import extract
 
-    for module in ("pymupdf", "docx", "pptx", "openpyxl", "lxml.etree", "bs4", "charset_normalizer"):
+    for module in ("pymupdf", "pptx", "openpyxl", "lxml.etree", "bs4", "charset_normalizer"):
         try:  # the ~2 s of imports happen once per worker, before the first job
             __import__(module)
         except Exception:
@@ -292,12 +292,13 @@ def _serve() -> None:
         _limit(resource, job)
         document, failure = None, None
         try:
-            document = extract(job["name"], data_frame[1], DocumentLimits(**job["limits"]), progress)
+            limits = DocumentLimits(**job["limits"])
+            document = extract(job["name"], data_frame[1], limits, progress)
         except DocumentError as error:
             failure = {"error": str(error)}
         except MemoryError:
-            mb = job["memory_mb"]
-            message = f"{job['name']} needed too much memory to read (over {mb:,} MB); nothing was added."
+            mb, name = job["memory_mb"], job["name"]
+            message = f"{name} needed too much memory to read (over {mb:,} MB); nothing was added."
             failure = {"error": message, "memory": True}
         finally:  # before answering: the answer itself needs memory
             resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
@@ -317,11 +318,13 @@ def _limit(resource, job: dict) -> None:
     if job.get("memory_mb"):
         with open("/proc/self/status") as f:
             mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
-        resource.setrlimit(resource.RLIMIT_AS, (mapped + job["memory_mb"] * MB, resource.RLIM_INFINITY))
+        budget = mapped + job["memory_mb"] * MB
+        resource.setrlimit(resource.RLIMIT_AS, (budget, resource.RLIM_INFINITY))
     if job.get("timeout_s"):
         used = resource.getrusage(resource.RUSAGE_SELF)
         spent = int(used.ru_utime + used.ru_stime)
-        resource.setrlimit(resource.RLIMIT_CPU, (spent + int(job["timeout_s"]) + 5, resource.RLIM_INFINITY))
+        cpu = spent + int(job["timeout_s"]) + 5
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.RLIM_INFINITY))
 
 
 # --- what the app calls -------------------------------------------------------------------------

@@ -10,11 +10,9 @@ each one long before its backstop.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import psutil

@@ -21,14 +21,17 @@ STEP = 1024 * 1024  # most bytes one inflate step may produce
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature ... name length, extra length
 
 
-def verify(data: bytes, infos: list[zipfile.ZipInfo], name: str, max_total: int, label: str) -> None:
+def verify(
+    data: bytes, infos: list[zipfile.ZipInfo], name: str, max_total: int, label: str
+) -> None:
     """Raise DocumentError unless every member inflates to exactly its declared size, with its
     CRC, and all of them together to at most ``max_total`` bytes."""
     total = 0
     for info in infos:
         if info.is_dir():
             continue
-        produced = _inflate(data, info, cap=min(info.file_size, max_total - total) + 1, name=name, label=label)
+        cap = min(info.file_size, max_total - total) + 1
+        produced = _inflate(data, info, cap, name, label)
         if produced > info.file_size or total + produced > max_total:
             raise DocumentError(
                 f"{name} contains a part that unpacks to more than the {size_text(info.file_size)} "
@@ -50,7 +53,9 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, name: str, label: str
             raise _damaged(name, label)
         return len(raw)
     if info.compress_type != zipfile.ZIP_DEFLATED:  # Office files use nothing else
-        raise DocumentError(f"{name} uses a compression method Office files do not use ({info.compress_type}).")
+        raise DocumentError(
+            f"{name} uses a compression method Office files do not use ({info.compress_type})."
+        )
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     produced, crc = 0, 0
     for offset in range(0, len(raw), CHUNK):

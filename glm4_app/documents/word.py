@@ -149,7 +149,8 @@ def _block(element, styles: dict[str, str]) -> list[str]:
         return _table(element)
     if tag == W + "sdt":  # a content control: its content is ordinary blocks
         content = element.find(W + "sdtContent")
-        return [b for child in (content if content is not None else []) for b in _block(child, styles)]
+        children = content if content is not None else []
+        return [block for child in children for block in _block(child, styles)]
     return []
 
 
@@ -214,6 +215,7 @@ def _table(table) -> list[str]:
                 if inner_blocks and inner_blocks[0]:
                     nested.append(f"(Table inside the table above, row {r}, column {c}:)")
                     nested.extend(inner_blocks)
-            column += int(span.get(W + "val", "1")) if span is not None and span.get(W + "val", "1").isdigit() else 1
+            width = span.get(W + "val", "1") if span is not None else "1"
+            column += int(width) if width.isdigit() else 1
         rows.append(cells)
     return [markdown_table(rows), *nested]

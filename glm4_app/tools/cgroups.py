@@ -179,7 +179,8 @@ class KernelCgroup:
         seen: dict[int, None] = {}
         for directory in dict.fromkeys(self.directories.values()):
             try:
-                seen.update(dict.fromkeys(int(p) for p in (directory / "cgroup.procs").read_text().split()))
+                listed = (directory / "cgroup.procs").read_text().split()
+                seen.update(dict.fromkeys(int(pid) for pid in listed))
             except OSError:
                 continue
         return list(seen)

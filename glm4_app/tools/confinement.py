@@ -197,10 +197,10 @@ class Confinement:
             self._hits, self._ooms = self.cgroup.process_limit_hits(), self.cgroup.oom_kills()
 
     def hit_process_limit(self) -> bool:
-        """Whether a fork or thread was refused since mark(), or the count is at the cap (the
-        cgroup counts its refusals; RLIMIT_NPROC, which may refuse first, does not)."""
-        if self.hard_process_cap and self.cgroup.process_limit_hits() > self._hits:
-            return True
+        """Whether a fork or thread was refused since mark(): the cgroup counts its refusals.
+        Without one (RLIMIT_NPROC refuses silently) the count being at the cap stands for it."""
+        if self.hard_process_cap:
+            return self.cgroup.process_limit_hits() > self._hits
         return bool(self.max_tasks) and self.tasks() >= self.max_tasks - 2
 
     def over_memory(self) -> bool:

@@ -129,7 +129,9 @@ class Kernel:
             )
             launcher = [*sandbox, *launcher]
         self.km.launcher = [*self.confinement.join_prefix(), *launcher]
-        guard = tasks if os.geteuid() == 0 and not uid and not self.confinement.hard_process_cap else 0
+        # The in-kernel guard only where nothing in the Linux kernel caps processes.
+        capped = bool(uid) or os.geteuid() != 0 or self.confinement.hard_process_cap
+        guard = 0 if capped else tasks
         setup = (
             f"__import__('runpy').run_path({str(STARTUP)!r}, {{'MAX_TASKS': {guard}}}, "
             "'__glm4_kernel_setup__')"
@@ -140,6 +142,7 @@ class Kernel:
     def _limits(self) -> dict[str, int]:
         s = self.settings
         root = os.geteuid() == 0
+        capped = self.confinement.hard_process_cap
         # Address space per process: a process maps far more than it uses (the kernel ~550 MB
         # for ~160 MB resident), so where the cgroup holds the real limit this is only the
         # backstop that turns one absurd allocation into a MemoryError.
@@ -148,8 +151,9 @@ class Kernel:
             "memory_mb": address_space,
             "cpu_s": s.python_cpu_s,
             "file_mb": s.python_file_mb,
-            # RLIMIT_NPROC binds every uid but 0
-            "nproc": s.python_max_processes if self.uid or not root else 0,
+            # RLIMIT_NPROC binds every uid but 0; the cgroup, where there is one, refuses first
+            # (and counts it, so the cell can be told)
+            "nproc": s.python_max_processes if (self.uid or not root) and not capped else 0,
             "shared_tasks": 0 if root or not s.python_max_processes else _user_tasks(),
             "uid": self.uid,
             "reaper": not self.sandboxed,  # the sandbox's init reaps inside it
@@ -239,7 +243,8 @@ class Kernel:
 
     def death_reason(self) -> str:
         if self.confinement.over_memory():
-            return f"killed: the session's memory limit of {self.settings.python_memory_mb} MB was reached"
+            limit = self.settings.python_memory_mb
+            return f"killed: the session's memory limit of {limit} MB was reached"
         code = getattr(getattr(self.km.provisioner, "process", None), "returncode", None)
         if self.sandboxed and code is not None and code > 128:
             code = 128 - code  # bwrap exits with 128 + the signal that ended the kernel

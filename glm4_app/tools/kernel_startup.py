@@ -5,9 +5,10 @@ Two roles, chosen by how the file is run (importing it runs neither):
 * ``python kernel_startup.py --launch LIMITS_JSON -- CMD...`` is the launcher. It applies the
   resource limits, switches to the kernel's own uid when it was given one (a root app), gives
   up every capability, then ``exec``s the kernel, so the limits hold from the kernel's first
-  instruction and bind everything it starts. Outside the sandbox it first forks: the parent
-  stays as the reaper of the kernel's process tree (the sandbox's init does that inside). A separate process rather than a Popen
-  ``preexec_fn``, because ``preexec_fn`` may deadlock in a threaded app.
+  instruction and bind everything it starts. A separate process rather than a Popen
+  ``preexec_fn``, because ``preexec_fn`` may deadlock in a threaded app. Outside the sandbox it
+  first forks: the parent stays as the reaper of the kernel's process tree (the sandbox's init
+  does that inside).
 * ``runpy.run_path(this, {"MAX_TASKS": n}, "__glm4_kernel_setup__")`` from the kernel's
   ``exec_lines`` configures the kernel: not readable by other processes of its uid, matplotlib
   inline with fonts for Latin and Chinese text, the usual libraries pre-imported. It runs

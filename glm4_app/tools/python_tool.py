@@ -171,7 +171,9 @@ class PythonTool:
         finally:
             self._lock.release()
 
-    def _execute(self, kernel: Kernel, code: str, cancel, notes: list[str], on_output) -> ToolResult:
+    def _execute(
+        self, kernel: Kernel, code: str, cancel, notes: list[str], on_output
+    ) -> ToolResult:
         before = _snapshot(self.workdir)
         out = Transcript(on_output)
 
@@ -214,7 +216,9 @@ class PythonTool:
         if outcome is CellOutcome.DIED:
             return f"[The Python kernel died ({kernel.death_reason()}) and was restarted; {_LOST}.]"
         what = {
-            CellOutcome.TIMEOUT: f"[Timed out after {s.python_timeout_s} s: execution was interrupted.",
+            CellOutcome.TIMEOUT: (
+                f"[Timed out after {s.python_timeout_s} s: execution was interrupted."
+            ),
             CellOutcome.CANCELLED: "[Stopped by the user: execution was interrupted.",
             CellOutcome.PROCESSES: (
                 f"[The code tried to run more than {s.python_max_processes} processes and "

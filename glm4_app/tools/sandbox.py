@@ -82,7 +82,9 @@ UNSANDBOXED = (
 def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
     """How this app runs the python tool, from the settings, hosted or not, and whether bwrap
     works on this machine (probed once)."""
-    network = settings.kernel_network == "true" or (settings.kernel_network == "auto" and not hosted)
+    network = settings.kernel_network == "true" or (
+        settings.kernel_network == "auto" and not hosted
+    )
     if settings.kernel_sandbox == "off":
         if hosted:
             note = "Hosted with GLM4_KERNEL_SANDBOX=off: the Python kernel is not isolated."

@@ -370,7 +370,8 @@ _DROP = {
 # the observation, and than a document needs (uploaded HTML goes through the same caps).
 _NOISE_OPEN = re.compile(r"<(script|style|svg|noscript|template)\b|<!--", re.I)
 _NOISE_CLOSE = {
-    name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "svg", "noscript", "template")
+    name: re.compile(rf"</{name}\s*>", re.I)
+    for name in ("script", "style", "svg", "noscript", "template")
 }
 PARSE_CHARS = 1_000_000
 
