@@ -9,8 +9,9 @@ sandbox", says what each loses):
 * memory: the cgroup's limit on all its processes together; else a watchdog summing their
   resident memory. RLIMIT_AS per process stays in both cases, so one oversized allocation
   is a MemoryError rather than a killed kernel.
-* kill: every process of the cgroup; else of the kernel's pid namespace (the sandbox) or uid;
-  else of its session (which ``setsid`` leaves).
+* kill: every process of the cgroup; else of the kernel's pid namespace (the sandbox); else
+  every descendant of the reaper the kernel runs under outside the sandbox (a subreaper, so
+  nothing the kernel starts leaves its tree), stopped first and then killed.
 
 "Members" are found the same way, strongest first. psutil reads the process table.
 """
@@ -93,8 +94,8 @@ def reachable_by_anyone(path: Path) -> bool:
 class Confinement:
     """One kernel's cgroup (when the machine allows one), uid, and processes."""
 
-    def __init__(self, max_tasks: int, memory_mb: int, uid: int = 0, use_cgroups: bool = True):
-        self.max_tasks, self.memory_mb, self.uid = max_tasks, memory_mb, uid
+    def __init__(self, max_tasks: int, memory_mb: int, use_cgroups: bool = True) -> None:
+        self.max_tasks, self.memory_mb = max_tasks, memory_mb
         self.cgroup: KernelCgroup | None = None
         if use_cgroups and (max_tasks or memory_mb):
             try:
@@ -104,7 +105,6 @@ class Confinement:
         self.kernel_pid = 0  # the ipykernel process
         self.plumbing: frozenset[int] = frozenset()  # bwrap and the sandbox's init
         self._pidns = 0
-        self._sid = 0
         self._hits = 0
         self._ooms = 0
 
@@ -125,50 +125,46 @@ class Confinement:
         join = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; exec "$@"'
         return ["/bin/sh", "-c", join, "glm4-join", *self.cgroup.join_files(), "--"]
 
-    def started(self, launched_pid: int, reaped_by: int) -> None:
-        """Note the launched process and the kernel ``reaped_by`` levels below it: outside the
+    def started(self, launched_pid: int, depth: int) -> None:
+        """Note the launched process and the kernel ``depth`` levels below it: outside the
         sandbox the launcher stays as the reaper (one level), inside bwrap and its init stand
         between (two)."""
         chain = [launched_pid]
-        for _ in range(reaped_by):
+        for _ in range(depth):
             chain.append(_only_child(chain[-1]) if chain[-1] else 0)
         self.kernel_pid = chain[-1] or launched_pid
         self.plumbing = frozenset(p for p in chain[:-1] if p)
-        if reaped_by > 1:  # the sandbox: its own pid namespace
+        if depth > 1:  # the sandbox: its own pid namespace
             try:
                 self._pidns = os.stat(f"/proc/{self.kernel_pid}/ns/pid").st_ino
             except OSError:
                 self._pidns = 0
-        try:
-            self._sid = os.getsid(launched_pid)
-        except OSError:
-            self._sid = 0
         self.mark()
 
     def members(self) -> list[int]:
-        """Every live process the kernel started (and the kernel, and its plumbing)."""
+        """Every live process the kernel started (and the kernel, and its plumbing): those of
+        its cgroup; else of the sandbox's pid namespace; else the reaper's descendants (it is
+        a subreaper: whatever leaves the kernel's session, ``setsid`` or a double fork, stays
+        in its tree)."""
         if self.cgroup is not None:
             return self.cgroup.pids()
+        if not self._pidns:
+            tree = []
+            for root in self.plumbing:
+                try:
+                    tree += [p.pid for p in psutil.Process(root).children(recursive=True)]
+                except psutil.Error:
+                    continue
+            return [p for p in dict.fromkeys([*tree, *self.plumbing]) if _alive(p)]
         found = []
-        for proc in psutil.process_iter(["uids", "status"]):
-            pid = proc.pid
-            if pid == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
+        for proc in psutil.process_iter(["status"]):
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
                 continue  # a zombie cannot be killed, only reaped (it holds no memory)
-            if self._pidns:
-                try:
-                    if os.stat(f"/proc/{pid}/ns/pid").st_ino == self._pidns:
-                        found.append(pid)
-                except OSError:
-                    pass
-            elif self.uid:
-                if proc.info["uids"] and proc.info["uids"].real == self.uid:
-                    found.append(pid)
-            elif self._sid:
-                try:
-                    if os.getsid(pid) == self._sid:
-                        found.append(pid)
-                except OSError:
-                    pass
+            try:
+                if os.stat(f"/proc/{proc.pid}/ns/pid").st_ino == self._pidns:
+                    found.append(proc.pid)
+            except OSError:
+                pass
         return list(dict.fromkeys([*found, *filter(_alive, self.plumbing)]))
 
     def tasks(self) -> int:
@@ -182,10 +178,13 @@ class Confinement:
         return total
 
     def resident_mb(self) -> int:
+        """Memory the kernel's processes use together: their proportional set sizes, which
+        share the pages forked processes share (summed resident sizes would count the kernel's
+        ~160 MB once per fork)."""
         total = 0
         for pid in self.members():
             try:
-                total += psutil.Process(pid).memory_info().rss
+                total += psutil.Process(pid).memory_full_info().pss
             except psutil.Error:
                 continue
         return total // (1024 * 1024)
@@ -227,6 +226,16 @@ class Confinement:
         if not keep and self._pidns and self.plumbing:
             for pid in self.plumbing:  # the sandbox's init: its namespace dies with it
                 _signal(pid, signal.SIGKILL)
+        # Without a cgroup nothing caps a fork loop: stop every process first (a stopped
+        # process cannot fork) until a round finds no new one, then kill them all.
+        stopped: set[int] = set()
+        for _ in range(50):
+            targets = [p for p in self.members() if p not in keep and p not in stopped]
+            if not targets:
+                break
+            for pid in targets:
+                _signal(pid, signal.SIGSTOP)
+            stopped.update(targets)
         for _ in range(200):
             targets = [p for p in self.members() if p not in keep]
             if not targets:

@@ -104,10 +104,7 @@ class Kernel:
         tasks = settings.python_max_processes
         plumbing = 2 if sandboxed else 1  # bwrap and its init, or the reaper
         self.confinement = Confinement(
-            tasks + plumbing if tasks else 0,
-            settings.python_memory_mb,
-            uid,
-            use_cgroups,
+            tasks + plumbing if tasks else 0, settings.python_memory_mb, use_cgroups
         )
         # Connection file, ipc sockets, caches and TMPDIR: private, and gone with the kernel.
         self.private = Path(tempfile.mkdtemp(prefix="glm4-kernel-"))
@@ -207,7 +204,7 @@ class Kernel:
             self.kc = self.km.client()
             self.kc.start_channels(stdin=False, hb=False)
             self.kc.wait_for_ready(timeout=START_TIMEOUT_S)
-            self.confinement.started(self.km.provisioner.pid, reaped_by=2 if self.sandboxed else 1)
+            self.confinement.started(self.km.provisioner.pid, depth=2 if self.sandboxed else 1)
         except Exception as exc:
             logged = (self.private / "kernel.log").read_text(errors="replace")[-2000:]
             self.stop()
