@@ -156,7 +156,14 @@ class Pool:
             with self._lock:
                 worker = self._idle.pop() if self._idle else None
             if worker is None or worker.process.poll() is not None:
-                worker = _started()
+                try:
+                    worker = _started()
+                except Exception:
+                    log.exception("no document worker could be started")
+                    raise DocumentError(
+                        f"{name} could not be read: the document reader did not start "
+                        "(details are in the server log)."
+                    ) from None
             healthy = False
             try:
                 document = _job(worker, name, data, limits, progress, timeout_s, memory_mb)
@@ -184,11 +191,14 @@ def _started() -> Worker:
     from .tools.sandbox import isolation_problem
 
     worker = Worker(sandboxed=isolation_problem() is None)
-    kind, payload = worker.receive(time.monotonic() + START_TIMEOUT_S)
-    if kind != b"J" or json.loads(payload).get("ready") is not True:
-        worker.kill()
-        raise RuntimeError("the document worker did not start")
-    return worker
+    try:
+        kind, payload = worker.receive(time.monotonic() + START_TIMEOUT_S)
+        if kind == b"J" and json.loads(payload).get("ready") is True:
+            return worker
+    except (EOFError, TimeoutError, ValueError):
+        pass
+    worker.kill()  # its error went to the app's stderr
+    raise RuntimeError("the document worker did not start")
 
 
 def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document:

@@ -203,6 +203,9 @@ MESSAGES = {
     "{name} took too long to read (over {seconds} s); nothing was added.":
     "{name} 读取时间过长（超过 {seconds} 秒）；未添加任何内容。",
     "{name} took too long to read; nothing was added.": "{name} 读取时间过长；未添加任何内容。",
+    "{name} could not be read: the document reader did not start (details are in the server "
+    "log).":
+    "{name} 无法读取：文档读取程序未能启动（详情见服务器日志）。",
     "{name} needed too much memory to read (over {limit} MB); nothing was added.":
     "{name} 读取所需内存过多（超过 {limit} MB）；未添加任何内容。",
     "{name} could not be read: reading it needed too much memory (over {limit} MB) or crashed the "
