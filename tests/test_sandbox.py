@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -21,7 +22,7 @@ import pytest
 from glm4_app.conversation import Conversation
 from glm4_app.settings import APP_DIR, Settings
 from glm4_app.store import ConversationStore
-from glm4_app.tools import cell_log, sandbox
+from glm4_app.tools import cell_log, cgroups, kernel_process, sandbox
 from glm4_app.tools.base import ToolCall
 from glm4_app.tools.python_tool import PythonTool
 
@@ -261,6 +262,15 @@ def test_the_sandbox_dies_with_the_app(tmp_path):
             break
         time.sleep(0.1)
     assert [pid for pid in pids if _alive(pid)] == []
+    # What the dead app could not clean up, the next one does as it starts its first kernel.
+    left = [Path(tempfile.gettempdir()).glob(f"glm4-kernel-{app.pid}-*")]
+    if cgroups.problem() is None:
+        cgroups._sweep.cache_clear()
+        cgroups.KernelCgroup(8, 64).remove()
+        left += [p.directory.glob(f"glm4-kernel-{app.pid}-*") for p in cgroups._parents().values()]
+    kernel_process._sweep_private_folders.cache_clear()
+    kernel_process._sweep_private_folders()
+    assert [path for found in left for path in found] == []
 
 
 def _alive(pid: int) -> bool:

@@ -124,6 +124,8 @@ class KernelCgroup:
         parents = {n: p for n, p in _parents().items() if n in use}
         if not parents:
             raise CgroupError(errno.ENOTSUP, "no pids or memory cgroup controller is mounted")
+        for parent in {p.directory for p in parents.values()}:
+            _sweep(parent)
         name = f"glm4-kernel-{os.getpid()}-{next(_COUNTER)}"
         self.directories: dict[str, Path] = {}  # controller -> its directory
         self.versions = {n: p.version for n, p in parents.items()}
@@ -255,6 +257,19 @@ class KernelCgroup:
                     time.sleep(0.01)
             else:
                 log.warning("cgroup %s could not be removed", directory)
+
+
+@functools.cache
+def _sweep(parent: Path) -> None:
+    """Remove the empty groups left by apps that died without cleaning up (killed, crashed):
+    once per parent and process."""
+    for leftover in parent.glob("glm4-kernel-*-*"):
+        owner = leftover.name.split("-")[2]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            try:
+                leftover.rmdir()  # fails, and so stays, while a process is still in it
+            except OSError:
+                pass
 
 
 def _threads(pid: int) -> int:

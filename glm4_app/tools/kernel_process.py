@@ -107,7 +107,8 @@ class Kernel:
             tasks + plumbing if tasks else 0, settings.python_memory_mb, use_cgroups
         )
         # Connection file, ipc sockets, caches and TMPDIR: private, and gone with the kernel.
-        self.private = Path(tempfile.mkdtemp(prefix="glm4-kernel-"))
+        _sweep_private_folders()
+        self.private = Path(tempfile.mkdtemp(prefix=f"glm4-kernel-{os.getpid()}-"))
         # ipc sockets instead of TCP: no open port, no "running over TCP" warning.
         self.km = _LaunchingKernelManager(
             transport="ipc", connection_file=str(self.private / "kernel.json")
@@ -379,6 +380,15 @@ class Kernel:
             if limit and used > limit:
                 break
         return used // MB
+
+
+@functools.cache
+def _sweep_private_folders() -> None:
+    """Remove the private folders of kernels whose app died without cleaning up (once)."""
+    for leftover in Path(tempfile.gettempdir()).glob("glm4-kernel-*-*"):
+        owner = leftover.name.split("-")[2]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _chown_tree(root: Path, uid: int) -> None:
