@@ -190,7 +190,7 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
         progress(f"{source} is unavailable ({err.title}); loading the offline model instead")
         notice = offline_notice(f"{source} could not be loaded ({err.title})")
         loaded = load_model(OFFLINE_MODEL_ID, settings, progress)
-    return InProcessChatBackend(loaded, make_engine(loaded, settings), notice)
+    return InProcessChatBackend(loaded, make_engine(loaded, settings), notice, settings.tool_format)
 
 
 def make_engine(loaded, settings: Settings) -> Engine:

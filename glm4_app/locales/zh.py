@@ -71,6 +71,14 @@ UI = {
     "⏳ 模型忙碌中：正在等待另外 {count} 个回答完成",
     "📖 Reading {done:,} / {total:,} tokens": "📖 正在读取 {done:,} / {total:,} token",
     # Tool steps
+    "🐍 Python": "🐍 Python 代码",
+    "🌐 Browser": "🌐 浏览器",
+    "🎨 Text-to-image": "🎨 文生图",
+    "{tool} is switched off: the model's call was not run": "{tool} 已关闭：模型的调用未执行",
+    "{icon} The model called `{name}`, a tool that does not exist: not run":
+    "{icon} 模型调用了不存在的工具 `{name}`：未执行",
+    "Switch the tool on under 🧰 Tools in the sidebar to let the model use it.":
+    "在侧边栏的 🧰 工具中打开它，模型才能使用。",
     "browse": "浏览",
     "{icon} Ran Python": "{icon} 运行了 Python",
     "{icon} Drew an image": "{icon} 生成了图片",

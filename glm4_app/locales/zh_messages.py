@@ -109,8 +109,6 @@ MESSAGES = {
     "GLM4_CHAT_MODEL asks for the offline model": "GLM4_CHAT_MODEL 指定了离线模型",
     "{source} could not be loaded ({reason})": "{source} 无法加载（{reason}）",
     # Tools (glm4_app/tools)
-    "🌐 Browser": "🌐 浏览器",
-    "🎨 Text-to-image": "🎨 文生图",
     "🔎 Web search": "🔎 联网搜索",
     "{reason}; the browser still opens URLs.": "{reason}；浏览器仍可打开网址。",
     "web search is not configured (GLM4_SEARCH_PROVIDER is empty)": "未配置联网搜索（GLM4_SEARCH_PROVIDER 为空）",

@@ -44,6 +44,8 @@ from typing import Any, Callable, Literal, Union
 
 import jsonschema
 
+from .. import runner
+from ..builtin_tools import BUILTINS
 from .base import ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ DEFAULT_TIMEOUT_S = 30.0
 
 # Names the tool-call parser already gives to the built-in tools; a function with one of
 # these names would never be called (or would shadow the built-in).
-RESERVED_NAMES = frozenset({"python", "simple_browser", "cogview"})
+RESERVED_NAMES = frozenset(BUILTINS)
 # GLM writes a call as ``name\n{json}``, so a name must be one plain token.
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 
@@ -129,7 +131,7 @@ class FunctionTool:
         if self._cancel_param:
             kwargs[self._cancel_param] = cancel
 
-        outcome = run_in_thread(
+        outcome = runner.run(
             lambda: self.fn(**kwargs), timeout_s=self.timeout_s, cancel=cancel, name=self.name
         )
         if outcome.cancelled:
@@ -522,50 +524,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return str(value)
-
-
-# --- Running with a timeout ----------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    value: Any = None
-    error: BaseException | None = None
-    timed_out: bool = False
-    cancelled: bool = False
-
-
-def run_in_thread(
-    fn: Callable[[], Any], *, timeout_s: float, cancel: threading.Event, name: str
-) -> Outcome:
-    """Run ``fn`` on a daemon thread; return when it finishes, ``timeout_s`` passes or
-    ``cancel`` is set, whichever comes first.
-
-    On timeout or cancel the thread is left behind (Python cannot stop it); it is a daemon
-    so it never blocks the app's exit. Coroutine functions are run with ``asyncio.run``.
-    """
-    done = threading.Event()
-    box = Outcome()
-
-    def work() -> None:
-        try:
-            value = fn()
-            box.value = asyncio.run(value) if inspect.iscoroutine(value) else value
-        except BaseException as exc:  # SystemExit from a tool is an error like any other
-            box.error = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name=f"tool-fn-{name}", daemon=True).start()
-    deadline = time.monotonic() + timeout_s
-    while not done.is_set():
-        if cancel.is_set():
-            return Outcome(cancelled=True)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return Outcome(timed_out=True)
-        done.wait(min(0.05, remaining))
-    return box
 
 
 # --- Loading a folder of tools -------------------------------------------------------------

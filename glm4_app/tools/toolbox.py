@@ -22,12 +22,7 @@ from .python_tool import PythonTool
 from .sandbox import kernel_policy
 from .search import not_configured_reason
 
-BUILTIN_LABELS = {
-    "python": "🐍 Python",
-    "simple_browser": "🌐 Browser",
-    "cogview": "🎨 Text-to-image",
-    "search": "🔎 Web search",
-}
+SEARCH_LABEL = "🔎 Web search"  # not a tool of its own: the browser's search command
 
 
 class Toolbox:

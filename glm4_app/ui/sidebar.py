@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..builtin_tools import BUILTINS, FUNCTION_ICON
 from ..conversation import Conversation
 from ..generation import ChatBackend, GenerationParams
 from ..settings import Settings
@@ -66,17 +67,23 @@ def token_meter(backend: ChatBackend, messages: list[dict], tools: list[dict] | 
     st.progress(min(used / window, 1.0), text=t("Context: {used:,} / {window:,} tokens", used=used, window=window))
 
 
+def tool_label(name: str) -> str:
+    from ..tools.toolbox import SEARCH_LABEL
+
+    if name in BUILTINS:
+        return t(BUILTINS[name].label)
+    return tm(SEARCH_LABEL) if name == "search" else f"{FUNCTION_ICON} {name}"
+
+
 def tool_switches(toolbox, conversation: Conversation, store: ConversationStore) -> None:
     """Per-conversation switches for every tool, and why missing ones are missing."""
-    from ..tools.toolbox import BUILTIN_LABELS
-
     if toolbox.kernel_notice:  # hosted: how Python is isolated, or why it is off
         isolated = toolbox.python is not None and toolbox.python.sandboxed
         (st.caption if isolated else st.warning)(tm(toolbox.kernel_notice))
     with st.expander(t("🧰 Tools"), expanded=False):
         for name in toolbox.tools:
             on = st.toggle(
-                tm(BUILTIN_LABELS.get(name, f"🔧 {name}")),
+                tool_label(name),
                 value=name not in conversation.disabled_tools,
                 key=f"tool_{conversation.id}_{name}",
             )
@@ -87,7 +94,7 @@ def tool_switches(toolbox, conversation: Conversation, store: ConversationStore)
                     conversation.disabled_tools.append(name)
                 store.save(conversation)
         for missing in toolbox.unavailable:
-            label = tm(BUILTIN_LABELS.get(missing.name, missing.name))
+            label = tool_label(missing.name)
             st.caption(t("{tool} is off: {reason}", tool=label, reason=tm(missing.reason)))
         for error in toolbox.load_errors:
             st.warning(tm(error))

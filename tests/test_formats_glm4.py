@@ -1,4 +1,6 @@
-"""The tool-call parser: prose and calls from raw GLM-4 output, same result whole or chunked."""
+"""The GLM-4 format's parser (formats/): prose and calls from raw GLM-4 output, same result
+whole or chunked. These cases are the parser's held behaviour; they run through the format
+interface (``Glm4Format().parser`` / ``.parse``)."""
 
 import json
 import random
@@ -6,8 +8,19 @@ import random
 import pytest
 
 from glm4_app.events import TextDelta, ToolCallDelta, ToolCallStart
-from glm4_app.tools.base import ToolCall
-from glm4_app.tools.parser import ParsedOutput, StreamingToolParser, parse_output
+from glm4_app.formats import Glm4Format, ParsedOutput
+from glm4_app.tool_types import ToolCall
+
+GLM4 = Glm4Format()
+
+
+def StreamingToolParser(tools):
+    return GLM4.parser(tools)
+
+
+def parse_output(raw, tools):
+    return GLM4.parse(raw, tools)
+
 
 TOOLS = ("python", "simple_browser", "cogview", "get_weather", "get_time")
 A = "<|assistant|>"
