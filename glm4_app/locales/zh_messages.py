@@ -301,11 +301,11 @@ MESSAGES = {
     "bubblewrap (bwrap) is not installed": "未安装 bubblewrap（bwrap）",
     "bwrap cannot create a sandbox here: {error}": "bwrap 无法在此创建沙箱：{error}",
     "bwrap failed: {error}": "bwrap 运行失败：{error}",
-    # The OpenAI-compatible model server (glm4_app/backend/openai_http.py, openai_connect.py)
+    # The OpenAI-compatible model server (glm4_app/backend/openai_errors.py, openai_connect.py)
     "The model server at {base_url} refused the request (HTTP {status}: {said}). Check "
-    "GLM4_OPENAI_API_KEY: it must match the server's `--api-key`.":
+    "GLM4_OPENAI_API_KEY: it must be the key the server expects.":
     "{base_url} 的模型服务器拒绝了请求（HTTP {status}：{said}）。请检查 GLM4_OPENAI_API_KEY："
-    "它必须与服务器的 `--api-key` 一致。",
+    "它必须是服务器要求的密钥。",
     "The model server at {base_url} has no model {model} (HTTP 404: {said}). It serves: "
     "{offered}. Set GLM4_OPENAI_MODEL to one of them.":
     "{base_url} 的模型服务器上没有模型 {model}（HTTP 404：{said}）。它提供的模型有：{offered}。"
@@ -318,11 +318,29 @@ MESSAGES = {
     "The model server failed (HTTP {status}: {said}). Try again; if it persists, check the "
     "server's log.":
     "模型服务器出错（HTTP {status}：{said}）。请重试；如果问题持续，请查看服务器日志。",
-    "Cannot connect to the model server at {base_url} ({error}). Is `vllm serve` running there? "
-    "Check GLM4_OPENAI_BASE_URL.":
-    "无法连接到 {base_url} 的模型服务器（{error}）。`vllm serve` 是否在运行？请检查 GLM4_OPENAI_BASE_URL。",
-    "Connecting to the model server at {base_url} timed out. Is the address right?":
-    "连接 {base_url} 的模型服务器超时。地址是否正确？",
+    "Cannot connect to the model server at {base_url} ({error}). Is the server running there "
+    "(`vllm serve`, `ollama serve`, ...)? Check GLM4_OPENAI_BASE_URL.":
+    "无法连接到 {base_url} 的模型服务器（{error}）。服务器（`vllm serve`、`ollama serve` 等）是否在运行？"
+    "请检查 GLM4_OPENAI_BASE_URL。",
+    "The model server failed in the middle of the answer: {said}": "模型服务器在回答过程中出错：{said}",
+    "Reading the model server's answer failed: {error}": "读取模型服务器的回答失败：{error}",
+    "the stream ended before the server finished": "服务器还没说完，数据流就结束了",
+    "Images and tools cannot be combined in one request to the server.": "发给服务器的同一个请求中不能同时包含图片和工具。",
+    "Tools need the prompt rendered by this app, and no local tokenizer of {model} could be "
+    "loaded. Set GLM4_OPENAI_TOKENIZER to its hub id or folder, or GLM4_BACKEND=openai-chat if "
+    "the server has a tool parser.":
+    "工具需要由本应用渲染提示词，但无法加载 {model} 的本地分词器。请将 GLM4_OPENAI_TOKENIZER 设为其 Hub ID "
+    "或文件夹；如果服务器带有工具解析器，也可以设置 GLM4_BACKEND=openai-chat。",
+    "The server renders prompts because {reason}: tools are unavailable and token counts are "
+    "estimates. Set GLM4_OPENAI_TOKENIZER to the served checkpoint's hub id or folder for exact "
+    "counts and tools, or GLM4_BACKEND=openai-chat if the server parses tool calls itself.":
+    "由于{reason}，提示词由服务器渲染：工具不可用，token 计数为估算值。将 GLM4_OPENAI_TOKENIZER "
+    "设为所服务检查点的 Hub ID 或文件夹可获得精确计数和工具；如果服务器自己解析工具调用，也可以设置 "
+    "GLM4_BACKEND=openai-chat。",
+    "The server does not say how long a prompt {model} reads; the meter assumes {window} tokens. "
+    "Set GLM4_MAX_CONTEXT to the model's window.":
+    "服务器没有说明 {model} 能读取多长的提示词；计量条按 {window} 个 token 估算。请将 GLM4_MAX_CONTEXT "
+    "设为该模型的上下文长度。",
     "The model server at {base_url} sent nothing for {seconds} s, so the request was abandoned. "
     "The server may be overloaded; GLM4_OPENAI_TIMEOUT_S sets how long to wait.":
     "{base_url} 的模型服务器 {seconds} 秒内没有任何响应，请求已放弃。服务器可能过载；"
@@ -335,8 +353,8 @@ MESSAGES = {
     "Cannot reach the model server": "无法访问模型服务器",
     "The model server at {base_url} refused the API key (HTTP {status})":
     "{base_url} 的模型服务器拒绝了 API 密钥（HTTP {status}）",
-    "Set GLM4_OPENAI_API_KEY to the key the server was started with (`--api-key`).":
-    "请将 GLM4_OPENAI_API_KEY 设为服务器启动时使用的密钥（`--api-key`）。",
+    "Set GLM4_OPENAI_API_KEY to the key the server expects.":
+    "请将 GLM4_OPENAI_API_KEY 设为服务器要求的密钥。",
     "The model server at {base_url} answered HTTP {status} for /models":
     "{base_url} 的模型服务器对 /models 返回了 HTTP {status}",
     "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.":
