@@ -70,6 +70,19 @@ UI = {
     "⏳ The model is busy: waiting for {count} other answers to finish":
     "⏳ 模型忙碌中：正在等待另外 {count} 个回答完成",
     "📖 Reading {done:,} / {total:,} tokens": "📖 正在读取 {done:,} / {total:,} token",
+    "Context: about {used:,} / {window:,} tokens (estimate)": "上下文：约 {used:,} / {window:,} token（估算）",
+    # MCP servers (sidebar)
+    "⚪ not started": "⚪ 未启动",
+    "⏳ starting…": "⏳ 启动中…",
+    "🟢 ready": "🟢 就绪",
+    "🔴 failed": "🔴 失败",
+    "🟠 stopped": "🟠 已停止",
+    "⚫ off": "⚫ 已关闭",
+    "🔌 MCP servers ({ready}/{count} ready)": "🔌 MCP 服务器（{ready}/{count} 个就绪）",
+    "remote, shared": "远程，共享",
+    "local, sandboxed": "本地，沙箱中",
+    "local": "本地",
+    "🔄 Restart {name}": "🔄 重启 {name}",
     # Tool steps
     "🐍 Python": "🐍 Python 代码",
     "🌐 Browser": "🌐 浏览器",
