@@ -285,3 +285,38 @@ def test_the_config_file_layout_and_its_mistakes(tmp_path, monkeypatch):
     assert "is not JSON" in load_config(tmp_path / "broken.json")[1][0]
     assert "does not exist" in load_config(tmp_path / "nowhere.json")[1][0]
     assert hub_for(path) is hub_for(str(tmp_path / "." / "c.json"))  # read once per process
+
+
+def test_the_tools_page_shows_each_server_and_runs_its_tools(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from glm4_app.generation import ModelInfo
+    from glm4_app.ui import state
+    from page_helpers import send
+
+    config = write_config(tmp_path / "page.json", {"calc": local(), "gone": {"command": "no-such-mcp-server-here"}})
+    for name, value in {"GLM4_DATA_DIR": str(tmp_path), "GLM4_TOOLS_DIR": str(tmp_path / "none"),
+                        "GLM4_HOSTED": "false", "GLM4_MCP_CONFIG": config}.items():
+        monkeypatch.setenv(name, value)
+    backend = ScriptedBackend([call("calc__add", a=20, b=22), "20 + 22 = 42."], info=ModelInfo("scripted", 8192, tools=True))
+    monkeypatch.setattr(state, "chat_backend", lambda settings: backend)
+    at = AppTest.from_file(str(HERE.parent / "app.py"), default_timeout=90)
+    at.switch_page("pages/tools.py").run()
+    try:
+        assert "⏳ starting…" in " ".join(m.value for m in at.sidebar.markdown)  # the page did not wait
+        at.session_state["toolbox"].mcp.wait_started(30)
+        at.run()
+        conversation = at.session_state["conversation_tools"]
+        at.toggle(key=f"tool_{conversation.id}_calc__echo").set_value(False).run()
+        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        assert "**calc** · 🟢 ready · local" in sidebar and "**gone** · 🔴 failed · local" in sidebar
+        assert any("command was not found" in e.value for e in at.sidebar.error)
+        assert any(b.label == "🔄 Restart calc" for b in at.sidebar.button)
+        send(at, "What is 20 + 22?")
+        offered = [d["function"]["name"] for d in backend.tools[0] if d["type"] == "function"]
+        assert "calc__add" in offered and "calc__echo" not in offered  # switched off for this chat
+        assert [s.label for s in at.get("status")] == ["🔧 Called `calc__add`"]
+        assert "42" in "".join(c.value for c in at.code)
+        assert "20 + 22 = 42." in [m.value for m in at.chat_message[1].markdown]
+    finally:
+        at.session_state["toolbox"].shutdown()
