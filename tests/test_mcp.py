@@ -158,7 +158,7 @@ def test_a_local_server_that_dies_mid_call_restarts_for_the_next_call(servers):
     crashed = tools["local__crash"].run(ToolCall("local__crash", "{}"), cancel)
     assert crashed.is_error and "stopped during the call to crash" in crashed.text and "crashing on purpose" in crashed.text
     (local,) = [s for s in servers.statuses() if s.name == "local"]
-    assert local.state == "stopped" and "exited" in local.problem
+    assert local.state == "stopped" and "exited" in local.problem and local.stderr == "crashing on purpose"
     after = servers.tools()["local__pid"].run(ToolCall("local__pid", "{}"), cancel)  # started again
     assert not after.is_error and after.text != before
     assert [s.state for s in servers.statuses() if s.name == "local"] == ["ready"]
@@ -178,7 +178,7 @@ def test_servers_that_cannot_be_used_say_why_and_the_others_still_work(tmp_path)
         status = {s.name: s for s in session.statuses()}
         assert status["missing"].state == "failed" and "command was not found" in status["missing"].problem
         assert status["silent"].state == "failed" and "did not start within 3 s" in status["silent"].problem
-        assert "booting" in status["silent"].problem  # what the server said on stderr
+        assert status["silent"].stderr == "booting"  # what the server said on stderr
         crowded = status["crowded"]
         assert crowded.state == "ready" and len(crowded.tools) == 100
         assert any("'broken' is left out" in n and "JSON Schema" in n for n in crowded.notes)

@@ -83,6 +83,7 @@ UI = {
     "local, sandboxed": "本地，沙箱中",
     "local": "本地",
     "🔄 Restart {name}": "🔄 重启 {name}",
+    "It wrote: {output}": "它输出：{output}",
     # Tool steps
     "🐍 Python": "🐍 Python 代码",
     "🌐 Browser": "🌐 浏览器",

@@ -374,4 +374,27 @@ MESSAGES = {
     "请将 GLM4_VISION_MODEL 设为视觉模型服务器提供的模型名（例如 THUDM/glm-4v-9b）。",
     "Asking {base_url} which models it serves": "查询 {base_url} 提供哪些模型",
     "Loading the tokenizer of {source} to render prompts here": "加载 {source} 的分词器，在本地渲染提示词",
+    # MCP servers (glm4_app/tools/mcp_servers)
+    "The MCP servers file {path} does not exist (GLM4_MCP_CONFIG).": "MCP 服务器配置文件 {path} 不存在（GLM4_MCP_CONFIG）。",
+    "The MCP servers file {path} cannot be read: {error}.": "无法读取 MCP 服务器配置文件 {path}：{error}。",
+    "The MCP servers file {path} is not JSON: {error} at line {line} column {column}.":
+    "MCP 服务器配置文件 {path} 不是合法的 JSON：第 {line} 行第 {column} 列，{error}。",
+    'The MCP servers file {path} has no "mcpServers" object (the Claude Desktop layout).':
+    'MCP 服务器配置文件 {path} 中没有 "mcpServers" 对象（Claude Desktop 的格式）。',
+    "MCP server {name}: {problem}; it is skipped.": "MCP 服务器 {name}：{problem}；已跳过。",
+    "give either `command` (a local server) or `url` (a remote one)": "请给出 `command`（本地服务器）或 `url`（远程服务器）之一",
+    "it uses {variable}, which is not set in the app's environment": "它用到了 {variable}，但应用的环境变量中没有设置",
+    "It was shut down.": "已关闭。",
+    "It did not start within {seconds} s (no answer to initialize).": "它没有在 {seconds} 秒内启动（initialize 无应答）。",
+    "It could not be started: {reason}.": "无法启动：{reason}。",
+    "the command was not found ({command})": "找不到命令（{command}）",
+    "Its connection broke: {reason}.": "连接中断：{reason}。",
+    "Its process exited; it starts again on the next call.": "进程已退出；下次调用时会重新启动。",
+    'Local servers run in the code sandbox when hosted, and {reason} Or mark this server "trusted": '
+    "true in the MCP servers file.":
+    '托管运行时本地服务器在代码沙箱中运行，而{reason}或者在 MCP 服务器配置文件中把此服务器标记为 "trusted": true。',
+    "It lists {count} tools; only the first {limit} are offered to the model.": "它列出了 {count} 个工具；只有前 {limit} 个提供给模型。",
+    "Tool {name} is left out: its input schema is not valid JSON Schema ({problem}).":
+    "工具 {name} 未提供给模型：它的输入 schema 不是合法的 JSON Schema（{problem}）。",
+    "Tool {name} is left out: another of its tools has the same name here.": "工具 {name} 未提供给模型：它的另一个工具在这里同名。",
 }

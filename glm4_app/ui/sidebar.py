@@ -140,6 +140,8 @@ def _mcp_server(session, status, conversation: Conversation, store: Conversation
     st.markdown(f"**{status.name}** · {t(_MCP_STATES[status.state])} · {where}")
     if status.problem:
         (st.caption if status.state == "stopped" else st.error)(tm(status.problem))
+    if status.stderr:
+        st.caption(t("It wrote: {output}", output=status.stderr))
     for note in status.notes:
         st.caption(tm(note))
     for name in status.tools:

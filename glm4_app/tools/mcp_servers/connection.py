@@ -6,8 +6,8 @@ A connection starts when first wanted (``start``), lists its tools, then waits u
 closed; calls arrive from threads as coroutines on that loop and are waited for with the
 shared runner (timeout, Stop). A local server's process ending is noticed at once (its
 output stream ends), so the next call restarts it; a server that dies during a call gives
-that call an error observation. ``problem`` says in words why a server is not ready, with
-the last lines the server wrote to stderr.
+that call an error observation. ``problem`` says in words why a server is not ready;
+``stderr`` holds the last lines the server wrote there.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class Connection:
         self.launcher = launcher  # set: the local server runs sandboxed
         self.state: State = "off" if off_reason else "idle"
         self.problem = off_reason  # why it is not ready, in words
+        self.stderr = ""  # the last lines it wrote to stderr before it stopped or failed
         self.notes: list[str] = []  # tools left out, and why
         self.tools: list[ToolInfo] = []
         self.starts = 0  # how many times it was started (a restart counts)
@@ -132,7 +133,7 @@ class Connection:
             self.wait(self.start_timeout_s + 5)
         client = self._client
         if self.state != "ready" or client is None:
-            return ToolResult(f"The MCP server {self.config.name!r} is not available: {self.problem}", is_error=True)
+            return ToolResult(f"The MCP server {self.config.name!r} is not available: {self.why()}", is_error=True)
         future = LOOP.submit(client.call_tool(name, arguments, read_timeout_seconds=self.call_timeout_s))
         outcome = runner.wait(future, timeout_s=self.call_timeout_s + 5, cancel=cancel)
         if outcome.cancelled or outcome.timed_out:
@@ -175,7 +176,7 @@ class Connection:
             async with Client(self._transport(run, stderr, Path(private.name), stop), client_info=CLIENT) as client:
                 tools, notes = offered(self.config, await _list_tools(client))
                 watchdog.cancel()
-                self.tools, self.notes, self.problem = tools, notes, ""
+                self.tools, self.notes, self.problem, self.stderr = tools, notes, "", ""
                 self._client, self.state = client, "ready"
                 settled.set()
                 log.info("MCP server %s ready with %d tools", self.config.name, len(tools))
@@ -225,14 +226,18 @@ class Connection:
     def _end(self, run: int, state: State, why: str, stderr) -> None:
         if run != self._run:
             return  # a newer run owns the state now
-        self.state, self.problem = state, (why + _tail(stderr)).strip()
+        self.state, self.problem, self.stderr = state, why, _tail(stderr)
         if state == "failed":
             self._failed_at = time.monotonic()
-            log.warning("MCP server %s: %s", self.config.name, self.problem)
+            log.warning("MCP server %s: %s", self.config.name, self.why())
+
+    def why(self) -> str:
+        """``problem`` with what the server said, for the model and the log."""
+        return f"{self.problem} It wrote: {self.stderr}" if self.stderr else self.problem
 
     def _call_failed(self, name: str, error: BaseException) -> ToolResult:
         if _code(error) == types.CONNECTION_CLOSED or self.state != "ready":
-            why = self.problem or "Its connection closed; it starts again on the next call."
+            why = self.why() or "Its connection closed; it starts again on the next call."
             return ToolResult(f"The MCP server {self.config.name!r} stopped during the call to {name}. {why}", is_error=True)
         return ToolResult(f"The MCP server {self.config.name!r} failed to run {name}: {_describe(error)}", is_error=True)
 
@@ -302,7 +307,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def _tail(stderr, lines: int = 5, chars: int = 600) -> str:
-    """The last lines the server wrote to stderr, as a suffix for ``problem``."""
+    """The last lines the server wrote to stderr, joined by " / "."""
     try:
         stderr.flush()
         stderr.seek(0)
@@ -310,4 +315,4 @@ def _tail(stderr, lines: int = 5, chars: int = 600) -> str:
     except (OSError, ValueError):
         return ""
     last = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
-    return f" It wrote: {' / '.join(last)[-chars:]}" if last else ""
+    return " / ".join(last)[-chars:]

@@ -34,7 +34,8 @@ class ServerStatus:
     transport: str
     state: str  # idle, starting, ready, failed, stopped, off
     tools: tuple[str, ...]  # the names offered to the model
-    problem: str
+    problem: str  # why it is not ready (a fixed sentence, translated where shown)
+    stderr: str  # what the server last wrote to stderr (shown as is)
     notes: tuple[str, ...]
     sandboxed: bool
     shared: bool
@@ -139,6 +140,7 @@ class McpSession:
                 c.state,
                 tuple(t.name for t in c.tools) if c.state in ("ready", "stopped") else (),
                 c.problem,
+                c.stderr,
                 tuple(c.notes),
                 c.launcher is not None,
                 c.config.shared,
