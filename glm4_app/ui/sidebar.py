@@ -125,6 +125,8 @@ def mcp_servers(session, conversation: Conversation, store: ConversationStore) -
     @st.fragment(run_every=1.0 if starting else None)
     def panel() -> None:
         statuses = session.statuses()
+        if starting and not any(s.state == "starting" for s in statuses):
+            st.rerun()  # all settled: redraw the page once (its meter too) and stop polling
         ready = sum(s.state == "ready" for s in statuses)
         with st.expander(t("🔌 MCP servers ({ready}/{count} ready)", ready=ready, count=len(statuses))):
             for problem in session.problems:
