@@ -30,7 +30,8 @@ class DecodeBatch:
 
     @property
     def _current(self):
-        return self._static if self._on_static else self._dynamic
+        static = self._static  # read first: a fallback clears _on_static before _static
+        return static if self._on_static and static is not None else self._dynamic
 
     @property
     def rows(self) -> int:
@@ -39,23 +40,27 @@ class DecodeBatch:
     @property
     def path(self) -> str:
         """``dynamic``, ``static`` or ``static+cuda-graphs``: what the next batch decodes on."""
-        if self._static is None:
+        static = self._static
+        if static is None:
             return "dynamic"
-        return "static+cuda-graphs" if self._static.graphs is not None else "static"
+        return "static+cuda-graphs" if static.graphs is not None else "static"
 
     @property
     def static_length(self) -> int:
-        return self._static.length if self._static is not None else 0
+        static = self._static
+        return static.length if static is not None else 0
 
     def admits(self, reaches: list[int]) -> bool | None:
         """Whether requests that can grow to ``reaches`` tokens may decode together as far as
         the static cache goes: True (they fit its rows), False (the static batch decodes and
-        one of them does not fit), or None (the dynamic cache's rules decide)."""
-        if self._static is None or (self.rows and not self._on_static):
+        one of them does not fit), or None (the dynamic cache's rules decide). Called from
+        other threads too: it reads each attribute once."""
+        static, rows = self._static, self.rows
+        if static is None or (rows and not self._on_static):
             return None
-        if max(reaches) <= self._static.length:
+        if max(reaches) <= static.length:
             return True
-        return False if self.rows else None
+        return False if rows else None
 
     def add(self, past, length: int, reaches: list[int]) -> None:
         """A request joins with its batch-of-one cache of ``length`` tokens. ``reaches``: how
@@ -117,8 +122,12 @@ class DecodeBatch:
         """The static path failed: its rows move to the dynamic cache, for good."""
         log.warning("Static key/value cache failed (%s: %s); decoding on the dynamic cache from now on.",
                     type(exc).__name__, exc, exc_info=exc)
-        static, self._static = self._static, None
+        static = self._static
         if self._on_static:
+            dynamic = KVBatch()
             for i in range(static.rows):
-                self._dynamic.add(static.row(i), static.length_of(i), self.device)
+                dynamic.add(static.row(i), static.length_of(i), self.device)
+            self._dynamic = dynamic
+        # In this order, a thread reading ``rows`` meanwhile sees one whole batch or the other.
         self._on_static = False
+        self._static = None
