@@ -11,7 +11,9 @@ then quantised in place to 4-bit nf4 (bitsandbytes, the loader's recipe), and me
   alone (no engine around it), the engine on the dynamic cache (the eager path) and bare
   ``model.generate``;
 - aggregate tokens/s of 8 and 32 users at once through the engine;
-- prefill time of an 8K and a 32K-token prompt (engine, 512-token chunks, and one forward pass);
+- prefill time of an 8K and a 32K-token prompt (engine, 512-token chunks, and one forward pass),
+  and decode steps/s after each (the engine's rows hold 9K tokens: the 32K one decodes on the
+  dynamic cache);
 - where one eager decode step spends its GPU time (profiler: matmuls, attention, the rest);
 - weight memory and peak memory per mode.
 
@@ -244,17 +246,17 @@ def static_step_per_s(model, prompt: list[int], steps: int, device, graphs: bool
     return steps / (time.perf_counter() - start)
 
 
-def prefill_seconds(engine, model, length: int, vocab: int, device) -> tuple[float, float]:
-    """(engine time to first token, chunked as served; one forward pass over the prompt)."""
+def long_prompt(engine, model, length: int, vocab: int, device) -> tuple[float, float, float]:
+    """(engine time to first token, chunked as served; decode steps/s after it; one forward
+    pass over the prompt)."""
     prompt = random_prompt(length, vocab, seed=length)
-    _, _, stats = serve(engine, [prompt], tokens=1)
+    _, _, stats = serve(engine, [prompt], tokens=64)
     with torch.inference_mode():
         sync(device)
         start = time.perf_counter()
-        kwargs = {"logits_to_keep": 1}
-        model(torch.tensor([prompt], device=device), use_cache=True, **kwargs)
+        model(torch.tensor([prompt], device=device), use_cache=True, logits_to_keep=1)
         sync(device)
-    return stats[0].ttft_s, time.perf_counter() - start
+    return stats[0].ttft_s, steps_per_s(stats[0]), time.perf_counter() - start
 
 
 def profile_step(model, prompt: list[int], device) -> str:
@@ -296,8 +298,8 @@ def run_mode(name: str, model, tokenizer, args, device, bandwidth: float, budget
     result = {"weights": weights, "limit_steps_per_s": limit}
     reset_peak(device)
     prompt = random_prompt(64, vocab, seed=1)
-    context = max(args.prefill) + 1024
-    engine = make_engine(model, tokenizer, "static", max_batch=32, context=context, row_tokens=2048)
+    context, row = max(args.prefill) + 1024, args.prefill[0] + 1024
+    engine = make_engine(model, tokenizer, "static", max_batch=32, context=context, row_tokens=row)
     texts = {}
     try:
         say(f"{name}: engine decode path: {engine.decode_path}")
@@ -318,7 +320,7 @@ def run_mode(name: str, model, tokenizer, args, device, bandwidth: float, budget
                 f"engine / generate = {result['engine_steps_per_s'] / result['generate_steps_per_s']:.2f}")
 
         def dynamic_engine():
-            dynamic = make_engine(model, tokenizer, "dynamic", max_batch=32, context=context, row_tokens=2048)
+            dynamic = make_engine(model, tokenizer, "dynamic", max_batch=32, context=context, row_tokens=row)
             try:
                 _, out, stats = serve(dynamic, [prompt], args.tokens)
                 say(f"{name}: engine on the dynamic cache (eager), 1 user: {steps_per_s(stats[0]):.1f} "
@@ -336,11 +338,13 @@ def run_mode(name: str, model, tokenizer, args, device, bandwidth: float, budget
 
         def prefill(length: int):
             if length == args.prefill[0]:
-                prefill_seconds(engine, model, length, vocab, device)  # warm-up
-            ttft, one_pass = prefill_seconds(engine, model, length, vocab, device)
+                long_prompt(engine, model, length, vocab, device)  # warm-up
+            ttft, steps, one_pass = long_prompt(engine, model, length, vocab, device)
             result[f"prefill_{length}_s"] = ttft
+            result[f"decode_at_{length}_steps_per_s"] = steps
+            cache = "static" if length + 64 <= row else "dynamic"  # the engine's rows hold `row` tokens
             say(f"{name}: prefill of {length} tokens: {ttft:.2f} s in the engine (512-token chunks), "
-                f"{one_pass:.2f} s in one forward pass")
+                f"{one_pass:.2f} s in one forward pass; then {steps:.1f} steps/s decoding on the {cache} cache")
 
         budget.attempt(f"{name}: static step alone", step_alone)
         budget.attempt(f"{name}: model.generate", generate)
@@ -357,7 +361,8 @@ def run_mode(name: str, model, tokenizer, args, device, bandwidth: float, budget
         budget.attempt(f"{name}: profile of one step",
                        lambda: say(f"{name}: one eager decode step: {profile_step(model, prompt, device)}"))
     result["peak_gib"] = peak_gib(device)
-    say(f"{name}: peak memory {result['peak_gib']:.2f} GiB (weights, static cache, activations)")
+    say(f"{name}: peak memory {result['peak_gib']:.2f} GiB (weights, a static cache of 32 rows x "
+        f"{row} tokens, activations)")
     return result
 
 
