@@ -10,14 +10,40 @@ its rows move to the dynamic cache and carry on.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import torch
 
 from .kv_batch import KVBatch
-from .static_cache import StaticBatch
+from .static_cache import MIN_SPAN, StaticBatch
 
 log = logging.getLogger(__name__)
+
+
+def static_cache(model, device: torch.device, mode: str, rows: int, row_tokens: int, graphs: bool,
+                 remote_code: bool) -> StaticBatch | None:
+    """The static cache ``mode`` asks for (``auto``: on a GPU), or None where it cannot serve."""
+    if mode == "auto":
+        mode = "static" if device.type == "cuda" else "dynamic"
+    if mode == "dynamic":
+        return None
+    if remote_code:  # its own cache format, and positions derived from the input shape
+        log.info("Remote-code checkpoint: decoding on the dynamic key/value cache.")
+        return None
+    if row_tokens < MIN_SPAN:
+        log.warning("Static key/value cache off: the batch budget leaves %d tokens per row.", row_tokens)
+        return None
+    try:
+        with torch.inference_mode():
+            return StaticBatch(model, rows, row_tokens, graphs=graphs and device.type == "cuda")
+    except Exception as exc:  # a model it does not fit, no memory, a step that cannot be captured
+        log.warning("Static key/value cache unavailable (%s: %s); decoding on the dynamic cache.",
+                    type(exc).__name__, exc, exc_info=exc)
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        return None
 
 
 class DecodeBatch:

@@ -29,11 +29,10 @@ import torch
 from ..events import Done, Error, FinishReason, Prefill, Queued, Started, TextDelta
 from ..generation import GenerationParams
 from .detokenizer import IncrementalDetokenizer
-from .decode_batch import DecodeBatch
+from .decode_batch import DecodeBatch, static_cache
 from .prefix_cache import PrefixCache
 from .request import Request, Slot, reach
 from .sampling import Sampler
-from .static_cache import MIN_SPAN, StaticBatch
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,10 @@ class Engine:
         self._waiting: deque[Request] = deque()
         self._prefilling: deque[Slot] = deque()
         self._decoding: list[Slot] = []  # row i of ``self._batch`` is ``self._decoding[i]``
-        static = self._static_cache(kv_cache, cuda_graphs)
+        # The static cache's rows share the batch budget (the whole context each without one).
+        rows = self.max_batch
+        row_tokens = min(context_window, batch_tokens // rows) if batch_tokens else context_window
+        static = static_cache(model, self.device, kv_cache, rows, row_tokens, cuda_graphs, explicit_positions)
         self._batch = DecodeBatch(model, self.device, static, self._logits_to_keep)
         self._lock = threading.Condition()
         self._closed = False
@@ -149,30 +151,6 @@ class Engine:
     def decode_path(self) -> str:
         """``static+cuda-graphs``, ``static`` or ``dynamic``: the key/value cache new batches use."""
         return self._batch.path
-
-    def _static_cache(self, mode: str, graphs: bool) -> StaticBatch | None:
-        if mode == "auto":
-            mode = "static" if self.device.type == "cuda" else "dynamic"
-        if mode == "dynamic":
-            return None
-        if self._explicit_positions:
-            log.info("Remote-code checkpoint: decoding on the dynamic key/value cache.")
-            return None
-        rows = self.max_batch
-        length = min(self.context_window, self.batch_tokens // rows) if self.batch_tokens else self.context_window
-        if length < MIN_SPAN:
-            log.warning("Static key/value cache off: the batch budget leaves %d tokens per row.", length)
-            return None
-        try:
-            with torch.inference_mode():
-                return StaticBatch(self.model, rows, length, graphs=graphs and self.device.type == "cuda")
-        except Exception as exc:  # a model it does not fit, no memory, a step that cannot be captured
-            log.warning("Static key/value cache unavailable (%s: %s); decoding on the dynamic cache.",
-                        type(exc).__name__, exc, exc_info=exc)
-            gc.collect()
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            return None
 
     # -- queue --------------------------------------------------------------------------
 
