@@ -47,8 +47,11 @@ class DecodeGraphs:
             self._logits = torch.empty(self._max_rows, warm.shape[-1], dtype=warm.dtype, device=self._device)
         del warm
         graph = torch.cuda.CUDAGraph()
-        # thread_local: another engine (the vision model's) may allocate on its own thread meanwhile.
-        with torch.cuda.graph(graph, pool=self._pool, stream=self._stream, capture_error_mode="thread_local"):
-            self._logits[:rows].copy_(self._step(rows, span))
+        try:
+            # thread_local: another engine (the vision model's) may allocate on its own thread meanwhile.
+            with torch.cuda.graph(graph, pool=self._pool, stream=self._stream, capture_error_mode="thread_local"):
+                self._logits[:rows].copy_(self._step(rows, span))
+        finally:
+            torch.cuda.set_stream(current)  # a capture that failed to end leaves its stream current
         self._graphs[(rows, span)] = graph
         return graph
