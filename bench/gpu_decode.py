@@ -110,7 +110,7 @@ def copy_bandwidth(device, nbytes: int) -> float:
     for _ in range(3):
         dst.copy_(src)
     sync(device)
-    rounds = 10
+    rounds = 20
     start = time.perf_counter()
     for _ in range(rounds):
         dst.copy_(src)

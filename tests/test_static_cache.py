@@ -1,6 +1,6 @@
 """The static key/value cache on real tiny models: what a request gets on the dynamic cache
-alone it gets on static rows, in a batch that changes under it. On the CPU the steps run
-eagerly; on a GPU the same tests replay CUDA graphs."""
+alone it gets on static rows, in a batch that changes under it. The steps run eagerly (a spy
+sees each one); on a GPU, the last test replays them as CUDA graphs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from test_batching import TOPICS, Gate, alone, run_all
 from test_engine import Spy, collect, engines, prompt_ids  # noqa: F401 (engines: a fixture)
 
 GREEDY = GenerationParams(temperature=0, max_new_tokens=20)
-STATIC = "static+cuda-graphs" if torch.cuda.is_available() else "static"
+CUDA = torch.cuda.is_available()
+GRAPHS = "static+cuda-graphs" if CUDA else "static"  # what the app's settings give
 
 
 class StaticSpy(Spy):
@@ -39,9 +40,10 @@ class StaticSpy(Spy):
 
 
 def static_engine(engines, loaded, model=None, **kwargs):
+    """Eager static steps (on a GPU too), so that a spy sees every one."""
     kwargs.setdefault("eos_token_ids", [])
-    engine = engines(loaded, model=model, kv_cache="static", **kwargs)
-    assert engine.decode_path == STATIC
+    engine = engines(loaded, model=model, kv_cache="static", cuda_graphs=False, **kwargs)
+    assert engine.decode_path == "static"
     return engine
 
 
@@ -58,7 +60,7 @@ def test_greedy_answers_on_static_rows_equal_the_dynamic_cache_alone(request, en
     engine = static_engine(engines, loaded, model=spy, max_batch=5)
     results = run_all(engine, jobs, gate)
     assert [text for _, text in results] == alone(loaded, engines, jobs)
-    assert engine.decode_path == STATIC, "no fallback happened"
+    assert engine.decode_path == "static", "no fallback happened"
     assert all(static for _, static in spy.steps), "every decode step ran on the static rows"
     assert {rows for rows, _ in spy.steps} >= {5, 4}, "full and partly spare row buckets both ran"
     for (ids, params, _), (events, _) in zip(jobs, results):
@@ -131,7 +133,7 @@ def test_a_request_longer_than_a_row_decodes_on_the_dynamic_cache(tiny_glm, engi
     paths = [static for _, static in spy.steps]
     runs = [p for i, p in enumerate(paths) if i == 0 or p != paths[i - 1]]
     assert runs == [True, False, True], "static, then dynamic for the long one, then static again"
-    assert engine.decode_path == STATIC
+    assert engine.decode_path == "static"
 
 
 def test_a_failing_static_step_moves_the_rows_to_the_dynamic_cache(tiny_glm, engines, caplog):
@@ -166,8 +168,8 @@ def test_the_dynamic_cache_serves_where_the_static_one_cannot(tiny_glm, engines)
     auto = make_engine(tiny_glm, Settings())
     static = make_engine(tiny_glm, Settings(kv_cache="static", max_batch=2, batch_tokens=2048))
     try:
-        assert auto.decode_path == (STATIC if torch.cuda.is_available() else "dynamic")
-        assert static.decode_path == STATIC
+        assert auto.decode_path == (GRAPHS if CUDA else "dynamic")
+        assert static.decode_path == GRAPHS
         assert (static._batch.static_length, len(static._batch._static.keys)) == (1024, 2)
         _, text = collect(static.submit(prompt_ids(tiny_glm), GREEDY))
         _, reference = collect(auto.submit(prompt_ids(tiny_glm), GREEDY))
@@ -235,8 +237,21 @@ def test_images_and_text_decode_together_on_static_rows(tiny_vision, tmp_path):
     engine = make_engine(tiny_vision.loaded, Settings(kv_cache="static", max_batch=4))
     alone = make_engine(tiny_vision.loaded, Settings(kv_cache="dynamic", max_batch=1))
     try:
-        assert engine.decode_path == STATIC
+        assert engine.decode_path == GRAPHS
         assert answers(VisionBackend(tiny_vision.loaded, engine)) == answers(VisionBackend(tiny_vision.loaded, alone))
-        assert engine.decode_path == STATIC
+        assert engine.decode_path == GRAPHS
     finally:
         engine.close(), alone.close()
+
+
+@pytest.mark.skipif(not CUDA, reason="CUDA graphs need a CUDA GPU")
+def test_cuda_graph_steps_give_the_answers_of_the_dynamic_cache(tiny_glm, engines):
+    jobs = [(prompt_ids(tiny_glm, t), GenerationParams(temperature=0, max_new_tokens=6 + 7 * (i % 4)), None)
+            for i, t in enumerate([*TOPICS, "word " * 260])]
+    engine = engines(tiny_glm, eos_token_ids=[], kv_cache="static", max_batch=5)
+    assert engine.decode_path == "static+cuda-graphs"
+    results = run_all(engine, jobs)
+    assert [text for _, text in results] == alone(tiny_glm, engines, jobs)
+    assert engine.decode_path == "static+cuda-graphs", "no fallback happened"
+    graphs = engine._batch._static.graphs
+    assert len(graphs) >= 3, "several (rows, span) shapes were captured and replayed"
