@@ -39,6 +39,13 @@ class StaticSpy(Spy):
         return super().forward(input_ids, logits_to_keep=logits_to_keep, **kwargs)
 
 
+def varied_jobs(loaded):
+    """Prompts of 10 to 270 tokens, answers of 6 to 27."""
+    topics = [*TOPICS, "word " * 260]
+    return [(prompt_ids(loaded, t), GenerationParams(temperature=0, max_new_tokens=6 + 7 * (i % 4)),
+             None) for i, t in enumerate(topics)]
+
+
 def static_engine(engines, loaded, model=None, **kwargs):
     """Eager static steps (on a GPU too), so that a spy sees every one."""
     kwargs.setdefault("eos_token_ids", [])
@@ -48,13 +55,12 @@ def static_engine(engines, loaded, model=None, **kwargs):
 
 
 @pytest.mark.parametrize("model_fixture", ["tiny_glm", "tiny_z1"])
-def test_greedy_answers_on_static_rows_equal_the_dynamic_cache_alone(request, engines, model_fixture):
+def test_greedy_answers_on_static_rows_equal_the_dynamic_cache_alone(request, engines,
+                                                                     model_fixture):
     loaded = request.getfixturevalue(model_fixture)
     # Different prompt and answer lengths: rows leave early, leave holes, waiting requests
     # take free rows, the batch runs on spare rows, and the longest prompt widens the span.
-    topics = [*TOPICS, "word " * 260]
-    jobs = [(prompt_ids(loaded, t), GenerationParams(temperature=0, max_new_tokens=6 + 7 * (i % 4)), None)
-            for i, t in enumerate(topics)]
+    jobs = varied_jobs(loaded)
     gate = Gate()
     spy = StaticSpy(loaded.model, gate)
     engine = static_engine(engines, loaded, model=spy, max_batch=5)
@@ -69,11 +75,11 @@ def test_greedy_answers_on_static_rows_equal_the_dynamic_cache_alone(request, en
 
 def test_each_row_keeps_its_sampling_seed_penalty_and_stop_tokens(tiny_glm, engines):
     ids = [prompt_ids(tiny_glm, t) for t in TOPICS[:5]]
-    seq = list(ids[0])
+    seq = torch.tensor([ids[0]], device=tiny_glm.model.device)
     with torch.inference_mode():
-        for _ in range(4):  # plain greedy steps: the 4th token of the first answer is made a stop token
-            seq.append(int(tiny_glm.model(torch.tensor([seq], device=tiny_glm.model.device)).logits[0, -1].argmax()))
-    eos = [seq[-1]]
+        for _ in range(4):  # plain greedy steps: the 4th token of the first answer becomes a stop
+            seq = torch.cat([seq, tiny_glm.model(seq).logits[:, -1:].argmax(-1)], dim=1)
+    eos = [int(seq[0, -1])]
     jobs = [
         (ids[0], GREEDY, None),
         (ids[1], GenerationParams(temperature=1.0, top_p=0.9, max_new_tokens=16, seed=1), None),
@@ -82,7 +88,8 @@ def test_each_row_keeps_its_sampling_seed_penalty_and_stop_tokens(tiny_glm, engi
         (ids[4], GREEDY, None),
     ]
     gate = Gate()
-    engine = static_engine(engines, tiny_glm, model=StaticSpy(tiny_glm.model, gate), eos_token_ids=eos, max_batch=5)
+    spy = StaticSpy(tiny_glm.model, gate)
+    engine = static_engine(engines, tiny_glm, model=spy, eos_token_ids=eos, max_batch=5)
     results = run_all(engine, jobs, gate)
     assert [text for _, text in results] == alone(tiny_glm, engines, jobs, eos)
     assert results[0][0][-1].stats.finish_reason == "stop"
@@ -115,7 +122,8 @@ def test_prefix_cache_reuse_on_static_rows(tiny_glm, engines):
     follow = [prompt_ids(tiny_glm, f"{doc} Question {i}? And more?") for i in range(3)]
     results = run_all(engine, [(ids, GREEDY, f"conv-{i}") for i, ids in enumerate(follow)])
     assert all(events[-1].stats.cached_tokens > len(firsts[0]) // 2 for events, _ in results)
-    assert [text for _, text in results] == alone(tiny_glm, engines, [(i, GREEDY, None) for i in follow])
+    expected = alone(tiny_glm, engines, [(ids, GREEDY, None) for ids in follow])
+    assert [text for _, text in results] == expected
 
 
 def test_a_request_longer_than_a_row_decodes_on_the_dynamic_cache(tiny_glm, engines):
@@ -153,8 +161,8 @@ def test_a_failing_static_step_moves_the_rows_to_the_dynamic_cache(tiny_glm, eng
     assert all(isinstance(events[-1], Done) for events, _ in results)
     assert engine.decode_path == "dynamic"
     assert [r.message for r in caplog.records].count(
-        "Static key/value cache failed (RuntimeError: operation not permitted when stream is capturing); "
-        "decoding on the dynamic cache from now on.") == 1
+        "Static key/value cache failed (RuntimeError: operation not permitted when stream is "
+        "capturing); decoding on the dynamic cache from now on.") == 1
     assert not spy.steps[-1][1], "the steps after it ran on the dynamic cache"
 
 
@@ -163,7 +171,8 @@ def test_the_dynamic_cache_serves_where_the_static_one_cannot(tiny_glm, engines)
     from glm4_app.settings import Settings
 
     assert engines(tiny_glm, kv_cache="static", explicit_positions=True).decode_path == "dynamic"
-    assert engines(tiny_glm, kv_cache="static", batch_tokens=100, max_batch=4).decode_path == "dynamic"
+    too_small = engines(tiny_glm, kv_cache="static", batch_tokens=100, max_batch=4)
+    assert too_small.decode_path == "dynamic"
     assert engines(tiny_glm, model=Spy(tiny_glm.model), kv_cache="static").decode_path == "dynamic"
     auto = make_engine(tiny_glm, Settings())
     static = make_engine(tiny_glm, Settings(kv_cache="static", max_batch=2, batch_tokens=2048))
@@ -192,7 +201,8 @@ def test_rows_that_leave_free_their_place_and_the_batch_stays_compact(tiny_glm):
         for i, source in enumerate(caches[2:]):
             kept = batch.row(i)
             for mine, theirs in zip(kept.layers, source.layers):
-                assert torch.equal(mine.keys, theirs.keys) and torch.equal(mine.values, theirs.values)
+                assert torch.equal(mine.keys, theirs.keys)
+                assert torch.equal(mine.values, theirs.values)
         batch.add(caches[0], 5)
         assert sorted(batch._slots) == [0, 1, 2] and batch.length_of(2) == 5
     assert [bucket_rows(n, 32) for n in (1, 2, 3, 5, 8, 9, 17, 32)] == [1, 2, 4, 8, 8, 16, 24, 32]
@@ -238,7 +248,8 @@ def test_images_and_text_decode_together_on_static_rows(tiny_vision, tmp_path):
     alone = make_engine(tiny_vision.loaded, Settings(kv_cache="dynamic", max_batch=1))
     try:
         assert engine.decode_path == GRAPHS
-        assert answers(VisionBackend(tiny_vision.loaded, engine)) == answers(VisionBackend(tiny_vision.loaded, alone))
+        expected = answers(VisionBackend(tiny_vision.loaded, alone))
+        assert answers(VisionBackend(tiny_vision.loaded, engine)) == expected
         assert engine.decode_path == GRAPHS
     finally:
         engine.close(), alone.close()
@@ -246,8 +257,7 @@ def test_images_and_text_decode_together_on_static_rows(tiny_vision, tmp_path):
 
 @pytest.mark.skipif(not CUDA, reason="CUDA graphs need a CUDA GPU")
 def test_cuda_graph_steps_give_the_answers_of_the_dynamic_cache(tiny_glm, engines):
-    jobs = [(prompt_ids(tiny_glm, t), GenerationParams(temperature=0, max_new_tokens=6 + 7 * (i % 4)), None)
-            for i, t in enumerate([*TOPICS, "word " * 260])]
+    jobs = varied_jobs(tiny_glm)
     engine = engines(tiny_glm, eos_token_ids=[], kv_cache="static", max_batch=5)
     assert engine.decode_path == "static+cuda-graphs"
     results = run_all(engine, jobs)

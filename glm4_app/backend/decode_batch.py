@@ -21,8 +21,10 @@ from .static_cache import MIN_SPAN, StaticBatch
 log = logging.getLogger(__name__)
 
 
-def static_cache(model, device: torch.device, mode: str, rows: int, row_tokens: int, graphs: bool,
-                 remote_code: bool) -> StaticBatch | None:
+def static_cache(
+    model, device: torch.device, mode: str, rows: int, row_tokens: int, graphs: bool,
+    remote_code: bool,
+) -> StaticBatch | None:
     """The static cache ``mode`` asks for (``auto``: on a GPU), or None where it cannot serve."""
     if mode == "auto":
         mode = "static" if device.type == "cuda" else "dynamic"
@@ -32,11 +34,11 @@ def static_cache(model, device: torch.device, mode: str, rows: int, row_tokens: 
         log.info("Remote-code checkpoint: decoding on the dynamic key/value cache.")
         return None
     if row_tokens < MIN_SPAN:
-        log.warning("Static key/value cache off: the batch budget leaves %d tokens per row.", row_tokens)
+        log.warning("Static key/value cache off: the budget leaves %d tokens a row.", row_tokens)
         return None
     try:
         with torch.inference_mode():
-            return StaticBatch(model, rows, row_tokens, graphs=graphs and device.type == "cuda")
+            static = StaticBatch(model, rows, row_tokens, graphs=graphs and device.type == "cuda")
     except Exception as exc:  # a model it does not fit, no memory, a step that cannot be captured
         log.warning("Static key/value cache unavailable (%s: %s); decoding on the dynamic cache.",
                     type(exc).__name__, exc, exc_info=exc)
@@ -44,10 +46,15 @@ def static_cache(model, device: torch.device, mode: str, rows: int, row_tokens: 
         if device.type == "cuda":
             torch.cuda.empty_cache()
         return None
+    log.info("Static key/value cache: %d rows of %d tokens, %.2f GiB%s.", rows, row_tokens,
+             static.nbytes / 2**30, ", CUDA-graph decode steps" if static.graphs else "")
+    return static
 
 
 class DecodeBatch:
-    def __init__(self, model, device: torch.device, static: StaticBatch | None, logits_to_keep: bool) -> None:
+    def __init__(
+        self, model, device: torch.device, static: StaticBatch | None, logits_to_keep: bool
+    ) -> None:
         self.model, self.device = model, device
         self._static = static
         self._dynamic = KVBatch()
@@ -146,8 +153,10 @@ class DecodeBatch:
 
     def _fall_back(self, exc: Exception) -> None:
         """The static path failed: its rows move to the dynamic cache, for good."""
-        log.warning("Static key/value cache failed (%s: %s); decoding on the dynamic cache from now on.",
-                    type(exc).__name__, exc, exc_info=exc)
+        log.warning(
+            "Static key/value cache failed (%s: %s); decoding on the dynamic cache from now on.",
+            type(exc).__name__, exc, exc_info=exc,
+        )
         static = self._static
         if self._on_static:
             dynamic = KVBatch()

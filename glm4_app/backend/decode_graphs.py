@@ -19,8 +19,10 @@ import torch
 
 
 class DecodeGraphs:
-    def __init__(self, step: Callable[[int, int], torch.Tensor], max_rows: int, device: torch.device) -> None:
-        """``step(rows, span)``: the eager forward pass, returning next-token logits [rows, vocab]."""
+    def __init__(
+        self, step: Callable[[int, int], torch.Tensor], max_rows: int, device: torch.device
+    ) -> None:
+        """``step(rows, span)``: the eager forward pass; next-token logits [rows, vocab]."""
         self._step = step
         self._max_rows = max_rows
         self._device = device
@@ -44,12 +46,15 @@ class DecodeGraphs:
             warm = self._step(rows, span)
         current.wait_stream(self._stream)
         if self._logits is None:
-            self._logits = torch.empty(self._max_rows, warm.shape[-1], dtype=warm.dtype, device=self._device)
+            self._logits = warm.new_empty(self._max_rows, warm.shape[-1])
         del warm
         graph = torch.cuda.CUDAGraph()
+        # thread_local: another engine (the vision model's) may allocate on its thread meanwhile.
+        capturing = torch.cuda.graph(
+            graph, pool=self._pool, stream=self._stream, capture_error_mode="thread_local"
+        )
         try:
-            # thread_local: another engine (the vision model's) may allocate on its own thread meanwhile.
-            with torch.cuda.graph(graph, pool=self._pool, stream=self._stream, capture_error_mode="thread_local"):
+            with capturing:
                 self._logits[:rows].copy_(self._step(rows, span))
         finally:
             torch.cuda.set_stream(current)  # a capture that failed to end leaves its stream current

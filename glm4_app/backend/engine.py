@@ -28,8 +28,8 @@ import torch
 
 from ..events import Done, Error, FinishReason, Prefill, Queued, Started, TextDelta
 from ..generation import GenerationParams
-from .detokenizer import IncrementalDetokenizer
 from .decode_batch import DecodeBatch, static_cache
+from .detokenizer import IncrementalDetokenizer
 from .prefix_cache import PrefixCache
 from .request import Request, Slot, reach
 from .sampling import Sampler
@@ -85,7 +85,9 @@ class Engine:
         # The static cache's rows share the batch budget (the whole context each without one).
         rows = self.max_batch
         row_tokens = min(context_window, batch_tokens // rows) if batch_tokens else context_window
-        static = static_cache(model, self.device, kv_cache, rows, row_tokens, cuda_graphs, explicit_positions)
+        static = static_cache(
+            model, self.device, kv_cache, rows, row_tokens, cuda_graphs, explicit_positions
+        )
         self._batch = DecodeBatch(model, self.device, static, self._logits_to_keep)
         self._lock = threading.Condition()
         self._closed = False
@@ -149,7 +151,7 @@ class Engine:
 
     @property
     def decode_path(self) -> str:
-        """``static+cuda-graphs``, ``static`` or ``dynamic``: the key/value cache new batches use."""
+        """``static+cuda-graphs``, ``static`` or ``dynamic``: the cache new batches decode on."""
         return self._batch.path
 
     # -- queue --------------------------------------------------------------------------
@@ -320,7 +322,8 @@ class Engine:
         if self._good_steps >= RECOVERY_STEPS and self._batch_limit < self.max_batch:
             self._batch_limit, self._good_steps = self._batch_limit + 1, 0
         # Greedy rows take the argmax of all rows at once: one sync with the GPU per step.
-        picks = logits.float().argmax(-1).tolist() if any(s.sampler.plain_greedy for s in slots) else None
+        greedy = any(s.sampler.plain_greedy for s in slots)
+        picks = logits.float().argmax(-1).tolist() if greedy else None
         ended = []
         for i, slot in enumerate(slots):
             slot.fed.append(slot.pending)

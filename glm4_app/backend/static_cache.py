@@ -16,7 +16,7 @@ buffer.
 
 from __future__ import annotations
 
-import logging
+import inspect
 from contextlib import contextmanager
 
 import torch
@@ -24,8 +24,6 @@ import torch.nn.functional as F
 from transformers import AttentionInterface, DynamicCache
 from transformers.cache_utils import Cache, CacheLayerMixin
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
-log = logging.getLogger(__name__)
 
 ROW_ATTENTION = "glm4_app_rows"
 MIN_SPAN = 256
@@ -40,15 +38,18 @@ class StaticBatch:
         self.model, self._config = model, config
         self.capacity, self.length = rows, length
         # Hidden states, and so keys/values, have the embeddings' dtype (also under 4-bit).
-        embeddings = model.get_input_embeddings().weight if hasattr(model, "get_input_embeddings") \
-            else next(model.parameters())
+        if hasattr(model, "get_input_embeddings"):
+            embeddings = model.get_input_embeddings().weight
+        else:
+            embeddings = next(model.parameters())
         device, dtype = embeddings.device, embeddings.dtype
         heads = config.num_attention_heads
         kv_heads = getattr(config, "num_key_value_heads", None) or heads
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
         shape = (rows, kv_heads, length, head_dim)
-        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(config.num_hidden_layers)]
-        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(config.num_hidden_layers)]
+        layers = range(config.num_hidden_layers)
+        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in layers]
+        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in layers]
         # One host-to-device copy per step: token, position and write column of every row.
         self._inputs = torch.zeros(3, rows, dtype=torch.long, device=device)
         self._columns = torch.arange(length, device=device)
@@ -191,8 +192,6 @@ def bucket_rows(rows: int, capacity: int) -> int:
 
 
 def _takes_logits_to_keep(model) -> bool:
-    import inspect
-
     return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
@@ -239,17 +238,23 @@ class _RowsCache(Cache):
 # -- attention: one read of the keys/values per key/value head --------------------------------
 
 
-def _row_attention_forward(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kwargs):
+def _row_attention_forward(
+    module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kwargs
+):
     """Decode-step attention with a mask, grouped-query style: the query heads that share a
     key/value head are attended together, so each key/value head is read once. (transformers'
     SDPA path repeats the keys/values per query head when a mask is given in some versions:
     16x the reads for GLM-4's 32 query and 2 key/value heads.)"""
     batch, heads, q_len, dim = query.shape
     if q_len != 1:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout, scaling, **kwargs)
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout, scaling, **kwargs
+        )
     kv_heads = key.shape[1]
     grouped = query.reshape(batch, kv_heads, heads // kv_heads, dim)
-    out = F.scaled_dot_product_attention(grouped, key, value, attn_mask=attention_mask, scale=scaling)
+    out = F.scaled_dot_product_attention(
+        grouped, key, value, attn_mask=attention_mask, scale=scaling
+    )
     return out.reshape(batch, heads, 1, dim).transpose(1, 2), None
 
 
