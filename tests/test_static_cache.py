@@ -174,6 +174,10 @@ def test_the_dynamic_cache_serves_where_the_static_one_cannot(tiny_glm, engines)
     too_small = engines(tiny_glm, kv_cache="static", batch_tokens=100, max_batch=4)
     assert too_small.decode_path == "dynamic"
     assert engines(tiny_glm, model=Spy(tiny_glm.model), kv_cache="static").decode_path == "dynamic"
+    windowed = StaticSpy(tiny_glm.model)
+    windowed.config = tiny_glm.model.config.__class__(**tiny_glm.model.config.to_dict())
+    windowed.config.sliding_window = 16  # a Mistral-style window the static rows would ignore
+    assert engines(tiny_glm, model=windowed, kv_cache="static").decode_path == "dynamic"
     auto = make_engine(tiny_glm, Settings())
     static = make_engine(tiny_glm, Settings(kv_cache="static", max_batch=2, batch_tokens=2048))
     try:

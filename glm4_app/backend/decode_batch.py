@@ -16,7 +16,7 @@ import logging
 import torch
 
 from .kv_batch import KVBatch
-from .static_cache import MIN_SPAN, StaticBatch
+from .static_cache import MIN_SPAN, StaticBatch, unsupported
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,10 @@ def static_cache(
         return None
     if remote_code:  # its own cache format, and positions derived from the input shape
         log.info("Remote-code checkpoint: decoding on the dynamic key/value cache.")
+        return None
+    reason = unsupported(model)
+    if reason:
+        log.info("Decoding on the dynamic key/value cache: %s.", reason)
         return None
     if row_tokens < MIN_SPAN:
         log.warning("Static key/value cache off: the budget leaves %d tokens a row.", row_tokens)

@@ -185,6 +185,22 @@ class StaticBatch:
         return view
 
 
+def unsupported(model) -> str | None:
+    """Why this model's attention cannot run on static rows (None: it can). Every layer must
+    attend to the whole past: a sliding window or a linear-attention layer needs a cache this
+    one is not."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return "the model has no config"
+    config = config.get_text_config()
+    kinds = set(getattr(config, "layer_types", None) or ["full_attention"])
+    if kinds != {"full_attention"}:
+        return f"its layers are {', '.join(sorted(kinds))}"
+    if getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True):
+        return "it attends through a sliding window"
+    return None
+
+
 def bucket_rows(rows: int, capacity: int) -> int:
     """1, 2, 4, 8, then multiples of 8, at most ``capacity``."""
     bucket = 1 << (rows - 1).bit_length() if rows <= 8 else -(-rows // 8) * 8
