@@ -33,7 +33,6 @@ import gc
 import logging
 import statistics
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -45,8 +44,8 @@ import torch  # noqa: E402
 
 from glm4_app.backend.engine import Engine  # noqa: E402
 from glm4_app.backend.static_cache import StaticBatch  # noqa: E402
-from glm4_app.events import Done, Error, TextDelta  # noqa: E402
 from glm4_app.generation import GenerationParams  # noqa: E402
+from multiuser import run_users  # noqa: E402 (the bench beside this one)
 
 # THUDM/glm-4-9b-chat-hf config.json (model_type "glm"), the values that shape the compute.
 GLM4_9B = dict(
@@ -194,27 +193,10 @@ def make_engine(model, tokenizer, kv_cache: str, context: int, row_tokens: int) 
 def serve(engine, prompts: list[list[int]], tokens: int) -> tuple[float, list[str], list]:
     """All prompts submitted at once; (aggregate tokens/s, texts, each one's Done stats)."""
     params = GenerationParams(temperature=0, max_new_tokens=tokens)
-    texts, stats = [""] * len(prompts), [None] * len(prompts)
-
-    def user(i: int) -> None:
-        for event in engine.submit(prompts[i], params).events():
-            if isinstance(event, TextDelta):
-                texts[i] += event.text
-            elif isinstance(event, Done):
-                stats[i] = event.stats
-            elif isinstance(event, Error):
-                say(f"request failed: {event.message}")
-
-    threads = [threading.Thread(target=user, args=(i,)) for i in range(len(prompts))]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
+    tokens_per_s, _, texts, stats = run_users(engine, prompts, params)
     if any(s is None for s in stats):
-        raise RuntimeError("a request failed (see above)")
-    return sum(s.completion_tokens for s in stats) / elapsed, texts, stats
+        raise RuntimeError("a request failed (an out-of-memory error?)")
+    return tokens_per_s, texts, stats
 
 
 def steps_per_s(stats) -> float:

@@ -13,7 +13,7 @@ import torch
 from glm4_app.backend.static_cache import StaticBatch, bucket_rows
 from glm4_app.events import Done, Queued, TextDelta
 from glm4_app.generation import GenerationParams
-from test_batching import TOPICS, Gate, alone, run_all
+from test_batching import TOPICS, Gate, alone, check_follow_ups_reuse_their_prefix, run_all
 from test_engine import Spy, collect, engines, prompt_ids  # noqa: F401 (engines: a fixture)
 
 GREEDY = GenerationParams(temperature=0, max_new_tokens=20)
@@ -116,14 +116,8 @@ def test_stop_on_static_rows_ends_one_request_within_a_step(tiny_glm, engines):
 
 def test_prefix_cache_reuse_on_static_rows(tiny_glm, engines):
     engine = static_engine(engines, tiny_glm, max_batch=4, prefix_cache_bytes=64 * 2**20)
-    doc = "The report says: " + "numbers and words " * 60
-    firsts = [prompt_ids(tiny_glm, f"{doc} Question {i}?") for i in range(3)]
-    run_all(engine, [(ids, GREEDY, f"conv-{i}") for i, ids in enumerate(firsts)])
-    follow = [prompt_ids(tiny_glm, f"{doc} Question {i}? And more?") for i in range(3)]
-    results = run_all(engine, [(ids, GREEDY, f"conv-{i}") for i, ids in enumerate(follow)])
-    assert all(events[-1].stats.cached_tokens > len(firsts[0]) // 2 for events, _ in results)
-    expected = alone(tiny_glm, engines, [(ids, GREEDY, None) for ids in follow])
-    assert [text for _, text in results] == expected
+    check_follow_ups_reuse_their_prefix(tiny_glm, engines, engine)
+    assert engine.decode_path == "static"
 
 
 def test_a_request_longer_than_a_row_decodes_on_the_dynamic_cache(tiny_glm, engines):
