@@ -151,9 +151,9 @@ class DecodeBatch:
         self._on_static = False
 
     def release(self) -> None:
-        """Give the static cache's memory back (the engine is closing)."""
+        """Let go of the static cache's memory and of the model (the engine is closing)."""
         self.reset()
-        self._static = None
+        self._static = self.model = None
 
     def _fall_back(self, exc: Exception) -> None:
         """The static path failed: its rows move to the dynamic cache, for good."""
