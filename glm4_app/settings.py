@@ -82,8 +82,8 @@ class Settings:
         "auto",
         "Key/value cache of the decoding batch. `static`: preallocated, `GLM4_MAX_BATCH` rows "
         "sharing the `GLM4_BATCH_TOKENS` budget, decode steps replayed as CUDA graphs on a GPU; "
-        "a request longer than a row decodes on `dynamic`, which grows "
-        "step by step and serves every checkpoint. `auto`: static on a GPU, dynamic on the CPU.",
+        "a request longer than a row decodes on `dynamic`, which grows step by step and serves "
+        "every checkpoint. `auto`: static on a GPU, dynamic on the CPU.",
         ("auto", "static", "dynamic"),
     )
     prefill_chunk: int = _setting(

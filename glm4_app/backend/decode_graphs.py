@@ -1,7 +1,8 @@
 """Decode steps captured once per shape as CUDA graphs, then replayed.
 
-On a GPU, decoding one token of a 9B model is ~600 small kernels; launched one by one from
-Python they take longer than the GPU needs to read the weights. A CUDA graph records the whole
+On a GPU, decoding one token of GLM-4-9B is ~2,000 small kernels (40 layers of norms, rotary
+embeddings, projections, attention); launched one by one from Python they take longer than the
+GPU needs to read the weights. A CUDA graph records the whole
 step once and launches it with one call. What the graph reads and writes must keep its
 address: the static cache's buffers, its input staging tensor, and the logits buffer here.
 
