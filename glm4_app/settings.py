@@ -78,6 +78,14 @@ class Settings:
         "Most keys/values the decoding batch may hold, in tokens (rows x longest row, prompt and "
         "answer); a request that would exceed it waits. 0: half the memory free after loading.",
     )
+    kv_cache: str = _setting(
+        "auto",
+        "Key/value cache of the decoding batch. `static`: preallocated, `GLM4_MAX_BATCH` rows "
+        "sharing the `GLM4_BATCH_TOKENS` budget, decode steps replayed as CUDA graphs on a GPU; "
+        "a request longer than a row decodes on `dynamic`, which grows step by step and serves "
+        "every checkpoint. `auto`: static on a GPU, dynamic on the CPU.",
+        ("auto", "static", "dynamic"),
+    )
     prefill_chunk: int = _setting(
         512,
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "

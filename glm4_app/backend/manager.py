@@ -210,6 +210,7 @@ def make_engine(loaded, settings: Settings) -> Engine:
         max_batch=settings.max_batch,
         batch_tokens=settings.batch_tokens
         or auto_batch_tokens(loaded.model, reserve_bytes=settings.prefix_cache_mb * 2**20),
+        kv_cache=settings.kv_cache,
     )
 
 
