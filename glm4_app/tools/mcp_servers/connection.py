@@ -185,14 +185,15 @@ class Connection:
             if not timed_out:
                 self._end(run, "stopped", "It was shut down.", stderr)
                 raise
-            self._end(run, "failed", f"It did not start within {self.start_timeout_s:g} s (no answer to initialize).", stderr)
+            self._end(run, "failed", self._too_slow(), stderr)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes words for the sidebar
+            reason = _describe(exc) if self.config.transport == "stdio" else f"{self.config.url}: {_describe(exc)}"
             if timed_out:
-                self._end(run, "failed", f"It did not start within {self.start_timeout_s:g} s (no answer to initialize).", stderr)
+                self._end(run, "failed", self._too_slow(), stderr)
             elif self.state == "ready":
-                self._end(run, "stopped", f"Its connection broke: {_describe(exc)}.", stderr)
+                self._end(run, "stopped", f"Its connection broke: {reason}.", stderr)
             else:
-                self._end(run, "failed", f"It could not be started: {_describe(exc)}.", stderr)
+                self._end(run, "failed", f"It could not be started: {reason}.", stderr)
         else:
             if self.state == "ready":
                 self._end(run, "stopped", "It was shut down.", stderr)
@@ -204,6 +205,9 @@ class Connection:
             private.cleanup()
             settled.set()
             ended.set()
+
+    def _too_slow(self) -> str:
+        return f"It did not start within {self.start_timeout_s:g} s (no answer to initialize)."
 
     def _transport(self, run: int, stderr, private: Path, stop: asyncio.Event):
         config = self.config
