@@ -49,7 +49,9 @@ class Conversation:
         error: str | None = None,
         note: str = "",
     ) -> None:
-        message: dict = {"role": "assistant", "content": content}
+        # Raw answers start with the newline after GLM's header; history holds them stripped,
+        # as the template writes them back.
+        message: dict = {"role": "assistant", "content": content.strip()}
         if note:
             message["note"] = note  # e.g. what was cut to fit the context
         if reasoning:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Union
 
-from .tools.base import ToolCall, ToolResult
+from .tool_types import ToolCall, ToolResult
 
 FinishReason = Literal["stop", "length", "context", "cancelled"]
 
@@ -91,6 +91,18 @@ class ToolCallStart:
 @dataclass(frozen=True)
 class ToolCallDelta:
     text: str  # more of the call's body (code, commands, JSON), streamed as written
+
+
+@dataclass(frozen=True)
+class ToolCallChunk:
+    """A piece of a native tool call as a chat-completions API streams it (``tool_calls``
+    deltas): the first piece of call ``index`` carries its id and name, later ones more of its
+    JSON arguments. The agent's format parser assembles them; the UI never sees these."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class ModelInfo:
     precision: str = ""  # "bfloat16", "4-bit nf4", ...
     notice: str | None = None  # shown as a banner, e.g. why the offline model is in use
     tools: bool = False  # its chat template can declare tools (All Tools mode)
+    tool_format: str = "glm4"  # how its output carries tool calls (see formats/)
+    exact_counts: bool = True  # False: token counts before an answer are estimates
 
 
 # {"role": "system" | "user" | "assistant" | "observation", "content": str}, plus
@@ -51,7 +53,8 @@ class ChatBackend(Protocol):
         tools: list[dict] | None = None,
         cache_key: str | None = None,
     ) -> Iterator[Event]:
-        """Events of one model answer (raw output: tool calls are the caller's to parse).
-        ``tools`` are declarations (see tools/declarations.py); ``cache_key`` (a conversation
+        """Events of one model answer (raw output: tool calls are the caller's to parse, with
+        ``info.tool_format``). ``tools`` are declarations (``{"type": "python"}`` or function
+        specs; see formats/); ``cache_key`` (a conversation
         id) lets a backend reuse the work on the prompt prefix it shares with that key's last
         request. Closing the iterator cancels."""

@@ -20,7 +20,7 @@ MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MODES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
 FILE_KEYS = ("images", "files")  # message fields holding paths of files on the server
 _ROLES = {"system", "user", "assistant", "observation"}
-_TEXT_FIELDS = ("reasoning", "metadata", "note", "error", "display")
+_TEXT_FIELDS = ("reasoning", "metadata", "note", "error", "display", "call_id", "not_run")
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
 
 

@@ -4,6 +4,11 @@ GLM-Z1's prompt ends with ``<think>``, so its output usually starts inside the r
 holds only the closing ``</think>``; sometimes it writes ``<think>`` itself, and a run cut by
 max tokens has no ``</think>`` at all. Other models may open with ``<think>`` unprompted.
 The splitter gives the same result whether it is fed the whole text or token-sized chunks.
+
+It removes the reasoning and nothing else: the answer's text, its leading whitespace
+included, goes on verbatim, because in GLM-4 output a blank first line is meaningful (it
+marks a plain answer; ``python`` on the first line marks a call). Whoever shows or stores the
+answer strips it (the tool-call parser does; ``Conversation.add_answer`` does).
 """
 
 from __future__ import annotations
@@ -66,10 +71,9 @@ class ReasoningSplitter:
                 self._reasoning_started = True
                 out.append(ReasoningDelta(text))
             return
-        if not self._answer_started:
-            text = text.lstrip()
         if text:
-            self._answer_started = True
+            # Whitespace alone does not start the answer: a `<think>` may still follow it.
+            self._answer_started = self._answer_started or not text.isspace()
             out.append(TextDelta(text))
 
 

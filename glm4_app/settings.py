@@ -95,13 +95,18 @@ class Settings:
     backend: str = _setting(
         "inprocess",
         "Where answers come from: `inprocess` loads the model into this app; `openai` sends "
-        "every mode to an OpenAI-compatible server such as `vllm serve` (see Scale out with vLLM).",
-        ("inprocess", "openai"),
+        "every mode to an OpenAI-compatible server such as `vllm serve`, rendering prompts here "
+        "(see Scale out with vLLM); `openai-chat` talks to any chat-completions API with native "
+        "tool calls: Zhipu's open platform, vLLM/SGLang with a tool parser, Ollama, llama.cpp "
+        "(see Chat-completions APIs).",
+        ("inprocess", "openai", "openai-chat"),
     )
     openai_base_url: str = _setting(
         "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (with `/v1`)."
     )
-    openai_api_key: str = _setting("", "API key the server expects (`vllm serve --api-key`).")
+    openai_api_key: str = _setting(
+        "", "API key the server expects (`vllm serve --api-key`, Zhipu's key, ...)."
+    )
     openai_model: str = _setting(
         "", "Model name the server serves; empty: the server's only (or first) model."
     )
@@ -148,6 +153,24 @@ class Settings:
 
     # -- All Tools mode --------------------------------------------------------------------
     tool_max_steps: int = _setting(10, "Most tool calls the model may chain in one answer.")
+    tool_format: str = _setting(
+        "auto",
+        "How a GLM checkpoint writes tool calls. `auto`: from its chat template (GLM-4's "
+        "`name` + newline + arguments); `json`: checkpoints fine-tuned on the official data, "
+        "which write `{\"name\": ..., \"arguments\": ...}`.",
+        ("auto", "glm4", "json"),
+    )
+    mcp_config: str = _setting(
+        "",
+        "JSON file of MCP servers whose tools are offered in All Tools, in the `mcpServers` "
+        "layout of Claude Desktop and Cursor (see MCP servers); empty: none.",
+    )
+    mcp_timeout_s: int = _setting(
+        60, "Seconds one MCP tool call may take (a server entry's `timeout` overrides it)."
+    )
+    mcp_start_timeout_s: int = _setting(
+        30, "Seconds an MCP server may take to start and list its tools."
+    )
     tools_dir: Path = _setting(
         APP_DIR / "user_tools",
         "Folder of `.py` files whose `@tool`-decorated functions are offered to the model.",

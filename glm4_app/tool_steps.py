@@ -11,19 +11,21 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
-from .tools.base import Citation, ToolCall, ToolResult
+from .tool_types import Citation, ToolCall, ToolResult
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
 
 def call_messages(call: ToolCall, result: ToolResult) -> list[dict]:
-    """A tool step in the model's own format: the call as an assistant turn whose metadata
-    is the tool name, then the observation. Never empty: GLM's template drops a turn whose
-    content is empty, which would leave the call unanswered."""
-    return [
-        {"role": "assistant", "metadata": call.name, "content": call.body},
-        {"role": "observation", "metadata": result.metadata, "content": result.text or "[no output]"},
-    ]
+    """A tool step in the neutral stored shape (formats/base.py): the call as an assistant
+    turn whose metadata is the tool name, then the observation, both carrying the API's call
+    id when there is one. Never empty: GLM's template drops a turn whose content is empty,
+    which would leave the call unanswered."""
+    call_message = {"role": "assistant", "metadata": call.name, "content": call.body}
+    observation = {"role": "observation", "metadata": result.metadata, "content": result.text or "[no output]"}
+    if call.id:
+        call_message["call_id"] = observation["call_id"] = call.id
+    return [call_message, observation]
 
 
 def step_messages(call: ToolCall, result: ToolResult, media_dir: Path) -> list[dict]:
@@ -33,6 +35,8 @@ def step_messages(call: ToolCall, result: ToolResult, media_dir: Path) -> list[d
         observation["display"] = result.display
     if result.is_error:
         observation["is_error"] = True
+    if result.not_run:
+        observation["not_run"] = result.not_run  # the UI says the tool is off / unknown
     if result.images:
         media_dir.mkdir(parents=True, exist_ok=True)
         observation["images"] = []

@@ -82,3 +82,19 @@ def test_a_model_that_cannot_take_tools_is_told_clearly(open_tools_page):
     at = open_tools_page(ScriptedBackend(["x"], info=ModelInfo(name="plain", context_window=4096)))
     assert "cannot call tools" in at.warning[0].value
     assert not at.chat_input
+
+
+def test_a_call_to_a_switched_off_tool_is_shown_as_not_run(open_tools_page):
+    """The model writes Python while the user has it switched off: the step says the tool is
+    off and nothing ran (not plain code with no notice), and the model is told so."""
+    backend = ScriptedBackend(["python\nprint(1 + 1)", "I cannot run code in this chat."], info=TOOLS_MODEL)
+    at = open_tools_page(backend)
+    at.toggle(key=f"tool_{at.session_state['conversation_tools'].id}_python").set_value(False).run()
+    send(at, "What is 1 + 1?")
+    (step,) = at.get("status")
+    assert step.label == "🐍 Python is switched off: the model's call was not run"
+    assert any("Switch the tool on" in w.value for w in at.chat_message[1].warning)
+    assert "print(1 + 1)" in "".join(c.value for c in at.code)
+    observation = backend.calls[1][-1]
+    assert observation["role"] == "observation" and "switched off" in observation["content"]
+    assert "I cannot run code in this chat." in [m.value for m in at.chat_message[1].markdown]

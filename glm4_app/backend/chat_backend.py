@@ -13,11 +13,13 @@ from .prompt import PromptRenderer
 
 
 class InProcessChatBackend:
-    def __init__(self, loaded: LoadedModel, engine: Engine, notice: str | None = None) -> None:
+    def __init__(
+        self, loaded: LoadedModel, engine: Engine, notice: str | None = None, tool_format: str = "auto"
+    ) -> None:
         self.loaded = loaded
         self.engine = engine
         self.tokenizer = loaded.tokenizer
-        self.renderer = PromptRenderer(self.tokenizer, loaded.name)
+        self.renderer = PromptRenderer(self.tokenizer, loaded.name, tool_format)
         self.tool_style = self.renderer.tool_style
         self.info = ModelInfo(
             name=loaded.name,
@@ -26,7 +28,8 @@ class InProcessChatBackend:
             device=loaded.device,
             precision=loaded.precision,
             notice=notice,
-            tools=self.tool_style is not None,
+            tools=self.renderer.format is not None,
+            tool_format=self.renderer.format.name if self.renderer.format else "glm4",
         )
 
     def render(self, messages: list[Message], tools: list[dict] | None = None) -> str:

@@ -70,7 +70,29 @@ UI = {
     "⏳ The model is busy: waiting for {count} other answers to finish":
     "⏳ 模型忙碌中：正在等待另外 {count} 个回答完成",
     "📖 Reading {done:,} / {total:,} tokens": "📖 正在读取 {done:,} / {total:,} token",
+    "Context: about {used:,} / {window:,} tokens (estimate)": "上下文：约 {used:,} / {window:,} token（估算）",
+    # MCP servers (sidebar)
+    "⚪ not started": "⚪ 未启动",
+    "⏳ starting…": "⏳ 启动中…",
+    "🟢 ready": "🟢 就绪",
+    "🔴 failed": "🔴 失败",
+    "🟠 stopped": "🟠 已停止",
+    "⚫ off": "⚫ 已关闭",
+    "🔌 MCP servers ({ready}/{count} ready)": "🔌 MCP 服务器（{ready}/{count} 个就绪）",
+    "remote, shared": "远程，共享",
+    "local, sandboxed": "本地，沙箱中",
+    "local": "本地",
+    "🔄 Restart {name}": "🔄 重启 {name}",
+    "It wrote: {output}": "它输出：{output}",
     # Tool steps
+    "🐍 Python": "🐍 Python 代码",
+    "🌐 Browser": "🌐 浏览器",
+    "🎨 Text-to-image": "🎨 文生图",
+    "{tool} is switched off: the model's call was not run": "{tool} 已关闭：模型的调用未执行",
+    "{icon} The model called `{name}`, a tool that does not exist: not run":
+    "{icon} 模型调用了不存在的工具 `{name}`：未执行",
+    "Switch the tool on under 🧰 Tools in the sidebar to let the model use it.":
+    "在侧边栏的 🧰 工具中打开它，模型才能使用。",
     "browse": "浏览",
     "{icon} Ran Python": "{icon} 运行了 Python",
     "{icon} Drew an image": "{icon} 生成了图片",

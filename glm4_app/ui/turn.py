@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ..builtin_tools import BUILTINS, FUNCTION_ICON
 from ..events import (
     PROGRESS,
     Done,
@@ -31,8 +32,8 @@ from . import render
 from .i18n import t
 
 DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
-_ICONS = {"python": "🐍", "simple_browser": "🌐", "cogview": "🎨"}
-_LANGUAGES = {"python": "python", "simple_browser": None, "cogview": None}
+_ICONS = {name: tool.icon for name, tool in BUILTINS.items()}
+_LANGUAGES = {name: tool.language for name, tool in BUILTINS.items()}  # functions: "json"
 
 
 def assistant_turn(messages: list[dict]) -> None:
@@ -56,13 +57,18 @@ def tool_step(call: dict, observation: dict | None, expanded: bool = False) -> N
     name = call["metadata"]
     failed = observation is None or observation.get("is_error")
     with st.status(step_label(name, call["content"], observation), state="error" if failed else "complete", expanded=expanded):
+        if observation is not None:
+            not_run_notice(observation)
         tool_call_body(name, call["content"])
         if observation is not None:
             observation_body(observation)
 
 
 def step_label(name: str, body: str, observation: dict | None) -> str:
-    icon = _ICONS.get(name, "🔧")
+    icon = _ICONS.get(name, FUNCTION_ICON)
+    not_run = (observation or {}).get("not_run")
+    if not_run:
+        return not_run_label(name, not_run)
     if name == "simple_browser":
         first = body.strip().splitlines()[0] if body.strip() else t("browse")
         label = f"{icon} {first[:80]}"
@@ -75,6 +81,19 @@ def step_label(name: str, body: str, observation: dict | None) -> str:
     if observation is None:
         return t("{label} (not finished)", label=label)
     return t("{label} (failed)", label=label) if observation.get("is_error") else label
+
+
+def not_run_label(name: str, why: str) -> str:
+    """The step of a call to a tool this conversation does not offer."""
+    if why == "switched_off":
+        label = t(BUILTINS[name].label) if name in BUILTINS else f"`{name}`"
+        return t("{tool} is switched off: the model's call was not run", tool=label)
+    return t("{icon} The model called `{name}`, a tool that does not exist: not run", icon=FUNCTION_ICON, name=name)
+
+
+def not_run_notice(observation: dict) -> None:
+    if observation.get("not_run") == "switched_off":
+        st.warning(t("Switch the tool on under 🧰 Tools in the sidebar to let the model use it."))
 
 
 def tool_call_body(name: str, body: str) -> None:
@@ -145,7 +164,7 @@ class LiveTurn:
             self._call_body += event.text
             self._call_slot.code(self._call_body, language=_LANGUAGES.get(self._call_name, "json"))
         elif isinstance(event, ToolRunning):
-            icon = _ICONS.get(event.name, "🔧")
+            icon = _ICONS.get(event.name, FUNCTION_ICON)
             label = t("{icon} Running {name}… {seconds:.0f} s", icon=icon, name=event.name, seconds=event.elapsed_s)
             self._tool_box.update(label=label)
         elif isinstance(event, ToolOutcome):
@@ -188,6 +207,7 @@ class LiveTurn:
         with box:
             if self._call_slot is not None:
                 self._call_slot.empty()
+            not_run_notice(messages[1])
             tool_call_body(outcome.call.name, outcome.call.body)
             observation_body(messages[1])
         failed = outcome.result.is_error
