@@ -128,7 +128,7 @@ class Glm45Parser(OutputParser):
             self._key += text
         elif state == "value":
             self._show(self._value.feed(text), out)
-        elif text.strip():  # "body"/"gap": JSON arguments, or stray text
+        else:  # "body"/"gap": JSON arguments, or the whitespace between tags
             self._raw_body.append(text)
 
     def _on_tag(self, tag: str, out: list[StreamEvent]) -> None:
@@ -204,8 +204,8 @@ class Glm45Parser(OutputParser):
 
     def _build(self, complete: bool) -> ToolCall:
         name = self._name.strip()
-        if not self._args and self._raw_body:  # JSON arguments instead of key/value pairs
-            raw = "".join(self._raw_body).strip()
+        raw = "".join(self._raw_body).strip()
+        if not self._args and raw:  # JSON arguments instead of key/value pairs
             return build_call(name, raw)
         schema = self._schemas.get(name) or {}
         properties = schema.get("properties") or {}
