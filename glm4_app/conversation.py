@@ -28,6 +28,8 @@ class Conversation:
     # what gives when they do not fit ("truncate" | "drop_turns"), chosen by the user.
     documents: list[dict] = field(default_factory=list)
     fit_strategy: str | None = None
+    # GLM-4.5 and later: think before answering (the sidebar's Thinking switch).
+    thinking: bool = True
     created_at: float = field(default_factory=time.time)
 
     def add_user(self, text: str, images: list[str] | None = None) -> bool:
@@ -101,6 +103,8 @@ class Conversation:
             message = {"role": m["role"], "content": m["content"]}
             if m.get("metadata"):
                 message["metadata"] = m["metadata"]  # a tool call's name, an observation's kind
+            if m.get("step") is not None:
+                message["step"] = m["step"]  # calls of one model output (parallel calls)
             if m.get("images"):
                 message["images"] = list(m["images"])
             out.append(message)

@@ -18,7 +18,7 @@ FORMAT = "glm4-chat-conversation"
 VERSION = 1
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MODES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
-FILE_KEYS = ("images", "files")  # message fields holding paths of files on the server
+FILE_KEYS = ("images", "files", "pages")  # message fields holding paths of files on the server
 _ROLES = {"system", "user", "assistant", "observation"}
 _TEXT_FIELDS = ("reasoning", "metadata", "note", "error", "display", "call_id", "not_run")
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
@@ -124,6 +124,8 @@ def _check(conv: dict) -> None:
     for i, doc in enumerate(conv.get("documents", []), 1):
         if not isinstance(doc, dict) or not all(isinstance(doc.get(k), t) for k, t in _DOC_FIELDS.items()):
             raise ImportProblem(f"Document {i} lacks its name, kind, text or sizes.")
+    if not isinstance(conv.get("thinking", True), bool):
+        raise ImportProblem("`thinking` must be true or false.")
     if conv.get("fit_strategy") not in (None, "truncate", "drop_turns"):
         raise ImportProblem(f"Unknown fit_strategy {conv.get('fit_strategy')!r}.")
     if not isinstance(conv.get("created_at", 0), (int, float)):

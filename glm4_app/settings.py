@@ -156,9 +156,10 @@ class Settings:
     tool_format: str = _setting(
         "auto",
         "How a GLM checkpoint writes tool calls. `auto`: from its chat template (GLM-4's "
-        "`name` + newline + arguments); `json`: checkpoints fine-tuned on the official data, "
-        "which write `{\"name\": ..., \"arguments\": ...}`.",
-        ("auto", "glm4", "json"),
+        "`name` + newline + arguments, or GLM-4.5+'s `<tool_call>` with `<arg_key>`/`<arg_value>` "
+        "pairs); `json`: checkpoints fine-tuned on the official data, which write "
+        "`{\"name\": ..., \"arguments\": ...}`; `glm4`/`glm45` force one of the two.",
+        ("auto", "glm4", "json", "glm45"),
     )
     mcp_config: str = _setting(
         "",

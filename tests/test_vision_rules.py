@@ -35,6 +35,7 @@ def test_glm4v_9b_one_image_with_the_first_message():
     assert check_send(GLM_4V_9B, [user("hi", "a.png"), ANSWER], []) is None  # text follow-ups
     second = check_send(GLM_4V_9B, [user("hi", "a.png"), ANSWER], ["b.png"])
     assert second.offer_new_conversation and "one image per conversation" in second.message
+    assert "no room for more" in second.message
     late = check_send(GLM_4V_9B, [user("hi"), ANSWER], ["a.png"])
     assert late.offer_new_conversation and "first message" in late.message
     two = check_send(GLM_4V_9B, [], ["a.png", "b.png"])
@@ -54,7 +55,7 @@ def test_up_to_ten_images_per_conversation_pages_of_documents_aside():
     history = [user("hi", *photos), ANSWER]
     assert check_send(GLM_46V, history, ["a.png", "b.png"]) is None
     full = check_send(GLM_46V, history, ["a.png", "b.png", "c.png"])
-    assert full.offer_new_conversation and "room for 2 images more" in full.message
+    assert full.offer_new_conversation and "room for 2 more" in full.message
     eleven = check_send(GLM_46V, [], [f"x{i}.png" for i in range(11)])
     assert "attached 11" in eleven.message and "Remove 1" in eleven.message
     # A 30-page PDF is 30 images, but pages count against the context, not the image limit.

@@ -235,11 +235,48 @@ MESSAGES = {
     # Vision checkpoints' rules (glm4_app/vision/profiles.py)
     "{label} takes no system prompt. Clear it under ⚙️ Generation, then send again.":
     "{label} 不支持系统提示词。请在 ⚙️ 生成参数 中清空后重新发送。",
-    "{label} reads {images} per conversation; you attached {count}. Remove all but one.":
-    "{label} 每段对话只能读取{images}，你添加了 {count} 张。请只保留一张。",
-    "{label} reads {images} per conversation, and this one already has its image. Start a new "
-    "conversation with the new image?":
-    "{label} 每段对话只能读取{images}，而当前对话已有图片。要用新图片开始新对话吗？",
+    "{label} reads {images} per conversation; you attached {count}. Remove {extra}.":
+    "{label} 每段对话只能读取{images}，你添加了 {count} 张。请移除 {extra} 张。",
+    "{label} reads {images} per conversation, and this one has no room for more. Start a new "
+    "conversation with the new images?":
+    "{label} 每段对话只能读取{images}，当前对话已没有空位。要用新图片开始新对话吗？",
+    "{label} reads {images} per conversation, and this one has room for {left} more. Remove "
+    "some, or start a new conversation with the new images?":
+    "{label} 每段对话只能读取{images}，当前对话还能再加 {left} 张。请移除一些，或用新图片开始新对话？",
+    "{label} reads one image, not the pages of a document. Configure GLM-4.1V or later as "
+    "GLM4_VISION_MODEL for PDFs and slides, or read the document in Long document mode.":
+    "{label} 只能读取一张图片，不能读取文档的页面。如需发送 PDF 和幻灯片，请将 GLM4_VISION_MODEL "
+    "设为 GLM-4.1V 或更新的模型，或在长文档模式中阅读该文档。",
+    "With its {pages} pages this message makes a prompt of {tokens} tokens; the model reads "
+    "{window}, and {reserve} must stay free for the answer. Send fewer pages (split the "
+    "document), start a new conversation, or read it as text in Long document mode.":
+    "加上这 {pages} 页，这条消息的提示词共 {tokens} token；模型最多读取 {window}，且需为回答留出 "
+    "{reserve}。请少发几页（拆分文档）、开始新对话，或在长文档模式中按文字阅读。",
+    "With its images this message makes a prompt of {tokens} tokens; the model reads {window}, "
+    "and {reserve} must stay free for the answer. Send fewer pages (split the document), start "
+    "a new conversation, or read it as text in Long document mode.":
+    "加上这些图片，这条消息的提示词共 {tokens} token；模型最多读取 {window}，且需为回答留出 "
+    "{reserve}。请少发几张（拆分文档）、开始新对话，或在长文档模式中按文字阅读。",
+    # Documents as page images (glm4_app/vision/pages.py)
+    "{name} is not a PDF or a PowerPoint presentation (.pptx).": "{name} 不是 PDF 或 PowerPoint 演示文稿（.pptx）。",
+    "{name} is password-protected. Remove the password and upload it again.":
+    "{name} 受密码保护。请移除密码后重新上传。",
+    "{name} has no pages.": "{name} 没有页面。",
+    "{name} has {count} pages; at most {limit} are sent as images. Split it, or read it as text "
+    "in Long document mode.":
+    "{name} 有 {count} 页；最多只能按图片发送 {limit} 页。请拆分它，或在长文档模式中按文字阅读。",
+    "{name} is damaged: page {page} can't be drawn.": "{name} 已损坏：第 {page} 页无法绘制。",
+    "Slides can only be drawn by an office suite, and none is installed here. Save {name} as PDF "
+    "(File > Export in PowerPoint) and attach that, or install LibreOffice on the server (Debian: "
+    "apt-get install libreoffice-impress).":
+    "只有办公套件能绘制幻灯片，而此处没有安装。请把 {name} 另存为 PDF（PowerPoint 中的 文件 > 导出）"
+    "后附加，或在服务器上安装 LibreOffice（Debian：apt-get install libreoffice-impress）。",
+    "Drawing the slides of {name} took over {seconds} s; save it as PDF and attach that.":
+    "绘制 {name} 的幻灯片超过 {seconds} 秒；请另存为 PDF 后附加。",
+    "LibreOffice could not draw the slides of {name}; save it as PDF and attach that.":
+    "LibreOffice 无法绘制 {name} 的幻灯片；请另存为 PDF 后附加。",
+    # Scanned PDFs read by the vision model (glm4_app/documents_ocr.py)
+    "Reading page {page} of {pages} failed: {error}": "识别第 {page} / {pages} 页失败：{error}",
     "{label} reads an image only with the first message of a conversation. Start a new "
     "conversation with this image?":
     "{label} 只能在对话的第一条消息中读取图片。要用这张图片开始新对话吗？",
@@ -367,8 +404,10 @@ MESSAGES = {
     "No vision model is configured.": "未配置视觉模型。",
     "Set GLM4_VISION_MODEL and restart.": "请设置 GLM4_VISION_MODEL 后重启。",
     "{source} is not a vision model this app can run.": "{source} 不是本应用能运行的视觉模型。",
-    "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b or zai-org/GLM-4.1V-9B-Thinking.":
-    "请将 GLM4_VISION_MODEL 设为 THUDM/glm-4v-9b 或 zai-org/GLM-4.1V-9B-Thinking。",
+    "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b, zai-org/GLM-4.1V-9B-Thinking, zai-org/GLM-4.5V "
+    "or zai-org/GLM-4.6V-Flash.":
+    "请将 GLM4_VISION_MODEL 设为 THUDM/glm-4v-9b、zai-org/GLM-4.1V-9B-Thinking、zai-org/GLM-4.5V "
+    "或 zai-org/GLM-4.6V-Flash。",
     "Loading tokenizer and image processor": "加载分词器和图像处理器",
     "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).":
     "请将 GLM4_VISION_MODEL 设为视觉模型服务器提供的模型名（例如 THUDM/glm-4v-9b）。",

@@ -16,7 +16,7 @@ from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import stored_citations
-from . import documents, quota, render, sidebar, state, vision
+from . import documents, grounding, quota, render, sidebar, state, thinking, vision
 from .frame import frame
 from .i18n import t, tm
 from .turn import LiveTurn, assistant_turn
@@ -42,12 +42,15 @@ def page(mode: str = "chat") -> None:
             st.warning(
                 t(
                     "**{name}** cannot call tools: its chat template has no place for them. "
-                    "All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`) or GLM-4-0414 / "
-                    "GLM-Z1; set `GLM4_CHAT_MODEL` and restart. Chat works with this model.",
+                    "All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`), GLM-4-0414 / "
+                    "GLM-Z1 or GLM-4.5 and later (GLM-4.7-Flash on one GPU); set `GLM4_CHAT_MODEL` "
+                    "and restart. Chat works with this model.",
                     name=backend.info.name,
                 )
             )
             st.stop()
+        toolbox = state.toolbox(settings)
+    elif mode == "vision" and backend.info.tools:  # GLM-4.5V/4.6V call tools about images too
         toolbox = state.toolbox(settings)
 
     with st.sidebar:
@@ -55,7 +58,7 @@ def page(mode: str = "chat") -> None:
         sidebar.conversations(store, conversation)
         if toolbox is not None:
             sidebar.tool_switches(toolbox, conversation, store)
-        params = sidebar.generation_params(settings, conversation)
+        params = thinking.switch(backend, conversation, store, sidebar.generation_params(settings, conversation))
         if st.button(t("🗑 Clear conversation"), use_container_width=True, disabled=not conversation.messages):
             conversation.clear()
             store.save(conversation)
@@ -117,7 +120,9 @@ def history(conversation: Conversation, store: ConversationStore, controls: bool
         st.markdown(t("#### What can I help you with?"))
     groups = _turn_groups(conversation.messages)
     last_user = max((i for i, (role, _) in enumerate(groups) if role == "user"), default=None)
+    image = None  # the last image sent: the one an answer's boxes are drawn on
     for i, (role, messages) in enumerate(groups):
+        image = grounding.latest_image(messages) or image
         with st.chat_message(role):
             if role == "user":
                 if i == last_user and st.session_state.get("editing") == conversation.id:
@@ -126,6 +131,7 @@ def history(conversation: Conversation, store: ConversationStore, controls: bool
                 render.message_body(messages[0])
             else:
                 assistant_turn(messages)
+                grounding.panel(messages, image)
             if not controls:
                 continue
             if i == last_user:

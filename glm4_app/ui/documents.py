@@ -7,11 +7,12 @@ import streamlit as st
 from ..conversation import Conversation
 from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, fit
 from ..documents import DocumentError, DocumentLimits, check_total, extract
+from ..documents.pdf import ScannedPdf
 from ..generation import ChatBackend, GenerationParams
 from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
-from . import quota
+from . import quota, scanned
 from .i18n import t, tm
 
 STRATEGIES = {
@@ -43,6 +44,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
             st.session_state.upload_generation = generation + 1  # a fresh, empty uploader
         for i, doc in enumerate(conversation.documents):
             card(doc, conversation, store, i)
+        scanned.panel(conversation, store, backend, settings, add_document)  # a scan the vision model may read
 
 
 def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, lim) -> None:
@@ -53,27 +55,43 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
             bar = st.progress(0.0, text=t("Reading {name}…", name=upload.name))
             document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)))
             bar.empty()
+        except ScannedPdf:
+            bar.empty()
+            scanned.offer(upload.name, data, conversation)
+            continue
         except DocumentError as err:
             st.error(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
             continue
-        block = documents_block([Doc(document.name, document.text)])
-        conversation.documents.append(
-            {
-                "name": document.name,
-                "kind": document.kind,
-                "pages": document.pages,
-                "text": document.text,
-                "bytes": len(data),
-                "tokens": backend.count_tokens([{"role": "system", "content": block}]),
-            }
-        )
-        store.save(conversation)
+        add_document(conversation, store, backend, document.name, document.kind, document.pages, document.text, len(data))
+
+
+def add_document(
+    conversation: Conversation, store: ConversationStore, backend: ChatBackend,
+    name: str, kind: str, pages: int | None, text: str, size: int, **extra,
+) -> None:
+    """A read document joins the conversation, its tokens counted by the model's tokenizer;
+    ``extra`` keeps more about it (``ocr``: the vision model that recognised its text)."""
+    block = documents_block([Doc(name, text)])
+    conversation.documents.append(
+        {
+            "name": name,
+            "kind": kind,
+            "pages": pages,
+            "text": text,
+            "bytes": size,
+            "tokens": backend.count_tokens([{"role": "system", "content": block}]),
+            **extra,
+        }
+    )
+    store.save(conversation)
 
 
 def card(doc: dict, conversation: Conversation, store: ConversationStore, index: int) -> None:
     facts = [doc["kind"].upper()]
     if doc.get("pages"):
         facts.append(t("{pages:,} pages", pages=doc["pages"]))
+    if doc.get("ocr"):
+        facts.append(t("📷 text recognised by {model}", model=doc["ocr"]))
     facts.append(t("{tokens:,} tokens", tokens=doc["tokens"]))
     cols = st.columns([12, 1])
     with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}"):

@@ -201,7 +201,7 @@ class LiveTurn:
         self.status.empty()
 
     def _finish_step(self, outcome: ToolOutcome) -> None:
-        messages = step_messages(outcome.call, outcome.result, self.media_dir)
+        messages = step_messages(outcome.call, outcome.result, self.media_dir, outcome.step)
         self.partial["messages"] += messages
         box = self._tool_box or st.status("", expanded=True)
         with box:

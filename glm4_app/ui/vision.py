@@ -13,7 +13,9 @@ from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from ..vision.images import EXTENSIONS, ImageError, ImageLimits, save_upload
-from ..vision.profiles import check_send
+from ..vision.pages import EXTENSIONS as DOCUMENT_EXTENSIONS
+from ..vision.pages import PagesError, render_pages
+from ..vision.profiles import check_context, check_send
 from . import quota, state
 from .i18n import t, tm
 from .thumbnails import thumbnails
@@ -23,10 +25,12 @@ SETUP = N_("""\
 
 Set `GLM4_VISION_MODEL` and restart the app:
 
-| Model | Setting | GPU memory |
+| Model | Setting | GPU memory (weights) |
 |---|---|---|
 | GLM-4V-9B (one image per conversation, 8K context) | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | ~28 GB in bf16, ~10 GB with `GLM4_VISION_QUANTIZATION=4bit` |
-| GLM-4.1V-9B-Thinking (several images, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | about 22 GB in bf16, 8 GB with `GLM4_VISION_QUANTIZATION=4bit` (estimates) |
+| GLM-4.1V-9B-Thinking (up to 10 images, PDFs as pages, boxes, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | ~22 GB in bf16, ~8 GB with `GLM4_VISION_QUANTIZATION=4bit` |
+| GLM-4.6V-Flash (as GLM-4.1V, plus tools and a thinking switch) | `GLM4_VISION_MODEL=zai-org/GLM-4.6V-Flash` | ~22 GB in bf16, ~8 GB in 4-bit |
+| GLM-4.5V / GLM-4.6V (106B mixture of experts) | serve them with vLLM (`GLM4_BACKEND=openai`) | ~216 GB in bf16, ~60 GB in 4-bit |
 
 A local folder holding the checkpoint works too. The chat model and the vision model can both
 stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
@@ -46,8 +50,13 @@ def _pending_key(conversation: Conversation) -> str:
 
 
 def pending(conversation: Conversation) -> list[str]:
-    """Images attached to the next message (not sent yet)."""
+    """Images attached to the next message (not sent yet), document pages included."""
     return st.session_state.setdefault(_pending_key(conversation), [])
+
+
+def pending_pages(conversation: Conversation) -> list[str]:
+    """Which of the attached images are pages of a PDF or slide deck."""
+    return st.session_state.setdefault(_pending_key(conversation) + "_pages", [])
 
 
 def limits(settings: Settings) -> ImageLimits:
@@ -63,12 +72,17 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     """The uploader and the images waiting for the next message; a bad file gets a message
     and changes nothing."""
     attached = pending(conversation)
+    profile = backend.profile
     refusal_box(conversation, store, settings)
     with st.expander(t("🖼 Attach images ({count} attached)", count=len(attached)), expanded=True):
         generation = st.session_state.get("image_upload_generation", 0)
+        if profile.documents:
+            label = t("Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send", model=profile.label)
+        else:
+            label = t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send", model=profile.label)
         files = st.file_uploader(
-            t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send", model=backend.profile.label),
-            type=EXTENSIONS,
+            label,
+            type=EXTENSIONS + (DOCUMENT_EXTENSIONS if profile.documents else []),
             accept_multiple_files=True,
             key=f"image_upload_{conversation.id}_{generation}",
         )
@@ -79,21 +93,35 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
                     st.session_state.setdefault("image_errors", []).append(refusal.message)
                     continue
                 try:
-                    path = save_upload(upload.getvalue(), upload.name, image_folder(settings, conversation), limits(settings))
-                except ImageError as err:
+                    paths = _attach(upload, conversation, profile, settings)
+                except (ImageError, PagesError) as err:
                     st.session_state.setdefault("image_errors", []).append(str(err))
                     continue
-                if str(path) not in attached:
-                    attached.append(str(path))
+                attached += [p for p in paths if p not in attached]
             st.session_state.image_upload_generation = generation + 1  # a fresh, empty uploader
             st.rerun()
         for error in st.session_state.pop("image_errors", []):
             st.error(tm(error))
         if attached:
+            pages = len(pending_pages(conversation))
+            if pages:
+                st.caption(t("📄 {pages} of them are document pages", pages=pages))
             thumbnails(attached)
             if st.button(t("✕ Remove attached images"), key="clear_attached"):
                 attached.clear()
+                pending_pages(conversation).clear()
                 st.rerun()
+
+
+def _attach(upload, conversation: Conversation, profile, settings: Settings) -> list[str]:
+    """An uploaded image saved, or a PDF/PPTX saved as its pages (remembered as pages)."""
+    folder = image_folder(settings, conversation)
+    if upload.name.lower().rsplit(".", 1)[-1] in DOCUMENT_EXTENSIONS:
+        with st.spinner(t("Drawing the pages of {name}…", name=upload.name)):
+            paths = [str(p) for p in render_pages(upload.name, upload.getvalue(), folder, profile.page_dpi, settings.vision_image_max_side)]
+        pending_pages(conversation).extend(p for p in paths if p not in pending_pages(conversation))
+        return paths
+    return [str(save_upload(upload.getvalue(), upload.name, folder, limits(settings)))]
 
 
 def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> None:
@@ -102,7 +130,14 @@ def send(conversation: Conversation, store: ConversationStore, backend, text: st
         st.toast(t("Empty message ignored."))
         return
     attached = pending(conversation)
-    refusal = check_send(backend.profile, conversation.messages, attached, conversation.system_prompt)
+    pages = [p for p in pending_pages(conversation) if p in attached]
+    refusal = check_send(backend.profile, conversation.messages, attached, conversation.system_prompt, len(pages))
+    if refusal is None and attached:  # are the images (a document's pages) more than the window?
+        window = backend.info.context_window
+        new = {"role": "user", "content": text, "images": list(attached)}
+        tokens = backend.count_tokens([*conversation.prompt_messages(), new])
+        reserve = min(state.settings().max_new_tokens, window // 4)  # room for the answer
+        refusal = check_context(tokens, window, reserve, len(pages))
     if refusal is not None:
         st.session_state.vision_refusal = {
             "conversation": conversation.id,
@@ -112,7 +147,10 @@ def send(conversation: Conversation, store: ConversationStore, backend, text: st
         }
         st.rerun()  # the panel above the input shows it
     conversation.add_user(text, attached)
+    if pages:
+        conversation.messages[-1]["pages"] = pages  # they count against the context, not the image limit
     attached.clear()
+    pending_pages(conversation).clear()
     store.save(conversation)
     st.session_state.generate = True
 
@@ -133,14 +171,17 @@ def refusal_box(conversation: Conversation, store: ConversationStore, settings: 
 
 def _start_over(old: Conversation, store: ConversationStore, settings: Settings, text: str) -> None:
     """A new conversation whose first message is the refused text with the attached images."""
-    images = pending(old)
+    images, pages = pending(old), pending_pages(old)
     new = state.new_conversation(old.mode)
     folder = image_folder(settings, new)
     folder.mkdir(parents=True, exist_ok=True)
-    copies = [str(Path(shutil.copy2(path, folder / Path(path).name)).resolve()) for path in images]
-    new.add_user(text, copies)
+    copies = {path: str(Path(shutil.copy2(path, folder / Path(path).name)).resolve()) for path in images}
+    new.add_user(text, list(copies.values()))
+    if pages:
+        new.messages[-1]["pages"] = [copies[p] for p in pages if p in copies]
     store.save(new)
     images.clear()
+    pages.clear()
     del st.session_state.vision_refusal
     st.session_state.generate = True
     st.rerun()

@@ -105,10 +105,15 @@ def check_send(
             )
         if photos and earlier + photos > profile.max_images:
             left = profile.max_images - earlier
-            room = "it has room for no more" if left <= 0 else f"it has room for {_images(left)} more"
+            if left <= 0:
+                return Refusal(
+                    f"{label} reads {_images(profile.max_images)} per conversation, and this one "
+                    "has no room for more. Start a new conversation with the new images?",
+                    offer_new_conversation=True,
+                )
             return Refusal(
-                f"{label} reads {_images(profile.max_images)} per conversation, and {room}. "
-                "Start a new conversation with the new images?",
+                f"{label} reads {_images(profile.max_images)} per conversation, and this one has "
+                f"room for {left} more. Remove some, or start a new conversation with the new images?",
                 offer_new_conversation=True,
             )
     if new_images and profile.images_in_first_message_only and any(
@@ -127,10 +132,16 @@ def check_context(prompt_tokens: int, window: int, reserve: int, pages: int) -> 
     leaves ``reserve`` tokens of the window for the answer."""
     if prompt_tokens + reserve <= window:
         return None
-    what = f"its {pages} pages" if pages else "its images"
+    if pages:
+        return Refusal(
+            f"With its {pages} pages this message makes a prompt of {prompt_tokens:,} tokens; the "
+            f"model reads {window:,}, and {reserve:,} must stay free for the answer. Send fewer "
+            "pages (split the document), start a new conversation, or read it as text in Long "
+            "document mode."
+        )
     return Refusal(
-        f"With {what} this message makes a prompt of {prompt_tokens:,} tokens; the model reads "
-        f"{window:,}, and {reserve:,} must stay free for the answer. Send fewer pages (split "
+        f"With its images this message makes a prompt of {prompt_tokens:,} tokens; the model "
+        f"reads {window:,}, and {reserve:,} must stay free for the answer. Send fewer pages (split "
         "the document), start a new conversation, or read it as text in Long document mode."
     )
 
