@@ -98,4 +98,4 @@ def draw(image: Image.Image, marked: list[Box]) -> Image.Image:
 
 
 def _px(value: float, size: int) -> int:
-    return round(min(max(value, 0), SCALE) / SCALE * (size - 1))
+    return min(round(min(max(value, 0), SCALE) / SCALE * size), size - 1)
