@@ -76,6 +76,27 @@ def test_the_engine_streams_what_transformers_generates(moe, thinking):
     assert started.prompt_tokens == len(moe.encode(QUESTION, [WEATHER], thinking))
 
 
+def test_the_static_cache_serves_glm4_moe_and_leaves_latent_attention_to_the_dynamic_one(tiny_moe_path, lite):
+    """GLM-4.5/4.6 decode on the static cache (a GPU's default) with the same answers; GLM-4.7-
+    Flash caches a compressed latent of its own shape, so it stays on the dynamic cache."""
+    static = load_chat_backend(Settings(chat_model=str(tiny_moe_path), kv_cache="static", batch_tokens=2048), lambda s: None)
+    dynamic = load_chat_backend(Settings(chat_model=str(tiny_moe_path), kv_cache="dynamic"), lambda s: None)
+    try:
+        assert (static.engine.decode_path, dynamic.engine.decode_path) == ("static", "dynamic")
+        question = [{"role": "user", "content": "Tell me more."}]
+        assert answer(static, question)[0] == answer(dynamic, question)[0]
+    finally:
+        static.engine.close()
+        dynamic.engine.close()
+    path = lite.loaded.name
+    asked = load_chat_backend(Settings(chat_model=path, kv_cache="static", batch_tokens=2048), lambda s: None)
+    try:
+        assert asked.engine.decode_path == "dynamic"
+        assert answer(asked, QUESTION)[0] == answer(lite, QUESTION)[0]
+    finally:
+        asked.engine.close()
+
+
 def test_glm4_moe_lite_decodes_in_a_batch_as_alone(lite):
     """GLM-4.7-Flash's latent attention caches keys and values of different widths; rows
     joining and leaving the batch must not disturb each other."""
