@@ -155,3 +155,29 @@ def test_served_vision_drops_answer_tags_on_every_route(kind, tiny_glm4v_path, p
         assert routes == expected
     finally:
         server.close()
+
+
+def test_a_vision_model_served_as_the_chat_model_answers_without_tags_too():
+    from glm4_app.backend.openai_connect import connect_openai_chat_backend
+
+    server = OpenAIServer(model="glm-4.5v")
+    try:
+        chat = connect_openai_chat_backend(Settings(backend="openai-chat", openai_base_url=server.base_url), lambda s: None)
+        server.replies = [Reply(ANSWER, chunk_chars=4)]
+        events = list(chat.stream([{"role": "user", "content": "Where?"}], GenerationParams(max_new_tokens=50)))
+        assert "".join(e.text for e in events if isinstance(e, TextDelta)) == SHOWN
+    finally:
+        server.close()
+
+
+def test_tools_in_vision_need_a_server_that_parses_them(flash_path):
+    """Through raw completions images go to chat completions, where the app cannot parse
+    GLM-4.5 calls; chat-completions servers with their own parser can."""
+    server = OpenAIServer(model="glm-4.5v", root=str(flash_path))
+    try:
+        for kind, tools in (("openai", False), ("openai-chat", True)):
+            settings = Settings(backend=kind, openai_base_url=server.base_url, vision_model="glm-4.5v")
+            backend = connect_openai_vision_backend(settings, lambda s: None)
+            assert backend.info.tools is tools and backend.info.thinking_switch
+    finally:
+        server.close()

@@ -9,6 +9,7 @@ else the model name; ``openai-chat`` needs none (the server renders and parses t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +21,7 @@ from .loader import LoadError, trust_remote_code
 from .openai_backend import OpenAIBackend
 from .openai_chat import OpenAIChatBackend
 from .openai_errors import error_event
-from .openai_wire import make_client, thinking_by_name
+from .openai_wire import make_client, thinking_by_name, vision_by_name
 from .prompt import PromptRenderer
 
 # GLM-4 ends a turn on these; used when the checkpoint's generation config is not at hand.
@@ -87,7 +88,7 @@ def connect_openai_backend(
         # GLM-Z1's template opens <think> itself; without the template, go by the checkpoint.
         reasoning=any("z1" in name.lower() for name in (model, card.get("root") or "")),
         thinking_switch=any(thinking_by_name(name) for name in (model, card.get("root") or "")),
-        vision=vision,
+        vision=vision or any(vision_by_name(name) for name in (model, card.get("root") or "")),
     )
 
 
@@ -114,6 +115,10 @@ def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], 
             vision=True,
         )
     backend.profile = profile_by_name(settings.vision_model)  # the page checks its rules
+    if settings.backend == "openai":
+        # Images go to chat completions, where the server (not this app) would have to parse
+        # tool calls: tools in Vision need GLM4_BACKEND=openai-chat.
+        backend.info = replace(backend.info, tools=False)
     return backend
 
 
@@ -142,7 +147,7 @@ def connect_openai_chat_backend(
         context_window=window,
         timeout_s=settings.openai_timeout_s,
         window_known=bool(card.get("max_model_len") or settings.max_context),
-        vision=vision,
+        vision=vision or vision_by_name(card["id"]),
     )
 
 

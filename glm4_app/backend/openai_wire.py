@@ -60,6 +60,12 @@ def thinking_by_name(model: str) -> bool:
     return re.search(r"glm-?4\.[5-9]|glm-?[5-9](?:\.|-|$)", model.lower()) is not None
 
 
+def vision_by_name(model: str) -> bool:
+    """Whether a served model, known only by name, is a GLM vision model (GLM-4V, GLM-4.1V,
+    GLM-4.5V, GLM-4.6V): its ``<answer>`` tags are markup, whichever page talks to it."""
+    return re.search(r"glm-?4(?:\.\d)?v", model.lower()) is not None
+
+
 def with_images(messages: list[dict]) -> list[dict]:
     """Chat messages whose ``images`` (file paths) become data-URL content parts."""
     out = []
