@@ -86,6 +86,11 @@ def test_files_that_give_no_pages_say_why(tmp_path, monkeypatch, name, data, wor
         render_pages(name, data, tmp_path, dpi=72, max_side=500, max_pages=2)
 
 
+def test_an_oversized_document_is_refused_before_it_is_opened(tmp_path):
+    with pytest.raises(PagesError, match="2.0 MB; documents up to 1 MB are accepted"):
+        render_pages("big.pdf", b"%PDF-1.7\n" + b" " * (2 * 2**20 - 9), tmp_path, dpi=72, max_side=500, max_mb=1)
+
+
 def test_slides_are_drawn_by_the_office_suite_when_one_is_installed(tmp_path, monkeypatch):
     """A stand-in ``soffice`` on PATH writes the PDF LibreOffice would; the app asks for it
     headless into its own folder and draws the pages that come back."""

@@ -259,6 +259,7 @@ MESSAGES = {
     "{reserve}。请少发几张（拆分文档）、开始新对话，或在长文档模式中按文字阅读。",
     # Documents as page images (glm4_app/vision/pages.py)
     "{name} is not a PDF or a PowerPoint presentation (.pptx).": "{name} 不是 PDF 或 PowerPoint 演示文稿（.pptx）。",
+    "{name} is {size} MB; documents up to {limit} MB are accepted.": "{name} 大小为 {size} MB；文档最大为 {limit} MB。",
     "{name} is password-protected. Remove the password and upload it again.":
     "{name} 受密码保护。请移除密码后重新上传。",
     "{name} has no pages.": "{name} 没有页面。",

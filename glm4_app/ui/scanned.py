@@ -75,7 +75,7 @@ def _read(item: dict, conversation: Conversation, settings: Settings, finish) ->
         try:
             with st.spinner(t("Drawing the pages of {name}…", name=item["name"])):
                 pages = render_pages(item["name"], item["data"], folder, vision.profile.page_dpi,
-                                     settings.vision_image_max_side, settings.doc_max_pages)
+                                     settings.vision_image_max_side, settings.doc_max_pages, settings.doc_max_file_mb)
         except PagesError as err:
             st.error(tm(str(err)))
             return

@@ -118,7 +118,9 @@ def _attach(upload, conversation: Conversation, profile, settings: Settings) -> 
     folder = image_folder(settings, conversation)
     if upload.name.lower().rsplit(".", 1)[-1] in DOCUMENT_EXTENSIONS:
         with st.spinner(t("Drawing the pages of {name}…", name=upload.name)):
-            paths = [str(p) for p in render_pages(upload.name, upload.getvalue(), folder, profile.page_dpi, settings.vision_image_max_side)]
+            pages = render_pages(upload.name, upload.getvalue(), folder, profile.page_dpi,
+                                 settings.vision_image_max_side, max_mb=settings.doc_max_file_mb)
+        paths = [str(p) for p in pages]
         pending_pages(conversation).extend(p for p in paths if p not in pending_pages(conversation))
         return paths
     return [str(save_upload(upload.getvalue(), upload.name, folder, limits(settings)))]

@@ -34,8 +34,12 @@ def office_suite() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def render_pages(name: str, data: bytes, folder: Path, dpi: int, max_side: int, max_pages: int = MAX_PAGES) -> list[Path]:
+def render_pages(
+    name: str, data: bytes, folder: Path, dpi: int, max_side: int, max_pages: int = MAX_PAGES, max_mb: int = 50
+) -> list[Path]:
     """The pages of a PDF or PPTX as PNG files in ``folder``, in order."""
+    if len(data) > max_mb * 2**20:
+        raise PagesError(f"{name} is {len(data) / 2**20:.1f} MB; documents up to {max_mb} MB are accepted.")
     kind = sniff(data)
     if kind == "zip":
         try:  # checked for zip bombs before anything unpacks it
