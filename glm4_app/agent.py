@@ -16,7 +16,9 @@ from typing import Iterator
 
 from . import runner
 from .builtin_tools import BUILTINS
-from .events import Done, Error, Event, ReasoningDelta, Stats, TextDelta, ToolCallChunk, ToolOutcome, ToolRunning
+from .events import (
+    Done, Error, Event, ReasoningDelta, Stats, TextDelta, ToolCallChunk, ToolOutcome, ToolRunning,
+)
 from .formats import get_format
 from .generation import ChatBackend, GenerationParams, Message
 from .tool_steps import call_messages

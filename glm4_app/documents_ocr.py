@@ -83,6 +83,9 @@ def document_text(read: list[PageText], model: str) -> str:
     """The pages read so far as one document, as pdf.py writes extracted pages."""
     total = read[0].pages if read else 0
     done = f"all {total} pages" if len(read) == total else f"pages 1-{len(read)} of {total}"
-    note = f"(Text recognised by {model} from the scanned page images, {done}; it may contain recognition errors.)"
+    note = (
+        f"(Text recognised by {model} from the scanned page images, {done}; it may contain "
+        "recognition errors.)"
+    )
     pages = [f"{page_marker(p.page)}\n{p.text}" if p.text else page_marker(p.page) for p in read]
     return "\n\n".join([note, *pages])

@@ -33,11 +33,15 @@ class InProcessChatBackend:
             thinking_switch=self.renderer.thinking_switch,
         )
 
-    def render(self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None) -> str:
+    def render(
+        self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None
+    ) -> str:
         """The prompt text exactly as the checkpoint's template writes it."""
         return self.renderer.render(messages, tools, thinking)
 
-    def encode(self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None) -> list[int]:
+    def encode(
+        self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None
+    ) -> list[int]:
         return self.renderer.encode(messages, tools, thinking)
 
     def count_tokens(self, messages: list[Message], tools: list[dict] | None = None) -> int:

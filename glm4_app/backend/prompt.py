@@ -28,7 +28,9 @@ class PromptRenderer:
     def tool_style(self) -> str | None:
         return getattr(self.format, "style", None)
 
-    def render(self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None) -> str:
+    def render(
+        self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None
+    ) -> str:
         """The prompt text exactly as the checkpoint's template writes it; ``thinking`` is
         given to templates that take ``enable_thinking`` (None: their default)."""
         if self.format is not None:
@@ -47,7 +49,9 @@ class PromptRenderer:
         # The template already wrote the special prefix ([gMASK]<sop>, <s>, ...).
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
 
-    def encode(self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None) -> list[int]:
+    def encode(
+        self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None
+    ) -> list[int]:
         return self.encode_text(self.render(messages, tools, thinking))
 
     def _starts_in_reasoning(self) -> bool:

@@ -70,7 +70,9 @@ class ToolFormat(ABC):
         ``declarations`` their declarations (formats whose calls write raw values type them
         by the declared schemas)."""
 
-    def parse(self, raw: str, tool_names: Collection[str], declarations: list[dict] | None = None) -> ParsedOutput:
+    def parse(
+        self, raw: str, tool_names: Collection[str], declarations: list[dict] | None = None
+    ) -> ParsedOutput:
         """A whole raw output at once."""
         parser = self.parser(tool_names, declarations)
         parser.feed(raw)

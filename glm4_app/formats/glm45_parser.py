@@ -51,6 +51,9 @@ _ENDS = {
 
 
 class Glm45Parser(OutputParser):
+    """Any ``<tool_call>`` is a call, offered or not (the tag leaves no doubt; the agent answers
+    a call to an unknown tool with an error observation), so ``tool_names`` decides nothing."""
+
     def __init__(self, tool_names: Collection[str], schemas: Mapping[str, dict] | None = None) -> None:
         self._schemas = dict(schemas or {})  # tool name -> its parameters' JSON Schema
         self._state = "prose"
@@ -185,19 +188,19 @@ class Glm45Parser(OutputParser):
                 out.append(ToolCallDelta("\n"))
         else:
             opener = "{" if not self._shown_keys else ", "
-            quote = '"' if self._typed(key) is str else ""
+            quote = '"' if self._string_argument(key) else ""
             out.append(ToolCallDelta(f"{opener}{json.dumps(key, ensure_ascii=False)}: {quote}"))
         self._shown_keys += 1
 
     def _show(self, piece: str, out: list[StreamEvent]) -> None:
         if not piece:
             return
-        if self._name.strip() not in BUILTINS and self._typed(self._key.strip()) is str:
+        if self._name.strip() not in BUILTINS and self._string_argument(self._key.strip()):
             piece = json.dumps(piece, ensure_ascii=False)[1:-1]
         out.append(ToolCallDelta(piece))
 
     def _close_value(self, out: list[StreamEvent]) -> None:
-        if self._name.strip() not in BUILTINS and self._typed(self._key.strip()) is str:
+        if self._name.strip() not in BUILTINS and self._string_argument(self._key.strip()):
             out.append(ToolCallDelta('"'))
 
     # -- the call -------------------------------------------------------------------------
@@ -215,10 +218,10 @@ class Glm45Parser(OutputParser):
             return build_call(name, body)
         return ToolCall(name, body, arguments if complete else None)
 
-    def _typed(self, key: str) -> type:
-        """str when the declared schema makes the argument a string (or says nothing)."""
+    def _string_argument(self, key: str) -> bool:
+        """Whether the declared schema makes the argument a string (or says nothing)."""
         properties = (self._schemas.get(self._name.strip()) or {}).get("properties") or {}
-        return str if _is_string(properties.get(key)) else object
+        return _is_string(properties.get(key))
 
     def _emit(self, text: str, out: list[StreamEvent]) -> None:
         self._text.append(text)

@@ -58,7 +58,8 @@ def page(mode: str = "chat") -> None:
         sidebar.conversations(store, conversation)
         if toolbox is not None:
             sidebar.tool_switches(toolbox, conversation, store)
-        params = thinking.switch(backend, conversation, store, sidebar.generation_params(settings, conversation))
+        params = sidebar.generation_params(settings, conversation)
+        params = thinking.switch(backend, conversation, store, params)
         if st.button(t("🗑 Clear conversation"), use_container_width=True, disabled=not conversation.messages):
             conversation.clear()
             store.save(conversation)

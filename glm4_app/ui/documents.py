@@ -44,7 +44,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
             st.session_state.upload_generation = generation + 1  # a fresh, empty uploader
         for i, doc in enumerate(conversation.documents):
             card(doc, conversation, store, i)
-        scanned.panel(conversation, store, backend, settings, add_document)  # a scan the vision model may read
+        scanned.panel(conversation, store, backend, settings, add_document)  # a scan to read by looking
 
 
 def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, lim) -> None:
@@ -62,7 +62,9 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
         except DocumentError as err:
             st.error(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
             continue
-        add_document(conversation, store, backend, document.name, document.kind, document.pages, document.text, len(data))
+        add_document(
+            conversation, store, backend, document.name, document.kind, document.pages, document.text, len(data)
+        )
 
 
 def add_document(

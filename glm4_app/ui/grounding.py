@@ -33,7 +33,8 @@ def panel(answer_messages: list[dict], image: str | None) -> None:
         st.caption(t("🖼 image no longer available ({name})", name=Path(image).name))
         return
     key = hashlib.sha1(f"{image}|{[m.get('content') for m in answer_messages]}".encode()).hexdigest()[:12]
-    shown = st.toggle(t("🔲 Show {count} boxes on the image", count=len(marked)), value=True, key=f"boxes_{key}")
+    label = t("🔲 Show {count} boxes on the image", count=len(marked))
+    shown = st.toggle(label, value=True, key=f"boxes_{key}")
     with Image.open(image) as original:
         picture = draw(original, marked) if shown else original.convert("RGB")
     st.image(picture, width="stretch")

@@ -33,7 +33,9 @@ def offer(name: str, data: bytes, conversation: Conversation) -> None:
     st.session_state[KEY] = {"conversation": conversation.id, "name": name, "data": data, "read": None}
 
 
-def panel(conversation: Conversation, store: ConversationStore, backend, settings: Settings, add_document) -> None:
+def panel(
+    conversation: Conversation, store: ConversationStore, backend, settings: Settings, add_document
+) -> None:
     """``add_document(conversation, store, backend, name, kind, pages, text, size, **extra)``
     adds the recognised text as ui/documents.py adds any document."""
     item = st.session_state.get(KEY)
@@ -51,14 +53,16 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     left, right = st.columns(2)
     if not settings.vision_model:
         st.info(t(HOW_TO))
-    elif left.button(t("📷 Read it with {model}", model=settings.vision_model), key="scan_read", type="primary"):
+    elif left.button(t("📷 Read it with {model}", model=settings.vision_model), key="scan_read",
+                     type="primary"):
         _read(item, conversation, settings, finish)
     right.button(t("Dismiss"), key="scan_dismiss", on_click=st.session_state.pop, args=(KEY, None))
 
 
 def _stopped(item: dict, conversation: Conversation, settings: Settings, finish) -> None:
     done, total = len(item["read"]), item["pages_total"]
-    st.warning(t("Reading **{name}** stopped after {done} of {total} pages.", name=item["name"], done=done, total=total))
+    st.warning(t("Reading **{name}** stopped after {done} of {total} pages.",
+                 name=item["name"], done=done, total=total))
     keep, more, drop = st.columns(3)
     if done and keep.button(t("Keep the {done} pages read", done=done), key="scan_keep", type="primary"):
         finish()
@@ -75,7 +79,8 @@ def _read(item: dict, conversation: Conversation, settings: Settings, finish) ->
         try:
             with st.spinner(t("Drawing the pages of {name}…", name=item["name"])):
                 pages = render_pages(item["name"], item["data"], folder, vision.profile.page_dpi,
-                                     settings.vision_image_max_side, settings.doc_max_pages, settings.doc_max_file_mb)
+                                     settings.vision_image_max_side, settings.doc_max_pages,
+                                     settings.doc_max_file_mb)
         except PagesError as err:
             st.error(tm(str(err)))
             return

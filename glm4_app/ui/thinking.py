@@ -13,7 +13,9 @@ from ..store import ConversationStore
 from .i18n import t
 
 
-def switch(backend: ChatBackend, conversation: Conversation, store: ConversationStore, params: GenerationParams) -> GenerationParams:
+def switch(
+    backend: ChatBackend, conversation: Conversation, store: ConversationStore, params: GenerationParams
+) -> GenerationParams:
     """The sidebar toggle (kept with the conversation) and the parameters that carry it."""
     if not backend.info.thinking_switch:
         return params

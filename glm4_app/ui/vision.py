@@ -77,9 +77,11 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     with st.expander(t("🖼 Attach images ({count} attached)", count=len(attached)), expanded=True):
         generation = st.session_state.get("image_upload_generation", 0)
         if profile.documents:
-            label = t("Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send", model=profile.label)
+            label = t("Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send",
+                      model=profile.label)
         else:
-            label = t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send", model=profile.label)
+            label = t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send",
+                      model=profile.label)
         files = st.file_uploader(
             label,
             type=EXTENSIONS + (DOCUMENT_EXTENSIONS if profile.documents else []),
@@ -133,7 +135,9 @@ def send(conversation: Conversation, store: ConversationStore, backend, text: st
         return
     attached = pending(conversation)
     pages = [p for p in pending_pages(conversation) if p in attached]
-    refusal = check_send(backend.profile, conversation.messages, attached, conversation.system_prompt, len(pages))
+    refusal = check_send(
+        backend.profile, conversation.messages, attached, conversation.system_prompt, len(pages)
+    )
     if refusal is None and attached:  # are the images (a document's pages) more than the window?
         window = backend.info.context_window
         new = {"role": "user", "content": text, "images": list(attached)}

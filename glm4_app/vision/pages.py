@@ -35,7 +35,8 @@ def office_suite() -> str | None:
 
 
 def render_pages(
-    name: str, data: bytes, folder: Path, dpi: int, max_side: int, max_pages: int = MAX_PAGES, max_mb: int = 50
+    name: str, data: bytes, folder: Path, dpi: int, max_side: int,
+    max_pages: int = MAX_PAGES, max_mb: int = 50,
 ) -> list[Path]:
     """The pages of a PDF or PPTX as PNG files in ``folder``, in order."""
     if len(data) > max_mb * 2**20:
@@ -108,6 +109,11 @@ def _pptx_to_pdf(name: str, data: bytes) -> bytes:
             )
             return (Path(tmp) / "slides.pdf").read_bytes()
         except subprocess.TimeoutExpired:
-            raise PagesError(f"Drawing the slides of {name} took over {CONVERT_TIMEOUT_S} s; save it as PDF and attach that.") from None
+            raise PagesError(
+                f"Drawing the slides of {name} took over {CONVERT_TIMEOUT_S} s; save it as PDF and "
+                "attach that."
+            ) from None
         except (subprocess.CalledProcessError, OSError):
-            raise PagesError(f"LibreOffice could not draw the slides of {name}; save it as PDF and attach that.") from None
+            raise PagesError(
+                f"LibreOffice could not draw the slides of {name}; save it as PDF and attach that."
+            ) from None
