@@ -181,3 +181,23 @@ def test_tools_in_vision_need_a_server_that_parses_them(flash_path):
             assert backend.info.tools is tools and backend.info.thinking_switch
     finally:
         server.close()
+
+
+def test_glm45v_loads_as_glm4v_moe_and_answers_as_transformers_does(tmp_path, picture):
+    path = build_tiny_glm4v_checkpoint(tmp_path / "tiny_glm45v", arch="glm4v_moe")
+    backend = load_vision_backend(Settings(vision_model=str(path)), lambda step: None)
+    try:
+        assert type(backend.loaded.model).__name__ == "Glm4vMoeForConditionalGeneration"
+        assert backend.profile.label == "GLM-4.5V" and backend.info.tools and backend.info.thinking_switch
+        messages = [{"role": "user", "content": "What is it?", "images": [picture]}]
+        ids, extra = backend.encode(messages, thinking=False)
+        events = list(backend.stream(messages, GREEDY))
+        with torch.inference_mode():
+            out = backend.loaded.model.generate(
+                input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), **extra,
+                do_sample=False, max_new_tokens=GREEDY.max_new_tokens, eos_token_id=backend.loaded.eos_token_ids)
+        new = [t for t in out[0, len(ids):].tolist() if t not in backend.loaded.eos_token_ids]
+        shown = "".join(e.text for e in events if isinstance(e, (TextDelta, ReasoningDelta)))
+        assert shown.strip() == backend.loaded.tokenizer.decode(new).replace("<answer>", "").replace("</answer>", "").strip()
+    finally:
+        backend.engine.close()

@@ -269,23 +269,30 @@ def build_tiny_checkpoint(
 
 # Our reconstructions of the content-part templates: GLM-4.1V-Thinking's (no tools), and
 # GLM-4.5V/4.6V's (GLM-4.6's tools and thinking switch, with image parts).
-VISION_TEMPLATES = {"glm4v": "glm-4.1v-thinking", "glm46v": "glm-4.6v"}
+VISION_TEMPLATES = {"glm4v": "glm-4.1v-thinking", "glm46v": "glm-4.6v", "glm4v_moe": "glm-4.6v"}
 VISION_TEMPLATE = VISION_TEMPLATES["glm4v"]
 VISION_TOKENS = ["<|image|>", "<|video|>"]  # GLM-4.1V's placeholders, expanded by the processor
 
 
-def build_tiny_glm4v_checkpoint(out_dir: str | Path, seed: int = 0, arch: Literal["glm4v", "glm46v"] = "glm4v") -> Path:
-    """A folder like zai-org/GLM-4.1V-9B-Thinking (``glm4v``) or zai-org/GLM-4.6V-Flash
-    (``glm46v``), loadable by the app's vision loader: tokenizer (GLM special tokens +
+def build_tiny_glm4v_checkpoint(
+    out_dir: str | Path, seed: int = 0, arch: Literal["glm4v", "glm46v", "glm4v_moe"] = "glm4v"
+) -> Path:
+    """A folder like zai-org/GLM-4.1V-9B-Thinking (``glm4v``), zai-org/GLM-4.6V-Flash
+    (``glm46v``) or zai-org/GLM-4.5V (``glm4v_moe``, a few experts), loadable by the app's
+    vision loader: tokenizer (GLM special tokens +
     image/video placeholders + content-part template), a PIL image processor config (no
     torchvision) and a random 2-layer model with a 2-block vision tower. Small images give a
     handful of image tokens."""
-    from transformers import Glm4vConfig, Glm4vForConditionalGeneration, Glm46VConfig, Glm46VForConditionalGeneration
+    from transformers import (
+        Glm4vConfig, Glm4vForConditionalGeneration, Glm4vMoeConfig, Glm4vMoeForConditionalGeneration,
+        Glm46VConfig, Glm46VForConditionalGeneration,
+    )
     from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
 
     config_cls, model_cls = {
         "glm4v": (Glm4vConfig, Glm4vForConditionalGeneration),
         "glm46v": (Glm46VConfig, Glm46VForConditionalGeneration),
+        "glm4v_moe": (Glm4vMoeConfig, Glm4vMoeForConditionalGeneration),
     }[arch]
     template = VISION_TEMPLATES[arch]
     out_dir = Path(out_dir)
@@ -304,10 +311,13 @@ def build_tiny_glm4v_checkpoint(out_dir: str | Path, seed: int = 0, arch: Litera
             num_attention_heads=4,
             num_key_value_heads=2,
             max_position_embeddings=4096,
-            # mrope sections (temporal, height, width) must sum to head_dim / 2 = 8.
-            rope_parameters={"rope_type": "default", "rope_theta": 10000, "mrope_section": [2, 3, 3]},
+            # mrope sections (temporal, height, width) must sum to the rotary dims / 2: head_dim
+            # 16 / 2 = 8, or 4 for GLM-4.5V, which rotates half of each head.
+            rope_parameters={"rope_type": "default", "rope_theta": 10000,
+                             "mrope_section": [1, 1, 2] if arch == "glm4v_moe" else [2, 3, 3]},
             pad_token_id=ids(EOS_TOKEN),
             eos_token_id=stop_ids,
+            **(_MOE if arch == "glm4v_moe" else {}),
         ),
         vision_config=dict(
             depth=2, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64,
