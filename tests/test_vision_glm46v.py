@@ -47,6 +47,21 @@ def picture(tmp_path_factory):
     return str(path)
 
 
+def reference(backend, ids, extra) -> str:
+    """What transformers' own generate() writes for the same processed inputs (tags aside)."""
+    eos = backend.loaded.eos_token_ids
+    with torch.inference_mode():
+        out = backend.loaded.model.generate(
+            input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), **extra,
+            do_sample=False, max_new_tokens=GREEDY.max_new_tokens, eos_token_id=eos)
+    text = backend.loaded.tokenizer.decode([t for t in out[0, len(ids):].tolist() if t not in eos])
+    return text.replace("<answer>", "").replace("</answer>", "").strip()
+
+
+def shown(events) -> str:
+    return "".join(e.text for e in events if isinstance(e, (TextDelta, ReasoningDelta))).strip()
+
+
 def test_glm46v_loads_natively_with_tools_and_the_thinking_switch(flash):
     assert type(flash.loaded.model).__name__ == "Glm46VForConditionalGeneration"
     assert flash.profile is GLM_46V and flash.profile.max_images == 10 and flash.profile.grounding
@@ -67,12 +82,7 @@ def test_an_image_and_a_tool_step_render_in_one_prompt_and_generate(flash, pictu
     assert prompt.endswith("<tool_response>\n18°C\n</tool_response><|assistant|>\n<think></think>")
     events = list(flash.stream(messages, GREEDY, [WEATHER]))
     assert isinstance(events[-1], Done)
-    with torch.inference_mode():  # the engine's answer is transformers' own
-        out = flash.loaded.model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                          **extra, do_sample=False, max_new_tokens=10, eos_token_id=flash.loaded.eos_token_ids)
-    new = [t for t in out[0, len(ids):].tolist() if t not in flash.loaded.eos_token_ids]
-    assert "".join(e.text for e in events if isinstance(e, (TextDelta, ReasoningDelta))).strip() == \
-        flash.loaded.tokenizer.decode(new).replace("<answer>", "").replace("</answer>", "").strip()
+    assert shown(events) == reference(flash, ids, extra)  # the engine's answer is transformers' own
 
 
 class Replay:
@@ -191,13 +201,6 @@ def test_glm45v_loads_as_glm4v_moe_and_answers_as_transformers_does(tmp_path, pi
         assert backend.profile.label == "GLM-4.5V" and backend.info.tools and backend.info.thinking_switch
         messages = [{"role": "user", "content": "What is it?", "images": [picture]}]
         ids, extra = backend.encode(messages, thinking=False)
-        events = list(backend.stream(messages, GREEDY))
-        with torch.inference_mode():
-            out = backend.loaded.model.generate(
-                input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long), **extra,
-                do_sample=False, max_new_tokens=GREEDY.max_new_tokens, eos_token_id=backend.loaded.eos_token_ids)
-        new = [t for t in out[0, len(ids):].tolist() if t not in backend.loaded.eos_token_ids]
-        shown = "".join(e.text for e in events if isinstance(e, (TextDelta, ReasoningDelta)))
-        assert shown.strip() == backend.loaded.tokenizer.decode(new).replace("<answer>", "").replace("</answer>", "").strip()
+        assert shown(backend.stream(messages, GREEDY)) == reference(backend, ids, extra)
     finally:
         backend.engine.close()
