@@ -33,7 +33,7 @@ from ..builtin_tools import BUILTINS
 from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
 from ..tool_types import ToolCall
 from .base import OutputParser, ParsedOutput, StreamEvent
-from .segments import build_call, json_object
+from .segments import build_call
 
 CALL, END = "<tool_call>", "</tool_call>"
 KEY, KEY_END, VALUE, VALUE_END = "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>"
