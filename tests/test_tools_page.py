@@ -56,9 +56,9 @@ def test_python_plot_then_answer_is_shown_kept_and_resent(open_tools_page, tmp_p
     assert "The plot shows y = x²." in [m.value for m in answer.markdown]
 
     conversation = ConversationStore(tmp_path / "conversations.sqlite3").load(at.query_params["c"])
-    roles = [(m["role"], m.get("metadata", "")) for m in conversation.messages]
+    roles = [(m.role, m.metadata) for m in conversation.messages]
     assert roles == [("user", ""), ("assistant", ""), ("assistant", "python"), ("observation", ""), ("assistant", "")]
-    image = conversation.messages[3]["images"][0]["path"]
+    image = conversation.messages[3].images[0].path
     assert Path(image).read_bytes().startswith(b"\x89PNG")
 
     send(at, "Thanks")  # the next turn re-sends the tool step in GLM's format

@@ -87,7 +87,7 @@ def test_an_uploaded_image_is_sent_shown_as_thumbnail_and_kept_after_refresh(ope
     assert images_in_bubbles(at) >= 1 and "0 attached" in at.expander[0].label
     conversation_id = at.query_params["c"][0] if isinstance(at.query_params["c"], list) else at.query_params["c"]
     stored = ConversationStore(data_dir / "conversations.sqlite3").load(conversation_id)
-    assert stored.messages[0]["images"] == sent["images"]
+    assert [image.path for image in stored.messages[0].images] == sent["images"]
     again = open_page(backend, c=conversation_id)  # a refresh: a new session, same link
     assert images_in_bubbles(again) >= 1
 

@@ -61,6 +61,7 @@ UI = {
     "cut: the context window is full": "上下文已满，回答被截断",
     "stopped": "已停止",
     "⏹ stopped": "⏹ 已停止",
+    "⚠️ Interrupted: the server stopped before this answer was finished.": "⚠️ 已中断：服务器在这条回答完成前停止了。",
     "⏱ {seconds:.2f} s to first token": "⏱ 首字延迟 {seconds:.2f} 秒",
     "{speed:.1f} tokens/s": "{speed:.1f} token/秒",
     "{used:,} / {window:,} tokens of context": "上下文 {used:,} / {window:,} token",
@@ -77,6 +78,9 @@ UI = {
     "{icon} Called `{name}`": "{icon} 调用了 `{name}`",
     "{icon} Running {name}… {seconds:.0f} s": "{icon} 正在运行 {name}… {seconds:.0f} 秒",
     "{label} (not finished)": "{label}（未完成）",
+    "{label} (interrupted)": "{label}（被中断）",
+    "{label} (stopped)": "{label}（已停止）",
+    "{icon} Writing a call to {name}…": "{icon} 正在编写对 {name} 的调用…",
     "{label} (failed)": "{label}（失败）",
     "(image no longer on disk: {name})": "（图片已不在磁盘上：{name}）",
     # Long document
