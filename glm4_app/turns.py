@@ -87,6 +87,9 @@ class AnswerJob:
     orphan_timeout_s: float = 0  # 0: an unwatched answer always runs to its end
     slot: Any = None  # a per-user limits.Slot, released when the answer ends
     keep_alive: Any = None  # e.g. the Toolbox whose kernel the tools use
+    # ▶️ Continue: the stopped answer this one carries on (taken out of the conversation by
+    # the caller; it comes back, longer, under the same id). Needs backend.stream_continuation.
+    continues: Message | None = None
 
 
 # -- What observers read besides the model's own events -------------------------------------
@@ -153,6 +156,9 @@ class Turn:
         self._stop = threading.Event()
         self._ended = threading.Event()
         self._tools = {name: _Watched(tool, self) for name, tool in (job.tools or {}).items()}
+        if job.continues is not None:  # observers replay what it had written, then the rest
+            self._draft.reasoning, self._draft.content = job.continues.reasoning, job.continues.content
+            self._log += [e for e in (ReasoningDelta(job.continues.reasoning), TextDelta(job.continues.content)) if e.text]
         self._thread = threading.Thread(target=self._run, name=f"turn-{conversation.id}", daemon=True)
 
     # -- for pages and tests -------------------------------------------------------------
@@ -242,6 +248,9 @@ class Turn:
 
     def _events(self) -> Iterator[Event]:
         job, key = self.job, self.conversation.id
+        if job.continues is not None:
+            stopped = job.continues
+            return job.backend.stream_continuation(job.prompt, stopped.content, stopped.reasoning, job.params, key)
         if job.tools is None:
             return job.backend.stream(job.prompt, job.params, cache_key=key)
         return run_agent(job.backend, job.prompt, job.params, self._tools, job.max_steps, cache_key=key)
@@ -379,6 +388,8 @@ class Turn:
             model=job.backend.info.name,
             params=asdict(job.params),
         )
+        if job.continues is not None:
+            answer.id = job.continues.id  # the same answer, carried on
         return out + [answer]
 
     def _unfinished_step(self, step: _Step, stopped: bool, partial: bool) -> list[Message]:

@@ -112,9 +112,11 @@ class HeldBackend(ScriptedBackend):
 @pytest.fixture
 def clicks_during_streaming(monkeypatch):
     """The page's run ends once the live answer shows ``chars`` characters, as a click on
-    Stop does (Streamlit ends the running script at its next yield point to run the click)."""
+    Stop does (Streamlit ends the running script at its next yield point to run the click).
+    ``None``: runs follow their answers to the end again."""
+    original = LiveView.follow
 
-    def interrupt_at(chars: int) -> None:
+    def interrupt_at(chars: int | None) -> None:
         def follow(view):
             while True:
                 entries, _, ended = view.turn.read(0, 0.05)
@@ -123,7 +125,7 @@ def clicks_during_streaming(monkeypatch):
                 if ended:
                     return
 
-        monkeypatch.setattr(LiveView, "follow", follow)
+        monkeypatch.setattr(LiveView, "follow", original if chars is None else follow)
 
     return interrupt_at
 
@@ -319,6 +321,30 @@ def test_stop_right_after_regenerate_before_the_first_token(open_page, data_dir,
     monkeypatch.setattr(state, "chat_backend", lambda settings: after)
     send(at, "Q2")
     assert after.calls == [[user("Q2")]]  # the unanswered Q1 is left out with its empty answer
+
+
+def test_continue_carries_on_a_stopped_answer_in_the_same_message(
+    open_page, data_dir, clicks_during_streaming, monkeypatch
+):
+    held = HeldBackend(["Once upon a time"], pieces=2, chunk_chars=5)
+    clicks_during_streaming(10)
+    at = open_page(held)
+    send(at, "Story")
+    click(at, "stop")
+    stopped = stored(data_dir, at.query_params["c"]).messages[-1]
+    assert stopped.content == "Once upon " and stopped.stopped
+    assert at.button(key="continue").label == "▶️ Continue"
+
+    carried = ScriptedBackend(["a dragon baked bread."])
+    monkeypatch.setattr(state, "chat_backend", lambda settings: carried)
+    clicks_during_streaming(None)
+    click(at, "continue")
+
+    assert bubbles(at) == [("user", "Story"), ("assistant", "Once upon a dragon baked bread.")]
+    assert carried.calls == [[user("Story"), {"role": "assistant", "content": "Once upon ", "continued": True}]]
+    answer = stored(data_dir, at.query_params["c"]).messages[-1]
+    assert (answer.content, answer.stopped, answer.id) == ("Once upon a dragon baked bread.", False, stopped.id)
+    assert not at.button(key="regenerate").disabled and "continue" not in [b.key for b in at.button]
 
 
 def test_an_answer_cut_by_a_crash_shows_as_interrupted(open_page, data_dir):

@@ -24,6 +24,7 @@ UI = {
     "✏️ Edit": "✏️ 编辑",
     "🔄 Regenerate": "🔄 重新生成",
     "▶️ Answer": "▶️ 回答",
+    "▶️ Continue": "▶️ 继续",
     "⏹ Stop": "⏹ 停止",
     "Stop the answer here; what was written is kept": "在此停止回答，已生成的内容会保留",
     "🗑 Clear conversation": "🗑 清空对话",

@@ -9,6 +9,8 @@ whatever the page was doing when the click came.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from ..conversation import Conversation
@@ -55,17 +57,22 @@ def page(name: str = "chat") -> None:
         mode.panel(conversation, store, backend, settings)
 
     prompt = st.chat_input(t(mode.placeholder), disabled=turn is not None)
-    if prompt is not None and turn is None and mode.send(conversation, store, backend, prompt):
+    if prompt is not None and prompt.strip() and turn is not None:
+        turn.stop()  # sent while an answer was written (before the box was disabled): it wins
+        turn = None
+    if prompt is not None and mode.send(conversation, store, backend, prompt):
         session.answer_wanted = True
     state.link(conversation)  # a new conversation is in the URL before its first token
 
     problem = None
     wanted = session.answer_wanted or conversation.waiting_for == "fit"
-    del session.answer_wanted
-    if wanted and turn is None and conversation.awaiting_answer:
-        turn, problem = start_answer(mode, conversation, store, backend, params, settings, toolbox)
+    carry_on = session.continue_wanted and continuable(mode, conversation, backend)
+    del session.answer_wanted, session.continue_wanted
+    if turn is None and (carry_on or (wanted and conversation.awaiting_answer)):
+        turn, problem = start_answer(mode, conversation, store, backend, params, settings, toolbox, carry_on)
 
-    history(conversation, store, turn, controls=turn is None and problem is None)
+    controls = turn is None and problem is None
+    history(conversation, store, turn, controls, controls and continuable(mode, conversation, backend))
     quota.show_refusal()
     if problem is not None:
         documents.choose_fit(conversation, store, problem)
@@ -109,14 +116,17 @@ def start_answer(
     params: GenerationParams,
     settings: Settings,
     toolbox,
+    carry_on: bool = False,
 ) -> tuple[Turn | None, DoesNotFit | None]:
-    """Start the answer to the last user message on the server, or say why not: the
-    documents do not fit and the user must choose (kept in the conversation, so a reload
-    asks again), or a per-user limit refused it (the page reruns with the message)."""
+    """Start the answer to the last user message on the server (``carry_on``: carry on the
+    stopped last answer), or say why not: the documents do not fit and the user must choose
+    (kept in the conversation, so a reload asks again), or a per-user limit refused it (the
+    page reruns with the message)."""
+    asked = replace(conversation, messages=conversation.messages[:-1]) if carry_on else conversation
     try:
-        fitted = mode.prompt(conversation, backend, params)
+        fitted = mode.prompt(asked, backend, params)
     except DoesNotFit as problem:
-        if conversation.waiting_for != "fit":
+        if conversation.waiting_for != "fit" and not carry_on:
             conversation.waiting_for = "fit"
             store.save(conversation)
         return None, problem
@@ -139,12 +149,24 @@ def start_answer(
         orphan_timeout_s=settings.orphan_timeout_s,
         slot=slot,
         keep_alive=toolbox,  # the kernel lives while the answer runs, even if this tab goes
+        continues=conversation.messages.pop() if carry_on else None,
     )
     try:
         return TURNS.start(conversation, store, job), None
     except RuntimeError:  # another tab started it a moment ago: follow that one
         slot.release()
         return TURNS.live(conversation.id), None
+
+
+def continuable(mode: Mode, conversation: Conversation, backend: ChatBackend) -> bool:
+    """▶️ Continue is offered under an answer that was stopped, cut by a crash or cut at the
+    max new tokens, when the model can carry it on (not in All Tools, whose steps it would
+    have to redo)."""
+    answer = conversation.last_answer()
+    if mode.tools or answer is None or not hasattr(backend, "stream_continuation"):
+        return False
+    cut = answer.stopped or answer.partial or (answer.stats is not None and answer.stats.finish_reason == "length")
+    return cut and bool(answer.content or answer.reasoning) and not answer.error
 
 
 def follow(turn: Turn, conversation: Conversation) -> None:
@@ -167,8 +189,11 @@ def stop_answer(conversation_id: str) -> None:
 # -- The history and its buttons --------------------------------------------------------------
 
 
-def history(conversation: Conversation, store: ConversationStore, turn: Turn | None, controls: bool) -> None:
-    """The saved messages; while an answer is written, those before it (it draws itself)."""
+def history(
+    conversation: Conversation, store: ConversationStore, turn: Turn | None, controls: bool, carry_on: bool = False
+) -> None:
+    """The saved messages; while an answer is written, those before it (it draws itself).
+    ``carry_on``: offer ▶️ Continue under the last answer."""
     messages = conversation.messages[: turn.base] if turn is not None else conversation.messages
     if not messages:
         st.markdown(t("#### What can I help you with?"))
@@ -189,7 +214,12 @@ def history(conversation: Conversation, store: ConversationStore, turn: Turn | N
                 st.button(t("✏️ Edit"), key="edit", on_click=_start_edit, args=(conversation.id,))
             if i == len(groups) - 1 and conversation.can_regenerate():
                 label = t("🔄 Regenerate") if role == "assistant" else t("▶️ Answer")
-                st.button(label, key="regenerate", on_click=_regenerate, args=(conversation, store))
+                if carry_on:
+                    left, right, _ = st.columns([1, 1, 4])
+                    left.button(t("▶️ Continue"), key="continue", on_click=_continue, args=(conversation,))
+                    right.button(label, key="regenerate", on_click=_regenerate, args=(conversation, store))
+                else:
+                    st.button(label, key="regenerate", on_click=_regenerate, args=(conversation, store))
 
 
 def _turn_groups(messages: list[Message]) -> list[tuple[str, list[Message]]]:
@@ -230,6 +260,11 @@ def _regenerate(conversation: Conversation, store: ConversationStore) -> None:
     conversation.drop_last_answer()
     store.save(conversation)
     session.answer_wanted = True
+
+
+def _continue(conversation: Conversation) -> None:
+    if TURNS.live(conversation.id) is None:
+        session.continue_wanted = True
 
 
 def _clear(conversation: Conversation, store: ConversationStore) -> None:

@@ -58,6 +58,7 @@ class VisionRefusal:
 class Session:
     # -- the conversation loop
     answer_wanted = _Key[bool]("generate", bool)  # the next run should start an answer
+    continue_wanted = _Key[bool]("continue", bool)  # ... carrying on the stopped last answer
     editing = _Key["str | None"]("editing", lambda: None)  # conversation whose last message is edited
     refusal = _Key["str | None"]("refusal", lambda: None)  # a per-user limit message, shown once
     # -- the sidebar's conversation list

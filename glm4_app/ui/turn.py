@@ -247,10 +247,12 @@ def _draw_running_step(segment: _Segment) -> None:
         label = t("{icon} Writing a call to {name}…", icon=icon, name=segment.tool)
     else:
         label = t("{icon} Running {name}… {seconds:.0f} s", icon=icon, name=segment.tool, seconds=segment.seconds)
-    with st.status(label, state="running", expanded=True):
-        tool_call_body(segment.tool, segment.text)
-        if segment.output:
-            st.code(output_tail(segment.output), language=None, wrap_lines=True)
+    # Not ``with st.status(...)``: leaving that block marks the box complete (a ✓ on a step
+    # that still runs).
+    box = st.status(label, state="running", expanded=True)
+    box.code(segment.text, language=_LANGUAGES.get(segment.tool, "json"), wrap_lines=True)
+    if segment.output:
+        box.code(output_tail(segment.output), language=None, wrap_lines=True)
 
 
 def output_tail(text: str, lines: int = LIVE_OUTPUT_LINES) -> str:
