@@ -60,6 +60,12 @@ def fresh_tab(browser):
     return page
 
 
+def ask(page, question: str) -> None:
+    """Send as soon as the chat box is there (once the page has loaded)."""
+    expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=180_000)
+    send(page, question)
+
+
 def stop_and_close(page) -> None:
     stop = page.get_by_role("button", name="⏹ Stop")
     if stop.count():
@@ -72,7 +78,7 @@ def time_new(browser, url: str) -> float:
     page = fresh_tab(browser)
     started = time.perf_counter()
     page.goto(url)
-    send(page, QUESTION)
+    ask(page, QUESTION)
     page.wait_for_function(ANSWER_SHOWN, arg=2, polling=20)
     elapsed = time.perf_counter() - started
     stop_and_close(page)
@@ -82,7 +88,7 @@ def time_new(browser, url: str) -> float:
 def time_reattach(browser, url: str) -> float:
     writer = fresh_tab(browser)
     writer.goto(url)
-    send(writer, LONG)
+    ask(writer, LONG)
     writer.wait_for_function(ANSWER_SHOWN, arg=2, polling=20)
     link = writer.url
     writer.context.close()  # the tab goes; the answer goes on
@@ -111,7 +117,7 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             warm = fresh_tab(browser)
             warm.goto(server.url)
-            send(warm, QUESTION)  # loads the model and warms it up
+            ask(warm, QUESTION)  # loads the model and warms it up
             warm.wait_for_function(ANSWER_SHOWN, arg=2, polling=100)
             stop_and_close(warm)
             new, reattach = [], []

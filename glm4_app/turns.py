@@ -197,8 +197,8 @@ class Turn:
             self.watched_at = time.monotonic()
             if cursor >= len(self._log) and not self.ended and timeout > 0:
                 self._cond.wait(timeout)
-            entries = self._log[cursor:]
-            return entries, cursor + len(entries), self.ended and cursor + len(entries) == len(self._log)
+            entries = self._log[cursor:]  # Ended, when there, is the last entry
+            return entries, len(self._log), self.ended
 
     def follow(self, cursor: int = 0, timeout: float = 0.25) -> Iterator:
         """Every log entry from ``cursor`` on, as it comes, until the turn has ended."""
