@@ -296,7 +296,10 @@ def test_stop_during_streaming_keeps_the_partial_answer(open_page, data_dir, cli
     assert (saved.role, saved.content, saved.stopped, saved.partial) == ("assistant", "One two thre", True, False)
 
 
-def test_stop_right_after_regenerate_before_the_first_token(open_page, data_dir, clicks_during_streaming, monkeypatch):
+@pytest.mark.parametrize("how", ["regenerate", "edit"])
+def test_stop_right_after_regenerate_or_edit_before_the_first_token(
+    open_page, data_dir, clicks_during_streaming, monkeypatch, how
+):
     """Stop comes while the new answer still shows "Starting…": the answer ends, stays in the
     conversation as an explicit stopped (empty) answer, and the next prompt does not hold
     two user turns in a row."""
@@ -305,7 +308,12 @@ def test_stop_right_after_regenerate_before_the_first_token(open_page, data_dir,
     held = HeldBackend(["never written"], pieces=0)
     monkeypatch.setattr(state, "chat_backend", lambda settings: held)
     clicks_during_streaming(0)
-    click(at, "regenerate")
+    if how == "regenerate":
+        click(at, "regenerate")
+    else:
+        click(at, "edit")
+        at.text_area(key="edit_text").set_value("Q1")
+        click(at, "edit_send")
     assert at.button(key="stop").label == "⏹ Stop"
 
     click(at, "stop")
