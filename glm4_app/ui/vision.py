@@ -83,7 +83,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
                     continue
                 if str(path) not in attached:
                     attached.append(str(path))
-            store.save(conversation)  # the first upload creates the conversation (and its link)
+                    store.save(conversation)  # the first upload creates the conversation (and its link)
             session.image_upload_generation = generation + 1  # a fresh, empty uploader
             st.rerun()
         for error in session.image_errors:
