@@ -64,7 +64,7 @@ def assistant_turn(messages: list[Message]) -> None:
 def tool_step(call: Message, observation: Message | None) -> None:
     """A folded box with the call and its text output; the images and files the step made
     show below it, without opening the box."""
-    failed = observation is None or observation.is_error or observation.partial
+    failed = observation is None or observation.partial or (observation.is_error and not observation.stopped)
     label = step_label(call.metadata, call.content, observation)
     with st.status(label, state="error" if failed else "complete", expanded=False):
         tool_call_body(call.metadata, call.content)
