@@ -58,3 +58,18 @@ class ChatBackend(Protocol):
         specs; see formats/); ``cache_key`` (a conversation
         id) lets a backend reuse the work on the prompt prefix it shares with that key's last
         request. Closing the iterator cancels."""
+
+
+class ContinuingBackend(ChatBackend, Protocol):
+    """A backend that can also carry on a stopped answer (▶️ Continue)."""
+
+    def stream_continuation(
+        self,
+        messages: list[Message],
+        answer: str,
+        reasoning: str,
+        params: GenerationParams,
+        cache_key: str | None = None,
+    ) -> Iterator[Event]:
+        """Events of what follows ``answer`` (and its ``reasoning``), the stopped reply to
+        ``messages``; closing the iterator cancels."""

@@ -16,6 +16,7 @@ from ..vision.images import EXTENSIONS, ImageError, ImageLimits, save_upload
 from ..vision.profiles import check_send
 from . import quota, state
 from .i18n import t, tm
+from .session import VisionRefusal, session
 from .thumbnails import thumbnails
 
 SETUP = N_("""\
@@ -41,13 +42,10 @@ def require_model(settings: Settings) -> None:
         st.stop()
 
 
-def _pending_key(conversation: Conversation) -> str:
-    return f"pending_images_{conversation.id}"
-
-
 def pending(conversation: Conversation) -> list[str]:
-    """Images attached to the next message (not sent yet)."""
-    return st.session_state.setdefault(_pending_key(conversation), [])
+    """Images attached to the next message (not sent yet); kept in the conversation, so a
+    reload keeps them attached."""
+    return conversation.attached
 
 
 def limits(settings: Settings) -> ImageLimits:
@@ -65,7 +63,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     attached = pending(conversation)
     refusal_box(conversation, store, settings)
     with st.expander(t("🖼 Attach images ({count} attached)", count=len(attached)), expanded=True):
-        generation = st.session_state.get("image_upload_generation", 0)
+        generation = session.image_upload_generation
         files = st.file_uploader(
             t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send", model=backend.profile.label),
             type=EXTENSIONS,
@@ -76,58 +74,59 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
             for upload in files:
                 refusal = quota.limiter(settings).check_upload(upload.size, f"**{upload.name}**")
                 if refusal:
-                    st.session_state.setdefault("image_errors", []).append(refusal.message)
+                    session.image_errors.append(refusal.message)
                     continue
                 try:
                     path = save_upload(upload.getvalue(), upload.name, image_folder(settings, conversation), limits(settings))
                 except ImageError as err:
-                    st.session_state.setdefault("image_errors", []).append(str(err))
+                    session.image_errors.append(str(err))
                     continue
                 if str(path) not in attached:
                     attached.append(str(path))
-            st.session_state.image_upload_generation = generation + 1  # a fresh, empty uploader
+                    store.save(conversation)  # the first upload creates the conversation (and its link)
+            session.image_upload_generation = generation + 1  # a fresh, empty uploader
             st.rerun()
-        for error in st.session_state.pop("image_errors", []):
+        for error in session.image_errors:
             st.error(tm(error))
+        del session.image_errors
         if attached:
             thumbnails(attached)
             if st.button(t("✕ Remove attached images"), key="clear_attached"):
                 attached.clear()
+                store.save(conversation)
                 st.rerun()
 
 
-def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> None:
+def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> bool:
     """Send the text with the attached images, or say which rule stops it (keeping both)."""
     if not text.strip():
         st.toast(t("Empty message ignored."))
-        return
+        return False
     attached = pending(conversation)
-    refusal = check_send(backend.profile, conversation.messages, attached, conversation.system_prompt)
+    earlier = [m.to_dict() for m in conversation.messages]
+    refusal = check_send(backend.profile, earlier, attached, conversation.system_prompt)
     if refusal is not None:
-        st.session_state.vision_refusal = {
-            "conversation": conversation.id,
-            "message": refusal.message,
-            "offer": refusal.offer_new_conversation,
-            "text": text,
-        }
+        session.vision_refusal = VisionRefusal(conversation.id, refusal.message, refusal.offer_new_conversation, text)
         st.rerun()  # the panel above the input shows it
-    conversation.add_user(text, attached)
+    conversation.add_user(text, list(attached))
     attached.clear()
     store.save(conversation)
-    st.session_state.generate = True
+    return True
 
 
 def refusal_box(conversation: Conversation, store: ConversationStore, settings: Settings) -> None:
-    refusal = st.session_state.get("vision_refusal")
-    if not refusal or refusal["conversation"] != conversation.id:
+    refusal = session.vision_refusal
+    if refusal is None or refusal.conversation != conversation.id:
         return
-    st.warning(tm(refusal["message"]))
-    st.caption(t("Your message, not sent: {message}", message=refusal["text"]))
+    st.warning(tm(refusal.message))
+    st.caption(t("Your message, not sent: {message}", message=refusal.text))
     left, right = st.columns(2)
-    if refusal["offer"] and left.button(t("🆕 Start a new conversation with it"), key="vision_new", type="primary"):
-        _start_over(conversation, store, settings, refusal["text"])
+    if refusal.offer_new_conversation and left.button(
+        t("🆕 Start a new conversation with it"), key="vision_new", type="primary"
+    ):
+        _start_over(conversation, store, settings, refusal.text)
     if right.button(t("Keep this conversation"), key="vision_dismiss"):
-        del st.session_state.vision_refusal
+        del session.vision_refusal
         st.rerun()
 
 
@@ -141,6 +140,7 @@ def _start_over(old: Conversation, store: ConversationStore, settings: Settings,
     new.add_user(text, copies)
     store.save(new)
     images.clear()
-    del st.session_state.vision_refusal
-    st.session_state.generate = True
+    store.save(old)
+    del session.vision_refusal
+    session.answer_wanted = True
     st.rerun()
