@@ -116,3 +116,8 @@ class ToolOutcome:
     step: int
     call: ToolCall
     result: ToolResult
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    text: str  # more of a running tool's output (prints, progress), as it produces it

@@ -40,7 +40,10 @@ class ModelInfo:
 
 
 # {"role": "system" | "user" | "assistant" | "observation", "content": str}, plus
-# "metadata" on tool calls (the tool name) and observations ("browser_result", ...).
+# "metadata" on tool calls (the tool name) and observations ("browser_result", ...), "call_id"
+# on native calls, "step" on calls (calls of one output share it), "reasoning" on the assistant
+# messages of the answer being written, "images" (paths) on user messages. Built by
+# messages.Message.prompt(); formats/ decide what each template sees of it.
 Message = dict
 
 
@@ -62,3 +65,18 @@ class ChatBackend(Protocol):
         specs; see formats/); ``cache_key`` (a conversation
         id) lets a backend reuse the work on the prompt prefix it shares with that key's last
         request. Closing the iterator cancels."""
+
+
+class ContinuingBackend(ChatBackend, Protocol):
+    """A backend that can also carry on a stopped answer (▶️ Continue)."""
+
+    def stream_continuation(
+        self,
+        messages: list[Message],
+        answer: str,
+        reasoning: str,
+        params: GenerationParams,
+        cache_key: str | None = None,
+    ) -> Iterator[Event]:
+        """Events of what follows ``answer`` (and its ``reasoning``), the stopped reply to
+        ``messages``; closing the iterator cancels."""

@@ -21,11 +21,13 @@ OPEN, CLOSE = "<think>", "</think>"
 
 
 class ReasoningSplitter:
-    def __init__(self, starts_inside: bool) -> None:
+    def __init__(self, starts_inside: bool, started: bool = False) -> None:
         self._inside = starts_inside
         self._pending = ""  # text held back because it may be the start of a tag
-        self._reasoning_started = False
-        self._answer_started = False
+        # ``started``: the output carries on an answer already begun (see written_so_far),
+        # so its first piece keeps its leading space.
+        self._reasoning_started = started
+        self._answer_started = started and not starts_inside
 
     def feed(self, text: str) -> list[Event]:
         self._pending += text
@@ -86,12 +88,12 @@ def _partial_suffix(text: str, tag: str) -> int:
 
 
 def split_reasoning(
-    chunks: Iterable[Event], starts_inside: bool
+    chunks: Iterable[Event], starts_inside: bool, started: bool = False
 ) -> Iterator[Event]:
     """Turn TextDelta events of raw output into ReasoningDelta/TextDelta; others pass through.
     Held-back text is flushed only at the end: a heartbeat between two halves of ``</think>``
     must not print the first half as answer text."""
-    splitter = ReasoningSplitter(starts_inside)
+    splitter = ReasoningSplitter(starts_inside, started)
     for event in chunks:
         if isinstance(event, TextDelta):
             yield from splitter.feed(event.text)
@@ -100,3 +102,13 @@ def split_reasoning(
                 yield from splitter.flush()
             yield event
     yield from splitter.flush()
+
+
+def written_so_far(answer: str, reasoning: str, prompt_opens_think: bool) -> tuple[str, bool]:
+    """The raw output an answer had when it stopped, to put after the generation prompt so
+    the model carries on from there; and whether that output ends inside the reasoning."""
+    if prompt_opens_think:
+        return reasoning + (CLOSE + answer if answer else ""), not answer
+    if reasoning:
+        return OPEN + reasoning + (CLOSE + answer if answer else ""), not answer
+    return answer, False

@@ -91,6 +91,11 @@ class Settings:
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "
         "chunks stop a long prefill sooner.",
     )
+    orphan_timeout_s: int = _setting(
+        600,
+        "An answer keeps being written when its page is closed or reloaded; one that no page "
+        "has shown for this long is stopped (what it wrote is kept). 0: never stopped.",
+    )
     # -- Serving from an OpenAI-compatible server (vLLM) ------------------------------------
     backend: str = _setting(
         "inprocess",

@@ -8,9 +8,9 @@ later turn re-sends the step in the model's own format and a refreshed page show
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 
+from .messages import ImageRef, Message
 from .tool_types import Citation, ToolCall, ToolResult
 
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
@@ -31,37 +31,31 @@ def call_messages(call: ToolCall, result: ToolResult, step: int | None = None) -
     return [call_message, observation]
 
 
-def step_messages(call: ToolCall, result: ToolResult, media_dir: Path, step: int | None = None) -> list[dict]:
-    """``call_messages`` plus what the UI needs to show the step again later."""
-    call_message, observation = call_messages(call, result, step)
+def step_messages(
+    call: ToolCall, result: ToolResult, media_dir: Path, step: int | None = None
+) -> list[Message]:
+    """``call_messages`` as stored messages, plus what the UI needs to show the step again
+    later: the uncapped output, the images (saved under ``media_dir``), files, citations."""
+    call_message, observation = (Message.from_dict(m) for m in call_messages(call, result, step))
     if result.display is not None and result.display != result.text:
-        observation["display"] = result.display
-    if result.is_error:
-        observation["is_error"] = True
-    if result.not_run:
-        observation["not_run"] = result.not_run  # the UI says the tool is off / unknown
+        observation.display = result.display
+    observation.is_error = result.is_error
+    observation.not_run = result.not_run  # the UI says the tool is off / unknown
     if result.images:
         media_dir.mkdir(parents=True, exist_ok=True)
-        observation["images"] = []
         for image in result.images:
             path = media_dir / f"{uuid.uuid4().hex[:12]}{_EXTENSIONS.get(image.mime, '.png')}"
             path.write_bytes(image.data)
-            observation["images"].append({"path": str(path), "caption": image.caption})
-    if result.files:
-        observation["files"] = [str(p) for p in result.files]
-    if result.citations:
-        observation["citations"] = [asdict(c) for c in result.citations]
+            observation.images.append(ImageRef(str(path), image.caption))
+    observation.files = [str(p) for p in result.files]
+    observation.citations = list(result.citations)
     return [call_message, observation]
 
 
-def citations_of(messages: list[dict]) -> dict[int, dict]:
-    """Quote id -> {"title", "url"} over the given messages (the browser's pages)."""
-    found: dict[int, dict] = {}
-    for message in messages:
-        for citation in message.get("citations", ()):
-            found[citation["id"]] = citation
-    return found
+def citations_of(messages: list[Message]) -> dict[int, Citation]:
+    """Quote id -> citation over the given messages (the pages the browser opened)."""
+    return {citation.id: citation for message in messages for citation in message.citations}
 
 
-def stored_citations(messages: list[dict]) -> list[Citation]:
-    return [Citation(**c) for c in citations_of(messages).values()]
+def stored_citations(messages: list[Message]) -> list[Citation]:
+    return list(citations_of(messages).values())

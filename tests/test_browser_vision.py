@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from test_browser import CHROMIUM, browser_page, playwright_sync, serve_app
 
 from glm4_app.conversation import Conversation
 from glm4_app.store import ConversationStore
 from glm4_app.vision.grounding import PALETTE
 from tiny_models import build_tiny_glm4v_checkpoint
 
+CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is missing"),
     pytest.mark.timeout(300),
 ]
-expect = playwright_sync.expect
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+from browser_helpers import browser_page, expect, serve_app  # noqa: E402 (imports playwright)
 ANSWER = ("There are two shapes. The grey circle: <|begin_of_box|>[[100,150,400,750]]<|end_of_box|>; "
           "the black square: <|begin_of_box|>[[550,250,900,850]]<|end_of_box|>.")
 

@@ -121,7 +121,7 @@ def test_boxes_of_a_vision_answer_are_labelled_and_drawn_under_it(open_page, dat
     assert not at.exception and images(at.chat_message[-1]) == 1  # the plain image instead
     # History keeps the raw boxes for the model.
     stored = ConversationStore(data_dir / "conversations.sqlite3").load(conversation_id(at))
-    assert "<|begin_of_box|>[[100,100,500,500]]<|end_of_box|>" in stored.messages[-1]["content"]
+    assert "<|begin_of_box|>[[100,100,500,500]]<|end_of_box|>" in stored.messages[-1].content
 
 
 def test_a_pdf_goes_to_the_vision_model_as_page_images(open_page, data_dir):
@@ -134,7 +134,7 @@ def test_a_pdf_goes_to_the_vision_model_as_page_images(open_page, data_dir):
     sent = backend.calls[0][-1]
     assert len(sent["images"]) == 3 and all(Path(p).is_file() for p in sent["images"])
     stored = ConversationStore(data_dir / "conversations.sqlite3").load(conversation_id(at))
-    assert stored.messages[0]["pages"] == sent["images"]  # pages: not counted as photos
+    assert stored.messages[0].pages == sent["images"]  # pages: not counted as photos
 
 
 def test_pages_that_would_not_fit_the_context_are_refused_before_sending(open_page):
@@ -180,6 +180,8 @@ def test_without_a_vision_model_a_scan_says_how_to_configure_one(open_page):
 def test_a_stopped_reading_keeps_its_pages_or_continues(open_page, monkeypatch, tmp_path, choice):
     """A click during the reading (⏹ Stop) ends that run with page 1 of 2 read; the next run
     offers to keep it or to read on from page 2."""
+    from glm4_app.documents_ocr import PageText
+    from glm4_app.ui.session import ScannedUpload
     from glm4_app.vision.pages import render_pages
 
     monkeypatch.setenv("GLM4_VISION_MODEL", "zai-org/GLM-4.1V-9B-Thinking")
@@ -187,11 +189,10 @@ def test_a_stopped_reading_keeps_its_pages_or_continues(open_page, monkeypatch, 
     vision = Recording(["Second page text."])
     vision.profile = GLM_41V
     at = open_page("pages/documents.py", Recording(["ok"]), vision=vision)
-    at.session_state["scanned_pdf"] = {
-        "conversation": at.session_state["conversation_documents"].id, "name": "scan.pdf", "data": data,
-        "pages": render_pages("scan.pdf", data, tmp_path, 36, 300), "pages_total": 2, "model": "GLM-4.1V",
-        "read": [{"page": 1, "pages": 2, "text": "First page text."}],
-    }
+    at.session_state["scanned_pdf"] = ScannedUpload(
+        at.session_state["conversation_documents"].id, "scan.pdf", data, model="GLM-4.1V",
+        pages=render_pages("scan.pdf", data, tmp_path, 36, 300), read=[PageText(1, 2, "First page text.")],
+    )
     at.run()
     assert any("stopped after 1 of 2 pages" in w.value for w in at.warning)
     at.button(key=choice).click().run()

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..events import Event
 from ..generation import GenerationParams, Message, ModelInfo
-from ..reasoning import split_reasoning
+from ..reasoning import split_reasoning, written_so_far
 from .engine import Engine
 from .loader import LoadedModel
 from .prompt import PromptRenderer
@@ -58,5 +58,24 @@ class InProcessChatBackend:
         request = self.engine.submit(self.encode(messages, tools, params.thinking), params, cache_key)
         try:
             yield from split_reasoning(request.events(heartbeat_s), starts_inside=self.info.reasoning)
+        finally:
+            request.cancel()
+
+    def stream_continuation(
+        self,
+        messages: list[Message],
+        answer: str,
+        reasoning: str,
+        params: GenerationParams,
+        cache_key: str | None = None,
+        heartbeat_s: float | None = 0.25,
+    ) -> Iterator[Event]:
+        """Carry on an answer that stopped (Stop, max new tokens, a crash): the prompt ends
+        with what it had written, as the model writes it; the events hold what follows."""
+        written, inside = written_so_far(answer, reasoning, self.info.reasoning)
+        ids = self.encode(messages, None, params.thinking) + self.renderer.encode_text(written)
+        request = self.engine.submit(ids, params, cache_key)
+        try:
+            yield from split_reasoning(request.events(heartbeat_s), starts_inside=inside, started=True)
         finally:
             request.cancel()

@@ -67,7 +67,7 @@ from typing import Any, ClassVar
 from jupyter_client import KernelManager
 
 from ..settings import Settings
-from . import cell_log
+from . import cell_log, live
 from .base import Image, ToolCall, ToolResult
 from .kernel_startup import session_tasks
 from .sandbox import bwrap_command
@@ -533,6 +533,7 @@ class _Transcript:
     def add(self, text: str) -> None:
         if "\x1b" in text:
             text = _ANSI.sub("", text)
+        live.emit(text)  # shown while the cell runs; the live view applies carriage returns
         if "\r" in text:  # progress bars: each line keeps what its last \r wrote
             lines = text.replace("\r\n", "\n").split("\n")
             text = "\n".join(line[line.rfind("\r") + 1 :] for line in lines)

@@ -13,6 +13,7 @@ from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from . import quota, scanned
+from .session import session
 from .i18n import t, tm
 
 STRATEGIES = {
@@ -32,7 +33,7 @@ def limits(settings: Settings) -> DocumentLimits:
 def panel(conversation: Conversation, store: ConversationStore, backend: ChatBackend, settings: Settings) -> None:
     """The uploader and a card per document. A bad file gets a message and changes nothing."""
     with st.expander(t("📎 Documents ({count})", count=len(conversation.documents)), expanded=not conversation.documents):
-        generation = st.session_state.get("upload_generation", 0)
+        generation = session.upload_generation
         files = st.file_uploader(
             t("Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files"),
             accept_multiple_files=True,
@@ -41,7 +42,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
         if files:
             files = quota.allowed_uploads(files, settings)  # the per-user upload size
             _add(files, conversation, store, backend, limits(settings))
-            st.session_state.upload_generation = generation + 1  # a fresh, empty uploader
+            session.upload_generation = generation + 1  # a fresh, empty uploader
         for i, doc in enumerate(conversation.documents):
             card(doc, conversation, store, i)
         scanned.panel(conversation, store, backend, settings, add_document)  # a scan to read by looking
@@ -131,14 +132,19 @@ def prompt(conversation: Conversation, backend: ChatBackend, params: GenerationP
 
 
 def choose_fit(conversation: Conversation, store: ConversationStore, problem: DoesNotFit) -> None:
-    """Ask what gives, instead of cutting anything silently."""
+    """Ask what gives, instead of cutting anything silently. The question stays until it is
+    answered (``conversation.waiting_for``), across reruns and reloads."""
     with st.chat_message("assistant"):
         st.warning(t("{problem} What should give?", problem=tm(str(problem))))
         choice = st.radio(
             t("To fit the context"), list(STRATEGIES), format_func=lambda s: t(STRATEGIES[s]), key="fit_choice"
         )
-        if st.button(t("Answer with this choice"), key="fit_go", type="primary"):
-            conversation.fit_strategy = choice
-            store.save(conversation)
-            st.session_state.generate = True
-            st.rerun()
+        st.button(
+            t("Answer with this choice"), key="fit_go", type="primary",
+            on_click=_choose, args=(conversation, store, choice),
+        )
+
+
+def _choose(conversation: Conversation, store: ConversationStore, choice: str) -> None:
+    conversation.fit_strategy = st.session_state.get("fit_choice", choice)  # the radio's value at the click
+    store.save(conversation)  # still waiting_for "fit": the next run answers with this choice

@@ -1,7 +1,7 @@
 """Long document: a scanned PDF (no text layer) read by the configured vision model.
 
-The upload that turned out to be a scan is kept in the session; the panel offers to read it
-with the vision model, or says how to configure one. Reading shows each page's progress; a
+The upload that turned out to be a scan is kept in the session (``session.scanned_upload``);
+the panel offers to read it with the vision model, or says how to configure one. Reading shows each page's progress; a
 click anywhere (⏹ Stop) ends the run, and the pages read so far can then be kept, the
 reading continued, or everything dropped. The recognised text becomes a document like any
 other, marked as recognised on its card and in its text (documents_ocr.py).
@@ -19,8 +19,8 @@ from ..store import ConversationStore
 from ..vision.pages import PagesError, render_pages
 from . import state
 from .i18n import t, tm
+from .session import ScannedUpload, session
 
-KEY = "scanned_pdf"
 HOW_TO = N_(
     "A vision model can read it page by page: set `GLM4_VISION_MODEL` (e.g. "
     "`zai-org/GLM-4.1V-9B-Thinking` or `zai-org/GLM-4.6V-Flash`) and restart the app, then "
@@ -30,7 +30,7 @@ HOW_TO = N_(
 
 def offer(name: str, data: bytes, conversation: Conversation) -> None:
     """Remember a scanned upload so that the panel can offer to read it."""
-    st.session_state[KEY] = {"conversation": conversation.id, "name": name, "data": data, "read": None}
+    session.scanned_upload = ScannedUpload(conversation.id, name, data)
 
 
 def panel(
@@ -38,15 +38,15 @@ def panel(
 ) -> None:
     """``add_document(conversation, store, backend, name, kind, pages, text, size, **extra)``
     adds the recognised text as ui/documents.py adds any document."""
-    item = st.session_state.get(KEY)
-    if not item or item["conversation"] != conversation.id:
+    item = session.scanned_upload
+    if item is None or item.conversation != conversation.id:
         return
-    name = item["name"]
+    name = item.name
 
     def finish() -> None:
         _add(item, conversation, store, backend, add_document)
 
-    if item["read"] is not None:  # a reading that a click (Stop) interrupted
+    if item.interrupted:
         _stopped(item, conversation, settings, finish)
         return
     st.warning(t("**{name}** has no text layer: its pages are pictures (a scan).", name=name))
@@ -56,46 +56,46 @@ def panel(
     elif left.button(t("📷 Read it with {model}", model=settings.vision_model), key="scan_read",
                      type="primary"):
         _read(item, conversation, settings, finish)
-    right.button(t("Dismiss"), key="scan_dismiss", on_click=st.session_state.pop, args=(KEY, None))
+    right.button(t("Dismiss"), key="scan_dismiss", on_click=session.forget, args=("scanned_upload",))
 
 
-def _stopped(item: dict, conversation: Conversation, settings: Settings, finish) -> None:
-    done, total = len(item["read"]), item["pages_total"]
+def _stopped(item: ScannedUpload, conversation: Conversation, settings: Settings, finish) -> None:
+    done, total = len(item.read), len(item.pages)
     st.warning(t("Reading **{name}** stopped after {done} of {total} pages.",
-                 name=item["name"], done=done, total=total))
+                 name=item.name, done=done, total=total))
     keep, more, drop = st.columns(3)
     if done and keep.button(t("Keep the {done} pages read", done=done), key="scan_keep", type="primary"):
         finish()
     if more.button(t("Continue reading"), key="scan_continue"):
         _read(item, conversation, settings, finish)
-    drop.button(t("Dismiss"), key="scan_drop", on_click=st.session_state.pop, args=(KEY, None))
+    drop.button(t("Dismiss"), key="scan_drop", on_click=session.forget, args=("scanned_upload",))
 
 
-def _read(item: dict, conversation: Conversation, settings: Settings, finish) -> None:
+def _read(item: ScannedUpload, conversation: Conversation, settings: Settings, finish) -> None:
     vision = state.vision_backend(settings)  # loads it (with progress) the first time
-    item["model"] = vision.profile.label
-    if "pages" not in item:
+    item.model = vision.profile.label
+    if item.read is None:
         folder = settings.data_dir / "media" / conversation.id / "scans"
         try:
-            with st.spinner(t("Drawing the pages of {name}…", name=item["name"])):
-                pages = render_pages(item["name"], item["data"], folder, vision.profile.page_dpi,
-                                     settings.vision_image_max_side, settings.doc_max_pages,
-                                     settings.doc_max_file_mb)
+            with st.spinner(t("Drawing the pages of {name}…", name=item.name)):
+                item.pages = render_pages(item.name, item.data, folder, vision.profile.page_dpi,
+                                          settings.vision_image_max_side, settings.doc_max_pages,
+                                          settings.doc_max_file_mb)
         except PagesError as err:
             st.error(tm(str(err)))
             return
-        item["pages"], item["pages_total"], item["read"] = pages, len(pages), []
+        item.read = []
     st.button(t("⏹ Stop reading"), key="scan_stop", help=t("Stop here; the pages read so far can be kept"))
     bar = st.progress(0.0, text=t("Starting…"))
-    reading = recognise(item["pages"], vision, start=len(item["read"]))
+    reading = recognise(item.pages, vision, start=len(item.read))
     try:
         for step in reading:
             if isinstance(step, Reading):
                 bar.progress((step.page - 1) / step.pages, text=t(
                     "📷 Reading page {page} of {pages} with {model}… {chars:,} characters",
-                    page=step.page, pages=step.pages, model=item["model"], chars=step.chars))
+                    page=step.page, pages=step.pages, model=item.model, chars=step.chars))
             elif isinstance(step, PageText):
-                item["read"].append({"page": step.page, "pages": step.pages, "text": step.text})
+                item.read.append(step)
     except RecognitionError as err:
         st.error(tm(str(err)))
         return
@@ -104,10 +104,11 @@ def _read(item: dict, conversation: Conversation, settings: Settings, finish) ->
     finish()
 
 
-def _add(item: dict, conversation: Conversation, store: ConversationStore, backend, add_document) -> None:
-    read = [PageText(**p) for p in item["read"]]
-    text = document_text(read, item["model"])
-    add_document(conversation, store, backend, item["name"], "pdf", item["pages_total"], text,
-                 len(item["data"]), ocr=item["model"])
-    del st.session_state[KEY]
+def _add(
+    item: ScannedUpload, conversation: Conversation, store: ConversationStore, backend, add_document
+) -> None:
+    text = document_text(item.read, item.model)
+    add_document(conversation, store, backend, item.name, "pdf", len(item.pages), text,
+                 len(item.data), ocr=item.model)
+    del session.scanned_upload
     st.rerun()

@@ -27,6 +27,6 @@ def switch(
     )
     if on != conversation.thinking:
         conversation.thinking = on
-        if conversation.messages:
+        if conversation.started:  # a conversation nobody began is not saved for a switch
             store.save(conversation)
     return replace(params, thinking=on)

@@ -18,6 +18,7 @@ from ..vision.pages import PagesError, render_pages
 from ..vision.profiles import check_context, check_send
 from . import quota, state
 from .i18n import t, tm
+from .session import VisionRefusal, session
 from .thumbnails import thumbnails
 
 SETUP = N_("""\
@@ -45,18 +46,15 @@ def require_model(settings: Settings) -> None:
         st.stop()
 
 
-def _pending_key(conversation: Conversation) -> str:
-    return f"pending_images_{conversation.id}"
-
-
 def pending(conversation: Conversation) -> list[str]:
-    """Images attached to the next message (not sent yet), document pages included."""
-    return st.session_state.setdefault(_pending_key(conversation), [])
+    """Images attached to the next message (not sent yet), document pages included; kept in
+    the conversation, so a reload keeps them attached."""
+    return conversation.attached
 
 
 def pending_pages(conversation: Conversation) -> list[str]:
     """Which of the attached images are pages of a PDF or slide deck."""
-    return st.session_state.setdefault(_pending_key(conversation) + "_pages", [])
+    return conversation.attached_pages
 
 
 def limits(settings: Settings) -> ImageLimits:
@@ -75,7 +73,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     profile = backend.profile
     refusal_box(conversation, store, settings)
     with st.expander(t("🖼 Attach images ({count} attached)", count=len(attached)), expanded=True):
-        generation = st.session_state.get("image_upload_generation", 0)
+        generation = session.image_upload_generation
         if profile.documents:
             label = t("Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send",
                       model=profile.label)
@@ -92,18 +90,22 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
             for upload in files:
                 refusal = quota.limiter(settings).check_upload(upload.size, f"**{upload.name}**")
                 if refusal:
-                    st.session_state.setdefault("image_errors", []).append(refusal.message)
+                    session.image_errors.append(refusal.message)
                     continue
                 try:
                     paths = _attach(upload, conversation, profile, settings)
                 except (ImageError, PagesError) as err:
-                    st.session_state.setdefault("image_errors", []).append(str(err))
+                    session.image_errors.append(str(err))
                     continue
-                attached += [p for p in paths if p not in attached]
-            st.session_state.image_upload_generation = generation + 1  # a fresh, empty uploader
+                new = [p for p in paths if p not in attached]
+                if new:
+                    attached += new
+                    store.save(conversation)  # the first upload creates the conversation (and its link)
+            session.image_upload_generation = generation + 1  # a fresh, empty uploader
             st.rerun()
-        for error in st.session_state.pop("image_errors", []):
+        for error in session.image_errors:
             st.error(tm(error))
+        del session.image_errors
         if attached:
             pages = len(pending_pages(conversation))
             if pages:
@@ -112,6 +114,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
             if st.button(t("✕ Remove attached images"), key="clear_attached"):
                 attached.clear()
                 pending_pages(conversation).clear()
+                store.save(conversation)
                 st.rerun()
 
 
@@ -128,16 +131,15 @@ def _attach(upload, conversation: Conversation, profile, settings: Settings) -> 
     return [str(save_upload(upload.getvalue(), upload.name, folder, limits(settings)))]
 
 
-def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> None:
+def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> bool:
     """Send the text with the attached images, or say which rule stops it (keeping both)."""
     if not text.strip():
         st.toast(t("Empty message ignored."))
-        return
+        return False
     attached = pending(conversation)
     pages = [p for p in pending_pages(conversation) if p in attached]
-    refusal = check_send(
-        backend.profile, conversation.messages, attached, conversation.system_prompt, len(pages)
-    )
+    earlier = [m.to_dict() for m in conversation.messages]
+    refusal = check_send(backend.profile, earlier, attached, conversation.system_prompt, len(pages))
     if refusal is None and attached:  # are the images (a document's pages) more than the window?
         window = backend.info.context_window
         new = {"role": "user", "content": text, "images": list(attached)}
@@ -145,33 +147,29 @@ def send(conversation: Conversation, store: ConversationStore, backend, text: st
         reserve = min(state.settings().max_new_tokens, window // 4)  # room for the answer
         refusal = check_context(tokens, window, reserve, len(pages))
     if refusal is not None:
-        st.session_state.vision_refusal = {
-            "conversation": conversation.id,
-            "message": refusal.message,
-            "offer": refusal.offer_new_conversation,
-            "text": text,
-        }
+        session.vision_refusal = VisionRefusal(conversation.id, refusal.message, refusal.offer_new_conversation, text)
         st.rerun()  # the panel above the input shows it
-    conversation.add_user(text, attached)
-    if pages:
-        conversation.messages[-1]["pages"] = pages  # they count against the context, not the image limit
+    message = conversation.add_user(text, list(attached))
+    message.pages = pages  # they count against the context, not against the image limit
     attached.clear()
     pending_pages(conversation).clear()
     store.save(conversation)
-    st.session_state.generate = True
+    return True
 
 
 def refusal_box(conversation: Conversation, store: ConversationStore, settings: Settings) -> None:
-    refusal = st.session_state.get("vision_refusal")
-    if not refusal or refusal["conversation"] != conversation.id:
+    refusal = session.vision_refusal
+    if refusal is None or refusal.conversation != conversation.id:
         return
-    st.warning(tm(refusal["message"]))
-    st.caption(t("Your message, not sent: {message}", message=refusal["text"]))
+    st.warning(tm(refusal.message))
+    st.caption(t("Your message, not sent: {message}", message=refusal.text))
     left, right = st.columns(2)
-    if refusal["offer"] and left.button(t("🆕 Start a new conversation with it"), key="vision_new", type="primary"):
-        _start_over(conversation, store, settings, refusal["text"])
+    if refusal.offer_new_conversation and left.button(
+        t("🆕 Start a new conversation with it"), key="vision_new", type="primary"
+    ):
+        _start_over(conversation, store, settings, refusal.text)
     if right.button(t("Keep this conversation"), key="vision_dismiss"):
-        del st.session_state.vision_refusal
+        del session.vision_refusal
         st.rerun()
 
 
@@ -182,12 +180,12 @@ def _start_over(old: Conversation, store: ConversationStore, settings: Settings,
     folder = image_folder(settings, new)
     folder.mkdir(parents=True, exist_ok=True)
     copies = {path: str(Path(shutil.copy2(path, folder / Path(path).name)).resolve()) for path in images}
-    new.add_user(text, list(copies.values()))
-    if pages:
-        new.messages[-1]["pages"] = [copies[p] for p in pages if p in copies]
+    message = new.add_user(text, list(copies.values()))
+    message.pages = [copies[p] for p in pages if p in copies]
     store.save(new)
     images.clear()
     pages.clear()
-    del st.session_state.vision_refusal
-    st.session_state.generate = True
+    store.save(old)
+    del session.vision_refusal
+    session.answer_wanted = True
     st.rerun()
