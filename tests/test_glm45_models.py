@@ -76,6 +76,21 @@ def test_the_engine_streams_what_transformers_generates(moe, thinking):
     assert started.prompt_tokens == len(moe.encode(QUESTION, [WEATHER], thinking))
 
 
+def test_continue_keeps_the_thinking_switch_of_the_conversation(moe):
+    """▶️ Continue of an answer written with thinking off carries on after the same prompt
+    (``/nothink`` and the empty think block), with what the answer had written."""
+    sent = []
+    submit = moe.engine.submit
+    moe.engine.submit = lambda ids, *args, **kwargs: sent.append(ids) or submit(ids, *args, **kwargs)
+    try:
+        params = GenerationParams(temperature=0, max_new_tokens=4, thinking=False)
+        events = list(moe.stream_continuation(QUESTION, "It is", "", params))
+    finally:
+        moe.engine.submit = submit
+    assert isinstance(events[-1], Done)
+    assert moe.tokenizer.decode(sent[0]) == moe.render(QUESTION, thinking=False) + "It is"
+
+
 def test_the_static_cache_serves_glm4_moe_and_leaves_latent_attention_to_the_dynamic_one(tiny_moe_path, lite):
     """GLM-4.5/4.6 decode on the static cache (a GPU's default) with the same answers; GLM-4.7-
     Flash caches a compressed latent of its own shape, so it stays on the dynamic cache."""

@@ -129,6 +129,8 @@ def test_a_pdf_goes_to_the_vision_model_as_page_images(open_page, data_dir):
     backend.profile = GLM_41V
     at = upload(open_page("pages/vision.py", backend), ("report.pdf", pdf(3), "application/pdf"))
     assert "3 attached" in at.expander[0].label
+    at = open_page("pages/vision.py", backend, c=conversation_id(at))  # a reload keeps them, as pages
+    assert "3 attached" in at.expander[0].label
     assert any("3 of them are document pages" in c.value for c in at.caption)
     send(at, "Summarise.")
     sent = backend.calls[0][-1]
