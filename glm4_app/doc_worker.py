@@ -36,6 +36,7 @@ from dataclasses import asdict
 
 from .documents import Document, DocumentError, DocumentLimits
 from .documents.base import MAX_TEXT_CHARS
+from .documents.pdf import ScannedPdf
 from .settings import APP_DIR
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ START_TIMEOUT_S = 60.0
 _HEADER = struct.Struct(">cQ")
 MB = 1024 * 1024
 MAX_FRAME = 4 * MAX_TEXT_CHARS + MB  # the longest text kept, in UTF-8, and room for the rest
+# The DocumentError kinds that mean more than their message, by the names a worker sends.
+_ERRORS: dict[str, type[DocumentError]] = {"ScannedPdf": ScannedPdf}
 
 
 class Worker:
@@ -216,7 +219,9 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
                 continue
             if "error" in message:
                 error = str(message["error"])
-                raise WorkerLost(error) if message.get("memory") else DocumentError(error)
+                if message.get("memory"):
+                    raise WorkerLost(error)
+                raise _ERRORS.get(message.get("type"), DocumentError)(error)
             kind, text = worker.receive(deadline)
             fields = message["document"]
             pages = fields["pages"]
@@ -304,8 +309,8 @@ def _serve() -> None:
         try:
             limits = DocumentLimits(**job["limits"])
             document = extract(job["name"], data_frame[1], limits, progress)
-        except DocumentError as error:
-            failure = {"error": str(error)}
+        except DocumentError as error:  # its type too: a scan is offered to the vision model
+            failure = {"error": str(error), "type": type(error).__name__}
         except MemoryError:
             mb, name = job["memory_mb"], job["name"]
             message = f"{name} needed too much memory to read (over {mb:,} MB); nothing was added."

@@ -78,22 +78,40 @@ class Settings:
         "Most keys/values the decoding batch may hold, in tokens (rows x longest row, prompt and "
         "answer); a request that would exceed it waits. 0: half the memory free after loading.",
     )
+    kv_cache: str = _setting(
+        "auto",
+        "Key/value cache of the decoding batch. `static`: preallocated, `GLM4_MAX_BATCH` rows "
+        "sharing the `GLM4_BATCH_TOKENS` budget, decode steps replayed as CUDA graphs on a GPU; "
+        "a request longer than a row decodes on `dynamic`, which grows step by step and serves "
+        "every checkpoint. `auto`: static on a GPU, dynamic on the CPU.",
+        ("auto", "static", "dynamic"),
+    )
     prefill_chunk: int = _setting(
         512,
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "
         "chunks stop a long prefill sooner.",
     )
+    orphan_timeout_s: int = _setting(
+        600,
+        "An answer keeps being written when its page is closed or reloaded; one that no page "
+        "has shown for this long is stopped (what it wrote is kept). 0: never stopped.",
+    )
     # -- Serving from an OpenAI-compatible server (vLLM) ------------------------------------
     backend: str = _setting(
         "inprocess",
         "Where answers come from: `inprocess` loads the model into this app; `openai` sends "
-        "every mode to an OpenAI-compatible server such as `vllm serve` (see Scale out with vLLM).",
-        ("inprocess", "openai"),
+        "every mode to an OpenAI-compatible server such as `vllm serve`, rendering prompts here "
+        "(see Scale out with vLLM); `openai-chat` talks to any chat-completions API with native "
+        "tool calls: Zhipu's open platform, vLLM/SGLang with a tool parser, Ollama, llama.cpp "
+        "(see Chat-completions APIs).",
+        ("inprocess", "openai", "openai-chat"),
     )
     openai_base_url: str = _setting(
         "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (with `/v1`)."
     )
-    openai_api_key: str = _setting("", "API key the server expects (`vllm serve --api-key`).")
+    openai_api_key: str = _setting(
+        "", "API key the server expects (`vllm serve --api-key`, Zhipu's key, ...)."
+    )
     openai_model: str = _setting(
         "", "Model name the server serves; empty: the server's only (or first) model."
     )
@@ -150,6 +168,25 @@ class Settings:
 
     # -- All Tools mode --------------------------------------------------------------------
     tool_max_steps: int = _setting(10, "Most tool calls the model may chain in one answer.")
+    tool_format: str = _setting(
+        "auto",
+        "How a GLM checkpoint writes tool calls. `auto`: from its chat template (GLM-4's "
+        "`name` + newline + arguments, or GLM-4.5+'s `<tool_call>` with `<arg_key>`/`<arg_value>` "
+        "pairs); `json`: checkpoints fine-tuned on the official data, which write "
+        "`{\"name\": ..., \"arguments\": ...}`; `glm4`/`glm45` force one of the two.",
+        ("auto", "glm4", "json", "glm45"),
+    )
+    mcp_config: str = _setting(
+        "",
+        "JSON file of MCP servers whose tools are offered in All Tools, in the `mcpServers` "
+        "layout of Claude Desktop and Cursor (see MCP servers); empty: none.",
+    )
+    mcp_timeout_s: int = _setting(
+        60, "Seconds one MCP tool call may take (a server entry's `timeout` overrides it)."
+    )
+    mcp_start_timeout_s: int = _setting(
+        30, "Seconds an MCP server may take to start and list its tools."
+    )
     tools_dir: Path = _setting(
         APP_DIR / "user_tools",
         "Folder of `.py` files whose `@tool`-decorated functions are offered to the model.",

@@ -13,29 +13,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from glm4_app.backend.offline import FOLDER_NAME, OFFLINE_MODEL_NAME
+from glm4_app.backend.offline import OFFLINE_MODEL_NAME
 
 CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.skipif(
@@ -46,8 +31,21 @@ pytestmark = [
     pytest.mark.timeout(600),
 ]
 
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = playwright_sync.expect
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
+    browser_page,
+    expect,
+    offline_model_data_dir,
+    serve_app,
+)
+from browser_helpers import answer_text as _answer_text  # noqa: E402
+from browser_helpers import messages as _messages  # noqa: E402
+from browser_helpers import send as _send  # noqa: E402
+from browser_helpers import wait_for as _wait_for  # noqa: E402
+from browser_helpers import watch_answer as _watch_answer  # noqa: E402
+
+__all__ = ["CHROMIUM", "browser_page", "expect", "serve_app", "_messages", "_send", "_wait_for"]  # test_login_browser
 
 
 # --- Fixtures --------------------------------------------------------------------------------
@@ -55,26 +53,8 @@ expect = playwright_sync.expect
 
 @pytest.fixture(scope="module")
 def browser_data_dir(offline_data_dir, tmp_path_factory) -> Path:
-    """A fresh GLM4_DATA_DIR (empty conversations) sharing the converted offline model, so
-    the ~25 s GGUF conversion stays out of the page's load."""
-    data_dir = tmp_path_factory.mktemp("browser_data")
-    (data_dir / "models").mkdir()
-    folder = offline_data_dir / "models" / FOLDER_NAME
-    (data_dir / "models" / FOLDER_NAME).symlink_to(folder, target_is_directory=True)
-    return data_dir
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, chars: int = 4000) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
+    """A fresh GLM4_DATA_DIR (empty conversations) sharing the converted offline model."""
+    return offline_model_data_dir(offline_data_dir, tmp_path_factory.mktemp("browser_data"))
 
 
 @pytest.fixture(scope="module")
@@ -90,133 +70,10 @@ def app_url(browser_data_dir, tmp_path_factory):
         yield url
 
 
-@contextmanager
-def serve_app(env_overrides: dict, log_dir: Path):
-    """`streamlit run app.py` on a free loopback port with these GLM4_* settings; yields its URL."""
-    port = _free_port()
-    log = log_dir / "streamlit.log"
-    env = dict(
-        os.environ,
-        GLM4_DEVICE="cpu",
-        HF_HUB_OFFLINE="1",
-        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-        **env_overrides,
-    )
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health in 90 s:\n{_tail(log)}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        print(f"--- streamlit log (tail) ---\n{_tail(log)}")  # shown when the test fails
-
-
 @pytest.fixture(scope="module")
 def page(app_url):
     with browser_page(app_url) as page:
         yield page
-
-
-@contextmanager
-def browser_page(url: str):
-    """A Playwright page in Debian's chromium, opened at ``url``."""
-    with playwright_sync.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1300})
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            page.goto(url)
-            yield page
-        finally:
-            browser.close()
-
-
-# --- Helpers ---------------------------------------------------------------------------------
-
-STATS_MARK = "tokens of context"  # in the caption under every finished answer
-
-
-def _messages(page):
-    return page.get_by_test_id("stChatMessage")
-
-
-def _send(page, text: str) -> None:
-    box = page.get_by_test_id("stChatInputTextArea")
-    expect(box).to_be_enabled()
-    box.fill(text)
-    box.press("Enter")
-
-
-def _answer_text(message) -> str:
-    """The answer's words only: its markdown blocks, without captions and button labels."""
-    text = message.evaluate(
-        """el => [...el.querySelectorAll('[data-testid="stMarkdownContainer"]')]
-            .filter(md => !md.closest('button, [data-testid="stCaptionContainer"]'))
-            .map(md => md.innerText).join('\\n')"""
-    )
-    return text.replace("▌", "").strip()
-
-
-def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def _watch_answer(page, count: int, timeout: float = 180) -> list[int]:
-    """Wait for message number `count` (the answer) to finish; return the answer lengths seen
-    while it streamed."""
-    lengths: list[int] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        messages = _messages(page)
-        if messages.count() >= count:
-            last = messages.nth(count - 1)
-            try:
-                text = _answer_text(last)
-                done = STATS_MARK in last.inner_text(timeout=2_000)
-            except playwright_sync.Error:
-                continue  # the element was redrawn under us
-            if text and (not lengths or lengths[-1] != len(text)):
-                lengths.append(len(text))
-            if done:
-                return lengths
-        time.sleep(0.1)  # polling faster steals CPU from the model on small machines
-    raise AssertionError(f"answer {count} did not finish in {timeout:.0f} s; lengths seen: {lengths}")
 
 
 # --- The test --------------------------------------------------------------------------------

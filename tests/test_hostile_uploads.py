@@ -16,9 +16,11 @@ import psutil
 import pptx
 import pymupdf
 import pytest
+from PIL import Image
 
 from glm4_app import doc_worker
 from glm4_app.documents import DocumentError, DocumentLimits
+from glm4_app.documents.pdf import ScannedPdf
 from hostile_files import (
     big_xml_docx,
     inflating_pdf,
@@ -193,6 +195,18 @@ def test_a_repaired_pdf_says_that_pages_came_out_empty():
         "repaired.pdf was damaged and had to be repaired to be read; 1 of its 3 pages came out "
         "without text, so some of the text may be missing.",
     )
+
+
+def test_a_scan_stays_a_scan_across_the_worker():
+    """Long document offers a scanned PDF to the vision model (ui/scanned.py): the worker's
+    answer must still say that it is a scan, not only in words."""
+    picture = io.BytesIO()
+    Image.new("RGB", (60, 40), "white").save(picture, "PNG")
+    pdf = pymupdf.open()
+    pdf.new_page().insert_image(pymupdf.Rect(0, 0, 300, 200), stream=picture.getvalue())
+    with pytest.raises(ScannedPdf, match="no text layer"):
+        read("scan.pdf", pdf.tobytes())
+    assert read("again.pdf", _small_pdf()).text.endswith("Hello"), "the worker stays usable"
 
 
 def test_a_presentation_without_text_says_so():

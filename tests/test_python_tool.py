@@ -162,6 +162,16 @@ def test_progress_bars_keep_only_their_last_state():
     assert out.excerpt(1000) == "100%\nnext\nline red\n"
 
 
+def test_live_prints_keep_their_carriage_returns():
+    """The live view (ui/turn.py) overwrites a progress bar's line as a terminal does, so each
+    printed chunk reaches it with its carriage returns (ANSI colours removed)."""
+    live = []
+    out = Transcript(live.append)
+    for text in ("10%", "\r50%", "\r\x1b[32m100%\x1b[0m\n"):
+        out.handle({"msg_type": "stream", "content": {"name": "stdout", "text": text}})
+    assert [o.text for o in live] == ["10%", "\r50%", "\r100%\n"]
+
+
 def test_clear_output_drops_what_came_before():
     out = Transcript()
     for msg in (

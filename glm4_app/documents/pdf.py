@@ -13,6 +13,10 @@ from .base import Document, DocumentError, DocumentLimits, Progress, out_of_memo
 PROGRESS_EVERY = 20  # pages
 
 
+class ScannedPdf(DocumentError):
+    """A PDF whose pages are pictures without a text layer: a vision model can read it."""
+
+
 def page_marker(number: int) -> str:
     return f"[Page {number}]"
 
@@ -65,7 +69,7 @@ def read_pdf(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
             if (index + 1) % PROGRESS_EVERY == 0:
                 report((index + 1) / count, f"Reading page {index + 1} of {count}")
         if empty == count:
-            raise DocumentError(_no_text_message(name, pdf))
+            raise _no_text_error(name, pdf)
         notes = ()
         if pdf.is_repaired and empty:  # MuPDF rebuilt the file: the empty pages may be losses
             notes = (
@@ -76,11 +80,11 @@ def read_pdf(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
     return Document(name, "pdf", text, count, len(text), notes)
 
 
-def _no_text_message(name: str, pdf) -> str:
+def _no_text_error(name: str, pdf) -> DocumentError:
     # Scans are pages that are one picture each; a few pages tell.
     if any(pdf[i].get_images() for i in range(min(pdf.page_count, 5))):
-        return (
+        return ScannedPdf(
             f"{name} has no text layer (it looks like a scan); OCR it first, e.g. with "
             f"OCRmyPDF, and upload the result."
         )
-    return f"{name} contains no text."
+    return DocumentError(f"{name} contains no text.")

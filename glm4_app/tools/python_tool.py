@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import Settings
-from . import cell_log
+from . import cell_log, live
 from .base import Output, ToolCall, ToolResult
 from .confinement import allocate_uid, reachable_by_anyone, release_uid
 from .kernel_process import GRACE_S, STARTUP, CellOutcome, Kernel
@@ -175,7 +175,13 @@ class PythonTool:
         self, kernel: Kernel, code: str, cancel, notes: list[str], on_output
     ) -> ToolResult:
         before = _snapshot(self.workdir)
-        out = Transcript(on_output)
+
+        def report(output: Output) -> None:
+            live.emit(output.text)  # the page shows a running cell's output (turns.py)
+            if on_output is not None:
+                on_output(output)
+
+        out = Transcript(report)
 
         def stop() -> bool:
             return cancel.is_set() or self._stop_cell.is_set()

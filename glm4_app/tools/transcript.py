@@ -39,7 +39,8 @@ class _Entry:
 
 class Transcript:
     """Collects the iopub messages of one cell. ``on_output``, if given, gets each output as
-    it arrives (a stream output with just the new text), for a live view."""
+    it arrives (a stream output with just the new text, carriage returns kept), for a live
+    view."""
 
     def __init__(self, on_output: Callable[[Output], None] | None = None) -> None:
         self.half = DISPLAY_CHARS // 2
@@ -134,12 +135,14 @@ class Transcript:
 
     def _stream(self, name: str, text: str) -> None:
         span = self.add(text)
+        # Live, a progress bar's next state overwrites the last one: carriage returns stay in.
+        printed = _ANSI.sub("", text) if "\x1b" in text else text
         last = self._entries[-1] if self._entries else None
         if last is not None and last.kind == name and last.span[1] == span[0]:
             last.span = (last.span[0], span[1])  # one run of prints is one output
-            self._notify(last, span)
+            self._notify(last, span, printed)
         else:
-            self._keep(_Entry(name, span))
+            self._keep(_Entry(name, span), printed)
 
     def _display(self, kind: str, content: dict) -> None:
         data = content.get("data", {})
@@ -177,13 +180,15 @@ class Transcript:
         self.images.append(Image(base64.b64decode(data[mime]), mime))
         return self.add(f"[image {len(self.images)}]\n"), len(self.images) - 1
 
-    def _keep(self, entry: _Entry) -> None:
+    def _keep(self, entry: _Entry, printed: str | None = None) -> None:
         if len(self._entries) < MAX_OUTPUTS:
             self._entries.append(entry)
-        self._notify(entry, entry.span)
+        self._notify(entry, entry.span, printed)
 
-    def _notify(self, entry: _Entry, span: tuple[int, int]) -> None:
+    def _notify(self, entry: _Entry, span: tuple[int, int], printed: str | None = None) -> None:
         if self.on_output is not None:
-            head = "".join(self._head) if span[0] < self._head_len else ""
-            text = self._text(head, *span)
+            text = printed
+            if text is None:
+                head = "".join(self._head) if span[0] < self._head_len else ""
+                text = self._text(head, *span)
             self.on_output(Output(entry.kind, text, entry.data, entry.metadata, entry.image))

@@ -8,6 +8,7 @@ from ..limits import Refusal, Slot, UserLimits
 from ..settings import Settings
 from . import state
 from .i18n import t, tm
+from .session import session
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,9 +25,9 @@ def limiter(settings: Settings) -> UserLimits:
     )
 
 
-def admit(settings: Settings, backend, messages: list[dict], tools: dict | None) -> Slot | None:
-    """A slot for this request, or None after arranging for the refusal to be shown (the
-    user's message is already saved, and ▶️ Answer retries it)."""
+def admit(settings: Settings, backend, messages: list[dict], tools: dict | None) -> Slot:
+    """A slot for this request (the answer releases it when it ends); a refusal reruns the
+    page to show it (the user's message is already saved, and ▶️ Answer retries it)."""
     limits = limiter(settings)
     refusal = None
     if limits.context_tokens:
@@ -34,13 +35,14 @@ def admit(settings: Settings, backend, messages: list[dict], tools: dict | None)
         refusal = limits.check_context(backend.count_tokens(messages, declarations))
     outcome = refusal or limits.acquire(state.owner())
     if isinstance(outcome, Refusal):
-        st.session_state.refusal = outcome.message
+        session.refusal = outcome.message
         st.rerun()  # redraw the history with its ▶️ Answer button, then the message
     return outcome
 
 
 def show_refusal() -> None:
-    message = st.session_state.pop("refusal", None)
+    message = session.refusal
+    del session.refusal
     if message:
         st.warning(t(
             "⏳ {message}\n\nYour message is kept: press **▶️ Answer** to send it again.", message=tm(message)
