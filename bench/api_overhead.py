@@ -34,7 +34,7 @@ os.environ.setdefault(
 import httpx  # noqa: E402
 import openai  # noqa: E402
 
-from app_server import serve_app, wait_for  # noqa: E402
+from browser_helpers import serve_app, wait_for  # noqa: E402
 from glm4_app.accounts import AccountStore  # noqa: E402
 from glm4_app.backend.manager import load_chat_backend  # noqa: E402
 from glm4_app.events import Done, ReasoningDelta, TextDelta  # noqa: E402

@@ -37,15 +37,16 @@ def p95(values: list[float]) -> float:
 
 
 def run_users(engine: Engine, prompts: list[list[int]], params: GenerationParams):
-    """All users submit at the same moment; (aggregate tokens/s, every user's TTFT, texts)."""
-    ttfts, texts, tokens = [0.0] * len(prompts), [""] * len(prompts), [0] * len(prompts)
+    """All users submit at the same moment; (aggregate tokens/s, every user's TTFT, texts,
+    every user's Done stats: None for a request that failed)."""
+    stats, texts = [None] * len(prompts), [""] * len(prompts)
 
     def user(i: int) -> None:
         for event in engine.submit(prompts[i], params).events():
             if isinstance(event, TextDelta):
                 texts[i] += event.text
             elif isinstance(event, Done):
-                ttfts[i], tokens[i] = event.stats.ttft_s, event.stats.completion_tokens
+                stats[i] = event.stats
 
     threads = [threading.Thread(target=user, args=(i,)) for i in range(len(prompts))]
     start = time.perf_counter()
@@ -53,7 +54,9 @@ def run_users(engine: Engine, prompts: list[list[int]], params: GenerationParams
         t.start()
     for t in threads:
         t.join()
-    return sum(tokens) / (time.perf_counter() - start), ttfts, texts
+    elapsed = time.perf_counter() - start
+    done = [s for s in stats if s is not None]
+    return sum(s.completion_tokens for s in done) / elapsed, [s.ttft_s for s in done], texts, stats
 
 
 def main() -> None:

@@ -1,32 +1,29 @@
 """The All Tools loop: generate, parse, run the tool, send the observation back, repeat.
 
 Plain Python generators of typed events, free of Streamlit. Each step streams the model's
-prose and its tool call as they are written; tools run on a worker thread while heartbeats
-keep the consumer responsive, so Stop works at any step (closing this generator cancels the
-model request or interrupts the tool). A tool failure is an observation the model reads,
-never an exception that ends the turn.
+prose and its tool call as they are written; the backend's format (formats/) parses its
+output, whether calls come inside the text (GLM-4) or as native ``tool_calls`` (chat APIs).
+Tools run on a worker thread while heartbeats keep the consumer responsive, so Stop works at
+any step (closing this generator cancels the model request or interrupts the tool). A tool
+failure is an observation the model reads, never an exception that ends the turn.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from typing import Iterator
 
+from . import runner
+from .builtin_tools import BUILTINS
 from .events import (
-    Done,
-    Error,
-    Event,
-    Stats,
-    TextDelta,
-    ToolOutcome,
-    ToolRunning,
+    Done, Error, Event, ReasoningDelta, Stats, TextDelta, ToolCallChunk, ToolOutcome, ToolRunning,
 )
+from .formats import format_of
 from .generation import ChatBackend, GenerationParams, Message
-from .tools.base import Tool, ToolCall, ToolResult
-from .tools.parser import StreamingToolParser
 from .tool_steps import call_messages
+from .tool_types import ToolCall, ToolResult
+from .tools.base import Tool
 
 HEARTBEAT_S = 0.25
 
@@ -48,13 +45,19 @@ def run_agent(
     """
     history = list(messages)
     declarations = [tool.declaration() for tool in tools.values()] or None
+    tool_format = format_of(backend.info)
     totals: list[Stats] = []
     for step in range(1, max_steps + 2):
-        parser = StreamingToolParser(tools.keys())
-        stats = None
+        parser = tool_format.parser(tools.keys(), declarations)
+        stats, reasoning = None, []
         for event in backend.stream(history, params, declarations, cache_key):
             if isinstance(event, TextDelta):
                 yield from parser.feed(event.text)
+            elif isinstance(event, ToolCallChunk):
+                yield from parser.feed_call(event)
+            elif isinstance(event, ReasoningDelta):
+                reasoning.append(event.text)
+                yield event
             elif isinstance(event, Done):
                 stats = event.stats
             elif isinstance(event, Error):
@@ -78,12 +81,19 @@ def run_agent(
                 "backend",
             )
             return
+        # The step goes back as written, its thinking too: templates that keep the thinking
+        # of the answer in progress (GLM-4.5) render it, the others drop it.
+        thought = {"reasoning": "".join(reasoning)} if reasoning else {}
         if output.text:
-            history.append({"role": "assistant", "content": output.text})
+            history.append({"role": "assistant", "content": output.text, **thought})
+            thought = {}
         for call in output.calls:
             result = yield from run_tool(tools.get(call.name), call, tools)
             yield ToolOutcome(step, call, result)
-            history += call_messages(call, result)
+            steps = call_messages(call, result, step)
+            steps[0].update(thought)
+            history += steps
+            thought = {}
 
 
 _CUT_OFF = {
@@ -101,28 +111,29 @@ def run_tool(tool: Tool | None, call: ToolCall, tools: dict[str, Tool]) -> Itera
     If the consumer stops listening (Stop, a closed tab), the tool is told to cancel.
     """
     if tool is None:
-        names = ", ".join(tools) or "none"
-        return ToolResult(
-            f"There is no tool named {call.name!r}. Available tools: {names}.", is_error=True
-        )
+        return not_offered(call, tools)
     cancel = threading.Event()
-    box: dict[str, ToolResult] = {}
-    worker = threading.Thread(
-        target=lambda: box.setdefault("result", _safe_run(tool, call, cancel)),
-        name=f"tool-{call.name}",
-        daemon=True,
-    )
-    started = time.monotonic()
-    worker.start()
+    job = runner.start(lambda: _safe_run(tool, call, cancel), name=f"tool-{call.name}")
     try:
-        while worker.is_alive():
-            worker.join(HEARTBEAT_S)
-            if worker.is_alive():
-                yield ToolRunning(call.name, time.monotonic() - started)
+        return (yield from runner.heartbeats(job, HEARTBEAT_S, lambda s: ToolRunning(call.name, s)))
     finally:
-        if worker.is_alive():
+        if not job.done():
             cancel.set()
-    return box["result"]
+
+
+def not_offered(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
+    """The observation for a call to a tool this conversation does not offer."""
+    names = ", ".join(tools) or "none"
+    if call.name in BUILTINS:
+        return ToolResult(
+            f"The {call.name} tool is switched off in this conversation, so nothing was run. "
+            f"Answer without it. Available tools: {names}.",
+            is_error=True,
+            not_run="switched_off",
+        )
+    return ToolResult(
+        f"There is no tool named {call.name!r}. Available tools: {names}.", is_error=True, not_run="unknown"
+    )
 
 
 def _safe_run(tool: Tool, call: ToolCall, cancel: threading.Event) -> ToolResult:

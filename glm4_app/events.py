@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Union
 
-from .tools.base import ToolCall, ToolResult
+from .tool_types import ToolCall, ToolResult
 
 FinishReason = Literal["stop", "length", "context", "cancelled"]
 
@@ -94,6 +94,18 @@ class ToolCallDelta:
 
 
 @dataclass(frozen=True)
+class ToolCallChunk:
+    """A piece of a native tool call as a chat-completions API streams it (``tool_calls``
+    deltas): the first piece of call ``index`` carries its id and name, later ones more of its
+    JSON arguments. The agent's format parser assembles them; the UI never sees these."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True)
 class ToolRunning:
     name: str
     elapsed_s: float  # repeated while the tool runs, so a UI stays responsive to Stop
@@ -104,3 +116,8 @@ class ToolOutcome:
     step: int
     call: ToolCall
     result: ToolResult
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    text: str  # more of a running tool's output (prints, progress), as it produces it

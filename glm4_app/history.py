@@ -13,14 +13,15 @@ from datetime import datetime, timezone
 
 from .conversation import Conversation
 from .events import Stats
+from .messages import Message
 
 FORMAT = "glm4-chat-conversation"
 VERSION = 1
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MODES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
-FILE_KEYS = ("images", "files")  # message fields holding paths of files on the server
 _ROLES = {"system", "user", "assistant", "observation"}
-_TEXT_FIELDS = ("reasoning", "metadata", "note", "error", "display")
+_TEXT_FIELDS = ("id", "reasoning", "metadata", "note", "error", "display", "model", "call_id", "not_run")
+_FLAGS = ("is_error", "stopped", "partial")
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
 
 
@@ -48,23 +49,24 @@ def to_markdown(conversation: Conversation) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _message_markdown(m: dict) -> list[str]:
-    role, content = m.get("role"), m.get("content", "")
-    if role == "user":
-        return ["## 🧑 User", "", content]
-    if role == "observation":
-        return [f"**Tool result** ({m.get('metadata', '')}):", "", "```", content, "```"]
-    if m.get("metadata"):  # a tool call: its name, then its code or arguments
-        return [f"**Tool call `{m['metadata']}`:**", "", "```", content, "```"]
+def _message_markdown(m: Message) -> list[str]:
+    if m.role == "user":
+        return ["## 🧑 User", "", m.content]
+    if m.role == "observation":
+        return [f"**Tool result** ({m.metadata}):", "", "```", m.content, "```"]
+    if m.metadata:  # a tool call: its name, then its code or arguments
+        return [f"**Tool call `{m.metadata}`:**", "", "```", m.content, "```"]
     out = ["## 🤖 Assistant", ""]
-    if m.get("reasoning"):
-        out += ["<details><summary>Reasoning</summary>", "", m["reasoning"], "", "</details>", ""]
-    out.append(content)
-    facts = [f"model {m['model']}"] if m.get("model") else []
-    if m.get("stopped"):
+    if m.reasoning:
+        out += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
+    out.append(m.content)
+    facts = [f"model {m.model}"] if m.model else []
+    if m.stopped:
         facts.append("stopped")
-    if m.get("error"):
-        facts.append(f"error: {m['error']}")
+    if m.partial:
+        facts.append("interrupted")
+    if m.error:
+        facts.append(f"error: {m.error}")
     return out + (["", f"*({'; '.join(facts)})*"] if facts else [])
 
 
@@ -92,9 +94,10 @@ def from_json(raw: bytes, owner: str) -> Conversation:
     for message in conversation.messages:
         # Paths name files on the exporting machine; here they could name any file of this
         # server (a download button would hand it out), so they are dropped, not followed.
-        dropped = [message.pop(key) for key in FILE_KEYS if key in message]
-        if dropped:
-            message["note"] = (message.get("note", "") + " (attached files were not imported)").strip()
+        if message.images or message.files:
+            message.images, message.files, message.pages = [], [], []
+            message.note = (message.note + " (attached files were not imported)").strip()
+    conversation.attached, conversation.attached_pages = [], []
     conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
     conversation.owner = owner
     conversation.created_at = float(conv.get("created_at") or time.time())
@@ -115,8 +118,15 @@ def _check(conv: dict) -> None:
             raise ImportProblem(f"Message {i} is not a message (a role and a text content).")
         if any(not isinstance(m[key], str) for key in _TEXT_FIELDS if key in m):
             raise ImportProblem(f"Message {i} has a field that should be text but is not.")
+        if any(not isinstance(m[key], bool) for key in _FLAGS if key in m):
+            raise ImportProblem(f"Message {i} has a flag that should be true or false but is not.")
+        step = m.get("step")
+        if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
+            raise ImportProblem(f"Message {i} has a step that is not a number.")
         if "stats" in m and not _stats_ok(m["stats"]):
             raise ImportProblem(f"Message {i} has malformed statistics.")
+        if not _attachments_ok(m):
+            raise ImportProblem(f"Message {i} has malformed images, files or citations.")
     for name in ("documents", "disabled_tools"):
         value = conv.get(name, [])
         if not isinstance(value, list):
@@ -124,10 +134,27 @@ def _check(conv: dict) -> None:
     for i, doc in enumerate(conv.get("documents", []), 1):
         if not isinstance(doc, dict) or not all(isinstance(doc.get(k), t) for k, t in _DOC_FIELDS.items()):
             raise ImportProblem(f"Document {i} lacks its name, kind, text or sizes.")
+    if not isinstance(conv.get("thinking", True), bool):
+        raise ImportProblem("`thinking` must be true or false.")
+    if conv.get("waiting_for", "") not in ("", "fit"):
+        raise ImportProblem(f"Unknown waiting_for {conv.get('waiting_for')!r}.")
     if conv.get("fit_strategy") not in (None, "truncate", "drop_turns"):
         raise ImportProblem(f"Unknown fit_strategy {conv.get('fit_strategy')!r}.")
     if not isinstance(conv.get("created_at", 0), (int, float)):
         raise ImportProblem("`created_at` must be a number.")
+
+
+def _attachments_ok(m: dict) -> bool:
+    images, files, citations = m.get("images", []), m.get("files", []), m.get("citations", [])
+    pages = m.get("pages", [])
+    if not all(isinstance(v, list) for v in (images, files, citations, pages)):
+        return False
+    return (
+        all(isinstance(i, str) or (isinstance(i, dict) and isinstance(i.get("path"), str)) for i in images)
+        and all(isinstance(f, str) for f in (*files, *pages))
+        and all(isinstance(c, dict) and set(c) == {"id", "title", "url"} for c in citations)
+        and isinstance(m.get("params", {}), dict)
+    )
 
 
 def _stats_ok(data) -> bool:

@@ -1,8 +1,9 @@
 """What an operator watches, in Prometheus' text format (``GET /metrics``, prometheus_client).
 
 Requests are observed where they pass, not inside the engine: ``observe`` wraps the event
-stream of an answer (the page's answer path and the API call it), so every backend (in
-process, vLLM, scripted) is counted the same way. Queue depth, batch size, loaded models and
+stream of an answer (a page's answer, where its Turn consumes it, whether or not a page
+watches; and each API call), so every backend (in process, vLLM, scripted) is counted the
+same way. Queue depth, batch size, loaded models and
 live kernels are read when scraped, from the objects that hold them.
 """
 

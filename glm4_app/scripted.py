@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from .events import Done, Event, Queued, Started, Stats, TextDelta
 from .generation import GenerationParams, Message, ModelInfo
-from .reasoning import split_reasoning
+from .reasoning import split_reasoning, written_so_far
 
 
 class ScriptedBackend:
@@ -50,6 +50,21 @@ class ScriptedBackend:
         self.tools.append(tools)
         raw = self.replies[min(len(self.calls), len(self.replies)) - 1]
         yield from split_reasoning(self._raw_events(messages, raw), self.info.reasoning)
+
+    def stream_continuation(
+        self,
+        messages: list[Message],
+        answer: str,
+        reasoning: str,
+        params: GenerationParams,
+        cache_key: str | None = None,
+    ) -> Iterator[Event]:
+        """The next reply, as what follows the stopped ``answer`` (see chat_backend)."""
+        self.calls.append([dict(m) for m in messages] + [{"role": "assistant", "content": answer, "continued": True}])
+        self.tools.append(None)
+        raw = self.replies[min(len(self.calls), len(self.replies)) - 1]
+        _, inside = written_so_far(answer, reasoning, self.info.reasoning)
+        yield from split_reasoning(self._raw_events(messages, raw), inside, started=True)
 
     def _raw_events(self, messages: list[Message], raw: str) -> Iterator[Event]:
         prompt = self.count_tokens(messages)

@@ -78,22 +78,40 @@ class Settings:
         "Most keys/values the decoding batch may hold, in tokens (rows x longest row, prompt and "
         "answer); a request that would exceed it waits. 0: half the memory free after loading.",
     )
+    kv_cache: str = _setting(
+        "auto",
+        "Key/value cache of the decoding batch. `static`: preallocated, `GLM4_MAX_BATCH` rows "
+        "sharing the `GLM4_BATCH_TOKENS` budget, decode steps replayed as CUDA graphs on a GPU; "
+        "a request longer than a row decodes on `dynamic`, which grows step by step and serves "
+        "every checkpoint. `auto`: static on a GPU, dynamic on the CPU.",
+        ("auto", "static", "dynamic"),
+    )
     prefill_chunk: int = _setting(
         512,
         "Prompt tokens processed per forward pass; Stop is honoured between chunks, so smaller "
         "chunks stop a long prefill sooner.",
     )
+    orphan_timeout_s: int = _setting(
+        600,
+        "An answer keeps being written when its page is closed or reloaded; one that no page "
+        "has shown for this long is stopped (what it wrote is kept). 0: never stopped.",
+    )
     # -- Serving from an OpenAI-compatible server (vLLM) ------------------------------------
     backend: str = _setting(
         "inprocess",
         "Where answers come from: `inprocess` loads the model into this app; `openai` sends "
-        "every mode to an OpenAI-compatible server such as `vllm serve` (see Scale out with vLLM).",
-        ("inprocess", "openai"),
+        "every mode to an OpenAI-compatible server such as `vllm serve`, rendering prompts here "
+        "(see Scale out with vLLM); `openai-chat` talks to any chat-completions API with native "
+        "tool calls: Zhipu's open platform, vLLM/SGLang with a tool parser, Ollama, llama.cpp "
+        "(see Chat-completions APIs).",
+        ("inprocess", "openai", "openai-chat"),
     )
     openai_base_url: str = _setting(
         "http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (with `/v1`)."
     )
-    openai_api_key: str = _setting("", "API key the server expects (`vllm serve --api-key`).")
+    openai_api_key: str = _setting(
+        "", "API key the server expects (`vllm serve --api-key`, Zhipu's key, ...)."
+    )
     openai_model: str = _setting(
         "", "Model name the server serves; empty: the server's only (or first) model."
     )
@@ -114,6 +132,16 @@ class Settings:
     doc_max_file_mb: int = _setting(50, "Largest single upload in Long document mode.")
     doc_max_total_mb: int = _setting(200, "Largest total of the documents in one conversation.")
     doc_max_pages: int = _setting(2000, "Most pages (PDF pages, slides) one document may have.")
+    doc_timeout_s: int = _setting(
+        30,
+        "Longest time reading one uploaded file may take; a worker process taking longer is "
+        "killed and the file refused. 0: no limit.",
+    )
+    doc_memory_mb: int = _setting(
+        1024,
+        "Most memory reading one uploaded file may use (in a worker process, on top of the "
+        "parsers' own); past it the file is refused.",
+    )
 
     # -- Hosting for a team: login and per-user limits ---------------------------------------
     auth: str = _setting(
@@ -170,6 +198,25 @@ class Settings:
 
     # -- All Tools mode --------------------------------------------------------------------
     tool_max_steps: int = _setting(10, "Most tool calls the model may chain in one answer.")
+    tool_format: str = _setting(
+        "auto",
+        "How a GLM checkpoint writes tool calls. `auto`: from its chat template (GLM-4's "
+        "`name` + newline + arguments, or GLM-4.5+'s `<tool_call>` with `<arg_key>`/`<arg_value>` "
+        "pairs); `json`: checkpoints fine-tuned on the official data, which write "
+        "`{\"name\": ..., \"arguments\": ...}`; `glm4`/`glm45` force one of the two.",
+        ("auto", "glm4", "json", "glm45"),
+    )
+    mcp_config: str = _setting(
+        "",
+        "JSON file of MCP servers whose tools are offered in All Tools, in the `mcpServers` "
+        "layout of Claude Desktop and Cursor (see MCP servers); empty: none.",
+    )
+    mcp_timeout_s: int = _setting(
+        60, "Seconds one MCP tool call may take (a server entry's `timeout` overrides it)."
+    )
+    mcp_start_timeout_s: int = _setting(
+        30, "Seconds an MCP server may take to start and list its tools."
+    )
     tools_dir: Path = _setting(
         APP_DIR / "user_tools",
         "Folder of `.py` files whose `@tool`-decorated functions are offered to the model.",
@@ -180,12 +227,23 @@ class Settings:
     python_output_chars: int = _setting(
         4000, "Characters of a cell's output sent to the model; the UI shows all of it."
     )
-    python_memory_mb: int = _setting(2048, "Address-space limit of each session's kernel.")
+    python_memory_mb: int = _setting(
+        2048,
+        "Memory of a session's kernel and everything it starts, together (a cgroup where the "
+        "machine allows one, else the sum watched); each process's address space is capped too.",
+    )
     python_cpu_s: int = _setting(600, "CPU seconds a kernel may use in all before it is killed.")
     python_max_processes: int = _setting(
-        64, "Processes and threads the kernel's user may run at once (stops fork bombs)."
+        64,
+        "Processes and threads a session's kernel and everything it starts may run at once "
+        "(stops fork bombs).",
     )
     python_file_mb: int = _setting(200, "Largest file the kernel may write.")
+    python_disk_mb: int = _setting(
+        1024,
+        "Disk quota of a session's files: /mnt/data, and the sandbox's private /tmp and /dev/shm "
+        "(each a tmpfs of this size), together. A cell that writes past it is stopped.",
+    )
     kernel_idle_s: int = _setting(1800, "A session's kernel is shut down after this long unused.")
     # -- Hosting: the code sandbox ------------------------------------------------------------
     hosted: str = _setting(
@@ -196,12 +254,16 @@ class Settings:
     )
     kernel_sandbox: str = _setting(
         "auto",
-        "Run each session's Python kernel in a bubblewrap sandbox (no network, only its own "
-        "folder). `auto`: on when hosted, off locally.",
+        "Run each session's Python kernel in a bubblewrap sandbox (only its own folder, no view "
+        "of the app or other sessions). `auto`: wherever bubblewrap works, and when it does not, "
+        "locally without it (the page says what is lost) and hosted not at all. `on`: never "
+        "without it. `off`: never in it.",
         ("auto", "on", "off"),
     )
     kernel_network: str = _setting(
-        "false", "Whether a sandboxed kernel may use the network.", ("false", "true")
+        "auto",
+        "Whether a sandboxed kernel may use the network. `auto`: yes locally, no when hosted.",
+        ("auto", "true", "false"),
     )
     allow_unsandboxed_kernel: str = _setting(
         "false",

@@ -119,7 +119,7 @@ class ConversationStore:
 
 def search_text(conversation: Conversation) -> str:
     parts = [conversation.title]
-    parts += [m.get("content", "") for m in conversation.messages if isinstance(m.get("content"), str)]
+    parts += [m.content for m in conversation.messages]
     parts += [d.get("name", "") for d in conversation.documents]
     return "\n".join(parts).lower()
 

@@ -31,8 +31,13 @@ class Reply:
     drop_cleanly: bool = False  # end the body properly, only without [DONE] (a proxy cutting)
     silent_s: float = 0.0  # wait this long before answering (the client should time out)
     endless: bool = False  # stream until the client hangs up
+    # Chat completions only: the ``delta`` of each chunk as given (content, reasoning_content,
+    # tool_calls pieces...), sent instead of ``text``; pieces of ``drop_after`` count these.
+    deltas: list[dict] | None = None
 
-    def pieces(self) -> list[str]:
+    def pieces(self) -> list:
+        if self.deltas is not None:
+            return list(self.deltas)
         return [self.text[i : i + self.chunk_chars] for i in range(0, len(self.text), self.chunk_chars)]
 
 
@@ -56,6 +61,7 @@ class OpenAIServer:
         self.root = root or model
         self.count_prompt = count_prompt
         self.replies: list[Reply] = []
+        self.models_status = 200  # another status: a server without a /models route
         self.requests: list[Recorded] = []
         self.hung_up = threading.Event()  # an endless stream saw the client go away
         self.release = threading.Event()  # ends a silent reply early (teardown)
@@ -97,8 +103,8 @@ def _handler(server: OpenAIServer):
         def do_GET(self) -> None:
             if not self._authorized():
                 return
-            if self.path != "/v1/models":
-                self._json(404, {"detail": "Not Found"})
+            if self.path != "/v1/models" or server.models_status != 200:
+                self._json(server.models_status if server.models_status != 200 else 404, {"detail": "Not Found"})
                 return
             card = {"id": server.model, "object": "model", "owned_by": "vllm", "root": server.root,
                     "max_model_len": server.max_model_len}
@@ -163,9 +169,10 @@ def _handler(server: OpenAIServer):
     return Handler
 
 
-def _chunk(chat: bool, text: str, finish: str | None = None, stop_reason: int | None = None) -> dict:
+def _chunk(chat: bool, text, finish: str | None = None, stop_reason: int | None = None) -> dict:
     if chat:
-        choice = {"index": 0, "delta": {"content": text} if text else {}, "finish_reason": finish, "stop_reason": stop_reason}
+        delta = text if isinstance(text, dict) else ({"content": text} if text else {})
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "stop_reason": stop_reason}
         return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [choice], "usage": None}
     choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish, "stop_reason": stop_reason}
     return {"id": "cmpl-1", "object": "text_completion", "choices": [choice], "usage": None}

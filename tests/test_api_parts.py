@@ -1,5 +1,5 @@
-"""The API's pure parts on raw strings and event lists: OpenAI tools onto GLM's format and
-back (whole and chunked), stop sequences cut across chunks, the answer's finish and usage,
+"""The API's pure parts on raw strings and event lists: OpenAI tools onto the checkpoint's
+format and back (GLM-4, GLM-4.5, native calls; whole and chunked), stop sequences cut across chunks, the answer's finish and usage,
 the trusted-header gate, sign-in redirects, and the metrics an answer leaves behind."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from glm4_app import metrics
-from glm4_app.events import Done, Error, ReasoningDelta, Started, Stats, TextDelta
+from glm4_app.backend.prompt import PromptRenderer
+from glm4_app.events import Done, Error, ReasoningDelta, Started, Stats, TextDelta, ToolCallChunk
+from glm4_app.generation import ModelInfo
 from glm4_app.server.completion import Answer
 from glm4_app.server.gate import is_page_load, without_untrusted_identity
 from glm4_app.server.signin import safe_next
@@ -48,53 +50,118 @@ def test_tool_choice_decides_what_is_declared():
     assert declarations(None, "auto") is None
 
 
-def test_a_tool_round_trip_becomes_glm_turns():
+def test_a_tool_round_trip_becomes_stored_steps():
     history = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Weather in Paris?"},
         {
             "role": "assistant",
             "content": "Let me look.",
+            "reasoning_content": "Two tools at once.",
             "tool_calls": [
-                {"function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
-                {"function": {"name": "now", "arguments": ""}},
+                {"id": "a", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                {"id": "b", "function": {"name": "now", "arguments": ""}},
             ],
         },
-        {"role": "tool", "content": "sunny, 21 C"},
-        {"role": "tool", "content": ""},
+        {"role": "tool", "tool_call_id": "a", "content": "sunny, 21 C"},
+        {"role": "tool", "tool_call_id": "b", "content": ""},
     ]
     assert prompt_messages(history) == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Weather in Paris?"},
-        {"role": "assistant", "content": "Let me look."},
-        {"role": "assistant", "metadata": "get_weather", "content": '{"city": "Paris"}'},
-        {
-            "role": "assistant",
-            "metadata": "now",
-            "content": "{}",
-        },  # never empty: GLM drops empty turns
-        {"role": "observation", "metadata": "", "content": "sunny, 21 C"},
-        {"role": "observation", "metadata": "", "content": "[no output]"},
+        {"role": "assistant", "content": "Let me look.", "reasoning": "Two tools at once."},
+        # the calls of one message are one step (parallel calls); never empty: GLM drops empty turns
+        {"role": "assistant", "metadata": "get_weather", "content": '{"city": "Paris"}', "call_id": "a", "step": 2},
+        {"role": "observation", "metadata": "", "content": "sunny, 21 C", "call_id": "a"},
+        {"role": "assistant", "metadata": "now", "content": "{}", "call_id": "b", "step": 2},
+        {"role": "observation", "metadata": "", "content": "[no output]", "call_id": "b"},
     ]
+    # each result after its own call, whatever order the results came in; unanswered ids keep their place
+    reordered = [*history[:3], history[4], history[3]]
+    assert prompt_messages(reordered) == prompt_messages(history)
+    stray = prompt_messages([*history[:3], {"role": "tool", "tool_call_id": "x", "content": "?"}])
+    assert [m["role"] for m in stray[2:]] == ["assistant", "assistant", "assistant", "observation"]
 
 
+def test_the_round_trip_renders_as_each_checkpoint_writes_it(tiny_glm_path, glm46_tokenizer):
+    """What the backends send for an API conversation with parallel calls: GLM-4's turns, or
+    GLM-4.5's one assistant turn with both calls, its thinking kept, results as responses."""
+    from transformers import AutoTokenizer
+
+    history = [
+        {"role": "user", "content": "Weather in Paris and Rome?"},
+        {"role": "assistant", "content": None, "reasoning_content": "Both at once.", "tool_calls": [
+            {"id": "a", "function": {"name": "get_weather", "arguments": '{"city": "Paris", "days": 2}'}},
+            {"id": "b", "function": {"name": "get_weather", "arguments": '{"city": "Rome", "days": 2}'}}]},
+        {"role": "tool", "tool_call_id": "a", "content": "sunny"},
+        {"role": "tool", "tool_call_id": "b", "content": "rain"},
+    ]
+    stored = prompt_messages(history)
+    glm4 = PromptRenderer(AutoTokenizer.from_pretrained(str(tiny_glm_path)), "glm-4-9b-chat")
+    prompt = glm4.render(stored, [WEATHER])
+    assert (  # each call and its result, as GLM-4 writes a step
+        '<|assistant|>get_weather\n{"city": "Paris", "days": 2}<|observation|>\nsunny'
+        '<|assistant|>get_weather\n{"city": "Rome", "days": 2}<|observation|>\nrain<|assistant|>'
+    ) in prompt
+    assert "Both at once." not in prompt  # GLM-4's template keeps no thinking
+    glm45 = PromptRenderer(glm46_tokenizer, "glm-4.6")
+    prompt = glm45.render(stored, [WEATHER])
+    turn = prompt[prompt.index("<|assistant|>"):]
+    assert turn.count("<|assistant|>") == 2 and turn.count("<tool_call>get_weather") == 2  # one turn, both calls
+    assert "<think>Both at once.</think>" in turn
+    assert "<arg_key>days</arg_key>\n<arg_value>2</arg_value>" in turn
+    assert turn.count("<tool_response>") == 2 and turn.count("<|observation|>") == 1
+
+
+GLM4 = ModelInfo(name="glm-4", context_window=8192, tools=True, tool_format="glm4")
+GLM45 = ModelInfo(name="glm-4.6", context_window=8192, tools=True, tool_format="glm45")
+NATIVE = ModelInfo(name="api", context_window=8192, tools=True, tool_format="openai")
 RAW = 'I will check.<|assistant|>get_weather\n{"city": "Paris", "unit": "C"}'
+TYPED_WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}}}
+RAW45 = (
+    "\nBoth cities.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Rome</arg_value>\n"
+    "<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>\n"
+    "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Oslo</arg_value>\n</tool_call>"
+)
+
+
+def split(splitter: OutputSplitter, raw: str, size: int) -> tuple[str, list[dict]]:
+    text = "".join(splitter.feed(TextDelta(raw[i : i + size])) for i in range(0, len(raw), size))
+    tail, calls = splitter.finish()
+    return text + tail, calls
 
 
 @pytest.mark.parametrize("size", [1, 3, 7, len(RAW)])
 def test_raw_output_splits_into_content_and_tool_calls_in_any_chunks(size):
-    splitter = OutputSplitter(["get_weather"])
-    text = "".join(splitter.feed(RAW[i : i + size]) for i in range(0, len(RAW), size))
-    tail, calls = splitter.finish()
-    assert text + tail == "I will check."
+    text, calls = split(OutputSplitter(GLM4, [WEATHER]), RAW, size)
+    assert text == "I will check."
     assert [(c["type"], c["function"]["name"]) for c in calls] == [("function", "get_weather")]
     assert json.loads(calls[0]["function"]["arguments"]) == {"city": "Paris", "unit": "C"}
     assert calls[0]["id"].startswith("call_")
 
 
+@pytest.mark.parametrize("size", [1, 5, len(RAW45)])
+def test_glm45_output_splits_into_parallel_calls_typed_by_their_schema(size):
+    text, calls = split(OutputSplitter(GLM45, [TYPED_WEATHER]), RAW45, size)
+    assert text == "Both cities."
+    assert [json.loads(c["function"]["arguments"]) for c in calls] == [{"city": "Rome", "days": 3}, {"city": "Oslo"}]
+    assert len({c["id"] for c in calls}) == 2
+
+
+def test_a_chat_completions_backend_streams_native_calls():
+    splitter = OutputSplitter(NATIVE, [WEATHER])
+    text = splitter.feed(TextDelta("Checking."))
+    text += splitter.feed(ToolCallChunk(0, "call_up", "get_weather", '{"city": '))
+    text += splitter.feed(ToolCallChunk(0, None, None, '"Oslo"}'))
+    tail, calls = splitter.finish()
+    assert text + tail == "Checking."
+    assert calls == [{"id": "call_up", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]
+
+
 def test_prose_that_starts_like_a_name_stays_prose():
-    splitter = OutputSplitter(["get_weather"])
-    text = splitter.feed("get well soon\nand rest.")
+    splitter = OutputSplitter(GLM4, [WEATHER])
+    text = splitter.feed(TextDelta("get well soon\nand rest."))
     tail, calls = splitter.finish()
     assert text + tail == "get well soon\nand rest." and calls == []
 
@@ -137,7 +204,7 @@ def test_held_text_that_was_not_a_stop_is_sent_at_the_end():
 
 
 def test_reasoning_content_tool_calls_and_usage_of_a_finished_answer():
-    answer = Answer(["get_weather"], [])
+    answer = Answer(OutputSplitter(GLM4, [WEATHER]), [])
     events = [
         ReasoningDelta("Paris, so "),
         ReasoningDelta("weather."),

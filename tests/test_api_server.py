@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from prometheus_client.parser import text_string_to_metric_families
 
-from app_server import serve_app, wait_for
+from browser_helpers import serve_app, wait_for
 from glm4_app.accounts import AccountStore
 from glm4_app.backend.offline import FOLDER_NAME, OFFLINE_MODEL_NAME
 

@@ -52,7 +52,7 @@ def test_the_streaming_core_imports_without_streamlit_or_torch():
 
     code = (
         "import sys; import glm4_app.events, glm4_app.reasoning, glm4_app.conversation, "
-        "glm4_app.scripted, glm4_app.store, glm4_app.settings; "
+        "glm4_app.scripted, glm4_app.store, glm4_app.settings, glm4_app.messages, glm4_app.turns; "
         "assert 'streamlit' not in sys.modules and 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app_server import REPO, chromium, needs_chromium, serve_app, wait_for
+from browser_helpers import REPO, chromium, needs_chromium, serve_app, wait_for
 from glm4_app.accounts import AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.store import ConversationStore

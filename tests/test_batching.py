@@ -180,6 +180,11 @@ def test_the_token_budget_makes_a_long_request_wait_instead_of_padding_everyone(
 
 def test_prefix_cache_works_for_requests_in_a_batch(tiny_glm, engines):
     engine = engines(tiny_glm, eos_token_ids=[], max_batch=4, prefix_cache_bytes=64 * 2**20)
+    check_follow_ups_reuse_their_prefix(tiny_glm, engines, engine)
+
+
+def check_follow_ups_reuse_their_prefix(tiny_glm, engines, engine):
+    """Three conversations in a batch, then their follow-ups: each reuses its own prefix."""
     doc = "The report says: " + "numbers and words " * 60
     firsts = [prompt_ids(tiny_glm, f"{doc} Question {i}?") for i in range(3)]
     run_all(engine, [(ids, GREEDY, f"conv-{i}") for i, ids in enumerate(firsts)])

@@ -17,13 +17,23 @@ from pathlib import Path
 
 import pytest
 
-from app_server import browser_page, needs_chromium, serve_app, wait_for
-from glm4_app.backend.offline import FOLDER_NAME, OFFLINE_MODEL_NAME
+from browser_helpers import needs_chromium
+from glm4_app.backend.offline import OFFLINE_MODEL_NAME
 
 pytestmark = [needs_chromium, pytest.mark.timeout(600)]
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-playwright_sync = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-expect = playwright_sync.expect
+from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
+    browser_page,
+    expect,
+    offline_model_data_dir,
+    serve_app,
+    wait_for,
+)
+from browser_helpers import answer_text as _answer_text  # noqa: E402
+from browser_helpers import messages as _messages  # noqa: E402
+from browser_helpers import send as _send  # noqa: E402
+from browser_helpers import watch_answer as _watch_answer  # noqa: E402
 
 
 # --- Fixtures --------------------------------------------------------------------------------
@@ -31,13 +41,8 @@ expect = playwright_sync.expect
 
 @pytest.fixture(scope="module")
 def browser_data_dir(offline_data_dir, tmp_path_factory) -> Path:
-    """A fresh GLM4_DATA_DIR (empty conversations) sharing the converted offline model, so
-    the ~25 s GGUF conversion stays out of the page's load."""
-    data_dir = tmp_path_factory.mktemp("browser_data")
-    (data_dir / "models").mkdir()
-    folder = offline_data_dir / "models" / FOLDER_NAME
-    (data_dir / "models" / FOLDER_NAME).symlink_to(folder, target_is_directory=True)
-    return data_dir
+    """A fresh GLM4_DATA_DIR (empty conversations) sharing the converted offline model."""
+    return offline_model_data_dir(offline_data_dir, tmp_path_factory.mktemp("browser_data"))
 
 
 @pytest.fixture(scope="module")
@@ -57,54 +62,6 @@ def app_url(browser_data_dir, tmp_path_factory):
 def page(app_url):
     with browser_page(app_url) as page:
         yield page
-
-
-# --- Helpers ---------------------------------------------------------------------------------
-
-STATS_MARK = "tokens of context"  # in the caption under every finished answer
-
-
-def _messages(page):
-    return page.get_by_test_id("stChatMessage")
-
-
-def _send(page, text: str) -> None:
-    box = page.get_by_test_id("stChatInputTextArea")
-    expect(box).to_be_enabled()
-    box.fill(text)
-    box.press("Enter")
-
-
-def _answer_text(message) -> str:
-    """The answer's words only: its markdown blocks, without captions and button labels."""
-    text = message.evaluate(
-        """el => [...el.querySelectorAll('[data-testid="stMarkdownContainer"]')]
-            .filter(md => !md.closest('button, [data-testid="stCaptionContainer"]'))
-            .map(md => md.innerText).join('\\n')"""
-    )
-    return text.replace("▌", "").strip()
-
-
-def _watch_answer(page, count: int, timeout: float = 180) -> list[int]:
-    """Wait for message number `count` (the answer) to finish; return the answer lengths seen
-    while it streamed."""
-    lengths: list[int] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        messages = _messages(page)
-        if messages.count() >= count:
-            last = messages.nth(count - 1)
-            try:
-                text = _answer_text(last)
-                done = STATS_MARK in last.inner_text(timeout=2_000)
-            except playwright_sync.Error:
-                continue  # the element was redrawn under us
-            if text and (not lengths or lengths[-1] != len(text)):
-                lengths.append(len(text))
-            if done:
-                return lengths
-        time.sleep(0.1)  # polling faster steals CPU from the model on small machines
-    raise AssertionError(f"answer {count} did not finish in {timeout:.0f} s; lengths seen: {lengths}")
 
 
 # --- The test --------------------------------------------------------------------------------

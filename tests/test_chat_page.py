@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,13 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
 from glm4_app.conversation import Conversation
-from glm4_app.events import Error, TextDelta
+from glm4_app.events import Error, Started, TextDelta
 from glm4_app.generation import ModelInfo
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.store import ConversationStore
+from glm4_app.turns import TURNS
 from glm4_app.ui import state
+from glm4_app.ui.turn import LiveView
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -80,21 +84,50 @@ def assistant(text: str) -> dict:
     return {"role": "assistant", "content": text}
 
 
-class InterruptedBackend(ScriptedBackend):
-    """Ends the script run after a few streamed pieces, as a click during streaming does
-    (Streamlit stops the running script at its next call to make way for the rerun)."""
+class HeldBackend(ScriptedBackend):
+    """Writes ``pieces`` chunks of its reply, then holds, sending the heartbeats the engine
+    sends while a request waits, until the answer is stopped (the turn closes the stream)."""
 
     def __init__(self, replies, *, pieces: int, **kwargs) -> None:
         super().__init__(replies, **kwargs)
         self.pieces = pieces
+        self.closed = threading.Event()
 
     def stream(self, messages, params, tools=None, cache_key=None):
         seen = 0
-        for event in super().stream(messages, params):
-            yield event
-            seen += isinstance(event, TextDelta)
-            if seen == self.pieces:
-                raise StopException()
+        try:
+            for event in super().stream(messages, params):
+                if isinstance(event, TextDelta):
+                    if seen == self.pieces:
+                        break
+                    seen += 1
+                yield event
+            while True:
+                time.sleep(0.01)
+                yield Started(prompt_tokens=1)
+        finally:
+            self.closed.set()
+
+
+@pytest.fixture
+def clicks_during_streaming(monkeypatch):
+    """The page's run ends once the live answer shows ``chars`` characters, as a click on
+    Stop does (Streamlit ends the running script at its next yield point to run the click).
+    ``None``: runs follow their answers to the end again."""
+    original = LiveView.follow
+
+    def interrupt_at(chars: int | None) -> None:
+        def follow(view):
+            while True:
+                entries, _, ended = view.turn.read(0, 0.05)
+                if len("".join(e.text for e in entries if isinstance(e, TextDelta))) >= chars:
+                    raise StopException()
+                if ended:
+                    return
+
+        monkeypatch.setattr(LiveView, "follow", original if chars is None else follow)
+
+    return interrupt_at
 
 
 class ContextLimitBackend(ScriptedBackend):
@@ -185,7 +218,7 @@ def test_regenerate_replaces_the_last_answer(open_page, data_dir):
 
     assert bubbles(at) == [("user", "Hi"), ("assistant", "Second answer")]
     assert backend.calls == [[user("Hi")], [user("Hi")]]  # the old answer was not sent back
-    assert stored(data_dir, at.query_params["c"]).messages[-1]["content"] == "Second answer"
+    assert stored(data_dir, at.query_params["c"]).messages[-1].content == "Second answer"
 
 
 def test_edit_last_message_and_resend(open_page, data_dir):
@@ -209,7 +242,7 @@ def test_edit_last_message_and_resend(open_page, data_dir):
     assert bubbles(at) == expected
     assert backend.calls[2] == [user("Q1"), assistant("A1"), user("Q2 without a typo")]
     saved = stored(data_dir, at.query_params["c"])
-    assert [(m["role"], m["content"]) for m in saved.messages] == expected
+    assert [(m.role, m.content) for m in saved.messages] == expected
 
 
 def test_cancel_edit_keeps_the_conversation(open_page):
@@ -244,43 +277,97 @@ def test_clear_empties_the_conversation(open_page, data_dir):
 # --- Stop ---------------------------------------------------------------------------------
 
 
-def test_stop_during_streaming_keeps_the_partial_answer(open_page, data_dir):
-    backend = InterruptedBackend(["One two three four five six"], pieces=3, chunk_chars=4)
+def test_stop_during_streaming_keeps_the_partial_answer(open_page, data_dir, clicks_during_streaming):
+    backend = HeldBackend(["One two three four five six"], pieces=3, chunk_chars=4)
+    clicks_during_streaming(12)
     at = open_page(backend)
     send(at, "Count")  # the run ends mid-answer, with the Stop button on screen
     assert at.button(key="stop").label == "⏹ Stop"
-    assert at.session_state["partial"]["content"] == "One two thre"
+    assert TURNS.live(at.query_params["c"]) is not None  # the answer goes on without the page
 
     click(at, "stop")
 
+    assert backend.closed.wait(5), "the model request was not cancelled"
     assert bubbles(at) == [("user", "Count"), ("assistant", "One two thre")]
-    assert at.chat_message[1].caption[0].value == "⏹ stopped"
+    assert at.chat_message[1].caption[-1].value == "⏹ stopped"
+    assert at.button(key="regenerate").label == "🔄 Regenerate"
     assert len(backend.calls) == 1  # Stop does not start another answer
     saved = stored(data_dir, at.query_params["c"]).messages[-1]
-    assert saved == {"role": "assistant", "content": "One two thre", "stopped": True}
+    assert (saved.role, saved.content, saved.stopped, saved.partial) == ("assistant", "One two thre", True, False)
 
 
-def test_partial_answer_left_by_an_interrupted_run_is_kept(open_page, data_dir):
-    backend = ScriptedBackend(["unused"])
-    at = open_page(backend)
-    conversation = Conversation(messages=[user("Tell me a story")])
-    at.session_state["conversation_chat"] = conversation
-    at.session_state["partial"] = {
-        "conversation": conversation.id,
-        "content": "Once upon a",
-        "reasoning": "",
-    }
-    at.run()
-    assert not at.exception
+@pytest.mark.parametrize("how", ["regenerate", "edit"])
+def test_stop_right_after_regenerate_or_edit_before_the_first_token(
+    open_page, data_dir, clicks_during_streaming, monkeypatch, how
+):
+    """Stop comes while the new answer still shows "Starting…": the answer ends, stays in the
+    conversation as an explicit stopped (empty) answer, and the next prompt does not hold
+    two user turns in a row."""
+    at = open_page(ScriptedBackend(["First answer"]))
+    send(at, "Q1")
+    held = HeldBackend(["never written"], pieces=0)
+    monkeypatch.setattr(state, "chat_backend", lambda settings: held)
+    clicks_during_streaming(0)
+    if how == "regenerate":
+        click(at, "regenerate")
+    else:
+        click(at, "edit")
+        at.text_area(key="edit_text").set_value("Q1")
+        click(at, "edit_send")
+    assert at.button(key="stop").label == "⏹ Stop"
+
+    click(at, "stop")
+
+    assert held.closed.wait(5), "the model request was not cancelled"
+    assert [role for role, _ in bubbles(at)] == ["user", "assistant"]
+    assert at.chat_message[1].caption[-1].value == "⏹ stopped"
+    assert at.button(key="regenerate").label == "🔄 Regenerate"
+    saved = stored(data_dir, at.query_params["c"]).messages
+    assert [(m.role, m.content, m.stopped) for m in saved] == [("user", "Q1", False), ("assistant", "", True)]
+
+    after = ScriptedBackend(["Hello!"])
+    monkeypatch.setattr(state, "chat_backend", lambda settings: after)
+    send(at, "Q2")
+    assert after.calls == [[user("Q2")]]  # the unanswered Q1 is left out with its empty answer
+
+
+def test_continue_carries_on_a_stopped_answer_in_the_same_message(
+    open_page, data_dir, clicks_during_streaming, monkeypatch
+):
+    held = HeldBackend(["Once upon a time"], pieces=2, chunk_chars=5)
+    clicks_during_streaming(10)
+    at = open_page(held)
+    send(at, "Story")
+    click(at, "stop")
+    stopped = stored(data_dir, at.query_params["c"]).messages[-1]
+    assert stopped.content == "Once upon " and stopped.stopped
+    assert at.button(key="continue").label == "▶️ Continue"
+
+    carried = ScriptedBackend(["a dragon baked bread."])
+    monkeypatch.setattr(state, "chat_backend", lambda settings: carried)
+    clicks_during_streaming(None)
+    click(at, "continue")
+
+    assert bubbles(at) == [("user", "Story"), ("assistant", "Once upon a dragon baked bread.")]
+    assert carried.calls == [[user("Story"), {"role": "assistant", "content": "Once upon ", "continued": True}]]
+    answer = stored(data_dir, at.query_params["c"]).messages[-1]
+    assert (answer.content, answer.stopped, answer.id) == ("Once upon a dragon baked bread.", False, stopped.id)
+    assert not at.button(key="regenerate").disabled and "continue" not in [b.key for b in at.button]
+
+
+def test_an_answer_cut_by_a_crash_shows_as_interrupted(open_page, data_dir):
+    saved = Conversation(owner="me", messages=[user("Tell me a story"), {"role": "assistant", "content": "Once upon a", "partial": True}])
+    ConversationStore(data_dir / "conversations.sqlite3").save(saved)
+    backend = ScriptedBackend(["The end."])
+    at = open_page(backend, c=saved.id)
 
     assert bubbles(at) == [("user", "Tell me a story"), ("assistant", "Once upon a")]
-    assert at.chat_message[1].caption[0].value == "⏹ stopped"
-    assert backend.calls == []
-    saved = stored(data_dir, conversation.id).messages
-    assert saved[-1] == {"role": "assistant", "content": "Once upon a", "stopped": True}
+    assert "Interrupted" in at.chat_message[1].caption[0].value
+    assert at.button(key="regenerate").label == "🔄 Regenerate"
+    assert backend.calls == []  # nothing is asked on its own
 
-    at.run()  # kept once, not again on every rerun
-    assert [role for role, _ in bubbles(at)] == ["user", "assistant"]
+    send(at, "And then?")  # the partial answer goes back as it is: no two user turns
+    assert backend.calls[-1] == [user("Tell me a story"), assistant("Once upon a"), user("And then?")]
 
 
 # --- Reasoning, errors, notices, LaTeX ----------------------------------------------------
@@ -318,7 +405,7 @@ def test_context_too_long_error_is_shown_in_the_chat(open_page, data_dir):
     assert len(errors) == 1
     assert errors[0].value.startswith("This conversation is ")
     assert "reads at most 64" in errors[0].value
-    assert stored(data_dir, at.query_params["c"]).messages[2]["content"] == long_message
+    assert stored(data_dir, at.query_params["c"]).messages[2].content == long_message
 
 
 @pytest.mark.parametrize("notice", [None, "No GPU found: using the bundled offline model."])

@@ -31,14 +31,14 @@ def test_blank_messages_are_ignored(text):
 def test_regenerate_drops_only_the_last_answer():
     c = chat()
     c.drop_last_answer()
-    assert [m["content"] for m in c.messages] == ["first", "one", "second"]
+    assert [m.content for m in c.messages] == ["first", "one", "second"]
     assert c.awaiting_answer
 
 
 def test_edit_replaces_the_last_question_and_forgets_its_answer():
     c = chat()
     assert c.edit_last_user("second, edited")
-    assert [m["content"] for m in c.messages] == ["first", "one", "second, edited"]
+    assert [m.content for m in c.messages] == ["first", "one", "second, edited"]
     assert not c.edit_last_user("   ")
 
 
@@ -46,10 +46,51 @@ def test_prompt_has_system_prompt_and_leaves_failed_answers_out():
     c = Conversation(system_prompt="Be brief.")
     c.add_user("too long")
     c.add_answer("", error="This conversation is too long")
-    assert c.prompt_messages() == [
+    c.add_user("shorter")
+    assert c.prompt_messages() == [  # never two user turns in a row: the unanswered one goes
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "too long"},
+        {"role": "user", "content": "shorter"},
     ]
+
+
+def test_a_question_stopped_before_any_word_leaves_the_prompt_with_its_empty_answer():
+    c = chat()
+    c.add_user("third")
+    c.add_answer("", stopped=True)  # Stop before the first token
+    c.add_user("fourth")
+    c.add_user("fifth")  # sent again without waiting (e.g. after a refused request)
+    roles = [(m["role"], m["content"]) for m in c.prompt_messages()]
+    assert roles == [
+        ("system", "Be brief."), ("user", "first"), ("assistant", "one"), ("user", "second"),
+        ("assistant", "two"), ("user", "fifth"),
+    ]
+    c.messages[-1:] = []  # the last question always goes, even before any answer
+    assert c.prompt_messages()[-1] == {"role": "user", "content": "fourth"}
+
+
+def test_a_stopped_answer_with_words_stays_in_the_prompt():
+    c = Conversation()
+    c.add_user("story")
+    c.add_answer("Once upon", stopped=True)
+    c.add_user("go on")
+    assert [m["content"] for m in c.prompt_messages()] == ["story", "Once upon", "go on"]
+
+
+def test_messages_keep_their_ids_and_unknown_fields_through_the_store(tmp_path):
+    store = ConversationStore(tmp_path / "db.sqlite3")
+    old = Conversation.from_dict(  # as saved before messages had ids, plus a future field
+        {"id": "old", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo", "mood": 1}]}
+    )
+    ids = [m.id for m in old.messages]
+    assert len(set(ids)) == 2 and [m.id for m in Conversation.from_dict(old.to_dict()).messages] == ids
+    store.save(old)
+    again = store.load("old")
+    assert [m.id for m in again.messages] == ids
+    assert again.messages[1].to_dict() == {"role": "assistant", "content": "yo", "id": ids[1], "mood": 1}
+    fresh = Conversation()
+    fresh.add_user("a")
+    fresh.add_user("b")
+    assert fresh.messages[0].id != fresh.messages[1].id
 
 
 def test_title_comes_from_the_first_message():

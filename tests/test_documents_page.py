@@ -21,9 +21,11 @@ REPORT = ("Revenue grew by eight percent in the third quarter. " * 20).encode()
 def open_page(tmp_path, monkeypatch):
     monkeypatch.setenv("GLM4_DATA_DIR", str(tmp_path))
 
-    def open_(backend) -> AppTest:
+    def open_(backend, c: str | None = None) -> AppTest:
         monkeypatch.setattr(state, "chat_backend", lambda settings: backend)
         at = AppTest.from_file(APP, default_timeout=60)
+        if c is not None:
+            at.query_params["c"] = c
         at.switch_page("pages/documents.py").run()
         assert not at.exception, at.exception
         return at
@@ -86,3 +88,35 @@ def test_too_long_asks_what_gives_and_shortening_is_visible(open_page):
     assert "left out to fit the context" in call[0]["content"]
     assert backend.count_tokens(call) <= 1200 - 300
     assert any("shortened" in c.value for c in at.chat_message[-1].caption)
+
+
+def test_a_hostile_upload_is_refused_in_words_and_a_repaired_one_says_what_was_lost(open_page, monkeypatch):
+    from hostile_files import nested_forms_pdf, repaired_pdf
+
+    monkeypatch.setenv("GLM4_DOC_TIMEOUT_S", "2")
+    at = open_page(ScriptedBackend(["ok"]))
+    upload(at, ("forms.pdf", nested_forms_pdf(26), "application/pdf"))  # minutes of MuPDF
+    assert "**forms.pdf**: forms.pdf took too long to read (over 2 s); nothing was added." in [
+        e.value for e in at.error
+    ]
+    assert card_labels(at) == []
+    at.run()  # the page as the browser redraws it: a fresh, empty uploader
+    upload(at, ("repaired.pdf", repaired_pdf(), "application/pdf"))
+    assert len(card_labels(at)) == 1, [e.value for e in at.error]
+    assert any("1 of its 3 pages came out without text" in c.value for c in at.caption)
+
+
+def test_the_choice_of_what_gives_survives_a_reload(open_page):
+    backend = ScriptedBackend(["Short answer."], info=ModelInfo(name="small", context_window=1200))
+    at = open_page(backend)
+    upload(at, ("big.txt", ("word " * 4000).encode(), "text/plain"))
+    conversation_id = at.query_params["c"]  # linked at the first upload
+    send(at, "Summarise")
+    assert "What should give?" in at.warning[0].value
+
+    again = open_page(backend, c=conversation_id)  # a reload while the choice is pending
+    assert "What should give?" in again.warning[0].value and backend.calls == []
+    again.radio(key="fit_choice").set_value("truncate").run()
+    again.button(key="fit_go").click().run()
+    assert not again.exception, again.exception
+    assert len(backend.calls) == 1 and again.chat_message[-1].markdown[0].value == "Short answer."

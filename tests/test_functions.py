@@ -684,3 +684,49 @@ def test_shipped_tools_work(shipped, name, arguments, check):
 def test_random_number_seed_is_reproducible(shipped):
     args = {"minimum": 1, "maximum": 1000, "count": 5, "seed": 42}
     assert call(shipped["random_number"], args).text == call(shipped["random_number"], args).text
+
+
+# --- Richer types through pydantic -------------------------------------------------------------
+
+
+from dataclasses import dataclass as _dataclass  # noqa: E402
+
+from pydantic import BaseModel, Field  # noqa: E402
+
+
+@_dataclass
+class Point:
+    x: float
+    y: float = 0.0
+
+
+class Trip(BaseModel):
+    city: str = Field(description="Where to.")
+    nights: int = Field(ge=1)
+
+
+def plan(trip: Trip, start: Point, stops: list[Point] | None = None):
+    pass
+
+
+def test_dataclasses_and_pydantic_models_become_nested_schemas_and_values():
+    t = tool(plan)
+    props = t.parameters["properties"]
+    assert props["trip"] == {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "Where to."}, "nights": {"type": "integer", "minimum": 1}},
+        "required": ["city", "nights"],
+    }
+    assert props["stops"] == {"type": "array", "items": props["start"]}
+    assert t.parameters["required"] == ["trip", "start"]
+    seen = []
+
+    @tool
+    def book(trip: Trip, start: Point) -> str:
+        seen.append((trip, start))
+        return "ok"
+
+    assert call(book, {"trip": {"city": "Oslo", "nights": 2}, "start": {"x": 1}}).text == "ok"
+    assert seen == [(Trip(city="Oslo", nights=2), Point(1.0, 0.0))]
+    bad = call(book, {"trip": {"city": "Oslo", "nights": 0}, "start": {"x": 1}})
+    assert bad.is_error and "nights: 0 is less than the minimum of 1" in bad.text

@@ -17,6 +17,7 @@ import pytest
 from glm4_app.conversation import Conversation
 from glm4_app.events import Stats
 from glm4_app.history import ImportProblem, from_json, to_json, to_markdown
+from glm4_app.messages import ImageRef, Message
 from glm4_app.store import SCHEMA_VERSION, ConversationStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,14 +87,14 @@ def test_rename_and_delete_only_touch_the_owners_conversations(tmp_path):
 
 
 def test_export_then_import_gives_an_equal_copy_for_the_importer(tmp_path):
-    original = Conversation(mode="tools", owner="alice", title="Plot it", system_prompt="Be exact.")
+    original = Conversation(mode="tools", owner="alice", title="Plot it", system_prompt="Be exact.", thinking=False)
     original.add_user("Plot sin(x)")
     original.messages += [
-        {"role": "assistant", "content": "import numpy", "metadata": "python"},
-        {"role": "observation", "content": "[figure]", "metadata": "python_result"},
+        Message("assistant", "import numpy", metadata="python", step=1),
+        Message("observation", "[figure]", metadata="python_result"),
     ]
-    original.add_answer("Here it is.", reasoning="think", stats=Stats(10, 5, 4096, 0.1, 1.0, "stop"))
-    original.messages[-1].update(model="THUDM/glm-4-9b-chat-hf", params={"temperature": 0.8})
+    answer = original.add_answer("Here it is.", reasoning="think", stats=Stats(10, 5, 4096, 0.1, 1.0, "stop"))
+    answer.model, answer.params = "THUDM/glm-4-9b-chat-hf", {"temperature": 0.8}
 
     copy = from_json(to_json(original).encode(), "bob")
     assert copy.owner == "bob" and copy.id != original.id
@@ -112,14 +113,15 @@ def test_export_then_import_gives_an_equal_copy_for_the_importer(tmp_path):
 def test_an_import_never_points_at_files_of_this_server():
     crafted = Conversation(mode="tools")
     crafted.messages = [
-        {"role": "user", "content": "look", "images": ["/etc/hostname"]},
-        {"role": "observation", "content": "done", "metadata": "python_result",
-         "files": ["/etc/passwd"], "images": [{"path": "/etc/hostname"}]},
+        Message("user", "look", images=[ImageRef("/etc/hostname")], pages=["/etc/hostname"]),
+        Message("observation", "done", metadata="python_result", files=["/etc/passwd"], images=[ImageRef("/etc/hostname")]),
     ]
+    crafted.attached = crafted.attached_pages = ["/etc/shadow"]
     imported = from_json(to_json(crafted).encode(), "me")
-    assert all("files" not in m and "images" not in m for m in imported.messages)
-    assert imported.messages[1]["content"] == "done"
-    assert "not imported" in imported.messages[1]["note"]
+    assert all(not m.files and not m.images and not m.pages for m in imported.messages)
+    assert imported.attached == imported.attached_pages == []
+    assert imported.messages[1].content == "done"
+    assert "not imported" in imported.messages[1].note
 
 
 @pytest.mark.parametrize(
@@ -140,8 +142,18 @@ def test_an_import_never_points_at_files_of_this_server():
          b'"context_window": 9, "ttft_s": null, "decode_s": 1, "finish_reason": "stop"}}]}}', "malformed statistics"),
         (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
          b'"assistant", "content": "", "reasoning": ["x"]}]}}', "should be text"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
+         b'"observation", "content": "", "images": [5]}]}}', "malformed images"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
+         b'"assistant", "content": "", "stopped": "yes"}]}}', "true or false"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
+         b'"assistant", "content": "", "metadata": "python", "step": "1"}]}}', "step that is not a number"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
+         b'"user", "content": "", "pages": "p.png"}]}}', "malformed images"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"thinking": "no"}}', "true or false"),
     ],
-    ids=["binary", "foreign", "version", "mode", "message", "document", "stats", "stats-types", "text-field"],
+    ids=["binary", "foreign", "version", "mode", "message", "document", "stats", "stats-types", "text-field",
+         "images", "flag", "step", "pages", "thinking"],
 )
 def test_a_broken_import_is_refused_with_a_reason(raw, problem):
     with pytest.raises(ImportProblem, match=problem):
@@ -194,7 +206,7 @@ def test_a_server_killed_mid_answer_keeps_everything_before_that_answer(tmp_path
     with closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     kept = store.load("killed")
-    assert [(m["role"], m["content"]) for m in kept.messages] == [
+    assert [(m.role, m.content) for m in kept.messages] == [
         ("user", "question one"),
         ("assistant", "answer one"),
         ("user", "question two"),

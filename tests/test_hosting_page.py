@@ -188,7 +188,7 @@ def test_over_the_rate_limit_the_message_is_kept_and_others_are_unaffected(open_
     assert bubbles(at) == [("user", "Q1"), ("assistant", "first answer"), ("user", "Q2")]
     assert len(backend.calls) == 1  # the model was never asked
     stored = ConversationStore(data_dir / "conversations.sqlite3")
-    assert stored.load(at.query_params["c"]).messages[-1]["content"] == "Q2"  # saved, not lost
+    assert stored.load(at.query_params["c"]).messages[-1].content == "Q2"  # saved, not lost
     assert at.button(key="regenerate").label == "▶️ Answer"  # the retry
 
     bob_backend = ScriptedBackend(["for bob"])
@@ -212,8 +212,8 @@ def test_answers_record_model_and_parameters(open_page, data_dir):
     at = open_page(ScriptedBackend(["A1"]))
     send(at, "Q1")
     answer = ConversationStore(data_dir / "conversations.sqlite3").load(at.query_params["c"]).messages[1]
-    assert answer["model"] == "scripted"
-    assert answer["params"]["max_new_tokens"] >= 1 and "temperature" in answer["params"]
+    assert answer.model == "scripted"
+    assert answer.params["max_new_tokens"] >= 1 and "temperature" in answer.params
 
 
 # --- Sidebar history --------------------------------------------------------------------------

@@ -268,14 +268,15 @@ def test_real_messages_from_other_modules_read_as_chinese():
 def _hosting_and_vision_messages(monkeypatch) -> list[str]:
     """Sentences from the hosting, vision, sandbox and model-server modules, made by calling them."""
     import httpx
+    import openai
 
     from glm4_app import auth
-    from glm4_app.backend.openai_http import cut_message, exception_message, response_error
+    from glm4_app.backend.openai_errors import cut_message, error_event, status_error
     from glm4_app.limits import UserLimits
     from glm4_app.settings import Settings
     from glm4_app.tools import sandbox
     from glm4_app.vision.images import ImageError, ImageLimits, normalise
-    from glm4_app.vision.profiles import GLM_4V_9B, check_send
+    from glm4_app.vision.profiles import GLM_4V_9B, GLM_46V, check_context, check_send
 
     limits = UserLimits(requests_per_minute=1, concurrent=1, upload_mb=1, context_tokens=10, clock=lambda: 0.0)
     made = [
@@ -295,6 +296,10 @@ def _hosting_and_vision_messages(monkeypatch) -> list[str]:
         check_send(GLM_4V_9B, [], ["a.png", "b.png"]).message,
         check_send(GLM_4V_9B, first, ["b.png"]).message,
         check_send(GLM_4V_9B, [], [], "Be brief.").message,
+        check_send(GLM_4V_9B, [], ["p1.png"], new_pages=1).message,
+        check_send(GLM_46V, [{"role": "user", "content": "q", "images": [f"{i}.png" for i in range(9)]}],
+                   ["a.png", "b.png"]).message,
+        check_context(9000, 8192, 1024, 12).message,
     ]
     made += [auth.user_name_problem("two words"), *auth.oidc_config_problems({}, False)]
     made += auth.oidc_config_problems({"redirect_uri": "x", "cookie_secret": "short", "client_id": "c"}, True)
@@ -305,13 +310,14 @@ def _hosting_and_vision_messages(monkeypatch) -> list[str]:
             settings = Settings(kernel_sandbox=sandbox_setting, allow_unsandboxed_kernel=allow)
             made.append(sandbox.kernel_policy(settings, hosted=True).notice)
     url = "http://gpu-box:8000/v1"
-    request = httpx.Request("POST", url)
     for status in (401, 404, 429, 500):
-        response = httpx.Response(status, json={"message": "nope"}, request=request)
-        made.append(response_error(response, url, "glm-4", lambda: ["glm-4-9b"])[0])
+        made.append(status_error(status, "nope", url, "glm-4", lambda: ["glm-4-9b"])[0])
+    request = httpx.Request("POST", url)
+    refused = openai.APIConnectionError(request=request)
+    refused.__cause__ = ConnectionRefusedError("Connection refused")
     made += [
-        exception_message(httpx.ConnectError("Connection refused"), url, 300),
-        exception_message(httpx.ReadTimeout("slow"), url, 300),
+        error_event(refused, url, "glm-4", 300, list).message,
+        error_event(openai.APITimeoutError(request=request), url, "glm-4", 300, list).message,
         cut_message(url, "peer closed connection"),
     ]
     return made

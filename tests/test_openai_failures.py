@@ -46,8 +46,10 @@ def test_a_dropped_connection_keeps_the_partial_text_and_says_it_was_cut(backend
 def test_http_errors_are_shown_with_the_servers_own_words(backend, server, status, said, kind, words):
     server.replies = [Reply(status=status, error=said)]
     events = list(backend.stream(QUESTION, PARAMS))
-    assert [type(e) for e in events] == [Started, Error]
+    assert {type(e) for e in events[:-1]} == {Started} and isinstance(events[-1], Error)  # heartbeats, then the error
     assert events[-1].kind == kind and said in events[-1].message and words in events[-1].message
+    # The client retried what may pass (busy, server errors) twice with backoff, not a bad request.
+    assert len(server.requests) == (1 if status == 400 else 3)
 
 
 def test_an_unknown_model_lists_what_the_server_offers(backend, server):
@@ -70,7 +72,7 @@ def test_connection_refused_names_the_url_at_start_and_mid_conversation(backend,
     assert url in raised.value.hint and "vllm serve" in raised.value.hint
     backend.base_url = url  # the server went away after the app connected
     (error,) = errors(backend.stream(QUESTION, PARAMS))
-    assert url in error.message and "Is `vllm serve` running" in error.message
+    assert url in error.message and "Is the server running there" in error.message
 
 
 @pytest.mark.timeout(30)
@@ -103,7 +105,8 @@ def test_the_api_key_is_sent_and_a_wrong_one_is_explained(tiny_glm_path, tokeniz
         backend = connect_openai_backend(settings_for(server, tiny_glm_path, openai_api_key="sekret"), lambda s: None)
         server.replies = [Reply("Hello.")]
         assert text_of(backend.stream(QUESTION, PARAMS)) == "Hello."
-        assert server.requests[-1].headers["Authorization"] == "Bearer sekret"
+        headers = {k.lower(): v for k, v in server.requests[-1].headers.items()}
+        assert headers["authorization"] == "Bearer sekret"
     finally:
         server.close()
 

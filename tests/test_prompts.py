@@ -148,3 +148,23 @@ def test_a_template_without_tools_is_reported(tiny_glm_path, tmp_path):
             backend.render([{"role": "user", "content": "hi"}], tools=[PYTHON])
     finally:
         engine.close()
+
+
+def test_continue_sends_the_prompt_then_what_the_stopped_answer_had_written(tiny_z1, backend_for):
+    backend = backend_for(tiny_z1)
+    messages = conversation_with_history().prompt_messages()
+    sent = []
+    submit = backend.engine.submit
+    backend.engine.submit = lambda ids, *args, **kwargs: sent.append(ids) or submit(ids, *args, **kwargs)
+    params = GenerationParams(max_new_tokens=4, temperature=0)
+
+    answering = list(backend.stream_continuation(messages, "It is", "Three plus three.", params))
+    thinking = list(backend.stream_continuation(messages, "", "Three plus", params))
+
+    decode = tiny_z1.tokenizer.decode
+    prompt = backend.render(messages)  # ends with the <think> the template opens
+    assert decode(sent[0]) == prompt + "Three plus three.</think>It is"
+    assert decode(sent[1]) == prompt + "Three plus"
+    # Past the closed reasoning, everything that follows is answer text.
+    assert not [e for e in answering if isinstance(e, ReasoningDelta)]
+    assert [e for e in answering if isinstance(e, TextDelta)] and [e for e in thinking if isinstance(e, (TextDelta, ReasoningDelta))]

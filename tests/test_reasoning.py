@@ -7,7 +7,8 @@ from glm4_app.reasoning import ReasoningSplitter
 
 CASES = [
     # id, starts_inside, raw output, expected reasoning, expected answer
-    ("z1-normal", True, "Let me think.\n</think>\n\nThe answer is 4.", "Let me think.\n", "The answer is 4."),
+    # The answer goes on verbatim (leading newlines too): they mean something to the tool parser.
+    ("z1-normal", True, "Let me think.\n</think>\n\nThe answer is 4.", "Let me think.\n", "\n\nThe answer is 4."),
     ("z1-writes-own-open-tag", True, "<think>Hmm, 2+2.</think>4", "Hmm, 2+2.", "4"),
     ("z1-cut-by-max-tokens", True, "Still thinking about", "Still thinking about", ""),
     ("z1-empty-reasoning", True, "</think>Direct.", "", "Direct."),
@@ -17,6 +18,8 @@ CASES = [
     ("think-tag-inside-answer-is-text", False, "Use <think> tags like so.", "", "Use <think> tags like so."),
     ("lone-partial-tag-at-end", True, "a </thi", "a </thi", ""),
     ("whitespace-only-output", True, "  \n ", "", ""),
+    ("plain-model-blank-first-line-kept", False, "\npython\nis a language.", "", "\npython\nis a language."),
+    ("whitespace-before-think", False, "\n<think>idea</think>\nAnswer", "idea", "\n\nAnswer"),
 ]
 
 

@@ -87,9 +87,19 @@ def test_an_uploaded_image_is_sent_shown_as_thumbnail_and_kept_after_refresh(ope
     assert images_in_bubbles(at) >= 1 and "0 attached" in at.expander[0].label
     conversation_id = at.query_params["c"][0] if isinstance(at.query_params["c"], list) else at.query_params["c"]
     stored = ConversationStore(data_dir / "conversations.sqlite3").load(conversation_id)
-    assert stored.messages[0]["images"] == sent["images"]
+    assert [image.path for image in stored.messages[0].images] == sent["images"]
     again = open_page(backend, c=conversation_id)  # a refresh: a new session, same link
     assert images_in_bubbles(again) >= 1
+
+
+def test_the_first_upload_links_the_conversation_and_a_reload_keeps_the_image_attached(open_page):
+    backend = scripted(GLM_41V)
+    at = upload(open_page(backend), png("red"))
+    conversation_id = at.query_params["c"]  # linked before any message
+    again = open_page(backend, c=conversation_id)  # a reload before sending
+    assert "1 attached" in again.expander[0].label
+    send(again, "What colour is it?")
+    assert len(backend.calls[0][-1]["images"]) == 1
 
 
 def test_glm41v_takes_several_images_in_later_turns(open_page):

@@ -9,6 +9,10 @@ Finished, stopped and abandoned requests leave after the step that ended them.
 The loop is written out (no ``model.generate``) so that Stop is honoured within one step, a
 request's sampling, seed and stop tokens stay its own, and one request's failure (out of
 memory included) never stops the others being served.
+
+With ``kv_cache="static"`` (the default on a GPU through the app's settings) the batch decodes
+on a preallocated key/value cache with CUDA-graph-captured steps (static_cache.py); requests
+too long for its rows and anything it cannot serve decode on the dynamic cache (decode_batch.py).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import torch
 
 from ..events import Done, Error, FinishReason, Prefill, Queued, Started, TextDelta
 from ..generation import GenerationParams
+from .decode_batch import DecodeBatch, static_cache
 from .detokenizer import IncrementalDetokenizer
-from .kv_batch import KVBatch
 from .prefix_cache import PrefixCache
 from .request import Request, Slot, reach
 from .sampling import Sampler
@@ -50,7 +54,12 @@ class Engine:
         prefix_cache_bytes: int = 0,
         max_batch: int = 1,
         batch_tokens: int = 0,
+        kv_cache: str = "dynamic",
+        cuda_graphs: bool = True,
     ) -> None:
+        """``kv_cache``: ``dynamic`` (grows per step, any device), ``static`` (preallocated
+        rows of ``batch_tokens // max_batch`` tokens; decode steps captured as CUDA graphs on
+        a GPU unless ``cuda_graphs`` is False) or ``auto`` (static on a GPU)."""
         self.model = model
         self.tokenizer = tokenizer
         self.eos_token_ids = frozenset(eos_token_ids)
@@ -73,7 +82,13 @@ class Engine:
         self._waiting: deque[Request] = deque()
         self._prefilling: deque[Slot] = deque()
         self._decoding: list[Slot] = []  # row i of ``self._batch`` is ``self._decoding[i]``
-        self._batch = KVBatch()
+        # The static cache's rows share the batch budget (the whole context each without one).
+        rows = self.max_batch
+        row_tokens = min(context_window, batch_tokens // rows) if batch_tokens else context_window
+        static = static_cache(
+            model, self.device, kv_cache, rows, row_tokens, cuda_graphs, explicit_positions
+        )
+        self._batch = DecodeBatch(model, self.device, static, self._logits_to_keep)
         self._lock = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="glm4-engine", daemon=True)
@@ -126,6 +141,8 @@ class Engine:
             self._waiting.clear()
             self._lock.notify_all()
         self._thread.join(timeout=30)
+        if not self._thread.is_alive():
+            self._batch.release()  # the static cache's memory goes back at once
 
     @property
     def waiting(self) -> int:
@@ -136,6 +153,11 @@ class Engine:
     def batch_size(self) -> int:
         """Requests decoding together now (read-only, for metrics)."""
         return len(self._decoding)
+
+    @property
+    def decode_path(self) -> str:
+        """``static+cuda-graphs``, ``static`` or ``dynamic``: the cache new batches decode on."""
+        return self._batch.path
 
     # -- queue --------------------------------------------------------------------------
 
@@ -176,11 +198,14 @@ class Engine:
             return True  # one request always gets its turn, however long
         if len(holding) >= self._batch_limit:
             return False
+        reaches = [reach(r, self.context_window) for r in (*holding, request)]
+        static = self._batch.admits(reaches)  # the static cache's rows decide, if it serves
+        if static is not None:
+            return static
         if not self.batch_tokens:
             return True
         # Every row is padded to the longest one, and each grows as it answers.
-        longest = max(reach(r, self.context_window) for r in (*holding, request))
-        return (len(holding) + 1) * longest <= self.batch_tokens
+        return len(reaches) * max(reaches) <= self.batch_tokens
 
     def _serve(self) -> None:
         while True:
@@ -202,7 +227,7 @@ class Engine:
             slot.request._put(Error(message, "backend"))
         self._prefilling.clear()
         self._decoding.clear()
-        self._batch = KVBatch()
+        self._batch.reset()
 
     # -- prefill ------------------------------------------------------------------------
 
@@ -271,7 +296,9 @@ class Engine:
         past, slot.past = slot.past, None
         if slot.budget > 0 and self._accept(slot, logits):
             with self._lock:
-                self._batch.add(past, len(slot.fed), self.device)
+                # Those still being read join soon: a new batch must have room for them too.
+                soon = [reach(s.request, self.context_window) for s in (slot, *self._prefilling)]
+                self._batch.add(past, len(slot.fed), soon)
                 self._decoding.append(slot)
         else:
             self._finish(slot, past)
@@ -285,15 +312,8 @@ class Engine:
             return
         slots = self._decoding
         try:
-            out = self.model(
-                input_ids=torch.tensor([[s.pending] for s in slots], device=self.device),
-                position_ids=torch.tensor(
-                    [[len(s.fed) + s.position_delta] for s in slots], device=self.device
-                ),
-                attention_mask=self._batch.step_mask(),
-                past_key_values=self._batch.past,
-                use_cache=True,
-                **({"logits_to_keep": 1} if self._logits_to_keep else {}),
+            logits = self._batch.decode(
+                [s.pending for s in slots], [len(s.fed) + s.position_delta for s in slots]
             )
         except torch.OutOfMemoryError:
             self._batch.undo_step()
@@ -303,20 +323,23 @@ class Engine:
             log.exception("decode step failed")
             self._fail_all(f"Generation failed: {type(exc).__name__}: {exc}")
             return
-        self._batch.past = out.past_key_values
         self._good_steps += 1
         if self._good_steps >= RECOVERY_STEPS and self._batch_limit < self.max_batch:
             self._batch_limit, self._good_steps = self._batch_limit + 1, 0
+        # Greedy rows take the argmax of all rows at once: one sync with the GPU per step.
+        greedy = any(s.sampler.plain_greedy for s in slots)
+        picks = logits.float().argmax(-1).tolist() if greedy else None
         ended = []
         for i, slot in enumerate(slots):
             slot.fed.append(slot.pending)
-            if not self._accept(slot, out.logits[i, -1]):
+            if not self._accept(slot, logits[i], picks[i] if picks else None):
                 ended.append(i)
         self._drop(ended)
 
-    def _accept(self, slot: Slot, logits: torch.Tensor) -> bool:
-        """Sample, stream and record one token; False when the request has ended."""
-        token = slot.sampler(logits)
+    def _accept(self, slot: Slot, logits: torch.Tensor, pick: int | None = None) -> bool:
+        """Sample (or take ``pick``, the argmax, for a plain greedy request), stream and record
+        one token; False when the request has ended."""
+        token = pick if pick is not None and slot.sampler.plain_greedy else slot.sampler(logits)
         if slot.request.cancelled:
             slot.reason = "cancelled"
             return False

@@ -156,7 +156,7 @@ def load_vision_backend(settings: Settings, progress: Callable[[str], None]):
     from .vision import VisionBackend
     from .vision_loader import load_vision_model
 
-    if settings.backend == "openai":  # a server (vLLM) answers: no weights are loaded here
+    if settings.backend in ("openai", "openai-chat"):  # a server answers: no weights here
         from .openai_connect import connect_openai_vision_backend
 
         return connect_openai_vision_backend(settings, progress)
@@ -193,6 +193,10 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
         from .openai_connect import connect_openai_backend
 
         return connect_openai_backend(settings, progress)
+    if settings.backend == "openai-chat":  # a chat-completions API with native tool calls
+        from .openai_connect import connect_openai_chat_backend
+
+        return connect_openai_chat_backend(settings, progress)
     gpu = gpu_available() if settings.device == "auto" else settings.device.startswith("cuda")
     source, may_fall_back = choose_chat_model(settings, gpu)
     notice = None
@@ -207,7 +211,7 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
         progress(f"{source} is unavailable ({err.title}); loading the offline model instead")
         notice = offline_notice(f"{source} could not be loaded ({err.title})")
         loaded = load_model(OFFLINE_MODEL_ID, settings, progress)
-    return InProcessChatBackend(loaded, make_engine(loaded, settings), notice)
+    return InProcessChatBackend(loaded, make_engine(loaded, settings), notice, settings.tool_format)
 
 
 def make_engine(loaded, settings: Settings) -> Engine:
@@ -223,6 +227,7 @@ def make_engine(loaded, settings: Settings) -> Engine:
         max_batch=settings.max_batch,
         batch_tokens=settings.batch_tokens
         or auto_batch_tokens(loaded.model, reserve_bytes=settings.prefix_cache_mb * 2**20),
+        kv_cache=settings.kv_cache,
     )
 
 

@@ -1,28 +1,34 @@
-"""Set up the OpenAI-compatible backend from settings: which model, its window, a tokenizer.
+"""Set up the OpenAI-compatible backends from settings: which model, its window, a tokenizer.
 
 No weights are loaded. The server is asked which models it serves (``/v1/models``; vLLM
-adds ``max_model_len``, the context window, and ``root``, the checkpoint it serves); the
-tokenizer comes from GLM4_OPENAI_TOKENIZER, else that checkpoint, else the model name.
+adds ``max_model_len``, the context window, and ``root``, the checkpoint it serves). For
+``GLM4_BACKEND=openai`` the tokenizer comes from GLM4_OPENAI_TOKENIZER, else that checkpoint,
+else the model name; ``openai-chat`` needs none (the server renders and parses tool calls).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-import httpx
+import openai
 
 from ..settings import Settings
 from ..vision.profiles import profile_by_name
 from .loader import LoadError, trust_remote_code
 from .openai_backend import OpenAIBackend
-from .openai_http import exception_message
+from .openai_chat import OpenAIChatBackend
+from .openai_errors import error_event
+from .openai_wire import make_client, thinking_by_name, vision_by_name
 from .prompt import PromptRenderer
 
 # GLM-4 ends a turn on these; used when the checkpoint's generation config is not at hand.
 GLM_STOP_TOKENS = ("<|endoftext|>", "<|user|>", "<|observation|>")
 DEFAULT_WINDOW = 8192
+# A chat-completions API rarely says its window: the meter assumes GLM-4's 128K (an estimate).
+CHAT_DEFAULT_WINDOW = 131072
 
 
 def connect_openai_backend(
@@ -32,14 +38,12 @@ def connect_openai_backend(
     base_url: str | None = None,
     model: str | None = None,
     tokenizer: str | None = None,
+    vision: bool = False,
 ) -> OpenAIBackend:
     """The backend for the chat server, or (``base_url``/``model`` given) another one such as
     a GLM-4V server for Vision: vLLM serves one model per server."""
     base_url = (base_url or settings.openai_base_url).rstrip("/")
-    headers = {"Authorization": f"Bearer {settings.openai_api_key}"} if settings.openai_api_key else {}
-    client = httpx.Client(
-        headers=headers, timeout=httpx.Timeout(settings.openai_timeout_s, connect=10.0)
-    )
+    client = make_client(settings, base_url)
     progress(f"Asking {base_url} which models it serves")
     card = _model_card(client, base_url, settings, settings.openai_model if model is None else model)
     model = card["id"]
@@ -54,7 +58,7 @@ def connect_openai_backend(
             except Exception as exc:  # noqa: BLE001 - any failure means: let the server render
                 why_not = f"{source}: {type(exc).__name__}: {exc}"
                 continue
-            renderer = PromptRenderer(loaded, model)
+            renderer = PromptRenderer(loaded, model, settings.tool_format)
             break
     window = card.get("max_model_len") or _tokenizer_window(renderer) or DEFAULT_WINDOW
     if settings.max_context:
@@ -69,7 +73,8 @@ def connect_openai_backend(
         notice = (
             f"The server renders prompts because {reason}: tools are unavailable and token "
             "counts are estimates. Set GLM4_OPENAI_TOKENIZER to the served checkpoint's hub id "
-            "or folder for exact counts and tools."
+            "or folder for exact counts and tools, or GLM4_BACKEND=openai-chat if the server "
+            "parses tool calls itself."
         )
     return OpenAIBackend(
         client,
@@ -82,6 +87,8 @@ def connect_openai_backend(
         notice=notice,
         # GLM-Z1's template opens <think> itself; without the template, go by the checkpoint.
         reasoning=any("z1" in name.lower() for name in (model, card.get("root") or "")),
+        thinking_switch=any(thinking_by_name(name) for name in (model, card.get("root") or "")),
+        vision=vision or any(vision_by_name(name) for name in (model, card.get("root") or "")),
     )
 
 
@@ -93,54 +100,98 @@ def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], 
             "No vision model is configured",
             "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).",
         )
-    backend = connect_openai_backend(
-        settings,
-        progress,
-        base_url=settings.openai_vision_base_url or settings.openai_base_url,
-        model=settings.vision_model,
-        tokenizer="",  # GLM4_OPENAI_TOKENIZER is the chat model's; this one's is its own
-    )
+    base_url = settings.openai_vision_base_url or settings.openai_base_url
+    if settings.backend == "openai-chat":
+        backend = connect_openai_chat_backend(
+            settings, progress, base_url=base_url, model=settings.vision_model, vision=True
+        )
+    else:
+        backend = connect_openai_backend(
+            settings,
+            progress,
+            base_url=base_url,
+            model=settings.vision_model,
+            tokenizer="",  # GLM4_OPENAI_TOKENIZER is the chat model's; this one's is its own
+            vision=True,
+        )
     backend.profile = profile_by_name(settings.vision_model)  # the page checks its rules
+    if settings.backend == "openai":
+        # Images go to chat completions, where the server (not this app) would have to parse
+        # tool calls: tools in Vision need GLM4_BACKEND=openai-chat.
+        backend.info = replace(backend.info, tools=False)
     return backend
 
 
-def _model_card(client: httpx.Client, base_url: str, settings: Settings, wanted: str) -> dict:
+def connect_openai_chat_backend(
+    settings: Settings,
+    progress: Callable[[str], None],
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    vision: bool = False,
+) -> OpenAIChatBackend:
+    """A chat-completions API with native tool calls: no tokenizer, the server renders the
+    prompt and parses the model's calls (vLLM/SGLang need a tool parser for that)."""
+    base_url = (base_url or settings.openai_base_url).rstrip("/")
+    client = make_client(settings, base_url)
+    wanted = settings.openai_model if model is None else model
+    progress(f"Asking {base_url} which models it serves")
+    card = _model_card(client, base_url, settings, wanted, optional=bool(wanted))
+    window = card.get("max_model_len") or settings.max_context or CHAT_DEFAULT_WINDOW
+    if settings.max_context:
+        window = min(window, settings.max_context)
+    return OpenAIChatBackend(
+        client,
+        base_url,
+        card["id"],
+        context_window=window,
+        timeout_s=settings.openai_timeout_s,
+        window_known=bool(card.get("max_model_len") or settings.max_context),
+        vision=vision or vision_by_name(card["id"]),
+    )
+
+
+def _model_card(
+    client: openai.OpenAI, base_url: str, settings: Settings, wanted: str, optional: bool = False
+) -> dict:
+    """The served model's card from ``/models``. ``optional``: a server without that route
+    (some hosted APIs) is fine when the model is named in the settings."""
     try:
-        response = client.get(base_url + "/models")
-    except httpx.HTTPError as exc:
+        cards = [m.model_dump() for m in client.models.list().data]
+    except openai.AuthenticationError as exc:
         raise LoadError(
-            "Cannot reach the model server",
-            exception_message(exc, base_url, settings.openai_timeout_s),
-            repr(exc),
+            f"The model server at {base_url} refused the API key (HTTP {exc.status_code})",
+            "Set GLM4_OPENAI_API_KEY to the key the server expects.",
+            str(exc.body)[:1000],
         ) from None
-    if response.status_code in (401, 403):
+    except openai.APIStatusError as exc:
+        if optional and exc.status_code in (404, 405):
+            return {"id": wanted}
         raise LoadError(
-            f"The model server at {base_url} refused the API key (HTTP {response.status_code})",
-            "Set GLM4_OPENAI_API_KEY to the key the server was started with (`--api-key`).",
-            response.text[:1000],
-        )
-    if response.status_code >= 400:
-        raise LoadError(
-            f"The model server at {base_url} answered HTTP {response.status_code} for /models",
+            f"The model server at {base_url} answered HTTP {exc.status_code} for /models",
             "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.",
-            response.text[:1000],
-        )
-    try:
-        cards = [c for c in response.json().get("data", []) if isinstance(c, dict) and c.get("id")]
-    except (ValueError, AttributeError):
+            str(exc.body)[:1000],
+        ) from None
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        words = error_event(exc, base_url, wanted, settings.openai_timeout_s, list).message
+        raise LoadError("Cannot reach the model server", words, repr(exc.__cause__ or exc)) from None
+    except Exception as exc:  # noqa: BLE001 - an answer that is not a model list
         raise LoadError(
             f"{base_url}/models is not an OpenAI-compatible model list",
             "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.",
-            response.text[:1000],
+            f"{type(exc).__name__}: {exc}"[:1000],
         ) from None
+    cards = [c for c in cards if isinstance(c, dict) and c.get("id")]
     for card in cards:
         if card["id"] == wanted or not wanted:
             return card
+    if optional and not cards:
+        return {"id": wanted}
     offered = ", ".join(c["id"] for c in cards) or "no models"
     raise LoadError(
         f"The model server at {base_url} does not serve {wanted or 'any model'!r}",
         f"It serves: {offered}. Set GLM4_OPENAI_MODEL to one of them.",
-        response.text[:1000],
+        ", ".join(c["id"] for c in cards)[:1000],
     )
 
 

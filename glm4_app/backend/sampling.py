@@ -25,6 +25,11 @@ class Sampler:
             seed = params.seed if params.seed is not None else random.getrandbits(63)
             self._generator = torch.Generator(device=device).manual_seed(seed)
 
+    @property
+    def plain_greedy(self) -> bool:
+        """The next token is the argmax of the logits (so a batch can pick all of them at once)."""
+        return self.params.greedy and self._seen is None
+
     def observe(self, token_ids: torch.Tensor | list[int]) -> None:
         """Tokens the repetition penalty applies to: the prompt, then each new token."""
         if self._seen is not None:

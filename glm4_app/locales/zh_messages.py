@@ -110,8 +110,6 @@ MESSAGES = {
     "GLM4_CHAT_MODEL asks for the offline model": "GLM4_CHAT_MODEL 指定了离线模型",
     "{source} could not be loaded ({reason})": "{source} 无法加载（{reason}）",
     # Tools (glm4_app/tools)
-    "🌐 Browser": "🌐 浏览器",
-    "🎨 Text-to-image": "🎨 文生图",
     "🔎 Web search": "🔎 联网搜索",
     "{reason}; the browser still opens URLs.": "{reason}；浏览器仍可打开网址。",
     "web search is not configured (GLM4_SEARCH_PROVIDER is empty)": "未配置联网搜索（GLM4_SEARCH_PROVIDER 为空）",
@@ -188,6 +186,30 @@ MESSAGES = {
     "Reading page {number} of {count}": "正在读取第 {number} / {count} 页",
     "Reading slide {number} of {count}": "正在读取第 {number} / {count} 张幻灯片",
     "Reading sheet {number} of {count}": "正在读取第 {number} / {count} 个工作表",
+    "Reading {name}": "正在读取 {name}",
+    "{name} contains no text (pictures on slides are not read).": "{name} 不包含文字（幻灯片中的图片不会被读取）。",
+    "{name} was damaged and had to be repaired to be read; {empty} of its {count} pages came "
+    "out without text, so some of the text may be missing.":
+    "{name} 已损坏，读取前经过了修复；其 {count} 页中有 {empty} 页没有读出文字，部分内容可能缺失。",
+    "Only the first {count} characters of its markup were read.": "只读取了其标记的前 {count} 个字符。",
+    "Only its first {count} characters were kept.": "只保留了前 {count} 个字符。",
+    "{name} contains a part that unpacks to more than the {size} it declares; it was not opened "
+    "because it looks like a zip bomb.":
+    "{name} 中有部分内容解压后超过其声明的 {size}；它看起来像压缩炸弹，因此未打开。",
+    "{name} uses a compression method Office files do not use ({method}).":
+    "{name} 使用了 Office 文件不会使用的压缩方式（{method}）。",
+    # Reading uploads in a worker process (glm4_app/doc_worker.py)
+    "{name} took too long to read (over {seconds} s); nothing was added.":
+    "{name} 读取时间过长（超过 {seconds} 秒）；未添加任何内容。",
+    "{name} took too long to read; nothing was added.": "{name} 读取时间过长；未添加任何内容。",
+    "{name} could not be read: the document reader did not start (details are in the server "
+    "log).":
+    "{name} 无法读取：文档读取程序未能启动（详情见服务器日志）。",
+    "{name} needed too much memory to read (over {limit} MB); nothing was added.":
+    "{name} 读取所需内存过多（超过 {limit} MB）；未添加任何内容。",
+    "{name} could not be read: reading it needed too much memory (over {limit} MB) or crashed the "
+    "reader; nothing was added.":
+    "{name} 无法读取：读取所需内存过多（超过 {limit} MB）或导致读取程序崩溃；未添加任何内容。",
     # Fitting documents into the context (glm4_app/doc_budget.py)
     "The documents and conversation take {tokens} tokens; the model reads {window}, and "
     "{reserve} are kept for the answer.":
@@ -238,11 +260,49 @@ MESSAGES = {
     # Vision checkpoints' rules (glm4_app/vision/profiles.py)
     "{label} takes no system prompt. Clear it under ⚙️ Generation, then send again.":
     "{label} 不支持系统提示词。请在 ⚙️ 生成参数 中清空后重新发送。",
-    "{label} reads {images} per conversation; you attached {count}. Remove all but one.":
-    "{label} 每段对话只能读取{images}，你添加了 {count} 张。请只保留一张。",
-    "{label} reads {images} per conversation, and this one already has its image. Start a new "
-    "conversation with the new image?":
-    "{label} 每段对话只能读取{images}，而当前对话已有图片。要用新图片开始新对话吗？",
+    "{label} reads {images} per conversation; you attached {count}. Remove {extra}.":
+    "{label} 每段对话只能读取{images}，你添加了 {count} 张。请移除 {extra} 张。",
+    "{label} reads {images} per conversation, and this one has no room for more. Start a new "
+    "conversation with the new images?":
+    "{label} 每段对话只能读取{images}，当前对话已没有空位。要用新图片开始新对话吗？",
+    "{label} reads {images} per conversation, and this one has room for {left} more. Remove "
+    "some, or start a new conversation with the new images?":
+    "{label} 每段对话只能读取{images}，当前对话还能再加 {left} 张。请移除一些，或用新图片开始新对话？",
+    "{label} reads one image, not the pages of a document. Configure GLM-4.1V or later as "
+    "GLM4_VISION_MODEL for PDFs and slides, or read the document in Long document mode.":
+    "{label} 只能读取一张图片，不能读取文档的页面。如需发送 PDF 和幻灯片，请将 GLM4_VISION_MODEL "
+    "设为 GLM-4.1V 或更新的模型，或在长文档模式中阅读该文档。",
+    "With its {pages} pages this message makes a prompt of {tokens} tokens; the model reads "
+    "{window}, and {reserve} must stay free for the answer. Send fewer pages (split the "
+    "document), start a new conversation, or read it as text in Long document mode.":
+    "加上这 {pages} 页，这条消息的提示词共 {tokens} token；模型最多读取 {window}，且需为回答留出 "
+    "{reserve}。请少发几页（拆分文档）、开始新对话，或在长文档模式中按文字阅读。",
+    "With its images this message makes a prompt of {tokens} tokens; the model reads {window}, "
+    "and {reserve} must stay free for the answer. Send fewer pages (split the document), start "
+    "a new conversation, or read it as text in Long document mode.":
+    "加上这些图片，这条消息的提示词共 {tokens} token；模型最多读取 {window}，且需为回答留出 "
+    "{reserve}。请少发几张（拆分文档）、开始新对话，或在长文档模式中按文字阅读。",
+    # Documents as page images (glm4_app/vision/pages.py)
+    "{name} is not a PDF or a PowerPoint presentation (.pptx).": "{name} 不是 PDF 或 PowerPoint 演示文稿（.pptx）。",
+    "{name} is {size} MB; documents up to {limit} MB are accepted.": "{name} 大小为 {size} MB；文档最大为 {limit} MB。",
+    "{name} is password-protected. Remove the password and upload it again.":
+    "{name} 受密码保护。请移除密码后重新上传。",
+    "{name} has no pages.": "{name} 没有页面。",
+    "{name} has {count} pages; at most {limit} are sent as images. Split it, or read it as text "
+    "in Long document mode.":
+    "{name} 有 {count} 页；最多只能按图片发送 {limit} 页。请拆分它，或在长文档模式中按文字阅读。",
+    "{name} is damaged: page {page} can't be drawn.": "{name} 已损坏：第 {page} 页无法绘制。",
+    "Slides can only be drawn by an office suite, and none is installed here. Save {name} as PDF "
+    "(File > Export in PowerPoint) and attach that, or install LibreOffice on the server (Debian: "
+    "apt-get install libreoffice-impress).":
+    "只有办公套件能绘制幻灯片，而此处没有安装。请把 {name} 另存为 PDF（PowerPoint 中的 文件 > 导出）"
+    "后附加，或在服务器上安装 LibreOffice（Debian：apt-get install libreoffice-impress）。",
+    "Drawing the slides of {name} took over {seconds} s; save it as PDF and attach that.":
+    "绘制 {name} 的幻灯片超过 {seconds} 秒；请另存为 PDF 后附加。",
+    "LibreOffice could not draw the slides of {name}; save it as PDF and attach that.":
+    "LibreOffice 无法绘制 {name} 的幻灯片；请另存为 PDF 后附加。",
+    # Scanned PDFs read by the vision model (glm4_app/documents_ocr.py)
+    "Reading page {page} of {pages} failed: {error}": "识别第 {page} / {pages} 页失败：{error}",
     "{label} reads an image only with the first message of a conversation. Start a new "
     "conversation with this image?":
     "{label} 只能在对话的第一条消息中读取图片。要用这张图片开始新对话吗？",
@@ -307,14 +367,21 @@ MESSAGES = {
     "没有可用于执行代码的沙箱（{problem}）。请安装 bubblewrap（`apt-get install bubblewrap`），"
     "或设置 GLM4_ALLOW_UNSANDBOXED_KERNEL=true 以在无隔离的环境中运行代码。",
     "The Python tool is off: {reason}": "Python 工具已关闭：{reason}",
+    "Python runs without a sandbox ({problem}): the model's code can read what this app's user "
+    "can (the conversations database, secrets, other sessions' files), reach the network and "
+    "this machine's services, and write to the shared /tmp. Install bubblewrap (`apt-get "
+    "install bubblewrap`) to isolate it.":
+    "Python 在无沙箱的环境中运行（{problem}）：模型生成的代码可以读取本应用用户能读取的一切"
+    "（对话数据库、密钥、其他会话的文件），访问网络和本机服务，并写入共享的 /tmp。请安装 "
+    "bubblewrap（`apt-get install bubblewrap`）以隔离它。",
     "bubblewrap (bwrap) is not installed": "未安装 bubblewrap（bwrap）",
     "bwrap cannot create a sandbox here: {error}": "bwrap 无法在此创建沙箱：{error}",
     "bwrap failed: {error}": "bwrap 运行失败：{error}",
-    # The OpenAI-compatible model server (glm4_app/backend/openai_http.py, openai_connect.py)
+    # The OpenAI-compatible model server (glm4_app/backend/openai_errors.py, openai_connect.py)
     "The model server at {base_url} refused the request (HTTP {status}: {said}). Check "
-    "GLM4_OPENAI_API_KEY: it must match the server's `--api-key`.":
+    "GLM4_OPENAI_API_KEY: it must be the key the server expects.":
     "{base_url} 的模型服务器拒绝了请求（HTTP {status}：{said}）。请检查 GLM4_OPENAI_API_KEY："
-    "它必须与服务器的 `--api-key` 一致。",
+    "它必须是服务器要求的密钥。",
     "The model server at {base_url} has no model {model} (HTTP 404: {said}). It serves: "
     "{offered}. Set GLM4_OPENAI_MODEL to one of them.":
     "{base_url} 的模型服务器上没有模型 {model}（HTTP 404：{said}）。它提供的模型有：{offered}。"
@@ -327,11 +394,29 @@ MESSAGES = {
     "The model server failed (HTTP {status}: {said}). Try again; if it persists, check the "
     "server's log.":
     "模型服务器出错（HTTP {status}：{said}）。请重试；如果问题持续，请查看服务器日志。",
-    "Cannot connect to the model server at {base_url} ({error}). Is `vllm serve` running there? "
-    "Check GLM4_OPENAI_BASE_URL.":
-    "无法连接到 {base_url} 的模型服务器（{error}）。`vllm serve` 是否在运行？请检查 GLM4_OPENAI_BASE_URL。",
-    "Connecting to the model server at {base_url} timed out. Is the address right?":
-    "连接 {base_url} 的模型服务器超时。地址是否正确？",
+    "Cannot connect to the model server at {base_url} ({error}). Is the server running there "
+    "(`vllm serve`, `ollama serve`, ...)? Check GLM4_OPENAI_BASE_URL.":
+    "无法连接到 {base_url} 的模型服务器（{error}）。服务器（`vllm serve`、`ollama serve` 等）是否在运行？"
+    "请检查 GLM4_OPENAI_BASE_URL。",
+    "The model server failed in the middle of the answer: {said}": "模型服务器在回答过程中出错：{said}",
+    "Reading the model server's answer failed: {error}": "读取模型服务器的回答失败：{error}",
+    "the stream ended before the server finished": "服务器还没说完，数据流就结束了",
+    "Images and tools cannot be combined in one request to the server.": "发给服务器的同一个请求中不能同时包含图片和工具。",
+    "Tools need the prompt rendered by this app, and no local tokenizer of {model} could be "
+    "loaded. Set GLM4_OPENAI_TOKENIZER to its hub id or folder, or GLM4_BACKEND=openai-chat if "
+    "the server has a tool parser.":
+    "工具需要由本应用渲染提示词，但无法加载 {model} 的本地分词器。请将 GLM4_OPENAI_TOKENIZER 设为其 Hub ID "
+    "或文件夹；如果服务器带有工具解析器，也可以设置 GLM4_BACKEND=openai-chat。",
+    "The server renders prompts because {reason}: tools are unavailable and token counts are "
+    "estimates. Set GLM4_OPENAI_TOKENIZER to the served checkpoint's hub id or folder for exact "
+    "counts and tools, or GLM4_BACKEND=openai-chat if the server parses tool calls itself.":
+    "由于{reason}，提示词由服务器渲染：工具不可用，token 计数为估算值。将 GLM4_OPENAI_TOKENIZER "
+    "设为所服务检查点的 Hub ID 或文件夹可获得精确计数和工具；如果服务器自己解析工具调用，也可以设置 "
+    "GLM4_BACKEND=openai-chat。",
+    "The server does not say how long a prompt {model} reads; the meter assumes {window} tokens. "
+    "Set GLM4_MAX_CONTEXT to the model's window.":
+    "服务器没有说明 {model} 能读取多长的提示词；计量条按 {window} 个 token 估算。请将 GLM4_MAX_CONTEXT "
+    "设为该模型的上下文长度。",
     "The model server at {base_url} sent nothing for {seconds} s, so the request was abandoned. "
     "The server may be overloaded; GLM4_OPENAI_TIMEOUT_S sets how long to wait.":
     "{base_url} 的模型服务器 {seconds} 秒内没有任何响应，请求已放弃。服务器可能过载；"
@@ -344,8 +429,8 @@ MESSAGES = {
     "Cannot reach the model server": "无法访问模型服务器",
     "The model server at {base_url} refused the API key (HTTP {status})":
     "{base_url} 的模型服务器拒绝了 API 密钥（HTTP {status}）",
-    "Set GLM4_OPENAI_API_KEY to the key the server was started with (`--api-key`).":
-    "请将 GLM4_OPENAI_API_KEY 设为服务器启动时使用的密钥（`--api-key`）。",
+    "Set GLM4_OPENAI_API_KEY to the key the server expects.":
+    "请将 GLM4_OPENAI_API_KEY 设为服务器要求的密钥。",
     "The model server at {base_url} answered HTTP {status} for /models":
     "{base_url} 的模型服务器对 /models 返回了 HTTP {status}",
     "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.":
@@ -358,11 +443,36 @@ MESSAGES = {
     "No vision model is configured.": "未配置视觉模型。",
     "Set GLM4_VISION_MODEL and restart.": "请设置 GLM4_VISION_MODEL 后重启。",
     "{source} is not a vision model this app can run.": "{source} 不是本应用能运行的视觉模型。",
-    "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b or zai-org/GLM-4.1V-9B-Thinking.":
-    "请将 GLM4_VISION_MODEL 设为 THUDM/glm-4v-9b 或 zai-org/GLM-4.1V-9B-Thinking。",
+    "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b, zai-org/GLM-4.1V-9B-Thinking, zai-org/GLM-4.5V "
+    "or zai-org/GLM-4.6V-Flash.":
+    "请将 GLM4_VISION_MODEL 设为 THUDM/glm-4v-9b、zai-org/GLM-4.1V-9B-Thinking、zai-org/GLM-4.5V "
+    "或 zai-org/GLM-4.6V-Flash。",
     "Loading tokenizer and image processor": "加载分词器和图像处理器",
     "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).":
     "请将 GLM4_VISION_MODEL 设为视觉模型服务器提供的模型名（例如 THUDM/glm-4v-9b）。",
     "Asking {base_url} which models it serves": "查询 {base_url} 提供哪些模型",
     "Loading the tokenizer of {source} to render prompts here": "加载 {source} 的分词器，在本地渲染提示词",
+    # MCP servers (glm4_app/tools/mcp_servers)
+    "The MCP servers file {path} does not exist (GLM4_MCP_CONFIG).": "MCP 服务器配置文件 {path} 不存在（GLM4_MCP_CONFIG）。",
+    "The MCP servers file {path} cannot be read: {error}.": "无法读取 MCP 服务器配置文件 {path}：{error}。",
+    "The MCP servers file {path} is not JSON: {error} at line {line} column {column}.":
+    "MCP 服务器配置文件 {path} 不是合法的 JSON：第 {line} 行第 {column} 列，{error}。",
+    'The MCP servers file {path} has no "mcpServers" object (the Claude Desktop layout).':
+    'MCP 服务器配置文件 {path} 中没有 "mcpServers" 对象（Claude Desktop 的格式）。',
+    "MCP server {name}: {problem}; it is skipped.": "MCP 服务器 {name}：{problem}；已跳过。",
+    "give either `command` (a local server) or `url` (a remote one)": "请给出 `command`（本地服务器）或 `url`（远程服务器）之一",
+    "it uses {variable}, which is not set in the app's environment": "它用到了 {variable}，但应用的环境变量中没有设置",
+    "It was shut down.": "已关闭。",
+    "It did not start within {seconds} s (no answer to initialize).": "它没有在 {seconds} 秒内启动（initialize 无应答）。",
+    "It could not be started: {reason}.": "无法启动：{reason}。",
+    "the command was not found ({command})": "找不到命令（{command}）",
+    "Its connection broke: {reason}.": "连接中断：{reason}。",
+    "Its process exited; it starts again on the next call.": "进程已退出；下次调用时会重新启动。",
+    'Local servers run in the code sandbox when hosted, and {reason} Or mark this server "trusted": '
+    "true in the MCP servers file.":
+    '托管运行时本地服务器在代码沙箱中运行，而{reason}或者在 MCP 服务器配置文件中把此服务器标记为 "trusted": true。',
+    "It lists {count} tools; only the first {limit} are offered to the model.": "它列出了 {count} 个工具；只有前 {limit} 个提供给模型。",
+    "Tool {name} is left out: its input schema is not valid JSON Schema ({problem}).":
+    "工具 {name} 未提供给模型：它的输入 schema 不是合法的 JSON Schema（{problem}）。",
+    "Tool {name} is left out: another of its tools has the same name here.": "工具 {name} 未提供给模型：它的另一个工具在这里同名。",
 }

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from .. import limits, metrics
 from ..accounts import store_for
-from ..events import Done, Error, ReasoningDelta, TextDelta
+from ..events import Done, Error, ReasoningDelta, TextDelta, ToolCallChunk
 from ..limits import Refusal
 from ..settings import Settings
 from . import state
@@ -30,6 +30,7 @@ from .api_input import params_of, prompt_of
 from .api_models import Served, model_object, ready_models, resolve
 from .api_schema import ApiError, ChatRequest, error_body, problem
 from .completion import END, Answer, Envelope, EventPipe, merged, sse
+from .tool_format import OutputSplitter
 
 # A stream's headers wait up to HEADERS_WAIT_S for the first token, so that a request the
 # engine refuses (queue full, too long) still gets its own status; after that, comment lines
@@ -39,6 +40,7 @@ KEEPALIVE_S = 5.0
 # At most this often a chunk: a fast model's tokens are sent a few at a time, which halves the
 # work per token on both ends of the stream and delays none by more than this.
 FLUSH_EVERY_S = 0.01
+OUTPUT = (TextDelta, ReasoningDelta, ToolCallChunk)  # what the model wrote
 
 
 def api_route(handler):
@@ -120,7 +122,8 @@ async def chat_completions(request: Request) -> Response:
         )
 
     pipe = EventPipe(start, on_end=lambda: shutil.rmtree(folder, ignore_errors=True))
-    answer = Answer([d["function"]["name"] for d in declarations or []], chat.stop_list())
+    splitter = OutputSplitter(served.backend.info, declarations) if declarations else None
+    answer = Answer(splitter, chat.stop_list())
     finish = _stream if chat.stream else _complete
     return await finish(chat, served, pipe, answer, slot)
 
@@ -206,15 +209,13 @@ async def _stream(
     chat: ChatRequest, served: Served, pipe: EventPipe, answer: Answer, slot
 ) -> Response:
     early, deadline = [], time.monotonic() + HEADERS_WAIT_S
-    while not any(
-        item is END or isinstance(item, (TextDelta, ReasoningDelta, Done, Error)) for item in early
-    ):
+    while not any(item is END or isinstance(item, (*OUTPUT, Done, Error)) for item in early):
         items = await pipe.batch(max(0.0, deadline - time.monotonic()))
         if items is None:
             break
         early += items
     failed = next((e for e in early if isinstance(e, Error)), None)
-    if failed is not None and not any(isinstance(e, (TextDelta, ReasoningDelta)) for e in early):
+    if failed is not None and not any(isinstance(e, OUTPUT) for e in early):
         pipe.close()
         slot.release()
         raise _engine_error(failed)

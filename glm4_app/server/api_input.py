@@ -75,7 +75,11 @@ def _flatten(messages: list[Message], vision: bool, settings: Settings, folder: 
         if images:
             message["images"] = images
         if m.tool_calls:
-            message["tool_calls"] = [{"function": c.function.model_dump()} for c in m.tool_calls]
+            message["tool_calls"] = [{"id": c.id, "function": c.function.model_dump()} for c in m.tool_calls]
+        if m.tool_call_id:
+            message["tool_call_id"] = m.tool_call_id
+        if m.reasoning_content and role == "assistant":
+            message["reasoning_content"] = m.reasoning_content
         out.append(message)
     return out
 

@@ -43,6 +43,9 @@ class Message(_Model):
     content: Union[str, list[ContentPart], None] = None
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
+    # The thinking of an earlier step of the answer being written: GLM-4.5's template keeps it
+    # for the turns after the last user message (clients echo it back, as with vLLM).
+    reasoning_content: str | None = None
 
 
 class FunctionSpec(_Model):

@@ -19,7 +19,7 @@ import uuid
 from collections import deque
 from typing import Callable, Iterator
 
-from ..events import Done, Error, Event, ReasoningDelta, Started, TextDelta
+from ..events import Done, Error, Event, ReasoningDelta, Started, TextDelta, ToolCallChunk
 from .tool_format import OutputSplitter
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,8 @@ class Answer:
     """Events in; what the client gets out: text and reasoning deltas (stop sequences applied,
     tool calls split off when tools were offered), then the finish reason and usage."""
 
-    def __init__(self, tool_names: list[str] | None, stops: list[str]) -> None:
-        self._splitter = OutputSplitter(tool_names) if tool_names else None
+    def __init__(self, splitter: OutputSplitter | None, stops: list[str]) -> None:
+        self._splitter = splitter  # None: no tools were offered, the output is all prose
         self._stops = stops
         self._held = ""  # text that may be the start of a stop sequence
         self.text, self.reasoning = [], []
@@ -126,8 +126,10 @@ class Answer:
             return [{"reasoning_content": event.text}]
         elif isinstance(event, TextDelta):
             self._pieces += 1
-            text = self._splitter.feed(event.text) if self._splitter else event.text
-            return self._content(text)
+            return self._content(self._splitter.feed(event) if self._splitter else event.text)
+        elif isinstance(event, ToolCallChunk) and self._splitter is not None:
+            self._pieces += 1
+            return self._content(self._splitter.feed(event))
         elif isinstance(event, Done):
             self.stats = event.stats
         elif isinstance(event, Error):

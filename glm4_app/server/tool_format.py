@@ -1,25 +1,25 @@
-"""OpenAI's tool calling onto the checkpoint's own tool format, and back. The only module of
-the API that knows a tool format: the API speaks OpenAI on one side, this module speaks the
-app's (GLM's) on the other.
+"""OpenAI's tool calling onto the checkpoint's own tool format, and back: the only module of
+the API that knows tool formats exist. Every format-specific line lives in glm4_app/formats;
+this module only connects the API to it, exactly as the page's agent loop does.
 
-- OpenAI ``tools`` are function specs, which is what the backends already take as tool
-  declarations (glm-4-9b-chat's template writes ``{"type": "function", ...}`` entries into its
-  system turn; GLM-4-0414/Z1 and other templates get them through ``tools=``).
-- An assistant message with ``tool_calls`` becomes one assistant turn per call whose metadata
-  is the function name and whose content is the JSON arguments, as GLM writes a call; a
-  ``tool`` message becomes an ``observation`` turn.
-- The model's raw output is split by the streaming tool parser into prose (``content``) and
-  calls (``tool_calls``), whichever format the checkpoint used.
+- OpenAI ``tools`` are function specs, which is what every format takes as declarations.
+- OpenAI messages become the app's stored messages (``from_openai_messages``: assistant
+  ``tool_calls`` become call messages, ``tool`` messages observations); the backend renders
+  them and the declarations through its format's ``template_inputs``, as for the page.
+- The model's output is parsed as it streams by the backend's own format (``format_of``: GLM-4's
+  ``name\\n{...}``, GLM-4.5's ``<tool_call>`` XML with typed arguments, native ``tool_calls``
+  of a chat-completions backend) into prose (``content``) and calls (``tool_calls``).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
+from dataclasses import replace
 from typing import Any, Iterable
 
-from ..events import TextDelta
-from ..tools.parser import StreamingToolParser
+from ..events import TextDelta, ToolCallChunk
+from ..formats import format_of, from_openai_messages, names_of, openai_tool_calls
+from ..generation import ModelInfo
 
 
 class ToolChoiceError(ValueError):
@@ -30,7 +30,7 @@ def declarations(tools: list[dict] | None, tool_choice: Any) -> list[dict] | Non
     """The declarations to put in the prompt for OpenAI ``tools`` / ``tool_choice``.
 
     ``none`` offers nothing; a named function offers only that one. ``required`` and a named
-    function cannot force a call in GLM's format: the model is offered the tools and decides.
+    function cannot force a call in GLM's formats: the model is offered the tools and decides.
     """
     if not tools or tool_choice == "none":
         return None
@@ -44,62 +44,31 @@ def declarations(tools: list[dict] | None, tool_choice: Any) -> list[dict] | Non
 
 
 def prompt_messages(messages: Iterable[dict]) -> list[dict]:
-    """OpenAI chat messages (content already flattened to text) as the app's messages."""
-    out: list[dict] = []
-    for m in messages:
-        role = m["role"]
-        if role == "tool":
-            out.append(
-                {"role": "observation", "metadata": "", "content": m["content"] or "[no output]"}
-            )
-            continue
-        if role == "assistant" and m.get("tool_calls"):
-            if m["content"]:
-                out.append({"role": "assistant", "content": m["content"]})
-            for call in m["tool_calls"]:
-                function = call["function"]
-                out.append(
-                    {
-                        "role": "assistant",
-                        "metadata": function["name"],
-                        "content": function["arguments"] or "{}",
-                    }
-                )
-            continue
-        message = {"role": role, "content": m["content"] or ""}
-        if m.get("images"):
-            message["images"] = m["images"]
-        out.append(message)
-    return out
+    """OpenAI chat messages (content already flattened to text, images as saved paths) as
+    the app's stored messages, which any backend renders in its own format."""
+    return from_openai_messages(list(messages))
 
 
 class OutputSplitter:
-    """Raw model output in, answer text out as it streams; the tool calls at the end."""
+    """Raw model output in, the answer's text out as it streams; the tool calls at the end,
+    as OpenAI ``tool_calls``. Parsed by the model's own format (the one the page uses)."""
 
-    def __init__(self, tool_names: Iterable[str]) -> None:
-        self._parser = StreamingToolParser(tool_names)
+    def __init__(self, info: ModelInfo, offered: list[dict]) -> None:
+        self._parser = format_of(info).parser(names_of(offered), offered)
 
-    def feed(self, text: str) -> str:
-        return _text(self._parser.feed(text))
+    def feed(self, event: TextDelta | ToolCallChunk) -> str:
+        """The prose this piece of output completes (a chat-completions backend's native
+        calls arrive as ToolCallChunk events)."""
+        if isinstance(event, ToolCallChunk):
+            return _prose(self._parser.feed_call(event))
+        return _prose(self._parser.feed(event.text))
 
     def finish(self) -> tuple[str, list[dict]]:
         """(the last of the text, the calls as OpenAI ``tool_calls``)."""
-        tail = _text(self._parser.flush())
-        calls = self._parser.finish().calls
-        return tail, [_openai_call(call) for call in calls]
+        tail = _prose(self._parser.flush())
+        calls = [replace(c, id=c.id or "call_" + uuid.uuid4().hex[:24]) for c in self._parser.finish().calls]
+        return tail, openai_tool_calls(calls)
 
 
-def _text(events) -> str:
+def _prose(events) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
-
-
-def _openai_call(call) -> dict:
-    if call.arguments is not None:
-        arguments = json.dumps(call.arguments, ensure_ascii=False)
-    else:
-        arguments = call.body  # what the model wrote, when it is not a JSON object
-    return {
-        "id": "call_" + uuid.uuid4().hex[:24],
-        "type": "function",
-        "function": {"name": call.name, "arguments": arguments},
-    }

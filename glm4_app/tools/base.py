@@ -9,52 +9,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
+# The data types live low in the package (events use them); tools import them from here.
+from ..tool_types import Citation, Image, Output, ToolCall, ToolResult
 
-@dataclass(frozen=True)
-class ToolCall:
-    name: str  # "python", "simple_browser", "cogview" or a user function's name
-    body: str  # the call as the model wrote it: code, browser commands, a prompt, JSON arguments
-    arguments: dict[str, Any] | None = None  # parsed JSON arguments (functions), when they parse
-
-
-@dataclass(frozen=True)
-class Image:
-    data: bytes
-    mime: str = "image/png"
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Citation:
-    id: int  # the quote id the model cites as 【id†text】
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
-class ToolResult:
-    text: str  # what the model sees in the observation (already capped by the tool)
-    metadata: str = ""  # observation metadata: "browser_result", "quote_result [3†source]", ...
-    is_error: bool = False
-    display: str | None = None  # what the UI shows, when different from ``text`` (e.g. uncapped)
-    images: tuple[Image, ...] = ()
-    files: tuple[Path, ...] = ()  # files the tool wrote that the user may download
-    citations: tuple[Citation, ...] = ()
-
-    @property
-    def shown(self) -> str:
-        return self.text if self.display is None else self.display
+__all__ = ["Citation", "Image", "Output", "Tool", "ToolCall", "ToolResult", "Unavailable"]
 
 
 class Tool(Protocol):
     name: str
 
     def declaration(self) -> dict[str, Any]:
-        """This tool's entry in the glm-4-9b-chat ``tools`` list, e.g. ``{"type": "python"}``
-        or ``{"type": "function", "function": {"name": ..., "description": ..., "parameters": ...}}``."""
+        """This tool's declaration: ``{"type": "python"}`` for a built-in (see
+        builtin_tools.py) or an OpenAI-style ``{"type": "function", "function": {"name": ...,
+        "description": ..., "parameters": ...}}``; each format writes it its own way."""
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         """Run one call. Return promptly once ``cancel`` is set. Never raise."""

@@ -10,13 +10,14 @@ Write a typed, documented Python function and decorate it::
             timezone: IANA name such as "Asia/Shanghai".
         '''
 
-The JSON Schema the model sees comes from the type hints and the docstring (rules in
-``_schema_for`` and ``_parse_docstring``). GLM's own style ``Annotated[str, "The city", True]``
+The JSON Schema the model sees comes from the type hints (through pydantic's ``TypeAdapter``,
+so dataclasses and pydantic models work too) and the docstring (Google, NumPy or Sphinx, read
+by ``docstring_parser``); arguments are turned back into the hinted types by pydantic. GLM's own style ``Annotated[str, "The city", True]``
 (type, description, required) works too. Every call is checked against that schema before the
 function runs, and every failure (malformed JSON, bad arguments, an exception, a timeout)
 comes back as an ``is_error`` observation the model can react to: ``run`` never raises.
 
-Functions run on a worker thread with a timeout. Python cannot kill a thread, so a function
+Functions run on a worker thread with a timeout (runner.py). Python cannot kill a thread, so a function
 that ignores the timeout keeps running in the background until it returns; a function that
 wants to stop early can take a parameter annotated ``threading.Event`` and receives the
 call's cancel event there (that parameter is not shown to the model).
@@ -24,9 +25,9 @@ call's cancel event there (that parameter is not shown to the model).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import enum
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -35,15 +36,19 @@ import logging
 import re
 import sys
 import threading
-import time
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Union
+from typing import Any, Callable, Union
 
+import docstring_parser
 import jsonschema
+from pydantic import TypeAdapter, ValidationError
+from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerationError, PydanticUserError
 
+from .. import runner
+from ..builtin_tools import BUILTINS
 from .base import ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
@@ -54,7 +59,7 @@ DEFAULT_TIMEOUT_S = 30.0
 
 # Names the tool-call parser already gives to the built-in tools; a function with one of
 # these names would never be called (or would shadow the built-in).
-RESERVED_NAMES = frozenset({"python", "simple_browser", "cogview"})
+RESERVED_NAMES = frozenset(BUILTINS)
 # GLM writes a call as ``name\n{json}``, so a name must be one plain token.
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 
@@ -123,13 +128,16 @@ class FunctionTool:
                 f"Invalid arguments for {self.name}:\n{listed}\n"
                 f"Call {self.name} again with arguments matching: {_compact(self.parameters)}"
             )
-        kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
+        try:
+            kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
+        except ValidationError as exc:  # a check JSON Schema cannot express (a model's validator)
+            return _error(f"Invalid arguments for {self.name}: {_clip(str(exc), 2000)}")
         for name in self._none_if_missing - kwargs.keys():
             kwargs[name] = None  # "not required" but no Python default: the function gets None
         if self._cancel_param:
             kwargs[self._cancel_param] = cancel
 
-        outcome = run_in_thread(
+        outcome = runner.run(
             lambda: self.fn(**kwargs), timeout_s=self.timeout_s, cancel=cancel, name=self.name
         )
         if outcome.cancelled:
@@ -243,64 +251,69 @@ def make_tool(
     )
 
 
-# --- JSON Schema from type hints -----------------------------------------------------------
+# --- JSON Schema from type hints (pydantic) --------------------------------------------------
 
-_SIMPLE = {str: "string", int: "integer", float: "number", bool: "boolean"}
-_SEQUENCES = (list, tuple, set, frozenset)
 _UNION_TYPES = (Union, types.UnionType)
+_NOT_FOR_MODELS = (bytes, bytearray, memoryview)  # a model writes text, not raw bytes
+
+
+@functools.lru_cache(maxsize=None)
+def _adapter(hint: Any) -> TypeAdapter:
+    return TypeAdapter(hint)
 
 
 def _schema_for(hint: Any, where: str) -> dict[str, Any]:
-    """JSON Schema for one type hint.
+    """JSON Schema for one type hint, from pydantic, in the plain form models read best.
 
-    str/int/float/bool map to their JSON types; list[X], set[X] and tuple[X, ...] to arrays
-    of X, tuple[X, Y] to a fixed-length array; dict[str, X] to an object of X; Literal[...]
-    and Enum subclasses to ``enum``; Optional[X] to X (optional-ness lives in ``required``);
-    other unions to ``anyOf``; Any or no hint to ``{}`` (anything).
+    Anything pydantic validates works: str/int/float/bool, list/set/tuple/dict of them,
+    Literal and Enum (``enum``), Optional (optional-ness lives in ``required``), unions
+    (``anyOf``), Any (``{}``), dataclasses, TypedDicts and pydantic models (inlined).
     """
     hint, _, _ = _split_annotated(hint)
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return {}
-    if hint in _SIMPLE:
-        return {"type": _SIMPLE[hint]}
-    if hint is type(None):
-        return {"type": "null"}
-    if origin in _UNION_TYPES:
-        options = [a for a in args if a is not type(None)]
+    try:
+        if hint in _NOT_FOR_MODELS:
+            raise TypeError(hint)
+        schema = _adapter(hint).json_schema()
+    except (TypeError, PydanticUserError, PydanticSchemaGenerationError, PydanticInvalidForJsonSchema):
+        raise TypeError(
+            f"{where}: no JSON Schema for type {hint!r}; use str, int, float, bool, list, tuple, "
+            "dict, Literal, an Enum, Optional, Any, a dataclass or a pydantic model"
+        ) from None
+    return _plain(schema, schema.get("$defs", {}), where)
+
+
+def _plain(node: Any, defs: dict, where: str, depth: int = 0) -> Any:
+    """pydantic's schema without what only clutters a prompt: titles, ``$defs`` (inlined),
+    the ``null`` branch of Optional, ``uniqueItems`` (a set takes duplicates and drops them),
+    ``additionalProperties: true`` and empty ``items``."""
+    if depth > 20:
+        raise TypeError(f"{where}: a recursive type cannot be offered to a model")
+    if isinstance(node, list):
+        return [_plain(n, defs, where, depth + 1) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = dict(node)
+    if "$ref" in node:
+        ref = node.pop("$ref")
+        return _plain({**defs[ref.rsplit("/", 1)[-1]], **node}, defs, where, depth + 1)
+    if "anyOf" in node:
+        options = [o for o in node.pop("anyOf") if o != {"type": "null"}]
         if len(options) == 1:
-            return _schema_for(options[0], where)
-        return {"anyOf": [_schema_for(a, where) for a in options]}
-    if origin is Literal:
-        return _enum_schema(list(args))
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return _enum_schema([member.value for member in hint])
-    if hint in _SEQUENCES or origin in _SEQUENCES:
-        schema: dict[str, Any] = {"type": "array"}
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            schema["prefixItems"] = [_schema_for(a, where) for a in args]
-            schema["minItems"] = schema["maxItems"] = len(args)
-        elif args:
-            schema["items"] = _schema_for(args[0], where)
-        return schema
-    if hint is dict or origin is dict:
-        schema = {"type": "object"}
-        if len(args) == 2 and args[1] is not Any:
-            schema["additionalProperties"] = _schema_for(args[1], where)
-        return schema
-    raise TypeError(
-        f"{where}: no JSON Schema for type {hint!r}; use str, int, float, bool, list, tuple, "
-        "dict, Literal, an Enum, Optional or Any"
-    )
+            return _plain({**options[0], **node}, defs, where, depth + 1)
+        node["anyOf"] = options
+    out = {}
+    for key, value in node.items():
+        if key in ("title", "$defs", "uniqueItems") or (key, value) in (("additionalProperties", True), ("items", {})):
+            continue
+        if key == "properties":
+            value = {name: _plain(v, defs, where, depth + 1) for name, v in value.items()}
+        elif key not in _LITERAL_KEYS:
+            value = _plain(value, defs, where, depth + 1)
+        out[key] = value
+    return out
 
 
-def _enum_schema(values: list[Any]) -> dict[str, Any]:
-    schema: dict[str, Any] = {}
-    kinds = {type(v) for v in values}
-    if len(kinds) == 1 and kinds.pop() in _SIMPLE:
-        schema["type"] = _SIMPLE[type(values[0])]
-    schema["enum"] = values
-    return schema
+_LITERAL_KEYS = ("enum", "default", "const", "examples", "required")  # values, not schemas
 
 
 def _split_annotated(hint: Any) -> tuple[Any, str | None, bool | None]:
@@ -319,130 +332,27 @@ def _is_optional(hint: Any) -> bool:
 
 
 def _coerce(value: Any, hint: Any) -> Any:
-    """Validated JSON -> what the hint promised: Enum members, tuples and sets, floats."""
-    if value is None:
-        return None
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in _UNION_TYPES:
-        options = [a for a in args if a is not type(None)]
-        return _coerce(value, options[0]) if len(options) == 1 else value
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, float):
-        return int(value)  # JSON Schema counts 3.0 as an integer
-    if origin in _SEQUENCES and isinstance(value, list):
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            return tuple(_coerce(v, a) for v, a in zip(value, args))
-        return origin(_coerce(v, args[0] if args else Any) for v in value)
-    if hint in (tuple, set, frozenset) and isinstance(value, list):
-        return hint(value)
-    if origin is dict and len(args) == 2 and isinstance(value, dict):
-        return {k: _coerce(v, args[1]) for k, v in value.items()}
-    return value
+    """Validated JSON -> what the hint promised (Enum members, tuples, sets, floats, models),
+    by pydantic."""
+    return value if value is None else _adapter(hint).validate_python(value)
 
 
-# --- Docstrings ----------------------------------------------------------------------------
-
-_GOOGLE_HEADERS = {"args:", "arguments:", "parameters:", "params:"}
-_NUMPY_HEADERS = {"parameters", "arguments", "args"}
-_GOOGLE_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")  # name (type): text
-_NUMPY_ITEM = re.compile(r"^(\w+)\s*(?::.*)?$")  # name : type
-_SPHINX_ITEM = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+)\s*:\s*(.*)$")  # :param type name: text
+# --- Docstrings (docstring_parser) ------------------------------------------------------------
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """(first paragraph as one line, {parameter: description}).
-
-    Parameter descriptions are read from a Google-style ``Args:`` section, a NumPy-style
-    ``Parameters`` / ``----------`` section, or Sphinx ``:param name:`` lines.
-    """
-    lines = inspect.cleandoc(doc).splitlines() if doc else []
-    paragraph: list[str] = []
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped or _is_section_start(lines, i) or stripped.startswith(":"):
-            break
-        paragraph.append(stripped)
-    params: dict[str, str] = {}
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.lower() in _GOOGLE_HEADERS:
-            params.update(_google_items(lines[i + 1 :], _indent(line)))
-        elif stripped.lower() in _NUMPY_HEADERS and _is_dashes(lines, i + 1):
-            params.update(_numpy_items(lines[i + 2 :], _indent(line)))
-        elif match := _SPHINX_ITEM.match(stripped):
-            params[match[1]] = _join([match[2], *_continuation(lines[i + 1 :], _indent(line))])
-    return " ".join(paragraph), params
+    """(first paragraph as one line, {parameter: description}) from a Google, NumPy or
+    Sphinx (``:param name:``) docstring."""
+    parsed = docstring_parser.parse(doc)
+    summary = parsed.short_description or ""
+    if parsed.long_description and not parsed.blank_after_short_description:
+        summary += " " + parsed.long_description.split("\n\n")[0]  # the summary wraps onto more lines
+    params = {p.arg_name: _join(p.description) for p in parsed.params if p.description}
+    return _join(summary), params
 
 
-def _google_items(lines: list[str], header_indent: int) -> dict[str, str]:
-    items: dict[str, list[str]] = {}
-    current = None
-    item_indent = None
-    for line in lines:
-        if not line.strip():
-            continue
-        indent = _indent(line)
-        if indent <= header_indent:
-            break  # the next section ("Returns:") or the end of this one
-        if item_indent is None:
-            item_indent = indent
-        match = _GOOGLE_ITEM.match(line.strip())
-        if indent == item_indent and match:
-            current = match[1]
-            items[current] = [match[2]]
-        elif current is not None:
-            items[current].append(line.strip())
-    return {name: _join(parts) for name, parts in items.items()}
-
-
-def _numpy_items(lines: list[str], header_indent: int) -> dict[str, str]:
-    items: dict[str, list[str]] = {}
-    current = None
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        if _is_dashes(lines, i + 1):
-            break  # "Returns" followed by dashes: the next section
-        if _indent(line) <= header_indent:
-            match = _NUMPY_ITEM.match(line.strip())
-            if not match:
-                break
-            current = match[1]
-            items[current] = []
-        elif current is not None:
-            items[current].append(line.strip())
-    return {name: _join(parts) for name, parts in items.items()}
-
-
-def _continuation(lines: list[str], indent: int) -> list[str]:
-    out = []
-    for line in lines:
-        if not line.strip() or _indent(line) <= indent:
-            break
-        out.append(line.strip())
-    return out
-
-
-def _is_section_start(lines: list[str], i: int) -> bool:
-    stripped = lines[i].strip().lower()
-    return stripped in _GOOGLE_HEADERS or (
-        stripped in _NUMPY_HEADERS and _is_dashes(lines, i + 1)
-    )
-
-
-def _is_dashes(lines: list[str], i: int) -> bool:
-    return i < len(lines) and len(lines[i].strip()) >= 3 and set(lines[i].strip()) == {"-"}
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def _join(parts: list[str]) -> str:
-    return " ".join(p for p in parts if p).strip()
+def _join(text: str) -> str:
+    return " ".join(text.split())
 
 
 # --- Validation and results ----------------------------------------------------------------
@@ -522,50 +432,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return str(value)
-
-
-# --- Running with a timeout ----------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    value: Any = None
-    error: BaseException | None = None
-    timed_out: bool = False
-    cancelled: bool = False
-
-
-def run_in_thread(
-    fn: Callable[[], Any], *, timeout_s: float, cancel: threading.Event, name: str
-) -> Outcome:
-    """Run ``fn`` on a daemon thread; return when it finishes, ``timeout_s`` passes or
-    ``cancel`` is set, whichever comes first.
-
-    On timeout or cancel the thread is left behind (Python cannot stop it); it is a daemon
-    so it never blocks the app's exit. Coroutine functions are run with ``asyncio.run``.
-    """
-    done = threading.Event()
-    box = Outcome()
-
-    def work() -> None:
-        try:
-            value = fn()
-            box.value = asyncio.run(value) if inspect.iscoroutine(value) else value
-        except BaseException as exc:  # SystemExit from a tool is an error like any other
-            box.error = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name=f"tool-fn-{name}", daemon=True).start()
-    deadline = time.monotonic() + timeout_s
-    while not done.is_set():
-        if cancel.is_set():
-            return Outcome(cancelled=True)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return Outcome(timed_out=True)
-        done.wait(min(0.05, remaining))
-    return box
 
 
 # --- Loading a folder of tools -------------------------------------------------------------

@@ -23,7 +23,7 @@ import httpx
 
 from ..settings import Settings
 from .base import Image, ToolCall, ToolResult
-from .functions import run_in_thread
+from .. import runner
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ImageTool:
             return _error("The image description is empty; send cogview an English description.")
         # The worker's own HTTP timeouts normally fire first; this outer limit also catches a
         # server that trickles bytes slowly enough to dodge httpx's per-read timeout.
-        outcome = run_in_thread(
+        outcome = runner.run(
             lambda: self._generate(prompt, cancel),
             timeout_s=self.timeout_s * 2 + 5,  # the API call, then the download
             cancel=cancel,

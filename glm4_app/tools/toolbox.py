@@ -1,8 +1,9 @@
 """The tools of one browser session, built from settings, and the reaper of idle kernels.
 
 Each session gets its own Python kernel (warmed up at once, so the first call does not wait
-for it) and its own browser state; nothing is shared between sessions. Kernels of sessions
-that went away or sat idle are shut down by a process-wide reaper thread.
+for it), its own browser state and its own local MCP servers; remote MCP servers are shared
+(see mcp_servers/session.py). Kernels of sessions that went away or sat idle are shut down by
+a process-wide reaper thread; a session's MCP servers go with it.
 """
 
 from __future__ import annotations
@@ -18,16 +19,12 @@ from .base import Tool, Unavailable
 from .browser import BrowserTool
 from .functions import load_tools_dir
 from .image import ImageTool, available as image_available
+from .mcp_servers import McpSession
 from .python_tool import PythonTool
 from .sandbox import kernel_policy
 from .search import not_configured_reason
 
-BUILTIN_LABELS = {
-    "python": "🐍 Python",
-    "simple_browser": "🌐 Browser",
-    "cogview": "🎨 Text-to-image",
-    "search": "🔎 Web search",
-}
+SEARCH_LABEL = "🔎 Web search"  # not a tool of its own: the browser's search command
 
 
 class Toolbox:
@@ -37,7 +34,7 @@ class Toolbox:
         self.settings = settings
         self.workdir = workdir or settings.data_dir / "workspaces" / uuid.uuid4().hex[:12]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.tools: dict[str, Tool] = {}
+        self.local_tools: dict[str, Tool] = {}  # built-ins and user functions
         self.unavailable: list[Unavailable] = []
         # Hosted: the kernel runs sandboxed, or not at all unless explicitly allowed (sandbox.py).
         policy = kernel_policy(settings, hosted)
@@ -46,22 +43,33 @@ class Toolbox:
         if policy.available:
             self.python = PythonTool(settings, self.workdir, policy.sandboxed, policy.network)
             self.python.start()  # warm, so the first call answers at once
-            self.tools["python"] = self.python
+            self.local_tools["python"] = self.python
         else:
             self.unavailable.append(Unavailable("python", policy.off_reason))
-        self.tools["simple_browser"] = BrowserTool(settings)
+        self.local_tools["simple_browser"] = BrowserTool(settings)
         search_off = not_configured_reason(settings)
         if search_off:
             self.unavailable.append(Unavailable("search", f"{search_off}; the browser still opens URLs."))
         reason = image_available(settings)
         if reason is None:
-            self.tools["cogview"] = ImageTool(settings)
+            self.local_tools["cogview"] = ImageTool(settings)
         else:
             self.unavailable.append(Unavailable("cogview", reason))
         functions, self.load_errors = load_tools_dir(settings.tools_dir)
         for function in functions:
-            self.tools.setdefault(function.name, function)
+            self.local_tools.setdefault(function.name, function)
+        self.mcp: McpSession | None = None
+        if settings.mcp_config:
+            self.mcp = McpSession(settings, self.workdir, hosted)
+            self.mcp.start()  # in the background: the page does not wait for the servers
         REAPER.track(self)
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        """Every tool the model may be offered: built-ins, functions, ready MCP servers' tools."""
+        if self.mcp is None:
+            return self.local_tools
+        return {**self.mcp.tools(), **self.local_tools}
 
     def for_conversation(self, conversation_id: str, citations, owner: str = "") -> None:
         """Quote ids continue per conversation: switching conversations restores its ids."""
@@ -69,7 +77,9 @@ class Toolbox:
             self.python.owner, self.python.conversation_id = owner, conversation_id
         if conversation_id != getattr(self, "_conversation_id", None):
             self._conversation_id = conversation_id
-            self.tools["simple_browser"].reset(citations)
+            self.local_tools["simple_browser"].reset(citations)
+        if self.mcp is not None:  # an answer is about to start: let starting servers finish
+            self.mcp.wait_started(self.settings.mcp_start_timeout_s)
 
     def enabled(self, names: set[str] | None) -> dict[str, Tool]:
         """The tools the user left switched on (all by default)."""
@@ -78,6 +88,8 @@ class Toolbox:
     def shutdown(self) -> None:
         if self.python is not None:
             self.python.shutdown()
+        if self.mcp is not None:
+            self.mcp.shutdown()
 
 
 class _Reaper:
@@ -92,6 +104,8 @@ class _Reaper:
     def track(self, box: Toolbox) -> None:
         if box.python is not None:
             weakref.finalize(box, box.python.shutdown)
+        if box.mcp is not None:
+            weakref.finalize(box, box.mcp.shutdown)
         with self._lock:
             self._boxes.add(box)
             if self._thread is None:

@@ -14,9 +14,7 @@ from ..identity import Identity
 from ..settings import Settings
 from . import state
 from .i18n import t, tm
-
-_NEW_KEY = "glm4_new_api_key"  # a key just made: shown until dismissed, never stored
-_REMOVING = "glm4_removing_user"  # the account an admin asked to remove, until confirmed
+from .session import session
 
 
 def panel(found: Identity | None, settings: Settings) -> None:
@@ -67,19 +65,19 @@ def nav_link(url: str, label: str, primary: bool = False) -> None:
 
 def api_keys(settings: Settings) -> None:
     store, owner = store_for(settings), state.owner()
-    with st.expander(t("🔑 API keys"), expanded=_NEW_KEY in st.session_state):
+    with st.expander(t("🔑 API keys"), expanded=session.new_api_key is not None):
         st.caption(
             t(
                 "For editors, scripts and any OpenAI client: base URL `{url}`, the key as the API key.",
                 url=_api_base(),
             )
         )
-        made = st.session_state.get(_NEW_KEY)
+        made = session.new_api_key  # a key just made: shown until dismissed, never stored
         if made:
             st.success(t("Copy your new key now: it is not shown again."))
             st.code(made, language=None)
             if st.button(t("✓ Copied, hide it"), key="api_key_hide"):
-                del st.session_state[_NEW_KEY]
+                del session.new_api_key
                 st.rerun()
         with st.form(key="api_key_new", clear_on_submit=True, border=False):
             label = st.text_input(
@@ -87,7 +85,7 @@ def api_keys(settings: Settings) -> None:
             )
             create = st.form_submit_button(t("➕ Create key"))
         if create:
-            st.session_state[_NEW_KEY], _ = store.create_api_key(owner, label)
+            session.new_api_key, _ = store.create_api_key(owner, label)
             st.rerun()
         for key in store.api_keys(owner):
             used = _when(key.last_used_at) if key.last_used_at else t("never used")
@@ -118,7 +116,7 @@ def _when(timestamp: float) -> str:
 
 def users(settings: Settings, me: Identity) -> None:
     store = store_for(settings)
-    removing = st.session_state.get(_REMOVING)
+    removing = session.removing_user  # the account an admin asked to remove
     with st.expander(t("👥 Accounts"), expanded=removing is not None):
         for user in store.users():
             left, right = st.columns([3, 2])
@@ -126,7 +124,7 @@ def users(settings: Settings, me: Identity) -> None:
             if user.name.lower() == me.name.lower():
                 continue  # nobody removes their own account here
             if right.button(t("Remove"), key=f"user_remove_{user.name}"):
-                st.session_state[_REMOVING] = user.name
+                session.removing_user = user.name
                 st.rerun()
             if removing == user.name:
                 st.warning(
@@ -139,10 +137,10 @@ def users(settings: Settings, me: Identity) -> None:
                 yes, no = st.columns(2)
                 if yes.button(t("Yes, remove"), key="user_remove_yes", type="primary"):
                     store.remove_user(user.name)
-                    del st.session_state[_REMOVING]
+                    del session.removing_user
                     st.rerun()
                 if no.button(t("Cancel"), key="user_remove_no"):
-                    del st.session_state[_REMOVING]
+                    del session.removing_user
                     st.rerun()
         with st.form(key="user_add", clear_on_submit=True):
             name = st.text_input(t("User name"), key="user_add_name")

@@ -9,8 +9,10 @@ import streamlit as st
 from .. import history
 from ..conversation import Conversation
 from ..store import ConversationStore
+from ..turns import TURNS
 from . import state
 from .i18n import t, tm
+from .session import session
 
 PAGE_OF_MODE = {"chat": "app.py", "tools": "pages/tools.py", "documents": "pages/documents.py"}
 
@@ -30,6 +32,8 @@ def panel(store: ConversationStore, current: Conversation) -> None:
         st.caption(t("Recent"))
     for conversation_id, title in found:
         marker = "▸ " if conversation_id == current.id else ""
+        if TURNS.live(conversation_id) is not None:
+            marker += "⏳ "  # an answer is being written there
         if st.button(marker + title, key=f"open_{conversation_id}", use_container_width=True):
             state.open_conversation(store, conversation_id)
             st.rerun()
@@ -55,27 +59,30 @@ def manage(store: ConversationStore, current: Conversation) -> None:
         right.download_button(
             t("⬇️ JSON"), history.to_json(current), file_name=f"{name}.json", mime="application/json", key="export_json"
         )
-        if st.session_state.get("confirm_delete") != current.id:
+        if session.confirm_delete != current.id:
             st.button(t("🗑 Delete"), key="delete", on_click=_ask_delete, args=(current.id,))
             return
         st.warning(t("Delete this conversation and its files for good?"))
         yes, no = st.columns(2)
         if yes.button(t("Yes, delete"), key="delete_yes", type="primary"):
-            st.session_state.pop("confirm_delete", None)
+            del session.confirm_delete
+            turn = TURNS.live(current.id)
+            if turn is not None:
+                turn.stop()
             store.delete(current.id, current.owner)
             state.new_conversation(current.mode)
             st.toast(t("Deleted “{title}”.", title=current.title))
             st.rerun()
-        no.button(t("Cancel"), key="delete_no", on_click=st.session_state.pop, args=("confirm_delete", None))
+        no.button(t("Cancel"), key="delete_no", on_click=session.forget, args=("confirm_delete",))
 
 
 def _ask_delete(conversation_id: str) -> None:
-    st.session_state.confirm_delete = conversation_id
+    session.confirm_delete = conversation_id
 
 
 def import_box(store: ConversationStore, current: Conversation) -> None:
     with st.expander(t("📥 Import"), expanded=False):
-        generation = st.session_state.get("import_generation", 0)
+        generation = session.import_generation
         upload = st.file_uploader(
             t("A conversation exported as JSON"), type=["json"], key=f"import_{generation}"
         )
@@ -87,11 +94,11 @@ def import_box(store: ConversationStore, current: Conversation) -> None:
             st.error(t("**{name}** was not imported: {problem}", name=upload.name, problem=tm(str(problem))))
             return
         store.save(imported)
-        st.session_state.import_generation = generation + 1  # a fresh, empty uploader
+        session.import_generation = generation + 1  # a fresh, empty uploader
         if imported.mode == current.mode:
             state.open_conversation(store, imported.id)
             st.rerun()
-        st.session_state[state._key(imported.mode)] = imported  # open there on the next visit
+        session.set_open_conversation(imported.mode, imported)  # open there on the next visit
         mode = t(history.MODES[imported.mode])  # the page names are in the UI catalog (frame.PAGES)
         st.success(t("Imported “{title}” into {mode}.", title=imported.title, mode=mode))
         if imported.mode in PAGE_OF_MODE:

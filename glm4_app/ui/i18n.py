@@ -10,23 +10,22 @@ import streamlit as st
 
 from ..i18n import LANGUAGES, resolve, translate, translate_message
 from ..settings import Settings, SettingsError
+from .session import session
 
-_CHOSEN = "ui_language"  # not the widget's key: widget state does not survive page switches
-_WIDGET = "ui_language_switch"
-_DEFAULT = "ui_language_default"  # GLM4_LANGUAGE (or the browser's) resolved for this session
+_WIDGET = "ui_language_switch"  # the picker's widget key (see session.language for the choice)
 
 
 def language() -> str:
-    chosen = st.session_state.get(_CHOSEN)
+    chosen = session.language
     if chosen in LANGUAGES:
         return chosen
     wanted = st.query_params.get("lang")
     if wanted in LANGUAGES:
-        st.session_state[_CHOSEN] = wanted
+        session.language = wanted
         return wanted
-    default = st.session_state.get(_DEFAULT)
+    default = session.language_default
     if default is None:  # once per session: t() runs often, even while streaming
-        default = st.session_state[_DEFAULT] = resolve(_setting(), _browser_locale())
+        default = session.language_default = resolve(_setting(), _browser_locale())
     return default
 
 
@@ -51,13 +50,13 @@ def switch() -> None:
         key=_WIDGET,
         on_change=_chosen,
     )
-    if _CHOSEN in st.session_state and st.query_params.get("lang") != current:
+    if session.language is not None and st.query_params.get("lang") != current:
         st.query_params["lang"] = current  # page links drop the query: put it back
 
 
 def _chosen() -> None:
-    st.session_state[_CHOSEN] = st.session_state[_WIDGET]
-    st.query_params["lang"] = st.session_state[_WIDGET]
+    session.language = st.session_state[_WIDGET]
+    st.query_params["lang"] = session.language
 
 
 def _setting() -> str:

@@ -23,8 +23,7 @@ from ..identity import (
     visitor_identity,
 )
 from ..settings import Settings
-
-_CURRENT = "glm4_identity"  # this run's Identity, or None
+from .session import session
 
 
 def resolve(settings: Settings) -> Identity | None:
@@ -44,11 +43,11 @@ def resolve(settings: Settings) -> Identity | None:
 
 
 def remember(found: Identity | None) -> None:
-    st.session_state[_CURRENT] = found
+    session.identity = found
 
 
 def current() -> Identity | None:
-    return st.session_state.get(_CURRENT)
+    return session.identity
 
 
 def adopt_link(visitor: Identity, store) -> None:

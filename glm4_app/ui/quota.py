@@ -10,15 +10,17 @@ from ..limits import Refusal, Slot, UserLimits
 from ..settings import Settings
 from . import state
 from .i18n import t, tm
+from .session import session
 
 
 def limiter(settings: Settings) -> UserLimits:
     return user_limits.shared(settings)  # one per process, shared with the API
 
 
-def admit(settings: Settings, backend, messages: list[dict], tools: dict | None, mode: str = "chat") -> Slot | None:
-    """A slot for this request, or None after arranging for the refusal to be shown (the
-    user's message is already saved, and ▶️ Answer retries it)."""
+def admit(settings: Settings, backend, messages: list[dict], tools: dict | None, mode: str) -> Slot:
+    """A slot for this request (the answer releases it when it ends); a refusal reruns the
+    page to show it (the user's message is already saved, and ▶️ Answer retries it).
+    ``mode`` labels a refusal in /metrics."""
     limits = limiter(settings)
     refusal = None
     if limits.context_tokens:
@@ -27,13 +29,14 @@ def admit(settings: Settings, backend, messages: list[dict], tools: dict | None,
     outcome = refusal or limits.acquire(state.owner())
     if isinstance(outcome, Refusal):
         metrics.refused(mode)
-        st.session_state.refusal = outcome.message
+        session.refusal = outcome.message
         st.rerun()  # redraw the history with its ▶️ Answer button, then the message
     return outcome
 
 
 def show_refusal() -> None:
-    message = st.session_state.pop("refusal", None)
+    message = session.refusal
+    del session.refusal
     if message:
         st.warning(t(
             "⏳ {message}\n\nYour message is kept: press **▶️ Answer** to send it again.", message=tm(message)

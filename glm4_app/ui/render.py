@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..conversation import stats_of
 from ..events import Stats
 from ..i18n import N_
 from ..markdown import to_streamlit_markdown
+from ..messages import Message
 from .i18n import t, tm
 from .thumbnails import thumbnails
 
@@ -20,23 +20,24 @@ _FINISH_NOTES = {
 }
 
 
-def message_body(message: dict, links=lambda text: text) -> None:
+def message_body(message: Message, links=lambda text: text) -> None:
     """One message inside a chat bubble (the caller opens ``st.chat_message``); ``links``
     turns citations into links."""
-    if message.get("reasoning"):
+    if message.reasoning:
         with st.expander(t(REASONING_LABEL), expanded=False):
-            st.markdown(to_streamlit_markdown(message["reasoning"]))
-    if message["content"]:
-        st.markdown(links(to_streamlit_markdown(message["content"])))
-    if message.get("images"):
-        thumbnails(message["images"])
-    if message.get("error"):
-        st.error(tm(message["error"]))
-    if message.get("note"):
-        st.caption(f"✂️ {tm(message['note'])}")
-    stats = stats_of(message)
-    if stats is not None or message.get("stopped"):
-        st.caption(stats_line(stats, stopped=message.get("stopped", False)))
+            st.markdown(to_streamlit_markdown(message.reasoning))
+    if message.content:
+        st.markdown(links(to_streamlit_markdown(message.content)))
+    if message.images:
+        thumbnails([image.path for image in message.images])
+    if message.error:
+        st.error(tm(message.error))
+    if message.note:
+        st.caption(f"✂️ {tm(message.note)}")
+    if message.partial:
+        st.caption(t("⚠️ Interrupted: the server stopped before this answer was finished."))
+    if message.stats is not None or message.stopped:
+        st.caption(stats_line(message.stats, stopped=message.stopped))
 
 
 def stats_line(stats: Stats | None, stopped: bool = False) -> str:
@@ -59,9 +60,8 @@ def stats_line(stats: Stats | None, stopped: bool = False) -> str:
     return " · ".join(parts)
 
 
-def streaming_reasoning(slot, text: str, answering: bool) -> None:
+def reasoning_box(text: str, answering: bool) -> None:
     """Open while the model thinks; collapsed (a new label, so a new widget) once it answers."""
-    with slot.container():
-        label = t(REASONING_LABEL if answering else THINKING_LABEL)
-        with st.expander(label, expanded=not answering):
-            st.markdown(to_streamlit_markdown(text))
+    label = t(REASONING_LABEL if answering else THINKING_LABEL)
+    with st.expander(label, expanded=not answering):
+        st.markdown(to_streamlit_markdown(text))

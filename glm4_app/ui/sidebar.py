@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..builtin_tools import BUILTINS, FUNCTION_ICON
 from ..conversation import Conversation
 from ..generation import ChatBackend, GenerationParams
+from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from . import history, state
@@ -63,31 +65,89 @@ def generation_params(settings: Settings, conversation: Conversation) -> Generat
 def token_meter(backend: ChatBackend, messages: list[dict], tools: list[dict] | None = None) -> None:
     used = backend.count_tokens(messages, tools) if messages or tools else 0
     window = backend.info.context_window
-    st.progress(min(used / window, 1.0), text=t("Context: {used:,} / {window:,} tokens", used=used, window=window))
+    if getattr(backend.info, "exact_counts", True):
+        text = t("Context: {used:,} / {window:,} tokens", used=used, window=window)
+    else:  # no local tokenizer (a chat-completions API): the answer's stats hold the real count
+        text = t("Context: about {used:,} / {window:,} tokens (estimate)", used=used, window=window)
+    st.progress(min(used / window, 1.0), text=text)
+
+
+def tool_label(name: str) -> str:
+    from ..tools.toolbox import SEARCH_LABEL
+
+    if name in BUILTINS:
+        return t(BUILTINS[name].label)
+    return tm(SEARCH_LABEL) if name == "search" else f"{FUNCTION_ICON} {name}"
 
 
 def tool_switches(toolbox, conversation: Conversation, store: ConversationStore) -> None:
     """Per-conversation switches for every tool, and why missing ones are missing."""
-    from ..tools.toolbox import BUILTIN_LABELS
-
     if toolbox.kernel_notice:  # hosted: how Python is isolated, or why it is off
         isolated = toolbox.python is not None and toolbox.python.sandboxed
         (st.caption if isolated else st.warning)(tm(toolbox.kernel_notice))
     with st.expander(t("🧰 Tools"), expanded=False):
-        for name in toolbox.tools:
-            on = st.toggle(
-                tm(BUILTIN_LABELS.get(name, f"🔧 {name}")),
-                value=name not in conversation.disabled_tools,
-                key=f"tool_{conversation.id}_{name}",
-            )
-            if on == (name in conversation.disabled_tools):
-                if on:
-                    conversation.disabled_tools.remove(name)
-                else:
-                    conversation.disabled_tools.append(name)
-                store.save(conversation)
+        for name in toolbox.local_tools:
+            _switch(name, tool_label(name), conversation, store)
         for missing in toolbox.unavailable:
-            label = tm(BUILTIN_LABELS.get(missing.name, missing.name))
+            label = tool_label(missing.name)
             st.caption(t("{tool} is off: {reason}", tool=label, reason=tm(missing.reason)))
         for error in toolbox.load_errors:
             st.warning(tm(error))
+    if toolbox.mcp is not None:
+        mcp_servers(toolbox.mcp, conversation, store)
+
+
+def _switch(name: str, label: str, conversation: Conversation, store: ConversationStore) -> None:
+    on = st.toggle(label, value=name not in conversation.disabled_tools, key=f"tool_{conversation.id}_{name}")
+    if on == (name in conversation.disabled_tools):
+        if on:
+            conversation.disabled_tools.remove(name)
+        else:
+            conversation.disabled_tools.append(name)
+        store.save(conversation)
+
+
+_MCP_STATES = {
+    "idle": N_("⚪ not started"),
+    "starting": N_("⏳ starting…"),
+    "ready": N_("🟢 ready"),
+    "failed": N_("🔴 failed"),
+    "stopped": N_("🟠 stopped"),
+    "off": N_("⚫ off"),
+}
+
+
+def mcp_servers(session, conversation: Conversation, store: ConversationStore) -> None:
+    """Each MCP server: its state (and why it is not ready), its tools' switches, Restart.
+    Redrawn every second while a server starts, so "ready" shows without a click."""
+    starting = any(s.state == "starting" for s in session.statuses())
+
+    @st.fragment(run_every=1.0 if starting else None)
+    def panel() -> None:
+        statuses = session.statuses()
+        if starting and not any(s.state == "starting" for s in statuses):
+            st.rerun()  # all settled: redraw the page once (its meter too) and stop polling
+        ready = sum(s.state == "ready" for s in statuses)
+        with st.expander(t("🔌 MCP servers ({ready}/{count} ready)", ready=ready, count=len(statuses))):
+            for problem in session.problems:
+                st.warning(tm(problem))
+            for status in statuses:
+                _mcp_server(session, status, conversation, store)
+
+    panel()
+
+
+def _mcp_server(session, status, conversation: Conversation, store: ConversationStore) -> None:
+    where = t("remote, shared") if status.shared else t("local, sandboxed") if status.sandboxed else t("local")
+    st.markdown(f"**{status.name}** · {t(_MCP_STATES[status.state])} · {where}")
+    if status.problem:
+        (st.caption if status.state == "stopped" else st.error)(tm(status.problem))
+    if status.stderr:
+        st.caption(t("It wrote: {output}", output=status.stderr))
+    for note in status.notes:
+        st.caption(tm(note))
+    for name in status.tools:
+        _switch(name, f"🔌 {name.split('__', 1)[-1]}", conversation, store)
+    if status.state in ("ready", "failed", "stopped"):
+        st.button(t("🔄 Restart {name}", name=status.name), key=f"mcp_restart_{status.name}",
+                  on_click=session.restart, args=(status.name,))

@@ -13,8 +13,10 @@ from ..generation import ChatBackend
 from ..hosting import is_hosted
 from ..settings import Settings, SettingsError
 from ..store import ConversationStore
+from ..turns import TURNS
 from . import identity
 from .i18n import t, tm
+from .session import session
 
 
 def settings() -> Settings:
@@ -99,9 +101,9 @@ def toolbox(settings: Settings):
     """This session's tools: its own warm Python kernel, browser and functions."""
     from ..tools.toolbox import Toolbox
 
-    box = st.session_state.get("toolbox")
+    box = session.toolbox
     if box is None or box.settings != settings:
-        box = st.session_state.toolbox = Toolbox(settings, hosted=hosted(settings))
+        box = session.toolbox = Toolbox(settings, hosted=hosted(settings))
     return box
 
 
@@ -116,11 +118,13 @@ def _show_progress(job, what: str) -> None:
 
 
 def conversation(store: ConversationStore, mode: str) -> Conversation:
-    """The conversation named in the URL (``?c=``), so a refresh reopens it."""
+    """The conversation named in the URL (``?c=``), so a refresh reopens it. While an answer
+    is (or was) written in this process, every page shows that answer's own conversation
+    object, so no page saves a stale copy over it."""
     wanted = st.query_params.get("c")
-    current: Conversation | None = st.session_state.get(_key(mode))
+    current = session.open_conversation(mode)
     if current is None or (wanted and wanted != current.id):
-        loaded = store.load(wanted) if wanted else None
+        loaded = _load(store, wanted) if wanted else None
         if loaded is not None and not may_open(loaded):
             st.warning(t("That conversation belongs to another user."))
             loaded = None
@@ -128,13 +132,27 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
             current = loaded
         elif current is None:
             current = Conversation(mode=mode)
-    st.session_state.conversation = st.session_state[_key(mode)] = current
+    shared = TURNS.conversation(current.id)
+    if shared is not None and shared is not current and may_open(shared):
+        current = shared
+    session.set_open_conversation(mode, current)
+    session.current = current
     if current.owner and "u" not in st.query_params and not signed_in():
         st.query_params["u"] = current.owner  # a shared ?c= link opens its owner's list
     current.owner = current.owner or owner()
-    if st.query_params.get("c") != current.id and current.messages:
-        st.query_params["c"] = current.id
+    link(current)
     return current
+
+
+def _load(store: ConversationStore, conversation_id: str) -> Conversation | None:
+    return TURNS.conversation(conversation_id) or store.load(conversation_id)
+
+
+def link(conversation: Conversation) -> None:
+    """Put the conversation in the URL as soon as it holds anything (a message, an upload),
+    so a reload at any moment reopens it."""
+    if conversation.started and st.query_params.get("c") != conversation.id:
+        st.query_params["c"] = conversation.id
 
 
 def owner() -> str:
@@ -163,19 +181,16 @@ def may_open(conversation: Conversation) -> bool:
     return found is None or found.kind == "visitor" or conversation.owner == found.owner
 
 
-def _key(mode: str) -> str:
-    return f"conversation_{mode}"  # each mode keeps its open conversation across page switches
-
-
 def new_conversation(mode: str) -> Conversation:
-    conversation = st.session_state[_key(mode)] = Conversation(mode=mode, owner=owner())
+    conversation = Conversation(mode=mode, owner=owner())
+    session.set_open_conversation(mode, conversation)
     if "c" in st.query_params:
         del st.query_params["c"]
     return conversation
 
 
 def open_conversation(store: ConversationStore, conversation_id: str) -> None:
-    loaded = store.load(conversation_id)
+    loaded = _load(store, conversation_id)
     if loaded is not None and may_open(loaded):
-        st.session_state[_key(loaded.mode)] = loaded
+        session.set_open_conversation(loaded.mode, loaded)
         st.query_params["c"] = loaded.id

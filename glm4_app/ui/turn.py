@@ -1,68 +1,86 @@
 """Drawing the assistant side of a turn: prose, reasoning, tool steps, images, downloads.
 
-``assistant_turn`` draws stored messages; ``LiveTurn`` draws a streaming answer event by
-event and keeps, in a plain dict, everything a Stop click must not lose.
+``assistant_turn`` draws stored messages. ``LiveView`` draws an answer being written on the
+server (turns.Turn): it replays the answer's log from the start, then follows it, so a
+reloaded page or a second tab shows the same answer growing. It only draws; the answer goes
+on without it.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
+from ..builtin_tools import BUILTINS, FUNCTION_ICON
 from ..events import (
     PROGRESS,
-    Done,
-    Error,
     Prefill,
     Queued,
     ReasoningDelta,
     TextDelta,
     ToolCallDelta,
     ToolCallStart,
-    ToolOutcome,
+    ToolOutput,
     ToolRunning,
 )
 from ..markdown import to_streamlit_markdown
-from ..tool_steps import citations_of, step_messages
+from ..messages import Message
+from ..tool_steps import citations_of
 from ..tools.browser import link_citations
+from ..turns import Committed, Ended, Turn
 from . import render
 from .i18n import t
+from .session import session
 
 DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
-_ICONS = {"python": "🐍", "simple_browser": "🌐", "cogview": "🎨"}
-_LANGUAGES = {"python": "python", "simple_browser": None, "cogview": None}
+FOLLOW_WAIT_S = 0.25  # the longest a page waits for news before it checks for a click
+LIVE_OUTPUT_LINES = 40  # the tail of a running step's output shown while it runs
+_ICONS = {name: tool.icon for name, tool in BUILTINS.items()}
+_LANGUAGES = {name: tool.language for name, tool in BUILTINS.items()}  # functions: "json"
 
 
-def assistant_turn(messages: list[dict]) -> None:
+# -- Stored messages --------------------------------------------------------------------------
+
+
+def assistant_turn(messages: list[Message]) -> None:
     """Stored non-user messages of one turn, in order, inside one chat bubble."""
     citations = citations_of(messages)
     i = 0
     while i < len(messages):
         message = messages[i]
-        if message["role"] == "assistant" and message.get("metadata"):
+        if message.is_tool_call:
             following = messages[i + 1] if i + 1 < len(messages) else None
-            observation = following if following and following["role"] == "observation" else None
+            observation = following if following is not None and following.role == "observation" else None
             tool_step(message, observation)
             i += 2 if observation else 1
             continue
-        if message["role"] == "assistant":
+        if message.role == "assistant":
             render.message_body(message, lambda text: link_citations(text, citations))
         i += 1
 
 
-def tool_step(call: dict, observation: dict | None, expanded: bool = False) -> None:
-    name = call["metadata"]
-    failed = observation is None or observation.get("is_error")
-    with st.status(step_label(name, call["content"], observation), state="error" if failed else "complete", expanded=expanded):
-        tool_call_body(name, call["content"])
+def tool_step(call: Message, observation: Message | None) -> None:
+    """A folded box with the call and its text output; the images and files the step made
+    show below it, without opening the box."""
+    failed = observation is None or observation.partial or (observation.is_error and not observation.stopped)
+    label = step_label(call.metadata, call.content, observation)
+    with st.status(label, state="error" if failed else "complete", expanded=False):
         if observation is not None:
-            observation_body(observation)
+            not_run_notice(observation)
+        tool_call_body(call.metadata, call.content)
+        if observation is not None:
+            observation_text(observation)
+    if observation is not None:
+        step_media(observation)
 
 
-def step_label(name: str, body: str, observation: dict | None) -> str:
-    icon = _ICONS.get(name, "🔧")
+def step_label(name: str, body: str, observation: Message | None) -> str:
+    icon = _ICONS.get(name, FUNCTION_ICON)
+    if observation is not None and observation.not_run:
+        return not_run_label(name, observation.not_run)
     if name == "simple_browser":
         first = body.strip().splitlines()[0] if body.strip() else t("browse")
         label = f"{icon} {first[:80]}"
@@ -74,137 +92,201 @@ def step_label(name: str, body: str, observation: dict | None) -> str:
         label = t("{icon} Called `{name}`", icon=icon, name=name)
     if observation is None:
         return t("{label} (not finished)", label=label)
-    return t("{label} (failed)", label=label) if observation.get("is_error") else label
+    if observation.partial:
+        return t("{label} (interrupted)", label=label)
+    if observation.stopped:
+        return t("{label} (stopped)", label=label)
+    return t("{label} (failed)", label=label) if observation.is_error else label
+
+
+def not_run_label(name: str, why: str) -> str:
+    """The step of a call to a tool this conversation does not offer."""
+    if why == "switched_off":
+        label = t(BUILTINS[name].label) if name in BUILTINS else f"`{name}`"
+        return t("{tool} is switched off: the model's call was not run", tool=label)
+    return t("{icon} The model called `{name}`, a tool that does not exist: not run", icon=FUNCTION_ICON, name=name)
+
+
+def not_run_notice(observation: Message) -> None:
+    if observation.not_run == "switched_off":
+        st.warning(t("Switch the tool on under 🧰 Tools in the sidebar to let the model use it."))
 
 
 def tool_call_body(name: str, body: str) -> None:
-    language = _LANGUAGES.get(name, "json")
-    st.code(body, language=language, wrap_lines=True)
+    st.code(body, language=_LANGUAGES.get(name, "json"), wrap_lines=True)
 
 
-def observation_body(observation: dict) -> None:
-    shown = observation.get("display", observation["content"])
-    if shown and observation.get("metadata", "").startswith(("browser_result", "quote_result")):
+def observation_text(observation: Message) -> None:
+    shown = observation.shown
+    if shown and observation.metadata.startswith(("browser_result", "quote_result")):
         with st.container(height=300):
             st.text(shown)
     elif shown:
         st.code(shown, language=None, wrap_lines=True)
-    for image in observation.get("images", ()):
-        if Path(image["path"]).is_file():
-            st.image(image["path"], caption=image.get("caption") or None)
+
+
+def step_media(observation: Message) -> None:
+    for image in observation.images:
+        if Path(image.path).is_file():
+            st.image(image.path, caption=image.caption or None)
         else:
-            st.caption(t("(image no longer on disk: {name})", name=Path(image["path"]).name))
-    for path in map(Path, observation.get("files", ())):
+            st.caption(t("(image no longer on disk: {name})", name=Path(image.path).name))
+    for i, path in enumerate(map(Path, observation.files)):
         if path.is_file():
-            st.download_button(f"⬇️ {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{path}_{id(observation)}")
+            st.download_button(f"⬇️ {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{observation.id}_{i}")
 
 
-class LiveTurn:
-    """Renders one streaming answer. ``partial`` holds the finished messages of this turn
-    and the text being written; it lives in session state so a Stop keeps it."""
+# -- An answer being written ------------------------------------------------------------------
 
-    def __init__(self, partial: dict, media_dir: Path) -> None:
-        self.partial = partial
-        self.media_dir = media_dir
-        self.stats = None
-        self.error: str | None = None
-        self._drawn_at = 0.0
-        self._tool_box = self._call_slot = None
-        self._call_body = ""
-        self._new_segment()
 
-    def _new_segment(self) -> None:
-        self.status, self.thinking, self.answer = st.empty(), st.empty(), st.empty()
+@dataclass
+class _Segment:
+    """One part of the live answer in its own placeholder: prose, or one tool step."""
 
-    def handle(self, event) -> None:
-        p = self.partial
-        if isinstance(event, PROGRESS):
-            # Also the engine's heartbeats: every draw lets Streamlit notice a Stop click or
-            # a closed tab, which ends this run and so the request.
-            if p["content"] or p["reasoning"]:
-                self.status.empty()
+    slot: object  # st.empty()
+    tool: str = ""  # the tool's name; "" for prose
+    text: str = ""  # prose, or the call as written
+    reasoning: str = ""
+    output: str = ""
+    seconds: int | None = None  # while the tool runs
+    final: tuple[Message, ...] = ()  # as stored, once committed
+    dirty: bool = True
+
+
+@dataclass
+class LiveView:
+    turn: Turn
+    segments: list[_Segment] = field(default_factory=list)
+    progress: object = None
+    _drawn_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.body = st.container()  # segments go in here, above the status line
+        self.tail = st.empty()
+
+    def follow(self) -> None:
+        """Draw what was written so far, then each change, until the answer ends."""
+        cursor = 0
+        while True:
+            entries, cursor, ended = self.turn.read(cursor, FOLLOW_WAIT_S)
+            for entry in entries:
+                self.take(entry)
+            if ended:
+                return
+            if time.monotonic() - self._drawn_at >= DRAW_EVERY_S:
+                self.draw()
+            session.yield_point()
+
+    def take(self, entry) -> None:
+        if isinstance(entry, PROGRESS):
+            self.progress = entry
+        elif isinstance(entry, (TextDelta, ReasoningDelta)):
+            segment = self._prose()
+            if isinstance(entry, TextDelta):
+                segment.text += entry.text
             else:
-                self.status.caption(progress_text(event))
-        elif isinstance(event, ReasoningDelta):
-            p["reasoning"] += event.text
-            self._draw()
-        elif isinstance(event, TextDelta):
-            if not p["content"]:
-                self.status.empty()
-                if p["reasoning"]:
-                    render.streaming_reasoning(self.thinking, p["reasoning"], answering=True)
-            p["content"] += event.text
-            self._draw()
-        elif isinstance(event, ToolCallStart):
-            self._close_prose()
-            self._tool_box = st.status(step_label(event.name, "", {}) + "…", expanded=True)
-            self._call_name, self._call_body = event.name, ""
-            with self._tool_box:
-                self._call_slot = st.empty()
-        elif isinstance(event, ToolCallDelta):
-            self._call_body += event.text
-            self._call_slot.code(self._call_body, language=_LANGUAGES.get(self._call_name, "json"))
-        elif isinstance(event, ToolRunning):
-            icon = _ICONS.get(event.name, "🔧")
-            label = t("{icon} Running {name}… {seconds:.0f} s", icon=icon, name=event.name, seconds=event.elapsed_s)
-            self._tool_box.update(label=label)
-        elif isinstance(event, ToolOutcome):
-            self._finish_step(event)
-        elif isinstance(event, Done):
-            self.stats = event.stats
-        elif isinstance(event, Error):
-            self.error = event.message
-        if isinstance(event, (Done, Error)):
-            self._draw(force=True, cursor=False)
+                segment.reasoning += entry.text
+            segment.dirty = True
+        elif isinstance(entry, ToolCallStart):
+            self._new(entry.name)
+        elif isinstance(entry, ToolCallDelta):
+            segment = self._open_steps()[-1] if self._open_steps() else self._new("tool")
+            segment.text += entry.text
+            segment.dirty = True
+        elif isinstance(entry, (ToolRunning, ToolOutput)):
+            segment = self._running()
+            if segment is None:
+                return
+            if isinstance(entry, ToolRunning):
+                segment.seconds = int(entry.elapsed_s)
+            else:
+                segment.output += entry.text
+            segment.dirty = True
+        elif isinstance(entry, Committed):
+            first = entry.messages[0]
+            segment = (self._running() if first.is_tool_call else self._open_prose()) or self._new(first.metadata)
+            segment.final, segment.dirty = entry.messages, True
+        elif isinstance(entry, Ended):
+            pass  # the page reruns and draws the saved conversation
 
-    def _draw(self, force: bool = False, cursor: bool = True) -> None:
-        now = time.monotonic()
-        if not force and now - self._drawn_at < DRAW_EVERY_S:
-            return
-        self._drawn_at = now
-        p = self.partial
-        if p["content"]:
-            self.answer.markdown(to_streamlit_markdown(p["content"]) + (" ▌" if cursor else ""))
-        elif p["reasoning"]:
-            self.status.empty()
-            render.streaming_reasoning(self.thinking, p["reasoning"], answering=False)
+    def draw(self) -> None:
+        self._drawn_at = time.monotonic()
+        for segment in self.segments:
+            if segment.dirty:
+                segment.dirty = False
+                with segment.slot.container():
+                    _draw_segment(segment)
+        last = self.segments[-1] if self.segments else None
+        writing = last is not None and not last.final and (last.text or last.reasoning or last.tool)
+        status = "" if writing else progress_text(self.progress, written=bool(self.segments))
+        if status:
+            self.tail.caption(status)
+        else:
+            self.tail.empty()
 
-    def _close_prose(self) -> None:
-        """Prose written before a tool call becomes its own message, shown as is."""
-        p = self.partial
-        self._draw(force=True, cursor=False)
-        if p["content"] or p["reasoning"]:
-            message = {"role": "assistant", "content": p["content"]}
-            if p["reasoning"]:
-                message["reasoning"] = p["reasoning"]
-            p["messages"].append(message)
-        p["content"] = p["reasoning"] = ""
-        self.status.empty()
+    def _new(self, tool: str) -> _Segment:
+        with self.body:
+            segment = _Segment(st.empty(), tool=tool)
+        self.segments.append(segment)
+        return segment
 
-    def _finish_step(self, outcome: ToolOutcome) -> None:
-        messages = step_messages(outcome.call, outcome.result, self.media_dir)
-        self.partial["messages"] += messages
-        box = self._tool_box or st.status("", expanded=True)
-        with box:
-            if self._call_slot is not None:
-                self._call_slot.empty()
-            tool_call_body(outcome.call.name, outcome.call.body)
-            observation_body(messages[1])
-        failed = outcome.result.is_error
-        box.update(
-            label=step_label(outcome.call.name, outcome.call.body, messages[1]),
-            state="error" if failed else "complete",
-            expanded=False,
-        )
-        self._tool_box = self._call_slot = None
-        self._new_segment()
+    def _prose(self) -> _Segment:
+        last = self.segments[-1] if self.segments else None
+        if last is None or last.tool or last.final:
+            last = self._new("")
+        return last
+
+    def _open_prose(self) -> _Segment | None:
+        return next((s for s in reversed(self.segments) if not s.tool and not s.final), None)
+
+    def _open_steps(self) -> list[_Segment]:
+        return [s for s in self.segments if s.tool and not s.final]
+
+    def _running(self) -> _Segment | None:
+        steps = self._open_steps()
+        return steps[0] if steps else None
 
 
-def progress_text(event) -> str:
+def _draw_segment(segment: _Segment) -> None:
+    if segment.final:
+        assistant_turn(list(segment.final))
+    elif segment.tool:
+        _draw_running_step(segment)
+    else:
+        if segment.reasoning:
+            render.reasoning_box(segment.reasoning, answering=bool(segment.text))
+        if segment.text:
+            st.markdown(to_streamlit_markdown(segment.text) + " ▌")
+
+
+def _draw_running_step(segment: _Segment) -> None:
+    icon = _ICONS.get(segment.tool, FUNCTION_ICON)
+    if segment.seconds is None:
+        label = t("{icon} Writing a call to {name}…", icon=icon, name=segment.tool)
+    else:
+        label = t("{icon} Running {name}… {seconds:.0f} s", icon=icon, name=segment.tool, seconds=segment.seconds)
+    # Not ``with st.status(...)``: leaving that block marks the box complete (a ✓ on a step
+    # that still runs).
+    box = st.status(label, state="running", expanded=True)
+    box.code(segment.text, language=_LANGUAGES.get(segment.tool, "json"), wrap_lines=True)
+    if segment.output:
+        box.code(output_tail(segment.output), language=None, wrap_lines=True)
+
+
+def output_tail(text: str, lines: int = LIVE_OUTPUT_LINES) -> str:
+    """What a terminal would show of streamed output: each line as its last carriage
+    return left it, the last ``lines`` of them."""
+    shown = [line[line.rfind("\r") + 1 :] for line in text.replace("\r\n", "\n").split("\n")]
+    return "\n".join(shown[-lines:]).rstrip("\n")
+
+
+def progress_text(event, written: bool = False) -> str:
+    """What the answer waits for; nothing once it has started writing, unless it waits
+    again (for its turn in the queue, or reading a long prompt between tool steps)."""
     if isinstance(event, Queued) and event.ahead:
         if event.ahead == 1:
             return t("⏳ The model is busy: waiting for 1 other answer to finish")
         return t("⏳ The model is busy: waiting for {count} other answers to finish", count=event.ahead)
     if isinstance(event, Prefill) and event.total > 1024:
         return t("📖 Reading {done:,} / {total:,} tokens", done=event.done, total=event.total)
-    return t("⏳ Starting…")
+    return "" if written else t("⏳ Starting…")

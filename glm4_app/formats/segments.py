@@ -1,16 +1,24 @@
-"""Split raw GLM-4 assistant output into prose for the user and tool calls, while streaming.
+"""The streaming machinery shared by the GLM-4 text formats: raw output -> prose + calls.
 
 The output is decoded WITH special tokens (without them the ``<|assistant|>`` before a call is
 lost and the call gets glued to the prose) and without the final stop token. It is one or more
 segments separated by ``<|assistant|>`` (the model opens a new header itself before a call;
-GLM-4-0414 may make several calls, each after its own header). A segment is
-``{metadata}\\n{content}``: empty metadata is an ordinary answer, a tool name makes the content a
-call. Fine-tuned models may instead write the call as ``{"name": ..., "arguments": ...}``.
+GLM-4-0414 may make several calls, each after its own header). A segment is decided by the
+call shapes the format accepts:
 
-Nothing here raises: a malformed or cut-off call is still a call (``arguments=None`` or a partial
-body) and anything that is not clearly a call is prose, so no text is ever lost. The result is the
-same whether the output is fed whole or in chunks of any size: every decision depends only on
-the text of a segment, and is taken only once more text cannot change it.
+* header calls (glm4.py): ``{metadata}\n{content}``; empty metadata is an ordinary answer, a
+  tool name makes the content a call. The blank first line matters: ``\npython\n...`` is an
+  answer that happens to start with the word python.
+* JSON calls (json_calls.py): ``{"name": ..., "arguments": ...}``, sometimes fenced, as models
+  fine-tuned on the official fine-tuning format write them. Only a name the conversation knows
+  (an offered tool or a built-in) makes one a call; ``{"name": "Bob", ...}`` is an answer.
+
+Built-in names (builtin_tools.py) are calls even when switched off, so the step can say the
+tool is off instead of showing the code as prose. Nothing here raises: a malformed or cut-off
+call is still a call (``arguments=None`` or a partial body) and anything that is not clearly a
+call is prose, so no text is ever lost. The result is the same whether the output is fed whole
+or in chunks of any size: every decision depends only on the text of a segment, and is taken
+only once more text cannot change it.
 """
 
 from __future__ import annotations
@@ -18,32 +26,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Collection, Union
+from typing import Any, Collection
 
-from ..events import TextDelta, ToolCallDelta, ToolCallStart
-from .base import ToolCall
+from ..builtin_tools import BUILTINS
+from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
+from ..tool_types import ToolCall
+from .base import OutputParser, ParsedOutput, StreamEvent
 
 ASSISTANT = "<|assistant|>"
 # The engine drops the final stop token; should one slip through, it is markup, never prose.
 DROPPED = ("<|observation|>", "<|user|>", "<|endoftext|>", "<|system|>")
 TOKENS = (ASSISTANT, *DROPPED)
-BUILTINS = ("python", "simple_browser", "cogview")  # tools whose body is text, not JSON arguments
 
 # A name the model may have meant as a function (get_weather, or a misspelt get_wether); OpenAI
 # style names are at most 64 characters. Prefix-closed on purpose: a prefix of a match matches,
 # so "this first line cannot become a name", decided on part of the line, stays true.
 _NAME = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
 _JSON_FENCES = ("", "json")
-_PY_FENCES = ("", "python", "py", "python3")
 _DECODER = json.JSONDecoder(strict=False)  # models write raw newlines inside JSON strings
-
-StreamEvent = Union[TextDelta, ToolCallStart, ToolCallDelta]
-
-
-@dataclass(frozen=True)
-class ParsedOutput:
-    text: str  # the prose for the user (prose segments, stripped, joined by a blank line)
-    calls: tuple[ToolCall, ...]  # in order; may name tools that were not offered
 
 
 # What a segment is, once known. ``start`` is where the prose or the call body begins in it.
@@ -62,7 +62,7 @@ class _Call:
 _HOLD = "hold"  # may be a JSON call: undecided until the segment ends
 
 
-class StreamingToolParser:
+class SegmentParser(OutputParser):
     """Feed raw output chunks; get prose and call events as soon as they are certain.
 
     ``feed`` holds back only the first line of a segment until it is decided (a tool name or
@@ -72,8 +72,9 @@ class StreamingToolParser:
     the TextDeltas of ``feed`` + ``flush`` concatenate to ``finish().text``.
     """
 
-    def __init__(self, tool_names: Collection[str]) -> None:
-        self._tools = frozenset(tool_names)
+    def __init__(self, tool_names: Collection[str], *, header_calls: bool = True) -> None:
+        self._tools = frozenset(tool_names) | BUILTINS.keys()  # offered, or built-in (maybe off)
+        self._header_calls = header_calls
         self._pending = ""  # a possible special token cut at the end of the last chunk
         self._seg = ""  # the current segment so far
         self._index = 0  # how many segments came before it
@@ -112,6 +113,9 @@ class StreamingToolParser:
         self._end_segment(out)
         self._flushed = True
         return out
+
+    def feed_call(self, chunk: ToolCallChunk) -> list[StreamEvent]:
+        return []  # text formats carry their calls in the text
 
     def finish(self) -> ParsedOutput:
         """The parsed output (flushes first if needed; the flushed events are then dropped)."""
@@ -178,6 +182,8 @@ class StreamingToolParser:
         maybe_json = _json_start(lead)  # the fine-tuned {"name": ..., "arguments": ...} format
         if maybe_json is not False:
             return _HOLD if maybe_json else None
+        if not self._header_calls:
+            return _Prose(0)
         head, newline, _ = s.partition("\n")
         name = head.strip()
         if not newline:
@@ -202,6 +208,8 @@ class StreamingToolParser:
         call = self._fine_tuned(s)
         if call is not None:
             return _Call(call.name, len(s) - len(s.lstrip()), call)
+        if not self._header_calls:
+            return _Prose(0)
         head, newline, content = s.partition("\n")
         name = head.strip()
         if not newline:
@@ -212,39 +220,42 @@ class StreamingToolParser:
             return _Prose(0)
         if not name:
             return _Prose(len(head) + 1)
-        if name in self._tools or (_NAME.fullmatch(name) and _json_object(content) is not None):
+        if name in self._tools or (_NAME.fullmatch(name) and json_object(content) is not None):
             return _Call(name, len(head) + 1)
         return _Prose(0)
 
     def _fine_tuned(self, s: str) -> ToolCall | None:
-        obj = _json_object(s)
+        obj = json_object(s)
         if obj is None or "arguments" not in obj:  # {"name": "Bob", "age": 3} is an answer
             return None
         name, args = obj.get("name"), obj["arguments"]
-        if not isinstance(name, str) or not (name in self._tools or _NAME.fullmatch(name)):
+        if not isinstance(name, str) or name not in self._tools:  # a JSON answer, not a call
             return None
         if isinstance(args, dict):
-            return self._call(name, json.dumps(args, ensure_ascii=False))
+            return build_call(name, json.dumps(args, ensure_ascii=False))
         if isinstance(args, str):  # arguments as a JSON string, as in OpenAI's format
-            return self._call(name, args)
+            return build_call(name, args)
         return None
 
     def _call(self, name: str, content: str) -> ToolCall:
-        if name not in BUILTINS:
-            body = _unfence(content, _JSON_FENCES)
-            return ToolCall(name, body, _json_object(body))
-        args = _json_object(content)  # a built-in called function-style: python {"code": "..."}
-        if args is not None:
-            values = [args.get("code")] if name == "python" else list(args.values())
-            if len(values) == 1 and isinstance(values[0], str):
-                return ToolCall(name, values[0])
-        return ToolCall(name, _unfence(content, _PY_FENCES if name == "python" else ()))
+        return build_call(name, content)
 
 
-def parse_output(raw: str, tool_names: Collection[str]) -> ParsedOutput:
-    parser = StreamingToolParser(tool_names)
-    parser.feed(raw)
-    return parser.finish()
+def build_call(name: str, content: str, call_id: str | None = None) -> ToolCall:
+    """A call from its name and body as written. A function's body is JSON arguments (a
+    ```json fence dropped); a built-in's is text, also when written function-style
+    (``python {"code": "..."}``, as templates and APIs that take function specs invite)."""
+    builtin = BUILTINS.get(name)
+    if builtin is None:
+        body = _unfence(content, _JSON_FENCES)
+        return ToolCall(name, body, json_object(body), call_id)
+    args = json_object(content)
+    if args is not None:
+        # Python's body may itself be a dict literal: only {"code": ...} is its argument form.
+        values = [args.get(builtin.argument)] if name == "python" else list(args.values())
+        if len(values) == 1 and isinstance(values[0], str):
+            return ToolCall(name, values[0], None, call_id)
+    return ToolCall(name, _unfence(content, builtin.fences), None, call_id)
 
 
 def _find_token(text: str) -> tuple[int, str | None]:
@@ -283,7 +294,7 @@ def _unfence(text: str, langs: Collection[str]) -> str:
     return (rest[:-3] if rest.endswith("```") else rest).strip()
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def json_object(text: str) -> dict[str, Any] | None:
     text = _unfence(text, _JSON_FENCES)
     if not text.startswith("{"):
         return None

@@ -1,4 +1,6 @@
-"""The tool-call parser: prose and calls from raw GLM-4 output, same result whole or chunked."""
+"""The GLM-4 format's parser (formats/): prose and calls from raw GLM-4 output, same result
+whole or chunked. These cases are the parser's held behaviour; they run through the format
+interface (``Glm4Format().parser`` / ``.parse``)."""
 
 import json
 import random
@@ -6,8 +8,19 @@ import random
 import pytest
 
 from glm4_app.events import TextDelta, ToolCallDelta, ToolCallStart
-from glm4_app.tools.base import ToolCall
-from glm4_app.tools.parser import ParsedOutput, StreamingToolParser, parse_output
+from glm4_app.formats import Glm4Format, ParsedOutput
+from glm4_app.tool_types import ToolCall
+
+GLM4 = Glm4Format()
+
+
+def glm4_parser(tools):
+    return GLM4.parser(tools)
+
+
+def parse_output(raw, tools):
+    return GLM4.parse(raw, tools)
+
 
 TOOLS = ("python", "simple_browser", "cogview", "get_weather", "get_time")
 A = "<|assistant|>"
@@ -83,6 +96,11 @@ CASES = [
     ("lone-angle-bracket-at-end", "a < b and b <", "a < b and b <", ()),
     ("leaked-stop-token-dropped", "Done.<|observation|>", "Done.", ()),
     ("prose-segments-joined", f"First.{A}\nSecond.", "First.\n\nSecond.", ()),
+    # An empty metadata line marks a plain answer, even when its first word is a tool's name.
+    ("blank-first-line-then-tool-name-is-prose", "\npython\nis my favourite language.", "python\nis my favourite language.", ()),
+    # JSON names a call only when the name is a tool this conversation knows.
+    ("json-naming-an-unknown-tool-is-prose", '{"name": "book_flight", "arguments": {"to": "Oslo"}}',
+     '{"name": "book_flight", "arguments": {"to": "Oslo"}}', ()),
 ]
 
 
@@ -91,7 +109,7 @@ def chunks_of(raw, size):
 
 
 def run(chunks, tools=TOOLS):
-    parser = StreamingToolParser(tools)
+    parser = glm4_parser(tools)
     events = [e for c in chunks for e in parser.feed(c)] + parser.flush()
     return events, parser.finish()
 
@@ -113,7 +131,7 @@ def test_parse_whole_and_chunked(raw, text, calls, chunk):
 
 
 def test_prose_streams_before_the_output_ends_and_calls_stream_in_order():
-    parser = StreamingToolParser(TOOLS)
+    parser = glm4_parser(TOOLS)
     assert parser.feed("Let") == []  # "Let" could still be a tool name
     assert parser.feed(" me compute. ") == [TextDelta("Let me compute.")]  # trailing space held
     assert parser.feed("<|assis") == []
@@ -137,20 +155,27 @@ def test_several_calls_stream_in_order():
     assert body == '{"city_name": "Paris"}'
 
 
+def test_a_builtin_that_is_switched_off_is_still_a_call_so_the_step_can_say_so():
+    parsed = parse_output(f"Let me compute.{A}python\nprint(1)", ["get_weather"])
+    assert parsed.calls == (ToolCall("python", "print(1)"),)
+    fine_tuned = parse_output('{"name": "python", "arguments": {"code": "print(2)"}}', ["get_weather"])
+    assert fine_tuned.calls == (ToolCall("python", "print(2)"),)
+
+
 def test_chinese_prose_streams_at_once():
-    parser = StreamingToolParser(TOOLS)
+    parser = glm4_parser(TOOLS)
     assert parser.feed("北京") == [TextDelta("北京")]
 
 
 def test_a_possible_json_call_is_held_until_the_segment_ends():
-    parser = StreamingToolParser(TOOLS)
+    parser = glm4_parser(TOOLS)
     assert parser.feed('get_wether\n{"city_name": ') == []
     assert parser.feed('"Paris"}') == []
     assert parser.flush() == [ToolCallStart("get_wether"), ToolCallDelta('{"city_name": "Paris"}')]
 
 
 def test_finish_is_idempotent_and_feed_after_finish_is_ignored():
-    parser = StreamingToolParser(TOOLS)
+    parser = glm4_parser(TOOLS)
     parser.feed("Hello")
     first = parser.finish()
     assert parser.feed(" more") == [] and parser.flush() == []

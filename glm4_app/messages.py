@@ -1,0 +1,149 @@
+"""The messages a conversation is made of, as typed data.
+
+One ``Message`` per turn part: a user message, an assistant's prose or answer, a tool call
+(an assistant message whose ``metadata`` is the tool name) and its observation. Each has a
+stable ``id`` (conversation trees will link messages by it).
+
+``to_dict`` writes the JSON stored since the first version (only the fields that are set, plus
+``id``), and ``from_dict`` reads every earlier form: messages saved without an id get one
+from their position, and keys this version does not know are kept as they were.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from .events import Stats
+from .tool_types import Citation
+
+Role = Literal["system", "user", "assistant", "observation"]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class ImageRef:
+    """An image file kept beside the conversations database (an attachment or a plot)."""
+
+    path: str
+    caption: str = ""
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str = ""
+    id: str = field(default_factory=new_id)
+    metadata: str = ""  # a tool call's tool name; an observation's kind ("browser_result", ...)
+    # Thinking (GLM-Z1, GLM-4.5+), shown folded. Sent back only where the template keeps it:
+    # GLM-4.5's keeps the thinking of the answer being written (its tool steps), no other.
+    reasoning: str = ""
+    images: list[ImageRef] = field(default_factory=list)  # user attachments; a step's figures
+    pages: list[str] = field(default_factory=list)  # which of a user's images are document pages
+    step: int | None = None  # a tool call: the model output that made it (parallel calls share it)
+    files: list[str] = field(default_factory=list)  # files a tool step wrote (downloads)
+    citations: list[Citation] = field(default_factory=list)  # pages the browser opened
+    display: str | None = None  # what the user sees of an observation, when not ``content``
+    is_error: bool = False  # a failed tool step
+    stats: Stats | None = None
+    stopped: bool = False  # the answer (or tool step) was stopped; what it holds is kept
+    partial: bool = False  # saved while the answer was still being written (see turns.py)
+    error: str = ""
+    note: str = ""  # e.g. what was cut to fit the context
+    model: str = ""
+    params: dict | None = None
+    call_id: str = ""  # the API's id of a native tool call, on the call and its observation
+    not_run: str = ""  # an observation of a call to a tool switched off ("switched_off") or unknown
+    extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer version, kept
+
+    @property
+    def is_tool_call(self) -> bool:
+        return self.role == "assistant" and bool(self.metadata)
+
+    @property
+    def is_answer(self) -> bool:
+        """Prose or a final answer of the assistant (not a tool call)."""
+        return self.role == "assistant" and not self.metadata
+
+    @property
+    def shown(self) -> str:
+        return self.content if self.display is None else self.display
+
+    def prompt(self, reasoning: bool = True) -> dict:
+        """This message as a backend reads it (see generation.Message); ``reasoning``: with
+        the thinking, for templates that keep it (GLM-4.5's, in the answer being written)."""
+        out: dict = {"role": self.role, "content": self.content}
+        if self.metadata:
+            out["metadata"] = self.metadata
+        if self.call_id:
+            out["call_id"] = self.call_id
+        if self.step is not None:
+            out["step"] = self.step  # calls of one output go back as one turn (formats/glm45.py)
+        if reasoning and self.role == "assistant" and self.reasoning:
+            out["reasoning"] = self.reasoning
+        if self.role == "user" and self.images:
+            out["images"] = [image.path for image in self.images]
+        return out
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"role": self.role, "content": self.content, "id": self.id}
+        for name in _OPTIONAL:
+            value = getattr(self, name)
+            if value in (None, "", False, [], {}):
+                continue
+            if name == "images":
+                # A user's attachments were stored as paths, a step's figures as objects.
+                value = [i.path if self.role == "user" and not i.caption else asdict(i) for i in value]
+            elif name == "citations":
+                value = [asdict(c) for c in value]
+            elif name == "stats":
+                value = asdict(value)
+            elif name == "params":
+                value = dict(value)
+            out[name] = value
+        return {**self.extra, **out}
+
+    @classmethod
+    def from_dict(cls, data: dict, fallback_id: str | None = None) -> "Message":
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        values["images"] = [
+            ImageRef(i) if isinstance(i, str) else ImageRef(i["path"], i.get("caption") or "")
+            for i in data.get("images") or ()
+        ]
+        values["citations"] = [Citation(**c) for c in data.get("citations") or ()]
+        values["files"] = [str(p) for p in data.get("files") or ()]
+        values["pages"] = [str(p) for p in data.get("pages") or ()]
+        values["stats"] = _stats(data.get("stats"))
+        values["error"] = data.get("error") or ""
+        values["id"] = data.get("id") or fallback_id or new_id()
+        return cls(**values, extra={k: v for k, v in data.items() if k not in known})
+
+
+_OPTIONAL = [
+    f.name for f in fields(Message) if f.name not in ("role", "content", "id", "extra")
+]
+
+
+def _stats(data: dict | None) -> Stats | None:
+    if not data:
+        return None
+    try:
+        return Stats(**data)
+    except TypeError:  # a field renamed or added since: keep the message, drop its numbers
+        return None
+
+
+def answered(messages: list[Message], index: int) -> bool:
+    """Whether the user message at ``index`` got an answer with any words in it (prose, a
+    tool call, an observation) before the next user message."""
+    for message in messages[index + 1 :]:
+        if message.role == "user":
+            return False
+        if message.content:
+            return True
+    return False

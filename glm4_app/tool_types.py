@@ -1,0 +1,70 @@
+"""What a tool call and its result are: plain data shared by the formats, the agent loop,
+the tools and the UI (low level: imports nothing of the app, so ``events`` can use it).
+
+A tool failure is data for the model (``ToolResult(is_error=True)``), never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+# Why a call was not run at all (the UI says so in words, the model gets an error observation).
+NotRun = Literal["", "switched_off", "unknown"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str  # "python", "simple_browser", "cogview", a user function, "server__tool" (MCP)
+    body: str  # the call as the model wrote it: code, browser commands, a prompt, JSON arguments
+    arguments: dict[str, Any] | None = None  # parsed JSON arguments (functions), when they parse
+    id: str | None = None  # the API's tool_call_id (native tool calls), echoed with the result
+
+
+@dataclass(frozen=True)
+class Image:
+    data: bytes
+    mime: str = "image/png"
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of a code cell, in the order the cell produced it (Jupyter's iopub outputs).
+
+    ``text`` is what the model read of it: a run of prints, a result's ``text/plain``, a
+    traceback. ``data`` is the whole MIME bundle of a result or display (``text/html``,
+    ``image/svg+xml``, ``text/markdown``, ``application/json``...) for a richer view; PNG and
+    JPEG images are in ``ToolResult.images`` instead, at index ``image``.
+    """
+
+    kind: str  # "stdout", "stderr", "execute_result", "display_data" or "error"
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    image: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: int  # the quote id the model cites as 【id†text】
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    text: str  # what the model sees in the observation (already capped by the tool)
+    metadata: str = ""  # observation metadata: "browser_result", "quote_result [3†source]", ...
+    is_error: bool = False
+    display: str | None = None  # what the UI shows, when different from ``text`` (e.g. uncapped)
+    images: tuple[Image, ...] = ()
+    files: tuple[Path, ...] = ()  # files the tool wrote that the user may download
+    citations: tuple[Citation, ...] = ()
+    not_run: NotRun = ""  # set when the call named a tool that is switched off or unknown
+    outputs: tuple[Output, ...] = ()  # a code cell's outputs in order, with their MIME bundles
+
+    @property
+    def shown(self) -> str:
+        return self.text if self.display is None else self.display

@@ -1,0 +1,193 @@
+"""Who shares which MCP connection, and the servers of one browser session.
+
+Remote (HTTP) servers are reached over stateless requests: one connection per process serves
+every session (``Hub``). A local (stdio) server is a process per browser session, like the
+Python kernel, so one user's server state (open files, a browser page, a database session)
+is never another's; it is shut down with the session. Hosted, a local server runs inside the
+same bubblewrap sandbox as the kernel (sandbox.py: no network unless GLM4_KERNEL_NETWORK, only
+the session's folder at /mnt/data) unless the admin marks it ``"trusted": true``; locally only
+with GLM4_KERNEL_SANDBOX=on. Everything
+starts lazily: when a session first opens All Tools, in the background.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...settings import Settings
+from ..sandbox import MNT_DATA, bwrap_command, kernel_policy
+from .config import ServerConfig, load_config
+from .connection import Connection, Launcher
+from .tool import McpTool
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """One server as the sidebar shows it."""
+
+    name: str
+    transport: str
+    state: str  # idle, starting, ready, failed, stopped, off
+    tools: tuple[str, ...]  # the names offered to the model
+    problem: str  # why it is not ready (a fixed sentence, translated where shown)
+    stderr: str  # what the server last wrote to stderr (shown as is)
+    notes: tuple[str, ...]
+    sandboxed: bool
+    shared: bool
+
+
+class Hub:
+    """The servers of one config file, for the whole process."""
+
+    def __init__(self, path: str) -> None:
+        self.servers, self.problems = load_config(path)
+        self._shared: dict[str, Connection] = {}
+        self._lock = threading.Lock()
+
+    def shared(self, config: ServerConfig, settings: Settings) -> Connection:
+        with self._lock:
+            if config.name not in self._shared:
+                self._shared[config.name] = _track(
+                    Connection(config, call_timeout_s=settings.mcp_timeout_s, start_timeout_s=settings.mcp_start_timeout_s)
+                )
+            return self._shared[config.name]
+
+
+_HUBS: dict[str, Hub] = {}
+_HUBS_LOCK = threading.Lock()
+
+
+def hub_for(path: str) -> Hub:
+    """One hub per config file per process (the file is read once; restart to reload it)."""
+    key = str(Path(path).expanduser().resolve())
+    with _HUBS_LOCK:
+        if key not in _HUBS:
+            _HUBS[key] = Hub(key)
+        return _HUBS[key]
+
+
+class McpSession:
+    """The MCP servers of one browser session: its own local ones and the shared remote ones."""
+
+    def __init__(self, settings: Settings, workdir: Path, hosted: bool) -> None:
+        self.settings = settings
+        hub = hub_for(settings.mcp_config)
+        self.problems = list(hub.problems)
+        policy = kernel_policy(settings, hosted)
+        # The kernel is sandboxed wherever bubblewrap works; a local server only where asked
+        # (hosted, or GLM4_KERNEL_SANDBOX=on): on a laptop it is the user's own program, and
+        # may live where the sandbox does not look (~/.local, the project).
+        boxed = policy.sandboxed and (hosted or settings.kernel_sandbox == "on")
+        self.connections: list[Connection] = []
+        self._own: list[Connection] = []  # closed with the session
+        self._tools: dict[int, tuple[int, dict[str, McpTool]]] = {}
+        for config in hub.servers:
+            if config.disabled:
+                continue
+            if config.shared:
+                self.connections.append(hub.shared(config, settings))
+                continue
+            launcher, off = None, ""
+            if not config.trusted and boxed:
+                launcher = sandbox_launcher(workdir, policy.network, settings.data_dir)
+            elif not config.trusted and policy.off_reason:
+                off = (
+                    f"Local servers run in the code sandbox when hosted, and {policy.off_reason} "
+                    'Or mark this server "trusted": true in the MCP servers file.'
+                )
+            connection = Connection(
+                config,
+                call_timeout_s=settings.mcp_timeout_s,
+                start_timeout_s=settings.mcp_start_timeout_s,
+                launcher=launcher,
+                off_reason=off,
+            )
+            self.connections.append(_track(connection))
+            self._own.append(connection)
+
+    def start(self) -> None:
+        for connection in self.connections:
+            connection.start()
+
+    def wait_started(self, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s`` in all) for servers still starting, so the first
+        question already gets their tools."""
+        deadline = time.monotonic() + timeout_s
+        for connection in self.connections:
+            connection.wait(max(0.0, deadline - time.monotonic()))
+
+    def tools(self) -> dict[str, McpTool]:
+        """The tools of the servers that are ready, or that stopped and start again when
+        called, by the names the model sees."""
+        out: dict[str, McpTool] = {}
+        for connection in self.connections:
+            if connection.state not in ("ready", "stopped") or not connection.tools:
+                continue
+            starts, tools = self._tools.get(id(connection), (-1, {}))
+            if starts != connection.starts:  # listed again after a restart
+                tools = {info.name: McpTool(info, connection) for info in connection.tools}
+                self._tools[id(connection)] = (connection.starts, tools)
+            for name, tool in tools.items():
+                out.setdefault(name, tool)
+        return out
+
+    def statuses(self) -> list[ServerStatus]:
+        return [
+            ServerStatus(
+                c.config.name,
+                c.config.transport,
+                c.state,
+                tuple(t.name for t in c.tools) if c.state in ("ready", "stopped") else (),
+                c.problem,
+                c.stderr,
+                tuple(c.notes),
+                c.launcher is not None,
+                c.config.shared,
+            )
+            for c in self.connections
+        ]
+
+    def restart(self, name: str) -> None:
+        for connection in self.connections:
+            if connection.config.name == name:
+                connection.restart()
+
+    def shutdown(self) -> None:
+        """Stop this session's local servers (the shared remote ones stay for the others)."""
+        for connection in self._own:
+            connection.close(wait_s=3.0)
+
+
+def sandbox_launcher(workdir: Path, network: bool, data_dir: Path) -> Launcher:
+    """Runs a local server's command in the kernel's sandbox (bubblewrap), the session's
+    folder at /mnt/data as its working directory."""
+
+    def launch(command: list[str], private: Path) -> list[str]:
+        # bwrap_command binds a launcher file read-only; here it records what runs inside.
+        Path(workdir).mkdir(parents=True, exist_ok=True)  # bound at /mnt/data: it must exist
+        marker = private / "mcp-server.json"
+        marker.write_text(json.dumps(command), encoding="utf-8")
+        sandbox = bwrap_command(Path(workdir), private, network, marker, data_dir)
+        return [*sandbox, "--chdir", MNT_DATA, *command]  # the kernel's launcher enters it itself
+
+    return launch
+
+
+_ALL: "weakref.WeakSet[Connection]" = weakref.WeakSet()
+
+
+def _track(connection: Connection) -> Connection:
+    _ALL.add(connection)
+    return connection
+
+
+@atexit.register
+def _close_all() -> None:
+    for connection in list(_ALL):
+        connection.close(wait_s=1.0)

@@ -1,0 +1,123 @@
+"""An MCP server's tools as tools the model may call.
+
+Names are prefixed by the server (``time__get_current_time``) so two servers never clash;
+the JSON Schema and the description are passed through. What a model cannot be offered is
+left out with a note the sidebar shows: a schema that is not JSON Schema, a name used twice,
+tools beyond ``MAX_TOOLS`` (a prompt holds only so many declarations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+
+from ...tool_types import ToolCall, ToolResult
+from ..functions import validation_problems
+from .config import MAX_NAME, ServerConfig
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+MAX_TOOLS = 100  # per server
+MAX_DESCRIPTION = 2000
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    name: str  # as offered to the model: server prefix + "__" + the tool's name
+    remote: str  # the name the server knows it by
+    description: str
+    schema: dict[str, Any]
+
+
+def offered(server: ServerConfig, listed: list[Any]) -> tuple[list[ToolInfo], list[str]]:
+    """(tools to offer, notes on those left out) from a ``tools/list`` answer."""
+    tools: list[ToolInfo] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for tool in listed:
+        if len(tools) == MAX_TOOLS:
+            notes.append(
+                f"It lists {len(listed)} tools; only the first {MAX_TOOLS} are offered to the model."
+            )
+            break
+        schema = tool.input_schema if isinstance(tool.input_schema, dict) else None
+        problem = schema_problem(schema)
+        if problem:
+            notes.append(f"Tool {tool.name!r} is left out: its input schema is not valid JSON Schema ({problem}).")
+            continue
+        name = namespaced(server.prefix, tool.name)
+        if name in seen:
+            notes.append(f"Tool {tool.name!r} is left out: another of its tools has the same name here.")
+            continue
+        seen.add(name)
+        description = (tool.description or tool.title or tool.name or "").strip()[:MAX_DESCRIPTION]
+        tools.append(ToolInfo(name, tool.name, description, {"type": "object", **schema}))
+    return tools, notes
+
+
+def namespaced(prefix: str, tool: str) -> str:
+    name = f"{prefix}__{_UNSAFE.sub('_', tool)}"
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha1(tool.encode()).hexdigest()[:6]
+    return f"{name[: MAX_NAME - 7]}_{digest}"
+
+
+def schema_problem(schema: dict | None) -> str | None:
+    if schema is None:
+        return "not an object"
+    if schema.get("type", "object") != "object":
+        return f"its type is {schema.get('type')!r}, not 'object'"
+    try:
+        jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return exc.message[:200]
+    except Exception as exc:  # noqa: BLE001 - e.g. an unresolvable $ref: not usable either
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return None
+
+
+class McpTool:
+    """One MCP tool in the toolbox; calls go to its server's connection."""
+
+    def __init__(self, info: ToolInfo, connection: "Connection") -> None:
+        self.info = info
+        self.name = info.name
+        self.connection = connection
+
+    def declaration(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.info.description, "parameters": self.info.schema},
+        }
+
+    def run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
+        arguments = call.arguments
+        if arguments is None:
+            try:
+                arguments = json.loads(call.body) if call.body.strip() else {}
+            except json.JSONDecodeError as exc:
+                return ToolResult(
+                    f"The arguments of {self.name} are not valid JSON ({exc.msg} at line {exc.lineno} "
+                    f"column {exc.colno}). Call it again with one JSON object.",
+                    is_error=True,
+                )
+        if not isinstance(arguments, dict):
+            return ToolResult(f"The arguments of {self.name} must be one JSON object.", is_error=True)
+        problems = validation_problems(self.info.schema, arguments)
+        if problems:
+            listed = "\n".join(f"- {p}" for p in problems)
+            schema = json.dumps(self.info.schema, ensure_ascii=False, separators=(",", ":"))[:2000]
+            return ToolResult(
+                f"Invalid arguments for {self.name}:\n{listed}\nCall it again with arguments matching: {schema}",
+                is_error=True,
+            )
+        return self.connection.call(self.info.remote, arguments, cancel)
