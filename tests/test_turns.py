@@ -366,6 +366,36 @@ def test_an_answer_nobody_watched_for_too_long_is_stopped_with_what_it_wrote(sto
     assert answer.stopped and 0 < len(answer.content) < 3000
 
 
+def test_every_page_answer_is_counted_once_in_its_mode_watched_or_not(store):
+    """/metrics counts answers where the Turn consumes them: one that no page watches, one two
+    observers read, and one stopped, each once, under the conversation's mode."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from glm4_app import metrics
+
+    def requests(outcome: str) -> float:
+        families = text_string_to_metric_families(generate_latest(metrics.REGISTRY).decode())
+        return sum(s.value for f in families for s in f.samples if s.name == "glm4_requests_total"
+                   and s.labels == {"mode": "documents", "outcome": outcome})
+
+    ok, stopped = requests("ok"), requests("stopped")
+    for watchers in (0, 2):
+        conversation = Conversation(owner="me", mode="documents")
+        conversation.add_user("Hi")
+        job = AnswerJob(PlannedBackend(write("Counted.")), conversation.prompt_messages(), PARAMS, store.files_dir)
+        turn = TURNS.start(conversation, store, job)
+        for _ in range(watchers):
+            list(turn.follow())
+        assert turn.wait(10)
+    conversation = Conversation(owner="me", mode="documents")
+    conversation.add_user("Hi")
+    job = AnswerJob(PlannedBackend(hold(Queued(ahead=1))), conversation.prompt_messages(), PARAMS, store.files_dir)
+    TURNS.start(conversation, store, job).stop()
+    wait_for(lambda: requests("stopped") == stopped + 1, what="the stopped answer to be counted")
+    assert requests("ok") == ok + 2
+
+
 # --- Observers ----------------------------------------------------------------------------------
 
 
