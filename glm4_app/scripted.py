@@ -96,10 +96,25 @@ def from_file(path: Path) -> ScriptedBackend:
     """Tests only (``GLM4_SCRIPTED_REPLIES``): a backend named ``scripted`` replaying the raw
     model outputs of a JSON file through the real server, one per request (the last repeats).
     The file is a list of outputs, or ``{"replies": [...], "reasoning": true}`` to imitate
-    GLM-Z1 (each output then starts inside its reasoning, up to ``</think>``)."""
+    GLM-Z1 (each output then starts inside its reasoning, up to ``</think>``), or with
+    ``"format": "glm45"`` GLM-4.5 and later (``<tool_call>`` XML, ``<think>`` written by the
+    model, a thinking switch); the format is any name of glm4_app.formats."""
+    from .formats import FORMAT_NAMES
+
     data = json.loads(Path(path).read_text())
-    replies, reasoning = (data, False) if isinstance(data, list) else (data.get("replies"), bool(data.get("reasoning")))
+    if isinstance(data, list):
+        data = {"replies": data}
+    replies, tool_format = data.get("replies"), data.get("format", "glm4")
     if not isinstance(replies, list) or not replies or not all(isinstance(r, str) for r in replies):
         raise ValueError(f"{path} must hold a JSON list of strings (raw model outputs)")
-    info = ModelInfo(name="scripted", context_window=8192, tools=True, reasoning=reasoning)
+    if tool_format not in FORMAT_NAMES:
+        raise ValueError(f"{path}: unknown format {tool_format!r}; one of {', '.join(FORMAT_NAMES)}")
+    info = ModelInfo(
+        name="scripted",
+        context_window=8192,
+        tools=True,
+        reasoning=bool(data.get("reasoning")),
+        tool_format=tool_format,
+        thinking_switch=tool_format == "glm45",
+    )
     return ScriptedBackend(replies, info=info)

@@ -183,7 +183,8 @@ class Settings:
     scripted_replies: str = _setting(
         "",
         "Tests only: a JSON file of raw model outputs; the API then also serves a model named "
-        "`scripted` that replays them in turn (see glm4_app/scripted.py).",
+        "`scripted` that replays them in turn, in GLM-4's format or the one the file names "
+        "(`\"format\": \"glm45\"`; see glm4_app/scripted.py).",
     )
     user_requests_per_minute: int = _setting(
         0, "Answers one user may ask for in any 60 s; 0 = unlimited."

@@ -1,7 +1,8 @@
 """The OpenAI-compatible API, health and metrics of a real server: `uvicorn app:app` (as a team
 hosts it) on 127.0.0.1 with the bundled offline model, called with the official `openai`
 client. Tool calls go through the real HTTP path with a scripted model (GLM4_SCRIPTED_REPLIES,
-test-only) whose raw output is GLM-Z1's: reasoning, then a call in GLM's own format."""
+test-only) whose raw output is GLM-Z1's: reasoning, then a call in GLM's own format; and on a
+second server GLM-4.5's: thinking, parallel calls in its XML, beside the tiny random GLM-4.6."""
 
 from __future__ import annotations
 
@@ -79,13 +80,9 @@ class Server:
         }
 
 
-@pytest.fixture(scope="module")
-def server(offline_data_dir, tiny_glm4v_path, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("api_data")
-    (data_dir / "models").mkdir()
-    (data_dir / "models" / FOLDER_NAME).symlink_to(
-        offline_data_dir / "models" / FOLDER_NAME, target_is_directory=True
-    )
+def prepare(data_dir, script: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """Accounts with an API key each (alice, bob) and the scripted model's outputs in
+    ``data_dir``: (their keys, the server's settings for them)."""
     accounts = AccountStore(
         data_dir / "conversations.sqlite3", hasher=PasswordHasher(time_cost=1, memory_cost=1024)
     )
@@ -93,19 +90,31 @@ def server(offline_data_dir, tiny_glm4v_path, tmp_path_factory):
     for name in ("alice", "bob"):
         accounts.add_user(name, f"{name}'s password")
         keys[name], _ = accounts.create_api_key(f"user:{name}", "tests")
-    script = data_dir / "script.json"
-    script.write_text(json.dumps(SCRIPT))
+    (data_dir / "script.json").write_text(json.dumps(script))
     env = {
         "GLM4_DATA_DIR": str(data_dir),
-        "GLM4_CHAT_MODEL": "offline:smollm2",
         "GLM4_AUTH": "password",
         "GLM4_API": "on",
+        "GLM4_SCRIPTED_REPLIES": str(data_dir / "script.json"),
+    }
+    return keys, env
+
+
+@pytest.fixture(scope="module")
+def server(offline_data_dir, tiny_glm4v_path, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("api_data")
+    (data_dir / "models").mkdir()
+    (data_dir / "models" / FOLDER_NAME).symlink_to(
+        offline_data_dir / "models" / FOLDER_NAME, target_is_directory=True
+    )
+    keys, env = prepare(data_dir, SCRIPT)
+    env.update({
+        "GLM4_CHAT_MODEL": "offline:smollm2",
         "GLM4_MAX_NEW_TOKENS": "24",
         "GLM4_USER_CONCURRENT_REQUESTS": "1",
         "GLM4_METRICS_TOKEN": METRICS_TOKEN,
-        "GLM4_SCRIPTED_REPLIES": str(script),
         "GLM4_VISION_MODEL": str(tiny_glm4v_path),  # a tiny random GLM-4.1V
-    }
+    })
     with serve_app(env, tmp_path_factory.mktemp("api_server"), uvicorn=True) as url:
         first = httpx.get(url + "/healthz")  # at once: the model started loading with the server
         early = httpx.post(
@@ -246,6 +255,92 @@ def test_a_tool_call_round_trip(server):
         cut.choices[0].message.content == "one two three "
         and cut.choices[0].finish_reason == "stop"
     )
+
+
+# --- GLM-4.5's format through the API ---------------------------------------------------------------
+
+TRIP = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        },
+    },
+}
+
+
+def glm45_call(**args) -> str:
+    pairs = "".join(f"<arg_key>{k}</arg_key>\n<arg_value>{v}</arg_value>\n" for k, v in args.items())
+    return f"<tool_call>get_weather\n{pairs}</tool_call>"
+
+
+CALLS_45 = (
+    "<think>Two cities: both at once.</think>\nChecking both.\n"
+    + glm45_call(city="Paris", days=2) + "\n" + glm45_call(city="Rome", days=2)
+)
+SCRIPT_45 = {
+    "format": "glm45",  # GLM-4.5/4.6: <think> written by the model, <tool_call> XML
+    "replies": [CALLS_45, CALLS_45, "<think>Both answered.</think>\nParis is sunny, Rome rainy."],
+}
+
+
+@pytest.fixture(scope="module")
+def glm45_server(tiny_moe_path, tmp_path_factory):
+    """The tiny random GLM-4.6 (Glm4Moe, the checkpoint's template) as the chat model, and
+    a scripted model speaking GLM-4.5's format."""
+    data_dir = tmp_path_factory.mktemp("api45_data")
+    keys, env = prepare(data_dir, SCRIPT_45)
+    env.update({"GLM4_CHAT_MODEL": str(tiny_moe_path), "GLM4_MAX_NEW_TOKENS": "4"})
+    with serve_app(env, tmp_path_factory.mktemp("api45_server"), uvicorn=True) as url:
+        wait_for(lambda: httpx.get(url + "/healthz").status_code == 200, 120, "the model to load")
+        yield Server(url, data_dir, keys, None)
+
+
+def test_glm45_parallel_calls_and_thinking_round_trip(glm45_server, tiny_moe_path):
+    client = glm45_server.client()
+    messages = [{"role": "user", "content": "Weather in Paris and Rome for two days?"}]
+    first = client.chat.completions.create(model="scripted", messages=messages, tools=[TRIP])
+    message = first.choices[0].message
+    assert first.choices[0].finish_reason == "tool_calls" and message.content == "Checking both."
+    assert message.model_extra["reasoning_content"] == "Two cities: both at once."
+    # typed by the declared schema: "2" came back as the integer 2
+    assert [json.loads(c.function.arguments) for c in message.tool_calls] == [
+        {"city": "Paris", "days": 2}, {"city": "Rome", "days": 2}]
+    assert len({c.id for c in message.tool_calls}) == 2
+
+    streamed = client.chat.completions.create(model="scripted", messages=messages, tools=[TRIP], stream=True)
+    content, reasoning, calls = "", "", {}
+    for chunk in streamed:
+        delta = chunk.choices[0].delta
+        content += delta.content or ""
+        reasoning += (delta.model_extra or {}).get("reasoning_content") or ""
+        for piece in delta.tool_calls or []:
+            calls.setdefault(piece.index, "")
+            calls[piece.index] += piece.function.arguments or ""
+    assert (content, reasoning) == ("Checking both.", "Two cities: both at once.")
+    assert [json.loads(a) for a in calls.values()] == [{"city": "Paris", "days": 2}, {"city": "Rome", "days": 2}]
+
+    trip = messages + [
+        message.model_dump(exclude_none=True),  # reasoning_content included, as clients send it
+        *({"role": "tool", "tool_call_id": c.id, "content": w} for c, w in zip(message.tool_calls, ("sunny", "rain"))),
+    ]
+    final = client.chat.completions.create(model="scripted", messages=trip, tools=[TRIP])
+    assert final.choices[0].message.content == "Paris is sunny, Rome rainy."
+    assert final.choices[0].message.model_extra["reasoning_content"] == "Both answered."
+
+    # The real (tiny, random) GLM-4.6 takes the same conversation in its own template: the
+    # declarations and both steps are in its prompt, and it answers.
+    model = str(tiny_moe_path)
+    bare = client.chat.completions.create(model=model, messages=messages, max_tokens=2)
+    offered = client.chat.completions.create(model=model, messages=messages, tools=[TRIP], max_tokens=2)
+    answered = client.chat.completions.create(model=model, messages=trip, tools=[TRIP], max_tokens=2)
+    assert bare.usage.prompt_tokens < offered.usage.prompt_tokens < answered.usage.prompt_tokens
+    quick = client.chat.completions.create(  # thinking off, as vLLM takes it: "/nothink", "<think></think>"
+        model=model, messages=messages, max_tokens=2, extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+    assert quick.usage.prompt_tokens > bare.usage.prompt_tokens
+    assert answered.choices[0].finish_reason in ("stop", "length", "tool_calls")
 
 
 # --- Images for the vision model ------------------------------------------------------------------

@@ -40,8 +40,15 @@ def prompt_of(
 
 
 def params_of(chat: ChatRequest, settings: Settings) -> GenerationParams:
-    """OpenAI's sampling fields; what a request leaves out keeps the app's (GLM's) defaults."""
-    given = {"temperature": chat.temperature, "top_p": chat.top_p, "seed": chat.seed}
+    """OpenAI's sampling fields; what a request leaves out keeps the app's (GLM's) defaults.
+    ``chat_template_kwargs.enable_thinking`` switches GLM-4.5's thinking (others ignore it)."""
+    options = chat.chat_template_kwargs
+    given = {
+        "temperature": chat.temperature,
+        "top_p": chat.top_p,
+        "seed": chat.seed,
+        "thinking": options.enable_thinking if options else None,
+    }
     return GenerationParams(
         max_new_tokens=chat.max_completion_tokens or chat.max_tokens or settings.max_new_tokens,
         **{k: v for k, v in given.items() if v is not None},

@@ -72,6 +72,12 @@ class StreamOptions(_Model):
     include_usage: bool = False
 
 
+class TemplateOptions(_Model):
+    """``chat_template_kwargs``, as vLLM and SGLang take it for GLM-4.5 and later."""
+
+    enable_thinking: bool | None = None  # False: answer at once (GenerationParams.thinking)
+
+
 class ChatRequest(_Model):
     model: str
     messages: list[Message] = Field(min_length=1)
@@ -86,6 +92,7 @@ class ChatRequest(_Model):
     tools: list[Tool] | None = None
     tool_choice: Union[Literal["none", "auto", "required"], NamedToolChoice, None] = None
     n: int = Field(default=1, ge=1, le=1)  # one choice per request
+    chat_template_kwargs: TemplateOptions | None = None
 
     def stop_list(self) -> list[str]:
         stops = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
