@@ -145,6 +145,13 @@ class Settings:
         "The shared password for `GLM4_AUTH=password`, or its hash from "
         "`python -m glm4_app.auth hash` (`pbkdf2_sha256$...`); a hash keeps it out of the config.",
     )
+    public_shares: str = _setting(
+        "false",
+        "With a login, share links open for signed-in users only; `true` lets owners mark a link "
+        "as open to anyone, without signing in. Without a login every link opens for whoever "
+        "can reach the server.",
+        ("false", "true"),
+    )
     user_requests_per_minute: int = _setting(
         0, "Answers one user may ask for in any 60 s; 0 = unlimited."
     )

@@ -1,4 +1,9 @@
-"""Long document mode: uploads at any turn, document cards, and the fit-or-choose step."""
+"""Long document mode: uploads at any turn, document cards, and the fit-or-choose step.
+
+Uploaded files wait for the next question and go into it (doc_budget: the reference layout),
+so they belong to that turn and to its branch: the panel shows the documents of the branch
+shown, and those waiting. The context meter counts the prompt as it will be sent.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, 
 from ..documents import DocumentError, DocumentLimits, check_total, extract
 from ..generation import ChatBackend, GenerationParams
 from ..i18n import N_
+from ..messages import Message
 from ..settings import Settings
 from ..store import ConversationStore
+from ..token_counts import COUNTS
 from . import quota
-from .session import session
 from .i18n import t, tm
+from .session import session
 
 STRATEGIES = {
     "truncate": N_("Shorten each document (keep its start and end)"),
@@ -31,7 +38,12 @@ def limits(settings: Settings) -> DocumentLimits:
 
 def panel(conversation: Conversation, store: ConversationStore, backend: ChatBackend, settings: Settings) -> None:
     """The uploader and a card per document. A bad file gets a message and changes nothing."""
-    with st.expander(t("📎 Documents ({count})", count=len(conversation.documents)), expanded=not conversation.documents):
+    sent = [(m, d) for m in conversation.messages for d in m.documents]
+    count = len(sent) + len(conversation.documents)
+    with st.expander(t("📎 Documents ({count})", count=count), expanded=not count):
+        for error in session.document_errors:
+            st.error(error)
+        del session.document_errors
         generation = session.upload_generation
         files = st.file_uploader(
             t("Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files"),
@@ -39,23 +51,28 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
             key=f"upload_{conversation.id}_{generation}",
         )
         if files:
-            files = quota.allowed_uploads(files, settings)  # the per-user upload size
-            _add(files, conversation, store, backend, limits(settings))
+            errors = session.document_errors
+            files = quota.allowed_uploads(files, settings, report=errors.append)  # the per-user upload size
+            _add(files, conversation, store, backend, limits(settings), errors)
             session.upload_generation = generation + 1  # a fresh, empty uploader
+            st.rerun()  # the count above and the meter show the new documents at once
+        for message, doc in sent:
+            card(doc, conversation, store, sent_with=message)
         for i, doc in enumerate(conversation.documents):
-            card(doc, conversation, store, i)
+            card(doc, conversation, store, waiting=i)
 
 
-def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, lim) -> None:
+def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, lim, errors) -> None:
+    already = sum(d["bytes"] for d in [*conversation.branch_documents(), *conversation.documents])
     for upload in files:
         data = upload.getvalue()
         try:
-            check_total(sum(d["bytes"] for d in conversation.documents), len(data), lim)
+            check_total(already, len(data), lim)
             bar = st.progress(0.0, text=t("Reading {name}…", name=upload.name))
             document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)))
             bar.empty()
         except DocumentError as err:
-            st.error(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
+            errors.append(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
             continue
         block = documents_block([Doc(document.name, document.text)])
         conversation.documents.append(
@@ -65,49 +82,77 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
                 "pages": document.pages,
                 "text": document.text,
                 "bytes": len(data),
-                "tokens": backend.count_tokens([{"role": "system", "content": block}]),
+                "tokens": backend.count_tokens([{"role": "user", "content": block}]),
             }
         )
+        already += len(data)
         store.save(conversation)
 
 
-def card(doc: dict, conversation: Conversation, store: ConversationStore, index: int) -> None:
+def card(
+    doc: dict, conversation: Conversation, store: ConversationStore, sent_with: Message | None = None,
+    waiting: int | None = None,
+) -> None:
+    """One document: what it is, a preview; one waiting for the next question can be removed."""
     facts = [doc["kind"].upper()]
     if doc.get("pages"):
         facts.append(t("{pages:,} pages", pages=doc["pages"]))
     facts.append(t("{tokens:,} tokens", tokens=doc["tokens"]))
     cols = st.columns([12, 1])
     with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}"):
+        if sent_with is not None:
+            st.caption(t("Sent with “{question}”", question=_short(sent_with.content)))
+        else:
+            st.caption(t("Goes with your next question"))
         preview = doc["text"][:3000]
         st.text(preview + ("\n…" if len(doc["text"]) > len(preview) else ""))
-    if cols[1].button("✕", key=f"remove_doc_{conversation.id}_{index}", help=t("Remove {name}", name=doc["name"])):
-        conversation.documents.pop(index)
+    if waiting is not None and cols[1].button(
+        "✕", key=f"remove_doc_{conversation.id}_{waiting}", help=t("Remove {name}", name=doc["name"])
+    ):
+        conversation.documents.pop(waiting)
         store.save(conversation)
         st.rerun()
 
 
-def docs_of(conversation: Conversation) -> list[Doc]:
-    return [Doc(d["name"], d["text"]) for d in conversation.documents]
+def under_question(message: Message) -> None:
+    """Under a question: the documents that went with it."""
+    if message.documents:
+        st.caption(" · ".join(f"📄 {d['name']}" for d in message.documents))
 
 
-def uncut_messages(conversation: Conversation) -> list[dict]:
-    """What the next prompt holds before any cut: system prompt, documents, history."""
-    turns = conversation.prompt_messages(with_system=False)
-    return build_messages(conversation.system_prompt, docs_of(conversation), turns)
+def _short(text: str, limit: int = 60) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _waiting_turn(conversation: Conversation) -> list[dict]:
+    """The next question as far as it is known: the documents waiting for it."""
+    if not conversation.documents:
+        return []
+    return [{"role": "user", "content": "", "documents": [Doc(d["name"], d["text"]) for d in conversation.documents]}]
+
+
+def meter_messages(conversation: Conversation, backend: ChatBackend, params: GenerationParams) -> list[dict]:
+    """What the next prompt holds, as it will be sent: shortened or without its oldest turns
+    when the user chose that, whole (over the window, the count the fit question gives) while
+    they have not."""
+    turns = conversation.prompt_turns() + _waiting_turn(conversation)
+    try:
+        return _fit(conversation, turns, backend, params).messages
+    except DoesNotFit:
+        return build_messages(conversation.system_prompt, turns)
 
 
 def prompt(conversation: Conversation, backend: ChatBackend, params: GenerationParams) -> Fit:
     """The messages to send, fitted to the context window; DoesNotFit when the user must choose."""
+    return _fit(conversation, conversation.prompt_turns(), backend, params)
+
+
+def _fit(conversation: Conversation, turns: list[dict], backend: ChatBackend, params: GenerationParams) -> Fit:
     window = backend.info.context_window
     reserve = min(params.max_new_tokens, window // 4)
     return fit(
-        conversation.system_prompt,
-        docs_of(conversation),
-        conversation.prompt_messages(with_system=False),
-        window,
-        reserve,
-        backend.count_tokens,
-        conversation.fit_strategy,
+        conversation.system_prompt, turns, window, reserve, COUNTS.counter(backend), conversation.fit_strategy
     )
 
 

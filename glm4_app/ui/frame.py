@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..i18n import N_
-from . import login, state
+from . import login, share, state
 from .i18n import switch, t
 
 APP_NAME = "GLM-4"
@@ -34,4 +34,5 @@ def frame(title: str) -> None:
             st.page_link(path, label=t(label), icon=icon)
         switch()
         st.divider()
-    login.gate(state.settings())  # nothing below is drawn for a visitor who must log in first
+    if not share.open_without_login(state.settings()):  # a public share link needs no login
+        login.gate(state.settings())  # nothing below is drawn for a visitor who must log in first

@@ -47,7 +47,8 @@ class Mode:
     panel: Panel | None = None  # drawn above the chat: uploads, attachments
     send: Send = plain_send  # adds the user's message (False: nothing was added)
     prompt: Prompt = plain_prompt  # the messages to send; may raise doc_budget.DoesNotFit
-    meter: Callable[[Conversation], list[dict]] = lambda c: c.prompt_messages()  # what the meter counts
+    # What the context meter counts: the next prompt as it will be sent.
+    meter: Callable[[Conversation, ChatBackend, GenerationParams], list[dict]] = lambda c, b, p: c.prompt_messages()
     tools: bool = False  # the model may run tools (All Tools)
 
 
@@ -70,7 +71,7 @@ MODES = {
             lambda s: state.chat_backend(s),
             panel=documents.panel,
             prompt=documents.prompt,
-            meter=documents.uncut_messages,
+            meter=documents.meter_messages,
         ),
         Mode(
             "vision",

@@ -59,13 +59,15 @@ class Session:
     # -- the conversation loop
     answer_wanted = _Key[bool]("generate", bool)  # the next run should start an answer
     continue_wanted = _Key[bool]("continue", bool)  # ... carrying on the stopped last answer
-    editing = _Key["str | None"]("editing", lambda: None)  # conversation whose last message is edited
+    editing = _Key["str | None"]("editing", lambda: None)  # the id of the question being edited
     refusal = _Key["str | None"]("refusal", lambda: None)  # a per-user limit message, shown once
+    share_sign_in = _Key[bool]("share_sign_in", bool)  # a public link's viewer asked to sign in
     # -- the sidebar's conversation list
     confirm_delete = _Key["str | None"]("confirm_delete", lambda: None)
     import_generation = _Key[int]("import_generation", int)  # bumped for a fresh, empty uploader
     # -- Long document and Vision uploads
     upload_generation = _Key[int]("upload_generation", int)
+    document_errors = _Key["list[str]"]("document_errors", list)  # shown after the rerun an upload makes
     image_upload_generation = _Key[int]("image_upload_generation", int)
     image_errors = _Key["list[str]"]("image_errors", list)
     vision_refusal = _Key["VisionRefusal | None"]("vision_refusal", lambda: None)

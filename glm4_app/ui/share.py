@@ -1,0 +1,126 @@
+"""Share links on the page: the menu section that makes and revokes them, and the read-only
+view of one (``?share=<id>``), with "Continue in my chats".
+
+Who may open a link (see shares.py for what it holds): without a login, whoever reaches the
+server (there are no accounts to check); with one, signed-in users, and anyone when the link's
+owner marked it public and ``GLM4_PUBLIC_SHARES`` allows that. A link that does not exist and
+one that was revoked read the same.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import streamlit as st
+
+from .. import shares
+from ..messages import turn_groups
+from ..settings import Settings
+from ..store import ConversationStore
+from . import render, state
+from .i18n import t
+from .session import session
+from .turn import assistant_turn
+
+PAGES = {"chat": "app.py", "tools": "pages/tools.py", "documents": "pages/documents.py", "vision": "pages/vision.py"}
+
+
+def requested() -> bool:
+    return "share" in st.query_params
+
+
+def open_without_login(settings: Settings) -> bool:
+    """A public link opened by someone not signed in: the page shows it without the login
+    gate (frame.py), unless they asked to sign in (to continue it in their chats)."""
+    if not requested() or settings.auth == "none" or settings.public_shares != "true":
+        return False
+    if state.signed_in() or session.share_sign_in:
+        return False
+    found = shares.get(state.store(settings.data_dir / "conversations.sqlite3"), st.query_params.get("share"))
+    return found is not None and found.public
+
+
+def may_view(share: shares.Share, settings: Settings) -> bool:
+    if settings.auth == "none" or state.signed_in():
+        return True
+    return share.public and settings.public_shares == "true"
+
+
+def page(store: ConversationStore, settings: Settings) -> None:
+    """The shared conversation, read-only; nothing of the viewer's own is shown or changed."""
+    found = shares.get(store, st.query_params.get("share"))
+    if found is None or not may_view(found, settings):
+        st.error(t("This shared link does not exist, or its owner revoked it."))
+        st.page_link("app.py", label=t("Go to my chats"), icon="💬")
+        return
+    snap = found.snapshot
+    st.subheader(snap.title)
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.created_at))
+    st.caption(t("🔗 A read-only copy of a conversation, shared {when}. Later changes to it do not show here.", when=when))
+    for role, group in turn_groups(snap.messages):
+        with st.chat_message(role):
+            if role == "user":
+                render.message_body(group[0])
+                if group[0].documents:
+                    st.caption(" · ".join(f"📄 {d['name']}" for d in group[0].documents))
+            else:
+                assistant_turn(group)
+    if settings.auth == "none" or state.signed_in():
+        if st.button(t("💬 Continue in my chats"), key="share_continue", type="primary"):
+            _continue(found, store)
+    else:
+        st.info(t("Sign in to continue this conversation in your own chats."))
+        if st.button(t("Sign in"), key="share_sign_in"):
+            session.share_sign_in = True
+            st.rerun()
+
+
+def _continue(found: shares.Share, store: ConversationStore) -> None:
+    owner = state.owner()
+    copied = shares.copy_for(found, owner, store.files_dir)
+    store.save(copied)
+    session.set_open_conversation(copied.mode, copied)
+    params = {"c": copied.id}
+    for name in ("u", "lang"):
+        if name in st.query_params:
+            params[name] = st.query_params[name]
+    st.switch_page(PAGES.get(copied.mode, "app.py"), query_params=params)
+
+
+def manage(store: ConversationStore, conversation, settings: Settings, key: str) -> None:
+    """In a conversation's menu: a link to the branch it shows, and the links made so far."""
+    made = shares.of_conversation(store, conversation.id, conversation.owner)
+    public = False
+    if settings.auth != "none" and settings.public_shares == "true":
+        public = st.checkbox(t("Anyone with the link, without signing in"), key=f"share_public{key}")
+    if st.button(
+        t("🔗 Share the branch shown"), key=f"share{key}", disabled=not conversation.messages,
+        help=t("A read-only link to a copy of the conversation as it shows now"),
+    ):
+        made.insert(0, shares.create(store, conversation, public))
+    for share in made:
+        st.code(link(share.id), language=None, wrap_lines=True)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(share.created_at))
+        who = t("anyone with the link") if share.public else t("users of this server")
+        st.caption(t("Made {when} · {messages} messages · opens for {who}", when=when,
+                     messages=share.messages, who=who))
+        st.button(t("Revoke"), key=f"revoke_{share.id}", on_click=_revoke, args=(store, share.id, conversation.owner))
+
+
+def _revoke(store: ConversationStore, share_id: str, owner: str) -> None:
+    if shares.revoke(store, share_id, owner):
+        st.toast(t("The link was revoked: it no longer opens."))
+
+
+def link(share_id: str) -> str:
+    """The page's own address with only ``?share=``: never the owner's ``?u=`` or ``?c=``."""
+    try:
+        url = st.context.url
+    except Exception:  # no browser behind this run (AppTest)
+        url = None
+    if not url:
+        return f"?share={share_id}"
+    parts = urlsplit(url)
+    path = parts.path if parts.path.endswith("/") else parts.path.rsplit("/", 1)[0] + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, f"share={share_id}", ""))
