@@ -73,7 +73,7 @@ def bar(
         if text:
             _copy(
                 data={"text": text, "label": t("Copy"), "done": t("Copied"), "hint": t("Copy as Markdown")},
-                key=f"copy_{first.id}",
+                key=f"copy_{first.id}", width="content",
             )
         after = index + len(group)
         last_user = user and all(m.role != "user" for m in conversation.messages[after:])
