@@ -210,7 +210,7 @@ def history(
     index = 0
     for i, (role, group) in enumerate(groups):
         with st.chat_message(role):
-            if role == "user" and controls and session.editing == group[0].id:
+            if role == "user" and session.editing == group[0].id:  # kept open while an answer runs
                 actions.edit_box(conversation, store, group[0])
                 index += len(group)
                 continue

@@ -105,7 +105,7 @@ def manage(store: ConversationStore, conversation, settings: Settings, key: str)
         who = t("anyone with the link") if share.public else t("users of this server")
         st.caption(t("Made {when} · {messages} messages · opens for {who}", when=when,
                      messages=share.messages, who=who))
-        st.button(t("Revoke"), key=f"revoke_{share.id}", on_click=_revoke, args=(store, share.id, conversation.owner))
+        st.button(t("Revoke"), key=f"revoke_{share.id}{key}", on_click=_revoke, args=(store, share.id, conversation.owner))
 
 
 def _revoke(store: ConversationStore, share_id: str, owner: str) -> None:
