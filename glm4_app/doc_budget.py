@@ -17,6 +17,7 @@ result says what was cut, so the UI can show it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Callable, Literal
 
 from .documents import format_for_prompt as documents_block
@@ -44,8 +45,15 @@ class DoesNotFit(ValueError):
 
 def user_content(docs: list[Doc], question: str) -> str:
     """A user turn's text with the documents uploaded with it, in the reference layout."""
-    if not docs:
-        return question
+    return _user_content(tuple(docs), question) if docs else question
+
+
+@lru_cache(maxsize=64)
+def _user_content(docs: tuple[Doc, ...], question: str) -> str:
+    # Every page rerun lays out the same documents again (the meter); a long one takes
+    # milliseconds to escape. A hit costs next to nothing (a document's text is the same
+    # string object from run to run, and Python keeps a string's hash), and gives the same
+    # string object back, whose digest token_counts keeps.
     return f"{documents_block(docs)}\n\n\n{len(docs)} files uploaded.\n{question}"
 
 

@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 
 SIZE = 256  # counts kept; a page needs a few (meter, fit attempts) per conversation
+LONG = 32_768  # characters from which a text's digest is kept with the text
 
 
 class TokenCounts:
@@ -43,8 +44,40 @@ class TokenCounts:
 
 
 def _digest(messages: list[dict], tools: list[dict] | None) -> bytes:
-    text = json.dumps([messages, tools], ensure_ascii=False, default=str)
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+    """Of every message's keys and values; texts are hashed as they are (a 100K-token
+    document is not escaped into JSON first), a long one once per string object."""
+    digest = hashlib.blake2b(digest_size=20)
+    for message in messages:
+        for key, value in message.items():
+            digest.update(f"\x00{key}\x01".encode())
+            if isinstance(value, str):
+                digest.update(_text_digest(value) if len(value) >= LONG else value.encode("utf-8", "surrogatepass"))
+            else:
+                digest.update(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str).encode())
+        digest.update(b"\x02")
+    digest.update(json.dumps(tools, sort_keys=True, default=str).encode())
+    return digest.digest()
 
 
 COUNTS = TokenCounts()
+
+
+_texts: OrderedDict[int, tuple[str, bytes]] = OrderedDict()
+_texts_lock = threading.Lock()
+
+
+def _text_digest(text: str) -> bytes:
+    """A long text's digest, computed once while the same string object comes back (a
+    document's prompt text is the same object from rerun to rerun: see doc_budget). The
+    entry holds the string, so its id cannot be reused by another one while kept."""
+    with _texts_lock:
+        kept = _texts.get(id(text))
+        if kept is not None and kept[0] is text:
+            _texts.move_to_end(id(text))
+            return kept[1]
+    value = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+    with _texts_lock:
+        _texts[id(text)] = (text, value)
+        while len(_texts) > 16:
+            _texts.popitem(last=False)
+    return value

@@ -249,3 +249,16 @@ def test_with_a_login_only_signed_in_users_open_links_unless_the_owner_made_one_
     bob.query_params["share"] = private
     log_in(bob.run(), "bob")
     assert shown(bob) == ["Team question", "Answer"] and bob.button(key="share_continue")
+
+
+def test_a_long_conversation_opens_on_its_last_turns_and_shows_earlier_ones_on_request(open_page):
+    backend = ScriptedBackend(["A1", "A2", "A3", "A4"])
+    at = open_page(backend)
+    for question in ("Q1", "Q2", "Q3"):
+        send(at, question)
+    assert shown(at) == ["Q1", "A1", "Q2", "A2", "Q3", "A3"]  # said in this session: all in view
+    again = open_page(ScriptedBackend(["A4"]), c=at.query_params["c"])  # opened again later
+    assert shown(again) == ["Q2", "A2", "Q3", "A3"]
+    assert again.button(key="show_earlier").label == "⬆️ Show earlier messages (2 more)"
+    click(again, "show_earlier")
+    assert shown(again) == ["Q1", "A1", "Q2", "A2", "Q3", "A3"] and "show_earlier" not in [b.key for b in again.button]

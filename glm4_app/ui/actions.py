@@ -9,6 +9,8 @@ The buttons of the last turn keep the short keys ``edit``, ``regenerate`` and ``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from .. import tree
@@ -52,12 +54,33 @@ button:hover { opacity: 1; color: var(--st-primary-color); }
 _copy = st.components.v2.component("glm4_copy", html="<button type='button'></button>", css=_COPY_CSS, js=_COPY_JS)
 
 
+@dataclass(frozen=True)
+class Labels:
+    """The bar's words, translated once per page run (not once per message)."""
+
+    copy: dict
+    edit: str
+    regenerate: str
+    answer: str
+    carry_on: str
+    previous: str
+    next: str
+
+
+def labels() -> Labels:
+    return Labels(
+        {"label": t("Copy"), "done": t("Copied"), "hint": t("Copy as Markdown")},
+        t("✏️ Edit"), t("🔄 Regenerate"), t("▶️ Answer"), t("▶️ Continue"), t("Previous version"), t("Next version"),
+    )
+
+
 def bar(
     conversation: Conversation,
     store: ConversationStore,
     group: list[Message],
     index: int,
     kids: dict[str, list[Message]],
+    words: Labels,
     last: bool,
     carry_on: bool = False,
 ) -> None:
@@ -68,41 +91,40 @@ def bar(
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
         versions = tree.versions(kids, first)
         if len(versions) > 1:
-            navigation(conversation, store, first, versions)
+            navigation(conversation, store, first, versions, words)
         text = first.content if user else "\n\n".join(m.content for m in group if m.is_answer and m.content)
         if text:
-            _copy(
-                data={"text": text, "label": t("Copy"), "done": t("Copied"), "hint": t("Copy as Markdown")},
-                key=f"copy_{first.id}", width="content",
-            )
+            _copy(data={"text": text, **words.copy}, key=f"copy_{first.id}", width="content")
         after = index + len(group)
         last_user = user and all(m.role != "user" for m in conversation.messages[after:])
         if user:
             st.button(
-                t("✏️ Edit"), key="edit" if last_user else f"edit_{first.id}", type="tertiary",
+                words.edit, key="edit" if last_user else f"edit_{first.id}", type="tertiary",
                 on_click=_start_edit, args=(first.id,),
             )
         answers = not user and index > 0 and conversation.messages[index - 1].role == "user"
         if last and carry_on:
-            st.button(t("▶️ Continue"), key="continue", type="tertiary", on_click=_continue, args=(conversation,))
+            st.button(words.carry_on, key="continue", type="tertiary", on_click=_continue, args=(conversation,))
         if answers or (last and user):
-            label = t("▶️ Answer") if user else t("🔄 Regenerate")
+            label = words.answer if user else words.regenerate
             st.button(
                 label, key="regenerate" if last else f"regenerate_{first.id}", type="tertiary",
                 on_click=_regenerate, args=(conversation, store, after if user else index),
             )
 
 
-def navigation(conversation: Conversation, store: ConversationStore, message: Message, versions: list[Message]) -> None:
+def navigation(
+    conversation: Conversation, store: ConversationStore, message: Message, versions: list[Message], words: Labels
+) -> None:
     """‹ 2/3 ›: show the previous or next version of ``message`` (and the rest of its branch)."""
     at = versions.index(message)
     earlier = versions[at - 1].id if at else None
     later = versions[at + 1].id if at + 1 < len(versions) else None
     st.button("‹", key=f"prev_{message.id}", type="tertiary", disabled=earlier is None,
-              help=t("Previous version"), on_click=_switch, args=(conversation, store, earlier))
+              help=words.previous, on_click=_switch, args=(conversation, store, earlier))
     st.markdown(f"**{at + 1}/{len(versions)}**", width="content")
     st.button("›", key=f"next_{message.id}", type="tertiary", disabled=later is None,
-              help=t("Next version"), on_click=_switch, args=(conversation, store, later))
+              help=words.next, on_click=_switch, args=(conversation, store, later))
 
 
 def edit_box(conversation: Conversation, store: ConversationStore, message: Message) -> None:

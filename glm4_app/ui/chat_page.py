@@ -10,6 +10,7 @@ whatever the page was doing when the click came.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import streamlit as st
 
@@ -28,6 +29,10 @@ from .i18n import t, tm
 from .modes import MODES, Mode
 from .session import session
 from .turn import LiveView, assistant_turn
+
+
+RECENT = 4  # bubbles shown of a conversation just opened (two questions and their answers)
+EARLIER = 20  # bubbles added by "Show earlier messages"
 
 
 def page(name: str = "chat") -> None:
@@ -76,8 +81,7 @@ def page(name: str = "chat") -> None:
         turn, problem = start_answer(mode, conversation, store, backend, params, settings, toolbox, carry_on)
 
     with meter.container():
-        messages = mode.meter(conversation, backend, params)
-        sidebar.token_meter(backend, messages, _declarations(toolbox, conversation))
+        sidebar.token_meter(backend, mode.meter(conversation, backend, params, _declarations(toolbox, conversation)))
     controls = turn is None and problem is None
     history(conversation, store, turn, controls, controls and continuable(mode, conversation, backend))
     quota.show_refusal()
@@ -201,27 +205,48 @@ def history(
 ) -> None:
     """The branch shown; while an answer is written, the messages before it (it draws
     itself). ``controls``: each bubble gets its actions (actions.py); ``carry_on``: offer
-    ▶️ Continue under the last answer."""
+    ▶️ Continue under the last answer. Every bubble drawn costs time on every rerun, so a
+    conversation opens showing its last ``RECENT`` bubbles and what follows; "Show earlier"
+    adds ``EARLIER`` more at a time."""
     messages = conversation.messages[: turn.base] if turn is not None else conversation.messages
     if not messages:
         st.markdown(t("#### What can I help you with?"))
-    groups = turn_groups(messages)
-    kids = tree.children(conversation) if controls else {}
-    index = 0
-    for i, (role, group) in enumerate(groups):
-        with st.chat_message(role):
-            if role == "user" and session.editing == group[0].id:  # kept open while an answer runs
-                actions.edit_box(conversation, store, group[0])
-                index += len(group)
-                continue
-            if role == "user":
-                render.message_body(group[0])
-                documents.under_question(group[0])
-            else:
-                assistant_turn(group)
-            if controls:
-                actions.bar(conversation, store, group, index, kids, i == len(groups) - 1, carry_on)
+    bubbles, index = [], 0
+    for role, group in turn_groups(messages):
+        bubbles.append((role, group, index))
         index += len(group)
+    kids = tree.children(conversation) if controls else {}
+    labels = actions.labels()
+    draw = partial(_bubble, conversation, store, kids, labels, len(bubbles), controls, carry_on)
+    # Folded: what came before the last RECENT bubbles when the conversation was opened in
+    # this session; what is said after that stays in view.
+    first = session.history_start.setdefault(conversation.id, max(0, len(bubbles) - RECENT))
+    earlier = min(first, max(0, len(bubbles) - RECENT))
+    if earlier:
+        st.button(
+            t("⬆️ Show earlier messages ({count} more)", count=earlier), key="show_earlier", type="tertiary",
+            on_click=_show_earlier, args=(conversation.id, max(0, earlier - EARLIER)),
+        )
+    for n in range(earlier, len(bubbles)):
+        draw(n, *bubbles[n])
+
+
+def _show_earlier(conversation_id: str, start: int) -> None:
+    session.history_start[conversation_id] = start
+
+
+def _bubble(conversation, store, kids, labels, count, controls, carry_on, n, role, group, index) -> None:
+    with st.chat_message(role):
+        if role == "user" and session.editing == group[0].id:  # kept open while an answer runs
+            actions.edit_box(conversation, store, group[0])
+            return
+        if role == "user":
+            render.message_body(group[0])
+            documents.under_question(group[0])
+        else:
+            assistant_turn(group)
+        if controls:
+            actions.bar(conversation, store, group, index, kids, labels, n == count - 1, carry_on)
 
 
 def _clear(conversation: Conversation, store: ConversationStore) -> None:

@@ -98,15 +98,18 @@ def card(
     if doc.get("pages"):
         facts.append(t("{pages:,} pages", pages=doc["pages"]))
     facts.append(t("{tokens:,} tokens", tokens=doc["tokens"]))
-    cols = st.columns([12, 1])
-    with cols[0].expander(f"📄 **{doc['name']}** · {' · '.join(facts)}"):
-        if sent_with is not None:
-            st.caption(t("Sent with “{question}”", question=_short(sent_with.content)))
-        else:
-            st.caption(t("Goes with your next question"))
-        preview = doc["text"][:3000]
-        st.text(preview + ("\n…" if len(doc["text"]) > len(preview) else ""))
-    if waiting is not None and cols[1].button(
+    left, right = st.columns([12, 1]) if waiting is not None else (st.container(), None)
+    label = f"📄 **{doc['name']}** · {' · '.join(facts)}"
+    where = f"{sent_with.id}_{doc['name']}" if sent_with is not None else f"waiting_{waiting}"
+    with left.expander(label, key=f"doc_{conversation.id}_{where}", on_change="rerun") as box:
+        if box.open:  # the preview is drawn when asked for
+            if sent_with is not None:
+                st.caption(t("Sent with “{question}”", question=_short(sent_with.content)))
+            else:
+                st.caption(t("Goes with your next question"))
+            preview = doc["text"][:3000]
+            st.text(preview + ("\n…" if len(doc["text"]) > len(preview) else ""))
+    if right is not None and right.button(
         "✕", key=f"remove_doc_{conversation.id}_{waiting}", help=t("Remove {name}", name=doc["name"])
     ):
         conversation.documents.pop(waiting)
@@ -132,15 +135,18 @@ def _waiting_turn(conversation: Conversation) -> list[dict]:
     return [{"role": "user", "content": "", "documents": [Doc(d["name"], d["text"]) for d in conversation.documents]}]
 
 
-def meter_messages(conversation: Conversation, backend: ChatBackend, params: GenerationParams) -> list[dict]:
-    """What the next prompt holds, as it will be sent: shortened or without its oldest turns
-    when the user chose that, whole (over the window, the count the fit question gives) while
-    they have not."""
+def meter(conversation: Conversation, backend: ChatBackend, params: GenerationParams, tools=None) -> int:
+    """The tokens of the next prompt as it will be sent: shortened or without its oldest
+    turns when the user chose that, whole (over the window: the count the fit question gives)
+    while they have not. Documents waiting for the next question are in it."""
     turns = conversation.prompt_turns() + _waiting_turn(conversation)
+    count = COUNTS.counter(backend)
+    if not turns:
+        return count(build_messages(conversation.system_prompt, [])) if conversation.system_prompt.strip() else 0
     try:
-        return _fit(conversation, turns, backend, params).messages
+        return _fit(conversation, turns, backend, params).tokens
     except DoesNotFit:
-        return build_messages(conversation.system_prompt, turns)
+        return count(build_messages(conversation.system_prompt, turns))  # counted by fit: remembered
 
 
 def prompt(conversation: Conversation, backend: ChatBackend, params: GenerationParams) -> Fit:

@@ -97,8 +97,11 @@ def _item(store: ConversationStore, current: Conversation, settings: Settings, c
 
 
 def manage(store: ConversationStore, current: Conversation, settings: Settings) -> None:
-    """The open conversation: rename, export, share, delete."""
-    with st.expander(t("📝 This conversation"), expanded=False):
+    """The open conversation: rename, export, share, delete (drawn only while open)."""
+    box = st.expander(t("📝 This conversation"), key="conversation_menu", on_change="rerun")
+    if not box.open:
+        return
+    with box:
         _rename(store, current, current, "")
         name = _file_name(current.title)
         left, right = st.columns(2)

@@ -61,6 +61,7 @@ class Session:
     continue_wanted = _Key[bool]("continue", bool)  # ... carrying on the stopped last answer
     editing = _Key["str | None"]("editing", lambda: None)  # the id of the question being edited
     refusal = _Key["str | None"]("refusal", lambda: None)  # a per-user limit message, shown once
+    history_start = _Key["dict[str, int]"]("history_start", dict)  # first bubble shown, per conversation
     share_sign_in = _Key[bool]("share_sign_in", bool)  # a public link's viewer asked to sign in
     # -- the sidebar's conversation list
     confirm_delete = _Key["str | None"]("confirm_delete", lambda: None)

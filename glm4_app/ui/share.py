@@ -52,7 +52,7 @@ def page(store: ConversationStore, settings: Settings) -> None:
     found = shares.get(store, st.query_params.get("share"))
     if found is None or not may_view(found, settings):
         st.error(t("This shared link does not exist, or its owner revoked it."))
-        st.page_link("app.py", label=t("Go to my chats"), icon="💬")
+        st.page_link(PAGES["chat"], label=t("Go to my chats"), icon="💬")
         return
     snap = found.snapshot
     st.subheader(snap.title)

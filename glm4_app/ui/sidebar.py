@@ -10,7 +10,6 @@ from ..generation import ChatBackend, GenerationParams
 from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
-from ..token_counts import COUNTS
 from . import history, state
 from .i18n import t, tm
 
@@ -63,16 +62,18 @@ def generation_params(settings: Settings, conversation: Conversation) -> Generat
     )
 
 
-def token_meter(backend: ChatBackend, messages: list[dict], tools: list[dict] | None = None) -> None:
-    """How much of the context window the next prompt takes (counted once per distinct
-    prompt: see token_counts.py); red when it does not fit."""
-    used = COUNTS.count(backend, messages, tools) if messages or tools else 0
+OVER = ":red[{}]"  # the meter's text when the prompt does not fit
+
+
+def token_meter(backend: ChatBackend, used: int) -> None:
+    """How much of the context window the next prompt takes (``used`` tokens, counted once
+    per distinct prompt: see token_counts.py); red when it does not fit."""
     window = backend.info.context_window
     if getattr(backend.info, "exact_counts", True):
         text = t("Context: {used:,} / {window:,} tokens", used=used, window=window)
     else:  # no local tokenizer (a chat-completions API): the answer's stats hold the real count
         text = t("Context: about {used:,} / {window:,} tokens (estimate)", used=used, window=window)
-    st.progress(min(used / window, 1.0), text=f":red[{text}]" if used > window else text)
+    st.progress(min(used / window, 1.0), text=OVER.format(text) if used > window else text)
 
 
 def tool_label(name: str) -> str:
