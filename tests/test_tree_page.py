@@ -39,7 +39,7 @@ def shown(at: AppTest) -> list[str]:
 
 def position(at: AppTest) -> list[str]:
     """The ‹ n/m › counters on the page, top to bottom."""
-    return [m.value.strip("*") for m in at.main.markdown if re.fullmatch(r"\*\*\d+/\d+\*\*", m.value)]
+    return [c.value for c in at.main.caption if re.fullmatch(r"\d+/\d+", c.value)]
 
 
 def nav(at: AppTest, direction: str, index: int = 0) -> AppTest:

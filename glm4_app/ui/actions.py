@@ -122,7 +122,7 @@ def navigation(
     later = versions[at + 1].id if at + 1 < len(versions) else None
     st.button("‹", key=f"prev_{message.id}", type="tertiary", disabled=earlier is None,
               help=words.previous, on_click=_switch, args=(conversation, store, earlier))
-    st.markdown(f"**{at + 1}/{len(versions)}**", width="content")
+    st.caption(f"{at + 1}/{len(versions)}", width="content")
     st.button("›", key=f"next_{message.id}", type="tertiary", disabled=later is None,
               help=words.next, on_click=_switch, args=(conversation, store, later))
 
