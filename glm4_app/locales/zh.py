@@ -39,7 +39,6 @@ UI = {
     "{window:,} tokens context": "上下文 {window:,} token",
     "reasons before answering": "先推理再回答",
     "➕ New chat": "➕ 新对话",
-    "Recent": "最近对话",
     "⚙️ Generation": "⚙️ 生成参数",
     "System prompt": "系统提示词",
     "You are a helpful assistant.": "你是一个乐于助人的助手。",
