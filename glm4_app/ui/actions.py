@@ -131,8 +131,9 @@ def edit_box(conversation: Conversation, store: ConversationStore, message: Mess
     """A question being edited: Send adds it as a new version and answers it."""
     text = st.text_area(t("Edit your message"), value=message.content, key="edit_text")
     if message.documents:
-        names = [d["name"] for d in message.documents]
-        st.multiselect(t("Documents sent with it"), names, default=names, key="edit_documents")
+        kept = list(range(len(message.documents)))  # by position: two files may share a name
+        st.multiselect(t("Documents sent with it"), kept, default=kept, key="edit_documents",
+                       format_func=lambda i: message.documents[i]["name"])
     send, cancel = st.columns([1, 1])
     send.button(t("Send"), key="edit_send", type="primary", on_click=_resend, args=(conversation, store, message.id, text))
     cancel.button(t("Cancel"), key="edit_cancel", on_click=session.forget, args=("editing",))
@@ -159,7 +160,7 @@ def _resend(conversation: Conversation, store: ConversationStore, message_id: st
     documents = None
     if index is not None and "edit_documents" in st.session_state:
         keep = set(st.session_state["edit_documents"])
-        documents = [d for d in conversation.messages[index].documents if d["name"] in keep]
+        documents = [d for i, d in enumerate(conversation.messages[index].documents) if i in keep]
     if index is not None and tree.edit(conversation, index, text, documents) is not None:
         conversation.waiting_for = ""
         store.save(conversation)
