@@ -40,7 +40,8 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
     """The uploader and a card per document. A bad file gets a message and changes nothing."""
     sent = [(m, d) for m in conversation.messages for d in m.documents]
     count = len(sent) + len(conversation.documents)
-    with st.expander(t("📎 Documents ({count})", count=count), expanded=not count):
+    # Open while there is nothing yet, or something waits for the next question (just uploaded).
+    with st.expander(t("📎 Documents ({count})", count=count), expanded=not count or bool(conversation.documents)):
         for error in session.document_errors:
             st.error(error)
         del session.document_errors
