@@ -16,7 +16,9 @@ from typing import Iterator
 
 from . import runner
 from .builtin_tools import BUILTINS
-from .events import Done, Error, Event, Stats, TextDelta, ToolCallChunk, ToolOutcome, ToolRunning
+from .events import (
+    Done, Error, Event, ReasoningDelta, Stats, TextDelta, ToolCallChunk, ToolOutcome, ToolRunning,
+)
 from .formats import get_format
 from .generation import ChatBackend, GenerationParams, Message
 from .tool_steps import call_messages
@@ -46,13 +48,16 @@ def run_agent(
     tool_format = get_format(getattr(backend.info, "tool_format", "glm4"))
     totals: list[Stats] = []
     for step in range(1, max_steps + 2):
-        parser = tool_format.parser(tools.keys())
-        stats = None
+        parser = tool_format.parser(tools.keys(), declarations)
+        stats, reasoning = None, []
         for event in backend.stream(history, params, declarations, cache_key):
             if isinstance(event, TextDelta):
                 yield from parser.feed(event.text)
             elif isinstance(event, ToolCallChunk):
                 yield from parser.feed_call(event)
+            elif isinstance(event, ReasoningDelta):
+                reasoning.append(event.text)
+                yield event
             elif isinstance(event, Done):
                 stats = event.stats
             elif isinstance(event, Error):
@@ -76,12 +81,19 @@ def run_agent(
                 "backend",
             )
             return
+        # The step goes back as written, its thinking too: templates that keep the thinking
+        # of the answer in progress (GLM-4.5) render it, the others drop it.
+        thought = {"reasoning": "".join(reasoning)} if reasoning else {}
         if output.text:
-            history.append({"role": "assistant", "content": output.text})
+            history.append({"role": "assistant", "content": output.text, **thought})
+            thought = {}
         for call in output.calls:
             result = yield from run_tool(tools.get(call.name), call, tools)
             yield ToolOutcome(step, call, result)
-            history += call_messages(call, result)
+            steps = call_messages(call, result, step)
+            steps[0].update(thought)
+            history += steps
+            thought = {}
 
 
 _CUT_OFF = {

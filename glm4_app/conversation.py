@@ -38,8 +38,13 @@ class Conversation:
     # What the next answer waits for from the user, kept across a reload: "fit" (Long
     # document: the documents do not fit and the user picks what gives), or "".
     waiting_for: str = ""
-    # Vision: images attached to the next message, not sent yet (paths of saved files).
+    # Vision: images attached to the next message, not sent yet (paths of saved files), and
+    # which of them are pages of a PDF or slide deck (they count against the context, not
+    # against the checkpoint's images per conversation).
     attached: list[str] = field(default_factory=list)
+    attached_pages: list[str] = field(default_factory=list)
+    # GLM-4.5 and later: think before answering (the sidebar's Thinking switch).
+    thinking: bool = True
     created_at: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -136,12 +141,21 @@ class Conversation:
         user turns in a row; the last question, the one being answered, always goes."""
         out: list[PromptMessage] = []
         last = len(self.messages) - 1
+        last_user = self._last_user_index()
+        current = -1 if last_user is None else last_user  # the answer being written follows it
+        thought = ""  # the thinking before a call, kept by a prose message without words
         for i, m in enumerate(self.messages):
             if m.role == "user" and i != last and not answered(self.messages, i):
                 continue
             if not m.content and m.is_answer:
+                thought = m.reasoning
                 continue  # the model never wrote it (GLM's templates drop empty turns anyway)
-            turn = m.prompt()
+            # The thinking of earlier answers is never sent back (every template drops it);
+            # that of the answer being written goes with its steps, as the agent sends it.
+            turn = m.prompt(reasoning=i > current)
+            if thought and i > current and m.is_tool_call:
+                turn.setdefault("reasoning", thought)
+            thought = ""
             if m.documents:
                 turn["documents"] = [Doc(d["name"], d["text"]) for d in m.documents]
             out.append(turn)
@@ -168,6 +182,7 @@ class Conversation:
         data["disabled_tools"] = list(self.disabled_tools)
         data["documents"] = [dict(d) for d in self.documents]
         data["attached"] = list(self.attached)
+        data["attached_pages"] = list(self.attached_pages)
         return data
 
     @classmethod

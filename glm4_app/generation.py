@@ -16,6 +16,9 @@ class GenerationParams:
     repetition_penalty: float = 1.0
     max_new_tokens: int = 1024
     seed: int | None = None
+    # GLM-4.5 and later (ModelInfo.thinking_switch): think before answering or not; None: the
+    # model's default (on). Other models ignore it.
+    thinking: bool | None = None
 
     @property
     def greedy(self) -> bool:
@@ -33,10 +36,14 @@ class ModelInfo:
     tools: bool = False  # its chat template can declare tools (All Tools mode)
     tool_format: str = "glm4"  # how its output carries tool calls (see formats/)
     exact_counts: bool = True  # False: token counts before an answer are estimates
+    thinking_switch: bool = False  # thinking can be switched off (GenerationParams.thinking)
 
 
 # {"role": "system" | "user" | "assistant" | "observation", "content": str}, plus
-# "metadata" on tool calls (the tool name) and observations ("browser_result", ...).
+# "metadata" on tool calls (the tool name) and observations ("browser_result", ...), "call_id"
+# on native calls, "step" on calls (calls of one output share it), "reasoning" on the assistant
+# messages of the answer being written, "images" (paths) on user messages. Built by
+# messages.Message.prompt(); formats/ decide what each template sees of it.
 Message = dict
 
 

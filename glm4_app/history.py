@@ -108,9 +108,9 @@ def from_json(raw: bytes, owner: str) -> Conversation:
         # Paths name files on the exporting machine; here they could name any file of this
         # server (a download button would hand it out), so they are dropped, not followed.
         if message.images or message.files:
-            message.images, message.files = [], []
+            message.images, message.files, message.pages = [], [], []
             message.note = (message.note + " (attached files were not imported)").strip()
-    conversation.attached = []
+    conversation.attached, conversation.attached_pages = [], []
     conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
     conversation.owner = owner
     conversation.created_at = float(conv.get("created_at") or time.time())
@@ -137,6 +137,9 @@ def _check(conv: dict) -> None:
             raise ImportProblem(f"Message {i} has a field that should be text but is not.")
         if any(not isinstance(m[key], bool) for key in _FLAGS if key in m):
             raise ImportProblem(f"Message {i} has a flag that should be true or false but is not.")
+        step = m.get("step")
+        if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
+            raise ImportProblem(f"Message {i} has a step that is not a number.")
         if "stats" in m and not _stats_ok(m["stats"]):
             raise ImportProblem(f"Message {i} has malformed statistics.")
         if not _attachments_ok(m):
@@ -156,6 +159,8 @@ def _check(conv: dict) -> None:
     for i, doc in enumerate(conv.get("documents", []), 1):
         if not _doc_ok(doc):
             raise ImportProblem(f"Document {i} lacks its name, kind, text or sizes.")
+    if not isinstance(conv.get("thinking", True), bool):
+        raise ImportProblem("`thinking` must be true or false.")
     if conv.get("waiting_for", "") not in ("", "fit"):
         raise ImportProblem(f"Unknown waiting_for {conv.get('waiting_for')!r}.")
     if conv.get("fit_strategy") not in (None, "truncate", "drop_turns"):
@@ -174,11 +179,12 @@ def _chosen_ok(chosen) -> bool:
 
 def _attachments_ok(m: dict) -> bool:
     images, files, citations = m.get("images", []), m.get("files", []), m.get("citations", [])
-    if not all(isinstance(v, list) for v in (images, files, citations)):
+    pages = m.get("pages", [])
+    if not all(isinstance(v, list) for v in (images, files, citations, pages)):
         return False
     return (
         all(isinstance(i, str) or (isinstance(i, dict) and isinstance(i.get("path"), str)) for i in images)
-        and all(isinstance(f, str) for f in files)
+        and all(isinstance(f, str) for f in (*files, *pages))
         and all(isinstance(c, dict) and set(c) == {"id", "title", "url"} for c in citations)
         and isinstance(m.get("params", {}), dict)
     )

@@ -43,11 +43,15 @@ class Message:
     parent: str = ""  # the id of the message before this one in its branch; "" for the first
     created_at: float = field(default_factory=time.time)  # 0.0: saved before trees (order unknown)
     metadata: str = ""  # a tool call's tool name; an observation's kind ("browser_result", ...)
-    reasoning: str = ""  # GLM-Z1 thinking, shown folded, never sent back
+    # Thinking (GLM-Z1, GLM-4.5+), shown folded. Sent back only where the template keeps it:
+    # GLM-4.5's keeps the thinking of the answer being written (its tool steps), no other.
+    reasoning: str = ""
     images: list[ImageRef] = field(default_factory=list)  # user attachments; a step's figures
     # Long document: the files uploaded with this question, as the documents panel keeps them
     # ({"name", "kind", "pages", "text", "bytes", "tokens"}); the prompt lays them out in it.
     documents: list[dict] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)  # which of a user's images are document pages
+    step: int | None = None  # a tool call: the model output that made it (parallel calls share it)
     files: list[str] = field(default_factory=list)  # files a tool step wrote (downloads)
     citations: list[Citation] = field(default_factory=list)  # pages the browser opened
     display: str | None = None  # what the user sees of an observation, when not ``content``
@@ -76,13 +80,18 @@ class Message:
     def shown(self) -> str:
         return self.content if self.display is None else self.display
 
-    def prompt(self) -> dict:
-        """This message as a backend reads it (see generation.Message)."""
+    def prompt(self, reasoning: bool = True) -> dict:
+        """This message as a backend reads it (see generation.Message); ``reasoning``: with
+        the thinking, for templates that keep it (GLM-4.5's, in the answer being written)."""
         out: dict = {"role": self.role, "content": self.content}
         if self.metadata:
             out["metadata"] = self.metadata
         if self.call_id:
             out["call_id"] = self.call_id
+        if self.step is not None:
+            out["step"] = self.step  # calls of one output go back as one turn (formats/glm45.py)
+        if reasoning and self.role == "assistant" and self.reasoning:
+            out["reasoning"] = self.reasoning
         if self.role == "user" and self.images:
             out["images"] = [image.path for image in self.images]
         return out
@@ -120,6 +129,7 @@ class Message:
         values["documents"] = [dict(d) for d in data.get("documents") or ()]
         values["created_at"] = float(data.get("created_at") or 0.0)
         values["parent"] = data.get("parent") or ""
+        values["pages"] = [str(p) for p in data.get("pages") or ()]
         values["stats"] = _stats(data.get("stats"))
         values["error"] = data.get("error") or ""
         values["id"] = data.get("id") or fallback_id or new_id()

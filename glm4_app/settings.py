@@ -132,6 +132,16 @@ class Settings:
     doc_max_file_mb: int = _setting(50, "Largest single upload in Long document mode.")
     doc_max_total_mb: int = _setting(200, "Largest total of the documents in one conversation.")
     doc_max_pages: int = _setting(2000, "Most pages (PDF pages, slides) one document may have.")
+    doc_timeout_s: int = _setting(
+        30,
+        "Longest time reading one uploaded file may take; a worker process taking longer is "
+        "killed and the file refused. 0: no limit.",
+    )
+    doc_memory_mb: int = _setting(
+        1024,
+        "Most memory reading one uploaded file may use (in a worker process, on top of the "
+        "parsers' own); past it the file is refused.",
+    )
 
     # -- Hosting for a team: login and per-user limits ---------------------------------------
     auth: str = _setting(
@@ -168,9 +178,10 @@ class Settings:
     tool_format: str = _setting(
         "auto",
         "How a GLM checkpoint writes tool calls. `auto`: from its chat template (GLM-4's "
-        "`name` + newline + arguments); `json`: checkpoints fine-tuned on the official data, "
-        "which write `{\"name\": ..., \"arguments\": ...}`.",
-        ("auto", "glm4", "json"),
+        "`name` + newline + arguments, or GLM-4.5+'s `<tool_call>` with `<arg_key>`/`<arg_value>` "
+        "pairs); `json`: checkpoints fine-tuned on the official data, which write "
+        "`{\"name\": ..., \"arguments\": ...}`; `glm4`/`glm45` force one of the two.",
+        ("auto", "glm4", "json", "glm45"),
     )
     mcp_config: str = _setting(
         "",
@@ -193,12 +204,23 @@ class Settings:
     python_output_chars: int = _setting(
         4000, "Characters of a cell's output sent to the model; the UI shows all of it."
     )
-    python_memory_mb: int = _setting(2048, "Address-space limit of each session's kernel.")
+    python_memory_mb: int = _setting(
+        2048,
+        "Memory of a session's kernel and everything it starts, together (a cgroup where the "
+        "machine allows one, else the sum watched); each process's address space is capped too.",
+    )
     python_cpu_s: int = _setting(600, "CPU seconds a kernel may use in all before it is killed.")
     python_max_processes: int = _setting(
-        64, "Processes and threads the kernel's user may run at once (stops fork bombs)."
+        64,
+        "Processes and threads a session's kernel and everything it starts may run at once "
+        "(stops fork bombs).",
     )
     python_file_mb: int = _setting(200, "Largest file the kernel may write.")
+    python_disk_mb: int = _setting(
+        1024,
+        "Disk quota of a session's files: /mnt/data, and the sandbox's private /tmp and /dev/shm "
+        "(each a tmpfs of this size), together. A cell that writes past it is stopped.",
+    )
     kernel_idle_s: int = _setting(1800, "A session's kernel is shut down after this long unused.")
     # -- Hosting: the code sandbox ------------------------------------------------------------
     hosted: str = _setting(
@@ -209,12 +231,16 @@ class Settings:
     )
     kernel_sandbox: str = _setting(
         "auto",
-        "Run each session's Python kernel in a bubblewrap sandbox (no network, only its own "
-        "folder). `auto`: on when hosted, off locally.",
+        "Run each session's Python kernel in a bubblewrap sandbox (only its own folder, no view "
+        "of the app or other sessions). `auto`: wherever bubblewrap works, and when it does not, "
+        "locally without it (the page says what is lost) and hosted not at all. `on`: never "
+        "without it. `off`: never in it.",
         ("auto", "on", "off"),
     )
     kernel_network: str = _setting(
-        "false", "Whether a sandboxed kernel may use the network.", ("false", "true")
+        "auto",
+        "Whether a sandboxed kernel may use the network. `auto`: yes locally, no when hosted.",
+        ("auto", "true", "false"),
     )
     allow_unsandboxed_kernel: str = _setting(
         "false",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .conversation import Conversation
-from .messages import ImageRef, new_id
+from .messages import ImageRef, Message, new_id
 from .store import SHARES_DIR, ConversationStore
 
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -98,7 +98,7 @@ def snapshot(conversation: Conversation, media: Path, data_dir: Path) -> Convers
         if message.files:
             message.files = []
             message.note = (message.note + " (files written by the code are not shared)").strip()
-        message.images = _copy_images(message.images, media, data_dir, f"{n}")
+        _copy_images(message, media, data_dir, f"{n}")
         messages.append(message)
     return Conversation(
         id=new_id(),
@@ -107,6 +107,7 @@ def snapshot(conversation: Conversation, media: Path, data_dir: Path) -> Convers
         messages=messages,
         disabled_tools=list(conversation.disabled_tools),
         fit_strategy=conversation.fit_strategy,
+        thinking=conversation.thinking,
         created_at=conversation.created_at,
     )
 
@@ -118,14 +119,16 @@ def copy_for(share: Share, owner: str, files_dir: Path) -> Conversation:
     copied.id, copied.owner, copied.created_at = new_id(), owner, time.time()
     media = files_dir / copied.id
     for n, message in enumerate(copied.messages):
-        message.images = _copy_images(message.images, media, files_dir / SHARES_DIR / share.id, f"{n}")
+        _copy_images(message, media, files_dir / SHARES_DIR / share.id, f"{n}")
     return copied
 
 
-def _copy_images(images: list[ImageRef], media: Path, allowed: Path, prefix: str) -> list[ImageRef]:
-    kept = []
+def _copy_images(message: Message, media: Path, allowed: Path, prefix: str) -> None:
+    """Point ``message`` at copies of its images in ``media`` (which of them are document
+    pages follows); images not found under ``allowed`` are left out."""
+    kept, moved = [], {}
     root = allowed.resolve()
-    for i, image in enumerate(images):
+    for i, image in enumerate(message.images):
         source = Path(image.path).resolve()
         if not source.is_file() or root not in source.parents:
             continue  # gone, or not one of this app's files: never copied out
@@ -133,5 +136,7 @@ def _copy_images(images: list[ImageRef], media: Path, allowed: Path, prefix: str
         target = media / f"{prefix}-{i}{source.suffix.lower()}"
         shutil.copyfile(source, target)
         kept.append(ImageRef(str(target), image.caption))
-    return kept
+        moved[image.path] = str(target)
+    message.images = kept
+    message.pages = [moved[page] for page in message.pages if page in moved]
 

@@ -16,22 +16,27 @@ from .tool_types import Citation, ToolCall, ToolResult
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
 
-def call_messages(call: ToolCall, result: ToolResult) -> list[dict]:
+def call_messages(call: ToolCall, result: ToolResult, step: int | None = None) -> list[dict]:
     """A tool step in the neutral stored shape (formats/base.py): the call as an assistant
     turn whose metadata is the tool name, then the observation, both carrying the API's call
-    id when there is one. Never empty: GLM's template drops a turn whose content is empty,
+    id when there is one; ``step`` numbers the model output that made the call (calls of one
+    output are parallel). Never empty: GLM's template drops a turn whose content is empty,
     which would leave the call unanswered."""
     call_message = {"role": "assistant", "metadata": call.name, "content": call.body}
+    if step is not None:
+        call_message["step"] = step
     observation = {"role": "observation", "metadata": result.metadata, "content": result.text or "[no output]"}
     if call.id:
         call_message["call_id"] = observation["call_id"] = call.id
     return [call_message, observation]
 
 
-def step_messages(call: ToolCall, result: ToolResult, media_dir: Path) -> list[Message]:
+def step_messages(
+    call: ToolCall, result: ToolResult, media_dir: Path, step: int | None = None
+) -> list[Message]:
     """``call_messages`` as stored messages, plus what the UI needs to show the step again
     later: the uncapped output, the images (saved under ``media_dir``), files, citations."""
-    call_message, observation = (Message.from_dict(m) for m in call_messages(call, result))
+    call_message, observation = (Message.from_dict(m) for m in call_messages(call, result, step))
     if result.display is not None and result.display != result.text:
         observation.display = result.display
     observation.is_error = result.is_error

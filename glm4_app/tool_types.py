@@ -6,7 +6,7 @@ A tool failure is data for the model (``ToolResult(is_error=True)``), never an e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,23 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Output:
+    """One output of a code cell, in the order the cell produced it (Jupyter's iopub outputs).
+
+    ``text`` is what the model read of it: a run of prints, a result's ``text/plain``, a
+    traceback. ``data`` is the whole MIME bundle of a result or display (``text/html``,
+    ``image/svg+xml``, ``text/markdown``, ``application/json``...) for a richer view; PNG and
+    JPEG images are in ``ToolResult.images`` instead, at index ``image``.
+    """
+
+    kind: str  # "stdout", "stderr", "execute_result", "display_data" or "error"
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    image: int | None = None
+
+
+@dataclass(frozen=True)
 class Citation:
     id: int  # the quote id the model cites as 【id†text】
     title: str
@@ -46,6 +63,7 @@ class ToolResult:
     files: tuple[Path, ...] = ()  # files the tool wrote that the user may download
     citations: tuple[Citation, ...] = ()
     not_run: NotRun = ""  # set when the call named a tool that is switched off or unknown
+    outputs: tuple[Output, ...] = ()  # a code cell's outputs in order, with their MIME bundles
 
     @property
     def shown(self) -> str:

@@ -76,7 +76,7 @@ def edit(c: "Conversation", index: int, text: str, documents: list[dict] | None 
     old = c.messages[index]
     cut(c, index)
     kept = old.documents if documents is None else documents
-    new = Message("user", text, images=list(old.images), documents=[dict(d) for d in kept])
+    new = Message("user", text, images=list(old.images), pages=list(old.pages), documents=[dict(d) for d in kept])
     c.messages.append(new)
     relink(c)
     return new

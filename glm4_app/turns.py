@@ -115,6 +115,7 @@ class _Step:
     """A tool call being written, run or waited for."""
 
     name: str
+    output_number: int  # the model output writing it (agent step; parallel calls share it)
     body: str = ""  # as the model writes it
     call: ToolCall | None = None  # as parsed and run (set when the tool starts)
     output: str = ""  # live output, the last LIVE_OUTPUT_CHARS of it
@@ -129,6 +130,7 @@ class _Draft:
     content: str = ""  # the prose being written
     reasoning: str = ""
     steps: list[_Step] = field(default_factory=list)  # written or running, not finished
+    output_number: int = 1  # the model output being written: its calls are one step
     stats: Stats | None = None
     error: str = ""
 
@@ -278,7 +280,7 @@ class Turn:
                 draft.content += event.text
             elif isinstance(event, ToolCallStart):
                 self._commit_prose()
-                draft.steps.append(_Step(event.name))
+                draft.steps.append(_Step(event.name, draft.output_number))
             elif isinstance(event, ToolCallDelta):
                 if draft.steps:
                     draft.steps[-1].body += event.text
@@ -287,7 +289,8 @@ class Turn:
                     return
                 self._running_logged = int(event.elapsed_s)
             elif isinstance(event, ToolOutcome):
-                self._commit_step(event.call, event.result)
+                self._commit_step(event.call, event.result, event.step)
+                draft.output_number = event.step + 1  # every call of this output was written
                 return
             elif isinstance(event, Done):
                 draft.stats = event.stats
@@ -310,13 +313,13 @@ class Turn:
             draft.content = draft.reasoning = ""
             self._append(Committed((message,)))
 
-    def _commit_step(self, call: ToolCall, result: ToolResult) -> None:
+    def _commit_step(self, call: ToolCall, result: ToolResult, output_number: int) -> None:
         draft = self._draft
         self._commit_prose()  # a call the parser did not announce (should not happen)
         index = next((i for i, s in enumerate(draft.steps) if s.name == call.name), None)
         if index is not None:
             del draft.steps[index]
-        messages = step_messages(call, result, self.job.media_dir)
+        messages = step_messages(call, result, self.job.media_dir, output_number)
         draft.done += messages
         self._running_logged = -1
         self._append(Committed(tuple(messages)))
@@ -402,7 +405,9 @@ class Turn:
         """A step the answer ended (or is saved) in the middle of: the call as far as it was
         written or run, its output so far, and (at the end) why it has no more."""
         if step.result is not None and step.call is not None:
-            call, observation = step_messages(step.call, step.result, self.job.media_dir)
+            call, observation = step_messages(
+                step.call, step.result, self.job.media_dir, step.output_number
+            )
         else:
             body = step.call.body if step.call is not None else step.body
             if partial:
@@ -411,7 +416,7 @@ class Turn:
                 why = NOT_RUN[stopped]
             else:
                 why = STOPPED_NOTES[self.stop_reason or "user"]
-            call = Message("assistant", body, metadata=step.name)
+            call = Message("assistant", body, metadata=step.name, step=step.output_number)
             observation = Message("observation", "\n".join(filter(None, [step.output.rstrip("\n"), why])))
         observation.stopped, observation.partial = stopped, partial
         return [call, observation]

@@ -28,6 +28,20 @@ def tiny_z1_path(tmp_path_factory) -> Path:
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny_z1"), "glm4", "glm-z1-9b-0414")
 
 
+@pytest.fixture(scope="session")
+def tiny_moe_path(tmp_path_factory) -> Path:
+    """Like GLM-4.5-Air / GLM-4.6: Glm4MoeForCausalLM with the GLM-4.6 template."""
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny_moe"), "glm4_moe", "glm-4.6")
+
+
+@pytest.fixture(scope="session")
+def glm46_tokenizer(tiny_moe_path):
+    """The tokenizer of the tiny GLM-4.6, carrying the checkpoint's template."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(tiny_moe_path))
+
+
 # --- The bundled offline model -------------------------------------------------------------
 
 

@@ -71,7 +71,7 @@ def test_function_call_then_observation_then_answer():
     # The second request re-sends the step in GLM's own format.
     assert backend.calls[1][1:] == [
         {"role": "assistant", "content": "Let me check."},
-        {"role": "assistant", "metadata": "get_weather", "content": '{"city": "Paris"}'},
+        {"role": "assistant", "metadata": "get_weather", "content": '{"city": "Paris"}', "step": 1},
         {"role": "observation", "metadata": "", "content": "18°C, light rain"},
     ]
     assert backend.tools[0] == [tool.declaration()]

@@ -118,6 +118,22 @@ def test_too_long_asks_what_gives_and_shortening_is_visible(open_page):
     assert used <= 1200 and not text.startswith(":red[")
 
 
+def test_a_hostile_upload_is_refused_in_words_and_a_repaired_one_says_what_was_lost(open_page, monkeypatch):
+    from hostile_files import nested_forms_pdf, repaired_pdf
+
+    monkeypatch.setenv("GLM4_DOC_TIMEOUT_S", "2")
+    at = open_page(ScriptedBackend(["ok"]))
+    upload(at, ("forms.pdf", nested_forms_pdf(26), "application/pdf"))  # minutes of MuPDF
+    assert "**forms.pdf**: forms.pdf took too long to read (over 2 s); nothing was added." in [
+        e.value for e in at.error
+    ]
+    assert card_labels(at) == []
+    at.run()  # the page as the browser redraws it: a fresh, empty uploader
+    upload(at, ("repaired.pdf", repaired_pdf(), "application/pdf"))
+    assert len(card_labels(at)) == 1, [e.value for e in at.error]
+    assert any("1 of its 3 pages came out without text" in c.value for c in at.caption)
+
+
 def test_the_choice_of_what_gives_survives_a_reload(open_page):
     backend = ScriptedBackend(["Short answer."], info=ModelInfo(name="small", context_window=1200))
     at = open_page(backend)

@@ -87,10 +87,10 @@ def test_rename_and_delete_only_touch_the_owners_conversations(tmp_path):
 
 
 def test_export_then_import_gives_an_equal_copy_for_the_importer(tmp_path):
-    original = Conversation(mode="tools", owner="alice", title="Plot it", system_prompt="Be exact.")
+    original = Conversation(mode="tools", owner="alice", title="Plot it", system_prompt="Be exact.", thinking=False)
     original.add_user("Plot sin(x)")
     original.messages += [
-        Message("assistant", "import numpy", metadata="python"),
+        Message("assistant", "import numpy", metadata="python", step=1),
         Message("observation", "[figure]", metadata="python_result"),
     ]
     answer = original.add_answer("Here it is.", reasoning="think", stats=Stats(10, 5, 4096, 0.1, 1.0, "stop"))
@@ -113,12 +113,13 @@ def test_export_then_import_gives_an_equal_copy_for_the_importer(tmp_path):
 def test_an_import_never_points_at_files_of_this_server():
     crafted = Conversation(mode="tools")
     crafted.messages = [
-        Message("user", "look", images=[ImageRef("/etc/hostname")]),
+        Message("user", "look", images=[ImageRef("/etc/hostname")], pages=["/etc/hostname"]),
         Message("observation", "done", metadata="python_result", files=["/etc/passwd"], images=[ImageRef("/etc/hostname")]),
     ]
-    crafted.attached = ["/etc/shadow"]
+    crafted.attached = crafted.attached_pages = ["/etc/shadow"]
     imported = from_json(to_json(crafted).encode(), "me")
-    assert all(not m.files and not m.images for m in imported.messages) and imported.attached == []
+    assert all(not m.files and not m.images and not m.pages for m in imported.messages)
+    assert imported.attached == imported.attached_pages == []
     assert imported.messages[1].content == "done"
     assert "not imported" in imported.messages[1].note
 
@@ -145,9 +146,14 @@ def test_an_import_never_points_at_files_of_this_server():
          b'"observation", "content": "", "images": [5]}]}}', "malformed images"),
         (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
          b'"assistant", "content": "", "stopped": "yes"}]}}', "true or false"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
+         b'"assistant", "content": "", "metadata": "python", "step": "1"}]}}', "step that is not a number"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"messages": [{"role": '
+         b'"user", "content": "", "pages": "p.png"}]}}', "malformed images"),
+        (b'{"format": "glm4-chat-conversation", "version": 1, "conversation": {"thinking": "no"}}', "true or false"),
     ],
     ids=["binary", "foreign", "version", "mode", "message", "document", "stats", "stats-types", "text-field",
-         "images", "flag"],
+         "images", "flag", "step", "pages", "thinking"],
 )
 def test_a_broken_import_is_refused_with_a_reason(raw, problem):
     with pytest.raises(ImportProblem, match=problem):

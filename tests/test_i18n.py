@@ -276,7 +276,7 @@ def _hosting_and_vision_messages(monkeypatch) -> list[str]:
     from glm4_app.settings import Settings
     from glm4_app.tools import sandbox
     from glm4_app.vision.images import ImageError, ImageLimits, normalise
-    from glm4_app.vision.profiles import GLM_4V_9B, check_send
+    from glm4_app.vision.profiles import GLM_4V_9B, GLM_46V, check_context, check_send
 
     limits = UserLimits(requests_per_minute=1, concurrent=1, upload_mb=1, context_tokens=10, clock=lambda: 0.0)
     made = [
@@ -296,6 +296,10 @@ def _hosting_and_vision_messages(monkeypatch) -> list[str]:
         check_send(GLM_4V_9B, [], ["a.png", "b.png"]).message,
         check_send(GLM_4V_9B, first, ["b.png"]).message,
         check_send(GLM_4V_9B, [], [], "Be brief.").message,
+        check_send(GLM_4V_9B, [], ["p1.png"], new_pages=1).message,
+        check_send(GLM_46V, [{"role": "user", "content": "q", "images": [f"{i}.png" for i in range(9)]}],
+                   ["a.png", "b.png"]).message,
+        check_context(9000, 8192, 1024, 12).message,
     ]
     made += [auth.user_name_problem("two words"), *auth.oidc_config_problems({}, False)]
     made += auth.oidc_config_problems({"redirect_uri": "x", "cookie_secret": "short", "client_id": "c"}, True)

@@ -233,7 +233,7 @@ def test_vision_page_in_chinese(open_app, monkeypatch):
     assert at.main.expander[0].label == "🖼 添加图片（已添加 2 张）"
     at.chat_input[0].set_value("Which colours?").run()  # GLM-4V-9B reads one image
     assert not at.exception, at.exception
-    assert at.warning[0].value == "GLM-4V-9B 每段对话只能读取一张图片，你添加了 2 张。请只保留一张。"
+    assert at.warning[0].value == "GLM-4V-9B 每段对话只能读取一张图片，你添加了 2 张。请移除 1 张。"
     assert at.caption[0].value == "未发送的消息：Which colours?"
     assert at.button(key="vision_dismiss").label == "保留当前对话"
     assert backend.calls == []

@@ -245,6 +245,8 @@ def test_hosted_local_servers_run_in_the_sandbox_unless_trusted(tmp_path, monkey
         assert peek.is_error and "hunter2" not in peek.text  # the app's files are not there
         assert tools["trusted__read_file"].run(ToolCall("trusted__read_file", json.dumps({"path": str(secret)})), cancel).text == "hunter2"
         assert int(tools["boxed__pid"].run(ToolCall("boxed__pid", "{}"), cancel).text) < 10  # its own pid namespace
+        own = tools["boxed__read_file"].run(ToolCall("boxed__read_file", json.dumps({"path": "server.py"})), cancel)
+        assert not own.is_error and "def read_file" in own.text  # it works in the session's folder
     finally:
         session.shutdown()
     # Without a working sandbox a hosted app does not start untrusted local servers.

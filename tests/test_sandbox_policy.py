@@ -81,9 +81,27 @@ def test_hosted_without_isolation_runs_unsandboxed_only_when_allowed(without_bwr
         box.shutdown()
 
 
-def test_local_use_is_unchanged(without_bwrap, tmp_path):
+def test_locally_without_bubblewrap_python_runs_and_the_page_says_what_is_lost(without_bwrap, tmp_path):
     policy = sandbox.kernel_policy(Settings().with_(data_dir=tmp_path), hosted=False)
-    assert policy.available and not policy.sandboxed and not policy.notice
+    assert policy.available and not policy.sandboxed
+    assert policy.notice.startswith("Python runs without a sandbox (bubblewrap (bwrap) is not installed)")
+    assert "conversations database" in policy.notice and "Install bubblewrap" in policy.notice
+    strict = sandbox.kernel_policy(Settings().with_(data_dir=tmp_path, kernel_sandbox="on"), hosted=False)
+    assert not strict.available, "`on` never runs without the sandbox"
+
+
+@needs_bwrap
+def test_the_sandbox_is_the_default_locally_too_with_network(tmp_path):
+    box = Toolbox(Settings().with_(data_dir=tmp_path), tmp_path / "w", hosted=False)
+    try:
+        assert box.python.sandboxed and box.python.network
+        assert box.kernel_notice == "Python runs in a bubblewrap sandbox with network access."
+        off = sandbox.kernel_policy(Settings().with_(kernel_network="false"), hosted=False)
+        assert off.sandboxed and not off.network
+        local_off = sandbox.kernel_policy(Settings().with_(kernel_sandbox="off"), hosted=False)
+        assert not local_off.sandboxed and not local_off.notice
+    finally:
+        box.shutdown()
 
 
 @needs_bwrap

@@ -67,7 +67,7 @@ def test_python_plot_then_answer_is_shown_kept_and_resent(open_tools_page, tmp_p
 
     send(at, "Thanks")  # the next turn re-sends the tool step in GLM's format
     resent = backend.calls[-1]
-    assert {"role": "assistant", "metadata": "python", "content": resent[2]["content"]} == resent[2]
+    assert {"role": "assistant", "metadata": "python", "content": resent[2]["content"], "step": 1} == resent[2]
     assert resent[3]["role"] == "observation" and "points: 3" in resent[3]["content"]
 
 

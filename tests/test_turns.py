@@ -20,7 +20,9 @@ import pytest
 from glm4_app import turns
 from glm4_app.conversation import Conversation
 from glm4_app.events import Done, Prefill, Queued, Started, Stats, TextDelta, ToolCallDelta, ToolCallStart, ToolOutput, ToolRunning
+from glm4_app.formats import Glm45Format
 from glm4_app.generation import GenerationParams, ModelInfo
+from glm4_app.scripted import ScriptedBackend
 from glm4_app.settings import Settings
 from glm4_app.store import ConversationStore
 from glm4_app.tools.base import ToolCall, ToolResult
@@ -228,6 +230,48 @@ def test_stop_between_steps_of_a_chain_keeps_the_finished_step(store):
         ("assistant", "", ""),
     ]
     assert not messages[3].stopped and messages[4].stopped
+
+
+class Quick:
+    """A function tool that answers at once."""
+
+    name = "quick"
+
+    def declaration(self):
+        return {"type": "function", "function": {"name": "quick", "description": "Quick", "parameters": {}}}
+
+    def run(self, call, cancel):
+        return ToolResult("quick done")
+
+
+def test_glm45_parallel_calls_keep_their_step_and_thinking_even_when_stopped(store):
+    """GLM-4.5 writes two calls in one output (one step); Stop comes while the second runs.
+    Both calls are saved as step 1, and the saved answer goes back to the model as it wrote
+    it: one assistant turn with its thinking and both calls."""
+    probe = Probe(hold_s=30)
+    glm45 = ModelInfo(name="glm-4.6", context_window=8192, tools=True, tool_format="glm45")
+    raw = "<think>Both at once.</think><tool_call>quick\n</tool_call>\n<tool_call>probe\n</tool_call>"
+    backend = ScriptedBackend([raw, "unused"], info=glm45)
+    conversation, turn = ask(store, backend, tools={"quick": Quick(), "probe": probe})
+    wait_for(lambda: [e for e in shown(turn, Committed) if e.messages[0].metadata == "quick"], what="the first call")
+    wait_for(lambda: turn._running_step() is not None, what="the second call to run")
+
+    turn.stop()
+
+    assert probe.cancelled.wait(5)
+    messages = saved(store, conversation)
+    assert [(m.role, m.metadata, m.step) for m in messages] == [
+        ("user", "", None), ("assistant", "", None), ("assistant", "quick", 1), ("observation", "", None),
+        ("assistant", "probe", 1), ("observation", "", None), ("assistant", "", None),
+    ]
+    assert messages[1].reasoning == "Both at once." and messages[5].stopped
+    sent, _ = Glm45Format().template_inputs(conversation.prompt_messages(), None)
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]
+    assert sent[1]["reasoning_content"] == "Both at once."
+    assert [c["function"]["name"] for c in sent[1]["tool_calls"]] == ["quick", "probe"]
+    # A new question: the thinking of that answer is not sent back any more.
+    conversation.add_user("And now?")
+    assert not any("reasoning" in m for m in conversation.prompt_messages())
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,9 @@ from transformers import (
 )
 
 TEMPLATES_DIR = Path(__file__).parent / "data" / "templates"
-TEMPLATES = ("glm-4-9b-chat", "glm-z1-9b-0414")
+TEMPLATES = ("glm-4-9b-chat", "glm-z1-9b-0414", "glm-4.6")
+# The templates in the training corpus: fixed, so adding a template changes no tokenizer.
+_CORPUS_TEMPLATES = ("glm-4-9b-chat", "glm-4.1v-thinking", "glm-z1-9b-0414")
 
 # GLM-4 special tokens in their official order. In the real vocab they follow the 151,329
 # ordinary tokens (151329 = <|endoftext|> ... 151342 = <|end_of_video|>); here they likewise
@@ -54,6 +56,13 @@ GLM_SPECIAL_TOKENS = [
 # GLM-Z1 reasoning markers. In the real tokenizer they are added tokens but *not* special, so
 # `decode(..., skip_special_tokens=True)` keeps them; each still encodes to a single id.
 THINK_TOKENS = ["<think>", "</think>"]
+# GLM-4.5 and later (and GLM-4.1V+) add these; like the think markers they are added tokens
+# that are not special, so each encodes to one id and decoding keeps them.
+GLM45_TOKENS = [
+    "<tool_call>", "</tool_call>", "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>",
+    "<tool_response>", "</tool_response>", "/nothink", "<|begin_of_box|>", "<|end_of_box|>",
+]
+GLM45_TEMPLATES = ("glm-4.6", "glm-4.6v")
 
 EOS_TOKEN = "<|endoftext|>"
 # Generation stops on these, as in the real checkpoints' generation_config.json.
@@ -106,13 +115,13 @@ def _corpus() -> list[str]:
     ]
     # The templates' Chinese system prompts and our sentences are small next to the code;
     # repeat them so common Chinese pairs earn merges too.
-    texts += [p.read_text(encoding="utf-8") for p in sorted(TEMPLATES_DIR.glob("*.jinja"))] * 5
+    texts += [(TEMPLATES_DIR / f"{name}.jinja").read_text(encoding="utf-8") for name in _CORPUS_TEMPLATES] * 5
     texts += _SENTENCES * 20
     return texts
 
 
 def _template_text(template: str) -> str:
-    if template not in TEMPLATES:
+    if template not in (*TEMPLATES, *GLM45_TEMPLATES):
         raise ValueError(f"template must be one of {TEMPLATES}, got {template!r}")
     return (TEMPLATES_DIR / f"{template}.jinja").read_text(encoding="utf-8")
 
@@ -137,6 +146,8 @@ def build_tokenizer(out_dir: str | Path, template: str, vocab_size: int = 2000) 
     # Added after training so they take the ids right after the ordinary vocab, in order.
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in GLM_SPECIAL_TOKENS])
     tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK_TOKENS])
+    if template in GLM45_TEMPLATES:
+        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in GLM45_TOKENS])
 
     # Plain `tokenizer(text)` prepends [gMASK]<sop>, as the HF GLM-4 tokenizers are reported to
     # do (not verifiable offline; ms-swift relies on it).
@@ -161,9 +172,29 @@ def build_tokenizer(out_dir: str | Path, template: str, vocab_size: int = 2000) 
     return tokenizer
 
 
+Arch = Literal["glm", "glm4", "glm4_moe", "glm4_moe_lite"]
+# GLM-4.5-Air / 4.6 (Glm4Moe: grouped-query attention, routed + shared experts after one dense
+# layer) and GLM-4.7-Flash (Glm4MoeLite: multi-head latent attention) shrunk to a few experts.
+_MOE = dict(moe_intermediate_size=32, n_routed_experts=4, num_experts_per_tok=2, n_shared_experts=1,
+            first_k_dense_replace=1)
+_LITE = dict(kv_lora_rank=16, q_lora_rank=32, qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=16)
+
+
+def _classes(arch: str):
+    from transformers import Glm4MoeConfig, Glm4MoeForCausalLM, Glm4MoeLiteConfig, Glm4MoeLiteForCausalLM
+
+    return {
+        "glm": (GlmConfig, GlmForCausalLM, {}),
+        "glm4": (Glm4Config, Glm4ForCausalLM, {}),
+        "glm4_moe": (Glm4MoeConfig, Glm4MoeForCausalLM, {**_MOE, "partial_rotary_factor": 0.5}),
+        # Latent attention: every head reads the shared latent (no grouped key/value heads).
+        "glm4_moe_lite": (Glm4MoeLiteConfig, Glm4MoeLiteForCausalLM, {**_MOE, **_LITE}),
+    }[arch]
+
+
 def build_model(
     out_dir: str | Path,
-    arch: Literal["glm", "glm4"],
+    arch: Arch,
     tokenizer: PreTrainedTokenizerFast,
     seed: int = 0,
     hidden_size: int = 64,
@@ -175,14 +206,18 @@ def build_model(
     max_position_embeddings: int = 4096,
     **config_kwargs,
 ) -> PreTrainedModel:
-    """A randomly initialised GlmForCausalLM ("glm") or Glm4ForCausalLM ("glm4"), saved with the tokenizer.
+    """A randomly initialised GlmForCausalLM ("glm"), Glm4ForCausalLM ("glm4"),
+    Glm4MoeForCausalLM ("glm4_moe") or Glm4MoeLiteForCausalLM ("glm4_moe_lite"), saved with the
+    tokenizer.
 
     Extra keyword arguments go to the config (e.g. ``tie_word_embeddings``, ``rope_parameters``).
     """
-    classes = {"glm": (GlmConfig, GlmForCausalLM), "glm4": (Glm4Config, Glm4ForCausalLM)}
-    if arch not in classes:
-        raise ValueError(f"arch must be 'glm' or 'glm4', got {arch!r}")
-    config_cls, model_cls = classes[arch]
+    if arch not in ("glm", "glm4", "glm4_moe", "glm4_moe_lite"):
+        raise ValueError(f"arch must be one of glm, glm4, glm4_moe, glm4_moe_lite; got {arch!r}")
+    config_cls, model_cls, shape = _classes(arch)
+    if arch == "glm4_moe_lite":
+        num_kv_heads = num_heads
+    config_kwargs = {**shape, **config_kwargs}
 
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
     stop_ids = tokenizer.convert_tokens_to_ids(STOP_TOKENS)
@@ -218,7 +253,7 @@ BENCH_SHAPE = dict(
 
 def build_tiny_checkpoint(
     out_dir: str | Path,
-    arch: Literal["glm", "glm4"],
+    arch: Arch,
     template: str,
     **model_kwargs,
 ) -> Path:
@@ -230,28 +265,44 @@ def build_tiny_checkpoint(
     return out_dir
 
 
-# --- Vision: a tiny GLM-4.1V (Glm4vForConditionalGeneration) -----------------------------------
+# --- Vision: a tiny GLM-4.1V (Glm4v) or GLM-4.6V-Flash (Glm46V) -------------------------------
 
-VISION_TEMPLATE = "glm-4.1v-thinking"  # our reconstruction of GLM-4.1V's content-part template
+# Our reconstructions of the content-part templates: GLM-4.1V-Thinking's (no tools), and
+# GLM-4.5V/4.6V's (GLM-4.6's tools and thinking switch, with image parts).
+VISION_TEMPLATES = {"glm4v": "glm-4.1v-thinking", "glm46v": "glm-4.6v", "glm4v_moe": "glm-4.6v"}
+VISION_TEMPLATE = VISION_TEMPLATES["glm4v"]
 VISION_TOKENS = ["<|image|>", "<|video|>"]  # GLM-4.1V's placeholders, expanded by the processor
 
 
-def build_tiny_glm4v_checkpoint(out_dir: str | Path, seed: int = 0) -> Path:
-    """A folder like zai-org/GLM-4.1V-9B-Thinking, loadable by the app's vision loader:
-    tokenizer (GLM special tokens + image/video placeholders + content-part template),
-    a PIL image processor config (no torchvision) and a random 2-layer model with a
-    2-block vision tower. Small images give a handful of image tokens."""
-    from transformers import Glm4vConfig, Glm4vForConditionalGeneration
+def build_tiny_glm4v_checkpoint(
+    out_dir: str | Path, seed: int = 0, arch: Literal["glm4v", "glm46v", "glm4v_moe"] = "glm4v"
+) -> Path:
+    """A folder like zai-org/GLM-4.1V-9B-Thinking (``glm4v``), zai-org/GLM-4.6V-Flash
+    (``glm46v``) or zai-org/GLM-4.5V (``glm4v_moe``, a few experts), loadable by the app's
+    vision loader: tokenizer (GLM special tokens +
+    image/video placeholders + content-part template), a PIL image processor config (no
+    torchvision) and a random 2-layer model with a 2-block vision tower. Small images give a
+    handful of image tokens."""
+    from transformers import (
+        Glm4vConfig, Glm4vForConditionalGeneration, Glm4vMoeConfig, Glm4vMoeForConditionalGeneration,
+        Glm46VConfig, Glm46VForConditionalGeneration,
+    )
     from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
 
+    config_cls, model_cls = {
+        "glm4v": (Glm4vConfig, Glm4vForConditionalGeneration),
+        "glm46v": (Glm46VConfig, Glm46VForConditionalGeneration),
+        "glm4v_moe": (Glm4vMoeConfig, Glm4vMoeForConditionalGeneration),
+    }[arch]
+    template = VISION_TEMPLATES[arch]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer(out_dir, "glm-4-9b-chat")
+    tokenizer = build_tokenizer(out_dir, "glm-4-9b-chat" if arch == "glm4v" else template)
     tokenizer.add_tokens(VISION_TOKENS, special_tokens=True)
-    tokenizer.chat_template = (TEMPLATES_DIR / f"{VISION_TEMPLATE}.jinja").read_text(encoding="utf-8")
+    tokenizer.chat_template = (TEMPLATES_DIR / f"{template}.jinja").read_text(encoding="utf-8")
     ids = tokenizer.convert_tokens_to_ids
     stop_ids = ids(STOP_TOKENS)
-    config = Glm4vConfig(
+    config = config_cls(
         text_config=dict(
             vocab_size=len(tokenizer),
             hidden_size=64,
@@ -260,10 +311,13 @@ def build_tiny_glm4v_checkpoint(out_dir: str | Path, seed: int = 0) -> Path:
             num_attention_heads=4,
             num_key_value_heads=2,
             max_position_embeddings=4096,
-            # mrope sections (temporal, height, width) must sum to head_dim / 2 = 8.
-            rope_parameters={"rope_type": "default", "rope_theta": 10000, "mrope_section": [2, 3, 3]},
+            # mrope sections (temporal, height, width) must sum to the rotary dims / 2: head_dim
+            # 16 / 2 = 8, or 4 for GLM-4.5V, which rotates half of each head.
+            rope_parameters={"rope_type": "default", "rope_theta": 10000,
+                             "mrope_section": [1, 1, 2] if arch == "glm4v_moe" else [2, 3, 3]},
             pad_token_id=ids(EOS_TOKEN),
             eos_token_id=stop_ids,
+            **(_MOE if arch == "glm4v_moe" else {}),
         ),
         vision_config=dict(
             depth=2, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64,
@@ -276,8 +330,10 @@ def build_tiny_glm4v_checkpoint(out_dir: str | Path, seed: int = 0) -> Path:
         video_start_token_id=ids("<|begin_of_video|>"),
         video_end_token_id=ids("<|end_of_video|>"),
     )
+    if arch == "glm46v":
+        config.text_config.model_type = "glm4v_text"  # GLM-4.6V-Flash: the dense 9B text model
     torch.manual_seed(seed)
-    model = Glm4vForConditionalGeneration(config).eval()
+    model = model_cls(config).eval()
     model.generation_config = GenerationConfig(eos_token_id=stop_ids, pad_token_id=ids(EOS_TOKEN))
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

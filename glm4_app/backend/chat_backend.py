@@ -30,14 +30,19 @@ class InProcessChatBackend:
             notice=notice,
             tools=self.renderer.format is not None,
             tool_format=self.renderer.format.name if self.renderer.format else "glm4",
+            thinking_switch=self.renderer.thinking_switch,
         )
 
-    def render(self, messages: list[Message], tools: list[dict] | None = None) -> str:
+    def render(
+        self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None
+    ) -> str:
         """The prompt text exactly as the checkpoint's template writes it."""
-        return self.renderer.render(messages, tools)
+        return self.renderer.render(messages, tools, thinking)
 
-    def encode(self, messages: list[Message], tools: list[dict] | None = None) -> list[int]:
-        return self.renderer.encode(messages, tools)
+    def encode(
+        self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None
+    ) -> list[int]:
+        return self.renderer.encode(messages, tools, thinking)
 
     def count_tokens(self, messages: list[Message], tools: list[dict] | None = None) -> int:
         return len(self.encode(messages, tools))
@@ -50,7 +55,7 @@ class InProcessChatBackend:
         cache_key: str | None = None,
         heartbeat_s: float | None = 0.25,
     ) -> Iterator[Event]:
-        request = self.engine.submit(self.encode(messages, tools), params, cache_key)
+        request = self.engine.submit(self.encode(messages, tools, params.thinking), params, cache_key)
         try:
             yield from split_reasoning(request.events(heartbeat_s), starts_inside=self.info.reasoning)
         finally:
@@ -68,7 +73,7 @@ class InProcessChatBackend:
         """Carry on an answer that stopped (Stop, max new tokens, a crash): the prompt ends
         with what it had written, as the model writes it; the events hold what follows."""
         written, inside = written_so_far(answer, reasoning, self.info.reasoning)
-        ids = self.encode(messages) + self.renderer.encode_text(written)
+        ids = self.encode(messages, None, params.thinking) + self.renderer.encode_text(written)
         request = self.engine.submit(ids, params, cache_key)
         try:
             yield from split_reasoning(request.events(heartbeat_s), starts_inside=inside, started=True)

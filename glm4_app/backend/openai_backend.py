@@ -22,8 +22,9 @@ from ..events import Error, Event, TextDelta
 from ..formats import plain_messages
 from ..generation import GenerationParams, Message, ModelInfo
 from ..reasoning import split_reasoning
+from ..vision.answer import without_answer_tags
 from . import openai_stream
-from .openai_wire import estimate_tokens, has_images, sampling, with_images
+from .openai_wire import estimate_tokens, has_images, sampling, thinking_fields, with_images
 from .prompt import PromptRenderer
 
 
@@ -41,6 +42,8 @@ class OpenAIBackend:
         notice: str | None = None,
         heartbeat_s: float = 0.25,
         reasoning: bool | None = None,  # without a renderer: does the output start in <think>?
+        thinking_switch: bool | None = None,  # without a renderer: does enable_thinking work?
+        vision: bool = False,  # a vision model: its <answer> tags are markup
     ) -> None:
         self.client = client
         self.heartbeat_s = heartbeat_s
@@ -49,6 +52,7 @@ class OpenAIBackend:
         self.renderer = renderer
         self.stop_token_ids = list(stop_token_ids or [])
         self.timeout_s = timeout_s
+        self.vision = vision
         self.info = ModelInfo(
             name=model,
             context_window=context_window,
@@ -59,6 +63,7 @@ class OpenAIBackend:
             tools=bool(renderer and renderer.format),
             tool_format=renderer.format.name if renderer and renderer.format else "glm4",
             exact_counts=renderer is not None,
+            thinking_switch=renderer.thinking_switch if renderer else bool(thinking_switch),
         )
 
     # -- ChatBackend -------------------------------------------------------------------------
@@ -91,7 +96,8 @@ class OpenAIBackend:
             return
         raw = openai_stream.events(reply, self._server(), started, self.heartbeat_s)
         try:
-            yield from split_reasoning(raw, starts_inside=self.info.reasoning)
+            events = split_reasoning(raw, starts_inside=self.info.reasoning)
+            yield from without_answer_tags(events) if self.vision else events
         finally:
             raw.close()  # the reader hangs up: the server aborts the request
 
@@ -107,7 +113,7 @@ class OpenAIBackend:
         fields, extra = sampling(params)
         common = {"model": self.model, "stream": True, "stream_options": {"include_usage": True}, **fields}
         if self.renderer is not None and not has_images(messages):
-            prompt = self.renderer.render(messages, tools)
+            prompt = self.renderer.render(messages, tools, params.thinking)
             n = len(self.renderer.encode_text(prompt))
             room = self.info.context_window - n
             # Keep <|assistant|> before a tool call (GLM-4 issue #474), no spaces added around
@@ -138,6 +144,8 @@ class OpenAIBackend:
         estimate = estimate_tokens(messages)
         room = self.info.context_window - estimate  # a guess: never below 1, never a refusal
         chat = with_images(_with_image_paths(messages))
+        if self.info.thinking_switch:
+            extra |= thinking_fields(params.thinking)
         max_tokens = min(params.max_new_tokens, room) if room > 0 else params.max_new_tokens
         request = dict(common, messages=chat, max_tokens=max_tokens, **({"extra_body": extra} if extra else {}))
         reply = openai_stream.Reply(

@@ -22,8 +22,9 @@ from ..events import Error, Event, ReasoningDelta, TextDelta, ToolCallChunk
 from ..formats import OpenAIToolsFormat
 from ..generation import GenerationParams, Message, ModelInfo
 from ..reasoning import split_reasoning
+from ..vision.answer import without_answer_tags
 from . import openai_stream
-from .openai_wire import estimate_tokens, sampling, with_images
+from .openai_wire import estimate_tokens, sampling, thinking_by_name, thinking_fields, with_images
 
 FORMAT = OpenAIToolsFormat()
 
@@ -39,12 +40,14 @@ class OpenAIChatBackend:
         timeout_s: float = 300,
         heartbeat_s: float = 0.25,
         window_known: bool = True,
+        vision: bool = False,  # a vision model: its <answer> tags are markup
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.timeout_s = timeout_s
         self.heartbeat_s = heartbeat_s
+        self.vision = vision
         self.info = ModelInfo(
             name=model,
             context_window=context_window,
@@ -53,6 +56,7 @@ class OpenAIChatBackend:
             tools=True,
             tool_format=FORMAT.name,
             exact_counts=False,
+            thinking_switch=thinking_by_name(model),
             notice=None if window_known else (
                 f"The server does not say how long a prompt {model} reads; the meter assumes "
                 f"{context_window:,} tokens. Set GLM4_MAX_CONTEXT to the model's window."
@@ -77,6 +81,8 @@ class OpenAIChatBackend:
             yield Error(str(exc), "backend")
             return
         fields, extra_body = sampling(params)
+        if self.info.thinking_switch:
+            extra_body |= thinking_fields(params.thinking)
         request = {
             "model": self.model,
             "messages": chat,
@@ -97,7 +103,8 @@ class OpenAIChatBackend:
         server = openai_stream.Server(self.base_url, self.model, self.timeout_s, self.info.context_window, self.list_models)
         raw = openai_stream.events(reply, server, started, self.heartbeat_s)
         try:
-            yield from split_reasoning(raw, starts_inside=False)  # a <think> inside the content
+            events = split_reasoning(raw, starts_inside=False)  # a <think> inside the content
+            yield from without_answer_tags(events) if self.vision else events
         finally:
             raw.close()  # the reader hangs up: the server aborts the request
 

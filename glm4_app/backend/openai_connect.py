@@ -9,6 +9,7 @@ else the model name; ``openai-chat`` needs none (the server renders and parses t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +21,7 @@ from .loader import LoadError, trust_remote_code
 from .openai_backend import OpenAIBackend
 from .openai_chat import OpenAIChatBackend
 from .openai_errors import error_event
-from .openai_wire import make_client
+from .openai_wire import make_client, thinking_by_name, vision_by_name
 from .prompt import PromptRenderer
 
 # GLM-4 ends a turn on these; used when the checkpoint's generation config is not at hand.
@@ -37,6 +38,7 @@ def connect_openai_backend(
     base_url: str | None = None,
     model: str | None = None,
     tokenizer: str | None = None,
+    vision: bool = False,
 ) -> OpenAIBackend:
     """The backend for the chat server, or (``base_url``/``model`` given) another one such as
     a GLM-4V server for Vision: vLLM serves one model per server."""
@@ -85,6 +87,8 @@ def connect_openai_backend(
         notice=notice,
         # GLM-Z1's template opens <think> itself; without the template, go by the checkpoint.
         reasoning=any("z1" in name.lower() for name in (model, card.get("root") or "")),
+        thinking_switch=any(thinking_by_name(name) for name in (model, card.get("root") or "")),
+        vision=vision or any(vision_by_name(name) for name in (model, card.get("root") or "")),
     )
 
 
@@ -98,7 +102,9 @@ def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], 
         )
     base_url = settings.openai_vision_base_url or settings.openai_base_url
     if settings.backend == "openai-chat":
-        backend = connect_openai_chat_backend(settings, progress, base_url=base_url, model=settings.vision_model)
+        backend = connect_openai_chat_backend(
+            settings, progress, base_url=base_url, model=settings.vision_model, vision=True
+        )
     else:
         backend = connect_openai_backend(
             settings,
@@ -106,8 +112,13 @@ def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], 
             base_url=base_url,
             model=settings.vision_model,
             tokenizer="",  # GLM4_OPENAI_TOKENIZER is the chat model's; this one's is its own
+            vision=True,
         )
     backend.profile = profile_by_name(settings.vision_model)  # the page checks its rules
+    if settings.backend == "openai":
+        # Images go to chat completions, where the server (not this app) would have to parse
+        # tool calls: tools in Vision need GLM4_BACKEND=openai-chat.
+        backend.info = replace(backend.info, tools=False)
     return backend
 
 
@@ -117,6 +128,7 @@ def connect_openai_chat_backend(
     *,
     base_url: str | None = None,
     model: str | None = None,
+    vision: bool = False,
 ) -> OpenAIChatBackend:
     """A chat-completions API with native tool calls: no tokenizer, the server renders the
     prompt and parses the model's calls (vLLM/SGLang need a tool parser for that)."""
@@ -135,6 +147,7 @@ def connect_openai_chat_backend(
         context_window=window,
         timeout_s=settings.openai_timeout_s,
         window_known=bool(card.get("max_model_len") or settings.max_context),
+        vision=vision or vision_by_name(card["id"]),
     )
 
 

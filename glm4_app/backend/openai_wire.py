@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import re
 from pathlib import Path
 
 import openai
@@ -43,6 +44,26 @@ def sampling(params: GenerationParams) -> tuple[dict, dict]:
     if params.seed is not None:
         fields["seed"] = params.seed
     return fields, extra
+
+
+def thinking_fields(thinking: bool | None) -> dict:
+    """``extra_body`` fields that switch a served GLM-4.5+ model's thinking off: the template
+    argument vLLM and SGLang pass on, and the field Zhipu's API reads. Nothing for the default."""
+    if thinking is None or thinking:
+        return {}
+    return {"chat_template_kwargs": {"enable_thinking": False}, "thinking": {"type": "disabled"}}
+
+
+def thinking_by_name(model: str) -> bool:
+    """Whether a served model, known only by name, is a GLM with the thinking switch (GLM-4.5,
+    4.6, 4.7 and their V models; GLM-4.1V-Thinking always thinks)."""
+    return re.search(r"glm-?4\.[5-9]|glm-?[5-9](?:\.|-|$)", model.lower()) is not None
+
+
+def vision_by_name(model: str) -> bool:
+    """Whether a served model, known only by name, is a GLM vision model (GLM-4V, GLM-4.1V,
+    GLM-4.5V, GLM-4.6V): its ``<answer>`` tags are markup, whichever page talks to it."""
+    return re.search(r"glm-?4(?:\.\d)?v", model.lower()) is not None
 
 
 def with_images(messages: list[dict]) -> list[dict]:

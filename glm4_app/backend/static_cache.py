@@ -198,6 +198,8 @@ def unsupported(model) -> str | None:
         return f"its layers are {', '.join(sorted(kinds))}"
     if getattr(config, "sliding_window", None) and getattr(config, "use_sliding_window", True):
         return "it attends through a sliding window"
+    if getattr(config, "kv_lora_rank", None):  # GLM-4.7-Flash (Glm4MoeLite), DeepSeek-V3
+        return "it caches a compressed latent (multi-head latent attention), not keys and values per head"
     return None
 
 

@@ -1,10 +1,12 @@
 """The vision backend: a user message's ``images`` (paths) into the checkpoint's own prompt
 format, and the prompt plus image tensors through the shared engine.
 
-GLM-4.1V: content parts rendered by its chat template, expanded and encoded by its processor
-(``pixel_values``, ``image_grid_thw``, ``mm_token_type_ids``). GLM-4V-9B: its remote-code
-tokenizer takes the PIL image on the first user message and returns ``images`` for the
-model's forward.
+GLM-4.1V, GLM-4.5V, GLM-4.6V: content parts rendered by the checkpoint's chat template,
+expanded and encoded by its processor (``pixel_values``, ``image_grid_thw``,
+``mm_token_type_ids``). A template with GLM-4.5's tool calls (GLM-4.5V/4.6V) also declares
+tools and writes tool steps (formats/glm45.py); one that takes ``enable_thinking`` can answer
+without thinking. GLM-4V-9B: its remote-code tokenizer takes the PIL image on the first user
+message and returns ``images`` for the model's forward. ``<answer>`` tags never reach the page.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Iterator
 
-from ..events import Error, Event, TextDelta
+from ..events import Error, Event
+from ..formats import ToolFormat, format_for_template, thinking_switch
 from ..generation import GenerationParams, Message, ModelInfo
 from ..reasoning import split_reasoning
+from ..vision.answer import without_answer_tags
 from .engine import Engine
 from .vision_loader import LoadedVision
-
-ANSWER_TAGS = ("<answer>", "</answer>")  # GLM-4.1V-Thinking wraps its answer in these
 
 
 class VisionBackend:
@@ -27,6 +29,11 @@ class VisionBackend:
         self.loaded = loaded
         self.engine = engine
         self.profile = loaded.profile
+        template = getattr(loaded.processor, "chat_template", None)
+        # Only GLM-4.5's format: the other vision templates have no place for tools.
+        fmt = format_for_template(template)
+        self.format: ToolFormat | None = fmt if fmt is not None and fmt.name == "glm45" else None
+        self._thinking_switch = thinking_switch(template)
         # A template whose generation prompt already opens <think> (as GLM-Z1's does) means the
         # output starts inside the reasoning; GLM-4.1V-Thinking usually writes <think> itself.
         self._starts_inside = loaded.processor is not None and loaded.processor.apply_chat_template(
@@ -37,20 +44,32 @@ class VisionBackend:
             context_window=engine.context_window,
             device=loaded.device,
             precision=loaded.precision,
+            tools=self.format is not None,
+            tool_format=self.format.name if self.format else "glm4",
+            thinking_switch=self._thinking_switch,
         )
 
     # -- prompt ---------------------------------------------------------------------------
 
-    def encode(self, messages: list[Message]) -> tuple[list[int], dict]:
+    def encode(
+        self, messages: list[Message], tools: list[dict] | None = None, thinking: bool | None = None
+    ) -> tuple[list[int], dict]:
         """Prompt ids and the extra model inputs (image tensors) for these messages."""
-        if self.profile.family == "glm-4.1v":
-            return self._encode_glm41v(messages)
-        return self._encode_glm4v(messages)
+        if self.profile.family == "glm-4v-9b":
+            return self._encode_glm4v(messages)
+        return self._encode_native(messages, tools, thinking)
 
-    def _encode_glm41v(self, messages: list[Message]) -> tuple[list[int], dict]:
+    def _encode_native(
+        self, messages: list[Message], tools: list[dict] | None, thinking: bool | None
+    ) -> tuple[list[int], dict]:
         processor = self.loaded.processor
+        extra_args: dict = {}
+        if self.format is not None:
+            messages, extra_args = self.format.template_inputs(messages, tools)
+        if thinking is not None and self._thinking_switch:
+            extra_args["enable_thinking"] = thinking
         parts, images = content_parts(messages)
-        text = processor.apply_chat_template(parts, tokenize=False, add_generation_prompt=True)
+        text = processor.apply_chat_template(parts, tokenize=False, add_generation_prompt=True, **extra_args)
         encoded = processor(
             text=[text],
             images=[open_rgb(p) for p in images] or None,
@@ -87,7 +106,7 @@ class VisionBackend:
         return next(tower.parameters()).dtype
 
     def count_tokens(self, messages: list[Message], tools: list[dict] | None = None) -> int:
-        ids, extra = self.encode(messages)
+        ids, extra = self.encode(messages, tools)
         return len(ids) + self._hidden_tokens(extra)
 
     def _hidden_tokens(self, extra: dict) -> int:
@@ -105,10 +124,10 @@ class VisionBackend:
         cache_key: str | None = None,
         heartbeat_s: float | None = 0.25,
     ) -> Iterator[Event]:
-        if tools:
+        if tools and self.format is None:
             yield Error(f"{self.profile.label} cannot call tools.", "backend")
             return
-        ids, extra = self.encode(messages)
+        ids, extra = self.encode(messages, tools, params.thinking)
         hidden = self._hidden_tokens(extra)
         room = self.info.context_window - len(ids) - hidden
         if room <= 0:
@@ -123,22 +142,22 @@ class VisionBackend:
         request = self.engine.submit(ids, params, cache_key, inputs=extra)
         try:
             events = split_reasoning(request.events(heartbeat_s), starts_inside=self._starts_inside)
-            yield from strip_tags(events, ANSWER_TAGS)
+            yield from without_answer_tags(events)
         finally:
             request.cancel()
 
 
 def content_parts(messages: list[Message]) -> tuple[list[dict], list[str]]:
     """Messages with images as ``{"type": "image"}`` parts before the text, and the image
-    paths in prompt order."""
+    paths in prompt order. Other fields (tool calls) stay; stored-only ones go."""
     out, images = [], []
     for m in messages:
+        message = {k: v for k, v in m.items() if k not in ("images", "pages", "metadata")}
         if m.get("images"):
             images += m["images"]
             parts = [{"type": "image"} for _ in m["images"]]
-            out.append({"role": m["role"], "content": [*parts, {"type": "text", "text": m["content"]}]})
-        else:
-            out.append({"role": m["role"], "content": m["content"]})
+            message["content"] = [*parts, {"type": "text", "text": m["content"]}]
+        out.append(message)
     return out, images
 
 
@@ -150,23 +169,3 @@ def open_rgb(path: str):
     with Image.open(path) as image:
         return image.convert("RGB")
 
-
-def strip_tags(events: Iterator[Event], tags: tuple[str, ...]) -> Iterator[Event]:
-    """Drop markup tags from streamed answer text, also when a tag is split across chunks."""
-    pending = ""
-    for event in events:
-        if not isinstance(event, TextDelta):
-            if pending:
-                yield TextDelta(pending)
-                pending = ""
-            yield event
-            continue
-        pending += event.text
-        for tag in tags:
-            pending = pending.replace(tag, "")
-        keep = max((k for tag in tags for k in range(1, len(tag)) if pending.endswith(tag[:k])), default=0)
-        text, pending = (pending[:-keep], pending[-keep:]) if keep else (pending, "")
-        if text:
-            yield TextDelta(text)
-    if pending:
-        yield TextDelta(pending)

@@ -1,4 +1,5 @@
-"""Load a vision checkpoint: GLM-4.1V natively, GLM-4V-9B through its remote code.
+"""Load a vision checkpoint: GLM-4.1V, GLM-4.5V and GLM-4.6V natively, GLM-4V-9B through its
+remote code.
 
 Reuses the chat loader's pieces (locating, dtype, bitsandbytes, error wording) and adds what
 vision needs: the image-only processor (no torchvision), and keeping the vision tower and the
@@ -29,7 +30,7 @@ from .loader import (
 # Modules bitsandbytes must leave alone: quantising the vision tower ruins image features and
 # the output layer is sensitive (and small next to the rest).
 KEEP_UNQUANTISED = {
-    "glm-4.1v": ["model.visual", "lm_head"],  # matched from the start of a module name
+    "native": ["model.visual", "lm_head"],  # matched from the start of a module name
     "glm-4v-9b": ["transformer.vision", "transformer.output_layer"],
 }
 
@@ -40,7 +41,7 @@ class LoadedVision:
     profile: VisionProfile
     model: object
     tokenizer: object
-    processor: object | None  # GLM-4.1V: image processor + tokenizer; GLM-4V-9B: None
+    processor: object | None  # GLM-4.1V/4.5V/4.6V: image processor + tokenizer; GLM-4V-9B: None
     eos_token_ids: list[int]
     context_window: int
     device: str
@@ -97,16 +98,18 @@ def _load(source: str, settings: Settings, progress: Callable[[str], None]) -> L
     device = resolve_device(settings.device)
     progress("Reading configuration")
     config = AutoConfig.from_pretrained(folder, trust_remote_code=remote)
-    profile = profile_for(config.model_type)
+    profile = profile_for(config.model_type, source)
     if profile is None or (profile.family == "glm-4v-9b" and not hasattr(config, "vision_config")):
         raise LoadError(
             f"{source} is not a vision model this app can run.",
-            "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b or zai-org/GLM-4.1V-9B-Thinking.",
+            "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b, zai-org/GLM-4.1V-9B-Thinking, "
+            "zai-org/GLM-4.5V or zai-org/GLM-4.6V-Flash.",
         )
+    native = profile.family != "glm-4v-9b"
     dtype = choose_dtype(settings.dtype, device, config.model_type, saved_dtype(config))
     quant = quantization_config(settings.vision_quantization, torch)
     if quant is not None:
-        quant.llm_int8_skip_modules = KEEP_UNQUANTISED[profile.family]
+        quant.llm_int8_skip_modules = KEEP_UNQUANTISED["native" if native else profile.family]
     precision = {"none": str(dtype).removeprefix("torch."), "8bit": "8-bit", "4bit": "4-bit nf4"}[
         settings.vision_quantization
     ]
@@ -114,7 +117,8 @@ def _load(source: str, settings: Settings, progress: Callable[[str], None]) -> L
     progress("Loading tokenizer and image processor")
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=remote)
     processor = None
-    if profile.family == "glm-4.1v":
+    if native:
+        # The same image processor for all three (GLM-4.6V's is a copy of GLM-4.1V's).
         from transformers.models.glm4v.image_processing_pil_glm4v import Glm4vImageProcessorPil
 
         image_processor = Glm4vImageProcessorPil.from_pretrained(folder)
@@ -144,6 +148,7 @@ def _load(source: str, settings: Settings, progress: Callable[[str], None]) -> L
 
 
 def _native_class():
-    from transformers import Glm4vForConditionalGeneration
+    """Glm4v (GLM-4.1V), Glm4vMoe (GLM-4.5V) or Glm46V (GLM-4.6V) by the config's model type."""
+    from transformers import AutoModelForImageTextToText
 
-    return Glm4vForConditionalGeneration
+    return AutoModelForImageTextToText

@@ -17,16 +17,19 @@ from dataclasses import replace
 from typing import Iterable
 
 from .base import (
+    MAX_TEXT_CHARS,
     MB,
     CallbackError,
     Document,
     DocumentError,
     DocumentLimits,
     Progress,
+    out_of_memory,
     reporter,
     size_text,
 )
-from .office import read_docx, read_pptx, read_xlsx
+from .office import read_pptx, read_xlsx
+from .word import read_docx
 from .pdf import read_pdf
 from .detect import open_office_zip, sniff
 from .text import decode, read_text, text_kind
@@ -75,7 +78,9 @@ def extract(
         raise
     except CallbackError as wrapped:
         raise wrapped.__cause__ from None  # type: ignore[misc]
-    except Exception:
+    except Exception as exc:
+        if out_of_memory(exc):
+            raise MemoryError(str(exc)) from None  # the worker's memory limit (doc_worker.py)
         # A bug here, not a bad file: keep the promise of DocumentError, keep the details.
         log.exception("extracting %s failed", name)
         raise DocumentError(
@@ -176,7 +181,9 @@ def _extract(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
         document = _READERS[kind](name, data, limits, report)
     except (DocumentError, CallbackError):
         raise
-    except Exception:  # the parsers raise anything from KeyError to lxml errors on bad files
+    except Exception as exc:  # the parsers raise anything from KeyError to lxml errors on bad files
+        if out_of_memory(exc):
+            raise
         log.info("%s: %s parser failed", name, kind, exc_info=True)
         raise DocumentError(
             f"{name} is damaged and can't be read as {_a(_LABELS[kind])}."
@@ -190,4 +197,8 @@ def _extract(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
 def _non_empty(document: Document) -> Document:
     if not document.text.strip():
         raise DocumentError(f"{document.name} contains no text.")
+    if len(document.text) > MAX_TEXT_CHARS:
+        note = f"Only its first {MAX_TEXT_CHARS:,} characters were kept."
+        text = document.text[:MAX_TEXT_CHARS]
+        document = replace(document, text=text, chars=len(text), notes=(*document.notes, note))
     return document

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 MB = 1024 * 1024  # what Streamlit's upload limit and most file managers call a megabyte
 
 Progress = Callable[[float, str], None]
+
+# Characters of text kept from one file: about a million tokens, far more than any model's
+# context (which "Shorten" then fits), and a bound on what one upload costs to move, store
+# and count.
+MAX_TEXT_CHARS = 4_000_000
 
 # Rows of one table (a sheet, a CSV file) sent to the model. The whole prompt is at most
 # 128K tokens; 2,000 rows of a typical sheet are already ~30-60K of them.
@@ -35,6 +41,17 @@ class Document:
 
 class DocumentError(ValueError):
     """A file that cannot be read. The message is one or two sentences for the user."""
+
+
+_NO_MEMORY = re.compile(r"\b(?:malloc|calloc|realloc)\b.*\bfailed|out of memory", re.I)
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether a parser failed for want of memory (MuPDF reports it as RuntimeError): the
+    reader must let it through as such, not call the file damaged."""
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and bool(_NO_MEMORY.search(str(exc)))
+    )
 
 
 class CallbackError(Exception):

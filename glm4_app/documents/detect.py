@@ -6,6 +6,7 @@ import io
 import zipfile
 
 from .base import MB, DocumentError, size_text
+from .safezip import verify
 
 # Binary formats users upload by mistake, named so the refusal says what the file is.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -28,11 +29,11 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File: .doc/.xls/.ppt, or encrypted OOXML
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 
-# Zip bomb limits, checked on the declared sizes in the zip's directory before parsing.
-# Python's zipfile never inflates a member past its declared size (it stops there and then
-# fails the CRC check), so the declared sizes really bound what python-docx, python-pptx and
-# openpyxl can unpack. Ratio 100 is Apache POI's default (its MIN_INFLATE_RATIO is 0.01);
-# tiny members may compress better than that legitimately, so they are exempt.
+# Zip bomb limits, checked on the declared sizes in the zip's directory before parsing, and
+# then held by inflating every member under a cap (safezip.verify): a member that lies about
+# its size is refused after at most its declared size plus one step. Ratio 100 is Apache
+# POI's default (its MIN_INFLATE_RATIO is 0.01); tiny members may compress better than that
+# legitimately, so they are exempt.
 MAX_UNZIPPED_BYTES = 500 * MB
 MAX_RATIO = 100
 RATIO_EXEMPT_BYTES = 1 * MB
@@ -102,4 +103,6 @@ def open_office_zip(name: str, data: bytes, label: str) -> tuple[zipfile.ZipFile
             raise DocumentError(f"{name} contains encrypted parts and can't be read.")
     names = {i.filename for i in infos}
     kind = next((k for member, k in OFFICE_KINDS.items() if member in names), None)
+    if kind is not None:  # a plain zip is refused anyway: no need to inflate it
+        verify(data, infos, name, MAX_UNZIPPED_BYTES, label)
     return archive, kind

@@ -1,13 +1,13 @@
-"""Word, PowerPoint and Excel files (OOXML), read after sniff.open_office_zip checked them.
+"""PowerPoint and Excel files (OOXML), read after detect.open_office_zip checked them (Word:
+word.py).
 
-Tables become Markdown tables, headings ``#`` lines: structure the model reads easily and
-that costs few tokens. The reference demo dropped DOCX tables and PPTX tables and notes.
+Tables become Markdown tables, titles ``#`` lines: structure the model reads easily and that
+costs few tokens. The reference demo dropped PPTX tables and notes.
 """
 
 from __future__ import annotations
 
 import io
-import re
 
 from .base import (
     MAX_TABLE_ROWS,
@@ -23,58 +23,6 @@ from .base import (
 
 PROGRESS_EVERY = 20  # slides
 
-_HEADING = re.compile(r"Heading (\d)$")
-
-
-# --- Word ------------------------------------------------------------------------------
-
-
-def read_docx(name: str, data: bytes, limits: DocumentLimits, report: Progress) -> Document:
-    import docx
-    from docx.table import Table
-
-    document = docx.Document(io.BytesIO(data))
-    blocks: list[str] = []
-    # iter_inner_content yields paragraphs and tables in document order, so a table stays
-    # between the paragraphs around it (reading order matters for "the table below").
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            table = _docx_table(block)
-            if table:
-                blocks.append(table)
-            continue
-        text = block.text.strip()
-        if text:
-            blocks.append(_paragraph_prefix(block) + text)
-    text = "\n\n".join(blocks)
-    return Document(name, "docx", text, None, len(text))
-
-
-def _paragraph_prefix(paragraph) -> str:
-    style = paragraph.style.name if paragraph.style is not None else ""
-    match = _HEADING.match(style)
-    if match:
-        return "#" * int(match.group(1)) + " "
-    if style == "Title":
-        return "# "
-    if style.startswith("List"):
-        return "- "
-    return ""
-
-
-def _docx_table(table) -> str:
-    rows = []
-    for row in table.rows:
-        cells, previous = [], None
-        for cell in row.cells:
-            # A merged cell is returned once per grid column it spans; keep it once.
-            if previous is not None and cell._tc is previous:
-                continue
-            previous = cell._tc
-            cells.append(cell_text(cell.text))
-        rows.append(cells)
-    return markdown_table(rows)
-
 
 # --- PowerPoint ------------------------------------------------------------------------
 
@@ -89,7 +37,7 @@ def read_pptx(name: str, data: bytes, limits: DocumentLimits, report: Progress) 
         raise DocumentError(
             f"{name} has {count:,} slides; the limit is {limits.max_pages:,} slides per file."
         )
-    parts = []
+    parts, has_text = [], False
     for number, slide in enumerate(slides, 1):
         lines = [f"[Slide {number}]"]
         title = slide.shapes.title
@@ -103,9 +51,12 @@ def read_pptx(name: str, data: bytes, limits: DocumentLimits, report: Progress) 
             notes = slide.notes_slide.notes_text_frame
             if notes is not None and notes.text.strip():
                 lines.append("Speaker notes: " + notes.text.strip())
+        has_text = has_text or len(lines) > 1
         parts.append("\n".join(lines))
         if number % PROGRESS_EVERY == 0:
             report(number / count, f"Reading slide {number} of {count}")
+    if not has_text:  # slide markers alone are no document
+        raise DocumentError(f"{name} contains no text (pictures on slides are not read).")
     text = "\n\n".join(parts)
     return Document(name, "pptx", text, count, len(text))
 

@@ -8,9 +8,13 @@ pages; the bracket style matches the ``[File Name]``/``[File Content]`` headers 
 
 from __future__ import annotations
 
-from .base import Document, DocumentError, DocumentLimits, Progress
+from .base import Document, DocumentError, DocumentLimits, Progress, out_of_memory
 
 PROGRESS_EVERY = 20  # pages
+
+
+class ScannedPdf(DocumentError):
+    """A PDF whose pages are pictures without a text layer: a vision model can read it."""
 
 
 def page_marker(number: int) -> str:
@@ -23,7 +27,9 @@ def read_pdf(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
     damaged = f"{name} is damaged and can't be read as a PDF."
     try:
         pdf = pymupdf.open(stream=data, filetype="pdf")
-    except Exception:
+    except Exception as exc:
+        if out_of_memory(exc):
+            raise
         raise DocumentError(damaged) from None
     with pdf:
         # MuPDF already tried the empty password; an owner-only password (printing/copying
@@ -48,29 +54,37 @@ def read_pdf(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
         if count == 0:
             raise DocumentError(f"{name} is damaged or empty: it has no pages.")
         parts: list[str] = []
-        has_text = False
+        empty = 0
         for index in range(count):
             try:
                 text = pdf[index].get_text().strip()
-            except Exception:
+            except Exception as exc:
+                if out_of_memory(exc):
+                    raise
                 raise DocumentError(
                     f"{name} is damaged: page {index + 1} can't be read."
                 ) from None
-            has_text = has_text or bool(text)
+            empty += not text
             parts.append(f"{page_marker(index + 1)}\n{text}" if text else page_marker(index + 1))
             if (index + 1) % PROGRESS_EVERY == 0:
                 report((index + 1) / count, f"Reading page {index + 1} of {count}")
-        if not has_text:
-            raise DocumentError(_no_text_message(name, pdf))
+        if empty == count:
+            raise _no_text_error(name, pdf)
+        notes = ()
+        if pdf.is_repaired and empty:  # MuPDF rebuilt the file: the empty pages may be losses
+            notes = (
+                f"{name} was damaged and had to be repaired to be read; {empty:,} of its "
+                f"{count:,} pages came out without text, so some of the text may be missing.",
+            )
     text = "\n\n".join(parts)
-    return Document(name, "pdf", text, count, len(text))
+    return Document(name, "pdf", text, count, len(text), notes)
 
 
-def _no_text_message(name: str, pdf) -> str:
+def _no_text_error(name: str, pdf) -> DocumentError:
     # Scans are pages that are one picture each; a few pages tell.
     if any(pdf[i].get_images() for i in range(min(pdf.page_count, 5))):
-        return (
+        return ScannedPdf(
             f"{name} has no text layer (it looks like a scan); OCR it first, e.g. with "
             f"OCRmyPDF, and upload the result."
         )
-    return f"{name} contains no text."
+    return DocumentError(f"{name} contains no text.")

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 
-from .base import MAX_TABLE_ROWS, Document, markdown_table, rows_note, trim_row
+from .base import MAX_TABLE_ROWS, MAX_TEXT_CHARS, Document, markdown_table, rows_note, trim_row
 
 # Longest BOM first: the UTF-32-LE BOM starts with the UTF-16-LE one.
 _BOMS = (
@@ -120,11 +120,16 @@ def text_kind(extension: str, text: str) -> str:
 def read_text(name: str, text: str, kind: str) -> Document:
     notes: tuple[str, ...] = ()
     if kind == "html":
-        # The browser tool's converter: headings as #, lists as -, tables as a | b rows.
-        from glm4_app.tools.web_fetch import html_to_text
+        # The browser tool's converter and caps: headings as #, lists as -, tables as a | b
+        # rows, at most PARSE_CHARS of markup parsed (a 45 MB page took minutes and GBs).
+        from glm4_app.tools.web_fetch import PARSE_CHARS, readable_html
 
-        title, body = html_to_text(text)
+        title, body, cut = readable_html(text)
         text = f"# {title}\n\n{body}" if title and not body.startswith(f"# {title}") else body
+        if cut:
+            notes = (f"Only the first {PARSE_CHARS:,} characters of its markup were read.",)
+    elif kind != "csv":
+        text = text[: MAX_TEXT_CHARS + 1]  # documents.extract notes the cut
     elif kind == "csv":
         table, note = _csv_table(text, tab=name.lower().endswith(".tsv"))
         if table:

@@ -7,9 +7,11 @@ One class per format, all behind the small interface of base.py:
 * ``glm4``    GLM-4-9B-Chat, GLM-4-0414, GLM-Z1: ``name\\n{body}`` after an assistant header
              (glm4.py; the template decides how tools are declared: ``glm4`` or ``functions``)
 * ``json``    checkpoints fine-tuned on the official data: ``{"name": ..., "arguments": ...}``
+* ``glm45``   GLM-4.5/4.6/4.7 and GLM-4.5V/4.6V: ``<tool_call>name`` + ``<arg_key>``/``<arg_value>``
+             pairs, results in ``<tool_response>`` blocks (glm45.py, glm45_parser.py)
 * ``openai``  chat-completions APIs with native ``tool_calls`` (openai_tools.py)
 
-A new family (e.g. GLM-4.5's ``<tool_call>`` XML) is one more class and one more entry here.
+A new family is one more class and one more entry here.
 
 For an adapter that serves the app's models behind an OpenAI-compatible API::
 
@@ -17,7 +19,7 @@ For an adapter that serves the app's models behind an OpenAI-compatible API::
     stored = from_openai_messages(request["messages"])           # OpenAI messages in
     messages, extra = fmt.template_inputs(stored, request["tools"])  # OpenAI specs in
     prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, **extra)
-    parsed = fmt.parse(raw_output, names_of(request["tools"]))   # raw output in
+    parsed = fmt.parse(raw_output, names_of(request["tools"]), request["tools"])  # raw output in
     openai_tool_calls(parsed.calls)                              # tool_calls out
 """
 
@@ -25,17 +27,18 @@ from __future__ import annotations
 
 from .base import OutputParser, ParsedOutput, ToolFormat, function_spec, plain_messages
 from .glm4 import Glm4Format, Style
+from .glm45 import Glm45Format
 from .json_calls import JsonCallFormat
 from .openai_tools import OpenAIToolsFormat, from_openai_messages, openai_tool_calls, to_openai_messages
 
 __all__ = [
-    "FORMAT_NAMES", "Glm4Format", "JsonCallFormat", "OpenAIToolsFormat", "OutputParser",
+    "FORMAT_NAMES", "Glm45Format", "Glm4Format", "JsonCallFormat", "OpenAIToolsFormat", "OutputParser",
     "ParsedOutput", "ToolFormat", "format_for_template", "from_openai_messages", "function_spec",
     "get_format", "names_of", "openai_tool_calls", "plain_messages", "template_style",
-    "to_openai_messages",
+    "thinking_switch", "to_openai_messages",
 ]  # fmt: skip
 
-FORMAT_NAMES = ("glm4", "json", "openai")
+FORMAT_NAMES = ("glm4", "json", "glm45", "openai")
 
 
 def get_format(name: str, style: Style = "glm4") -> ToolFormat:
@@ -46,6 +49,8 @@ def get_format(name: str, style: Style = "glm4") -> ToolFormat:
         return JsonCallFormat(style)
     if name == "glm4":
         return Glm4Format(style)
+    if name == "glm45":
+        return Glm45Format()
     raise ValueError(f"unknown tool format {name!r}; one of {', '.join(FORMAT_NAMES)}")
 
 
@@ -65,7 +70,14 @@ def format_for_template(chat_template: str | None, preferred: str = "auto") -> T
     style = template_style(chat_template)
     if style is None:
         return None
-    return get_format("glm4" if preferred == "auto" else preferred, style)
+    if preferred == "auto":
+        preferred = "glm45" if "<arg_key>" in chat_template else "glm4"
+    return get_format(preferred, style)
+
+
+def thinking_switch(chat_template: str | None) -> bool:
+    """Whether a template takes ``enable_thinking`` (GLM-4.5 and later: thinking on or off)."""
+    return bool(chat_template) and "enable_thinking" in chat_template
 
 
 def names_of(tools: list[dict] | None) -> list[str]:

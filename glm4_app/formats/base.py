@@ -4,8 +4,11 @@ messages, how the model's output is parsed, and whether the output starts inside
 Conversations store tool steps in one neutral shape (tool_steps.call_messages): the call as
 ``{"role": "assistant", "metadata": name, "content": body}`` and the result as
 ``{"role": "observation", "metadata": ..., "content": ...}``, both with ``call_id`` when the
-API gave the call an id. Each format renders that history its own way, so a conversation
-keeps working when the backend or checkpoint changes. Pure: no torch, no Streamlit, no I/O.
+API gave the call an id. A call may carry ``step`` (calls of one output share it: parallel
+calls) and, inside the answer being written, prose and calls carry the step's ``reasoning``
+(templates that keep the current turn's thinking use it; the others drop it). Each format
+renders that history its own way, so a conversation keeps working when the backend or
+checkpoint changes. Pure: no torch, no Streamlit, no I/O.
 """
 
 from __future__ import annotations
@@ -62,12 +65,16 @@ class ToolFormat(ABC):
         (``{"type": "python"}`` or OpenAI-style function specs)."""
 
     @abstractmethod
-    def parser(self, tool_names: Collection[str]) -> OutputParser:
-        """A parser for one output; ``tool_names`` are the tools offered in this conversation."""
+    def parser(self, tool_names: Collection[str], declarations: list[dict] | None = None) -> OutputParser:
+        """A parser for one output; ``tool_names`` are the tools offered in this conversation,
+        ``declarations`` their declarations (formats whose calls write raw values type them
+        by the declared schemas)."""
 
-    def parse(self, raw: str, tool_names: Collection[str]) -> ParsedOutput:
+    def parse(
+        self, raw: str, tool_names: Collection[str], declarations: list[dict] | None = None
+    ) -> ParsedOutput:
         """A whole raw output at once."""
-        parser = self.parser(tool_names)
+        parser = self.parser(tool_names, declarations)
         parser.feed(raw)
         return parser.finish()
 

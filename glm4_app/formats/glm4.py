@@ -29,7 +29,7 @@ class Glm4Format(ToolFormat):
     ) -> tuple[list[dict], dict[str, Any]]:
         return declare(plain_messages(messages), tools, self.style)
 
-    def parser(self, tool_names: Collection[str]) -> OutputParser:
+    def parser(self, tool_names: Collection[str], declarations: list[dict] | None = None) -> OutputParser:
         # Fine-tuned GLM-4 checkpoints keep the template but may write JSON calls: accepted too.
         return SegmentParser(tool_names, header_calls=True)
 

@@ -36,7 +36,7 @@ class JsonCallFormat(ToolFormat):
             rendered.append(message)
         return declare(rendered, tools, self.style)
 
-    def parser(self, tool_names: Collection[str]) -> OutputParser:
+    def parser(self, tool_names: Collection[str], declarations: list[dict] | None = None) -> OutputParser:
         return SegmentParser(tool_names, header_calls=False)
 
 

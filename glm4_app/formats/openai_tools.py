@@ -33,7 +33,7 @@ class OpenAIToolsFormat(ToolFormat):
         extra = {"tools": [function_spec(t) for t in tools]} if tools else {}
         return to_openai_messages(messages), extra
 
-    def parser(self, tool_names: Collection[str]) -> OutputParser:
+    def parser(self, tool_names: Collection[str], declarations: list[dict] | None = None) -> OutputParser:
         return NativeCallParser()
 
     def starts_in_reasoning(self, prompt: str) -> bool:

@@ -29,11 +29,12 @@ UI = {
     "Stop the answer here; what was written is kept": "在此停止回答，已生成的内容会保留",
     "🗑 Clear conversation": "🗑 清空对话",
     "**{name}** cannot call tools: its chat template has no place for them. "
-    "All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`) or GLM-4-0414 / "
-    "GLM-Z1; set `GLM4_CHAT_MODEL` and restart. Chat works with this model.":
+    "All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`), GLM-4-0414 / "
+    "GLM-Z1 or GLM-4.5 and later (GLM-4.7-Flash on one GPU); set `GLM4_CHAT_MODEL` "
+    "and restart. Chat works with this model.":
     "**{name}** 无法调用工具：它的对话模板不支持工具。全部工具模式需要 GLM-4-9B-Chat"
-    "（`THUDM/glm-4-9b-chat-hf`）或 GLM-4-0414 / GLM-Z1；请设置 `GLM4_CHAT_MODEL` 后重启。"
-    "该模型可以正常用于对话模式。",
+    "（`THUDM/glm-4-9b-chat-hf`）、GLM-4-0414 / GLM-Z1 或 GLM-4.5 及更新的模型（单卡可用 "
+    "GLM-4.7-Flash）；请设置 `GLM4_CHAT_MODEL` 后重启。该模型可以正常用于对话模式。",
     # Sidebar
     "**Model** `{name}`": "**模型** `{name}`",
     "{window:,} tokens context": "上下文 {window:,} token",
@@ -217,10 +218,12 @@ UI = {
 
 Set `GLM4_VISION_MODEL` and restart the app:
 
-| Model | Setting | GPU memory |
+| Model | Setting | GPU memory (weights) |
 |---|---|---|
 | GLM-4V-9B (one image per conversation, 8K context) | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | ~28 GB in bf16, ~10 GB with `GLM4_VISION_QUANTIZATION=4bit` |
-| GLM-4.1V-9B-Thinking (several images, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | about 22 GB in bf16, 8 GB with `GLM4_VISION_QUANTIZATION=4bit` (estimates) |
+| GLM-4.1V-9B-Thinking (up to 10 images, PDFs as pages, boxes, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | ~22 GB in bf16, ~8 GB with `GLM4_VISION_QUANTIZATION=4bit` |
+| GLM-4.6V-Flash (as GLM-4.1V, plus tools and a thinking switch) | `GLM4_VISION_MODEL=zai-org/GLM-4.6V-Flash` | ~22 GB in bf16, ~8 GB in 4-bit |
+| GLM-4.5V / GLM-4.6V (106B mixture of experts) | serve them with vLLM (`GLM4_BACKEND=openai`) | ~216 GB in bf16, ~60 GB in 4-bit |
 
 A local folder holding the checkpoint works too. The chat model and the vision model can both
 stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
@@ -230,12 +233,43 @@ not fit.
 
 请设置 `GLM4_VISION_MODEL` 后重启应用：
 
-| 模型 | 设置 | 显存 |
+| 模型 | 设置 | 显存（权重） |
 |---|---|---|
 | GLM-4V-9B（每段对话一张图片，8K 上下文） | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | bf16 约 28 GB，`GLM4_VISION_QUANTIZATION=4bit` 约 10 GB |
-| GLM-4.1V-9B-Thinking（支持多张图片，先推理再回答） | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | bf16 约 22 GB，`GLM4_VISION_QUANTIZATION=4bit` 约 8 GB（估计值） |
+| GLM-4.1V-9B-Thinking（最多 10 张图片，PDF 按页发送，框选定位，先推理再回答） | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | bf16 约 22 GB，`GLM4_VISION_QUANTIZATION=4bit` 约 8 GB |
+| GLM-4.6V-Flash（同 GLM-4.1V，另支持工具调用和思考开关） | `GLM4_VISION_MODEL=zai-org/GLM-4.6V-Flash` | bf16 约 22 GB，4-bit 约 8 GB |
+| GLM-4.5V / GLM-4.6V（106B 混合专家模型） | 用 vLLM 部署（`GLM4_BACKEND=openai`） | bf16 约 216 GB，4-bit 约 60 GB |
 
 也可以使用存放权重的本地文件夹。对话模型和视觉模型可以同时加载；如果显存放不下两者，
 请设置 `GLM4_MODEL_MEMORY_MB`，需要其中一个时自动卸载另一个。
 """,
+    # GLM-4.5+: the thinking switch (glm4_app/ui/thinking.py)
+    "💭 Thinking": "💭 思考",
+    "On: the model reasons first (shown folded), then answers. Off: it answers at once, faster.":
+    "开启：模型先推理（折叠显示）再回答。关闭：直接回答，更快。",
+    # Grounding (glm4_app/ui/grounding.py)
+    "🔲 Show {count} boxes on the image": "🔲 在图片上显示 {count} 个框",
+    # Vision: documents as page images (glm4_app/ui/vision.py)
+    "Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send":
+    "图片，或按页转成图片发送的 PDF、PowerPoint；发送时遵循 {model} 的规则",
+    "Drawing the pages of {name}…": "正在将 {name} 的页面转成图片…",
+    "📄 {pages} of them are document pages": "📄 其中 {pages} 张是文档页面",
+    # Long document: scanned PDFs read by the vision model (glm4_app/ui/scanned.py)
+    "**{name}** has no text layer: its pages are pictures (a scan).": "**{name}** 没有文字层：它的页面是图片（扫描件）。",
+    "A vision model can read it page by page: set `GLM4_VISION_MODEL` (e.g. "
+    "`zai-org/GLM-4.1V-9B-Thinking` or `zai-org/GLM-4.6V-Flash`) and restart the app, then "
+    "upload it again. Or OCR it first (e.g. with OCRmyPDF) and upload the result.":
+    "视觉模型可以逐页识别它：设置 `GLM4_VISION_MODEL`（例如 `zai-org/GLM-4.1V-9B-Thinking` 或 "
+    "`zai-org/GLM-4.6V-Flash`）并重启应用，然后重新上传。也可以先用 OCRmyPDF 等工具做 OCR，再上传结果。",
+    "📷 Read it with {model}": "📷 用 {model} 识别",
+    "Dismiss": "忽略",
+    "Reading **{name}** stopped after {done} of {total} pages.": "识别 **{name}** 已在第 {done} / {total} 页后停止。",
+    "Keep the {done} pages read": "保留已识别的 {done} 页",
+    "Continue reading": "继续识别",
+    "⏹ Stop reading": "⏹ 停止识别",
+    "Stop here; the pages read so far can be kept": "在此停止；已识别的页面可以保留",
+    "Starting…": "正在开始…",
+    "📷 Reading page {page} of {pages} with {model}… {chars:,} characters":
+    "📷 正在用 {model} 识别第 {page} / {pages} 页… 已得 {chars:,} 个字符",
+    "📷 text recognised by {model}": "📷 文字由 {model} 识别",
 }

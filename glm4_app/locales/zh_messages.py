@@ -185,6 +185,30 @@ MESSAGES = {
     "Reading page {number} of {count}": "正在读取第 {number} / {count} 页",
     "Reading slide {number} of {count}": "正在读取第 {number} / {count} 张幻灯片",
     "Reading sheet {number} of {count}": "正在读取第 {number} / {count} 个工作表",
+    "Reading {name}": "正在读取 {name}",
+    "{name} contains no text (pictures on slides are not read).": "{name} 不包含文字（幻灯片中的图片不会被读取）。",
+    "{name} was damaged and had to be repaired to be read; {empty} of its {count} pages came "
+    "out without text, so some of the text may be missing.":
+    "{name} 已损坏，读取前经过了修复；其 {count} 页中有 {empty} 页没有读出文字，部分内容可能缺失。",
+    "Only the first {count} characters of its markup were read.": "只读取了其标记的前 {count} 个字符。",
+    "Only its first {count} characters were kept.": "只保留了前 {count} 个字符。",
+    "{name} contains a part that unpacks to more than the {size} it declares; it was not opened "
+    "because it looks like a zip bomb.":
+    "{name} 中有部分内容解压后超过其声明的 {size}；它看起来像压缩炸弹，因此未打开。",
+    "{name} uses a compression method Office files do not use ({method}).":
+    "{name} 使用了 Office 文件不会使用的压缩方式（{method}）。",
+    # Reading uploads in a worker process (glm4_app/doc_worker.py)
+    "{name} took too long to read (over {seconds} s); nothing was added.":
+    "{name} 读取时间过长（超过 {seconds} 秒）；未添加任何内容。",
+    "{name} took too long to read; nothing was added.": "{name} 读取时间过长；未添加任何内容。",
+    "{name} could not be read: the document reader did not start (details are in the server "
+    "log).":
+    "{name} 无法读取：文档读取程序未能启动（详情见服务器日志）。",
+    "{name} needed too much memory to read (over {limit} MB); nothing was added.":
+    "{name} 读取所需内存过多（超过 {limit} MB）；未添加任何内容。",
+    "{name} could not be read: reading it needed too much memory (over {limit} MB) or crashed the "
+    "reader; nothing was added.":
+    "{name} 无法读取：读取所需内存过多（超过 {limit} MB）或导致读取程序崩溃；未添加任何内容。",
     # Fitting documents into the context (glm4_app/doc_budget.py)
     "The documents and conversation take {tokens} tokens; the model reads {window}, and "
     "{reserve} are kept for the answer.":
@@ -235,11 +259,49 @@ MESSAGES = {
     # Vision checkpoints' rules (glm4_app/vision/profiles.py)
     "{label} takes no system prompt. Clear it under ⚙️ Generation, then send again.":
     "{label} 不支持系统提示词。请在 ⚙️ 生成参数 中清空后重新发送。",
-    "{label} reads {images} per conversation; you attached {count}. Remove all but one.":
-    "{label} 每段对话只能读取{images}，你添加了 {count} 张。请只保留一张。",
-    "{label} reads {images} per conversation, and this one already has its image. Start a new "
-    "conversation with the new image?":
-    "{label} 每段对话只能读取{images}，而当前对话已有图片。要用新图片开始新对话吗？",
+    "{label} reads {images} per conversation; you attached {count}. Remove {extra}.":
+    "{label} 每段对话只能读取{images}，你添加了 {count} 张。请移除 {extra} 张。",
+    "{label} reads {images} per conversation, and this one has no room for more. Start a new "
+    "conversation with the new images?":
+    "{label} 每段对话只能读取{images}，当前对话已没有空位。要用新图片开始新对话吗？",
+    "{label} reads {images} per conversation, and this one has room for {left} more. Remove "
+    "some, or start a new conversation with the new images?":
+    "{label} 每段对话只能读取{images}，当前对话还能再加 {left} 张。请移除一些，或用新图片开始新对话？",
+    "{label} reads one image, not the pages of a document. Configure GLM-4.1V or later as "
+    "GLM4_VISION_MODEL for PDFs and slides, or read the document in Long document mode.":
+    "{label} 只能读取一张图片，不能读取文档的页面。如需发送 PDF 和幻灯片，请将 GLM4_VISION_MODEL "
+    "设为 GLM-4.1V 或更新的模型，或在长文档模式中阅读该文档。",
+    "With its {pages} pages this message makes a prompt of {tokens} tokens; the model reads "
+    "{window}, and {reserve} must stay free for the answer. Send fewer pages (split the "
+    "document), start a new conversation, or read it as text in Long document mode.":
+    "加上这 {pages} 页，这条消息的提示词共 {tokens} token；模型最多读取 {window}，且需为回答留出 "
+    "{reserve}。请少发几页（拆分文档）、开始新对话，或在长文档模式中按文字阅读。",
+    "With its images this message makes a prompt of {tokens} tokens; the model reads {window}, "
+    "and {reserve} must stay free for the answer. Send fewer pages (split the document), start "
+    "a new conversation, or read it as text in Long document mode.":
+    "加上这些图片，这条消息的提示词共 {tokens} token；模型最多读取 {window}，且需为回答留出 "
+    "{reserve}。请少发几张（拆分文档）、开始新对话，或在长文档模式中按文字阅读。",
+    # Documents as page images (glm4_app/vision/pages.py)
+    "{name} is not a PDF or a PowerPoint presentation (.pptx).": "{name} 不是 PDF 或 PowerPoint 演示文稿（.pptx）。",
+    "{name} is {size} MB; documents up to {limit} MB are accepted.": "{name} 大小为 {size} MB；文档最大为 {limit} MB。",
+    "{name} is password-protected. Remove the password and upload it again.":
+    "{name} 受密码保护。请移除密码后重新上传。",
+    "{name} has no pages.": "{name} 没有页面。",
+    "{name} has {count} pages; at most {limit} are sent as images. Split it, or read it as text "
+    "in Long document mode.":
+    "{name} 有 {count} 页；最多只能按图片发送 {limit} 页。请拆分它，或在长文档模式中按文字阅读。",
+    "{name} is damaged: page {page} can't be drawn.": "{name} 已损坏：第 {page} 页无法绘制。",
+    "Slides can only be drawn by an office suite, and none is installed here. Save {name} as PDF "
+    "(File > Export in PowerPoint) and attach that, or install LibreOffice on the server (Debian: "
+    "apt-get install libreoffice-impress).":
+    "只有办公套件能绘制幻灯片，而此处没有安装。请把 {name} 另存为 PDF（PowerPoint 中的 文件 > 导出）"
+    "后附加，或在服务器上安装 LibreOffice（Debian：apt-get install libreoffice-impress）。",
+    "Drawing the slides of {name} took over {seconds} s; save it as PDF and attach that.":
+    "绘制 {name} 的幻灯片超过 {seconds} 秒；请另存为 PDF 后附加。",
+    "LibreOffice could not draw the slides of {name}; save it as PDF and attach that.":
+    "LibreOffice 无法绘制 {name} 的幻灯片；请另存为 PDF 后附加。",
+    # Scanned PDFs read by the vision model (glm4_app/documents_ocr.py)
+    "Reading page {page} of {pages} failed: {error}": "识别第 {page} / {pages} 页失败：{error}",
     "{label} reads an image only with the first message of a conversation. Start a new "
     "conversation with this image?":
     "{label} 只能在对话的第一条消息中读取图片。要用这张图片开始新对话吗？",
@@ -308,6 +370,13 @@ MESSAGES = {
     "没有可用于执行代码的沙箱（{problem}）。请安装 bubblewrap（`apt-get install bubblewrap`），"
     "或设置 GLM4_ALLOW_UNSANDBOXED_KERNEL=true 以在无隔离的环境中运行代码。",
     "The Python tool is off: {reason}": "Python 工具已关闭：{reason}",
+    "Python runs without a sandbox ({problem}): the model's code can read what this app's user "
+    "can (the conversations database, secrets, other sessions' files), reach the network and "
+    "this machine's services, and write to the shared /tmp. Install bubblewrap (`apt-get "
+    "install bubblewrap`) to isolate it.":
+    "Python 在无沙箱的环境中运行（{problem}）：模型生成的代码可以读取本应用用户能读取的一切"
+    "（对话数据库、密钥、其他会话的文件），访问网络和本机服务，并写入共享的 /tmp。请安装 "
+    "bubblewrap（`apt-get install bubblewrap`）以隔离它。",
     "bubblewrap (bwrap) is not installed": "未安装 bubblewrap（bwrap）",
     "bwrap cannot create a sandbox here: {error}": "bwrap 无法在此创建沙箱：{error}",
     "bwrap failed: {error}": "bwrap 运行失败：{error}",
@@ -377,8 +446,10 @@ MESSAGES = {
     "No vision model is configured.": "未配置视觉模型。",
     "Set GLM4_VISION_MODEL and restart.": "请设置 GLM4_VISION_MODEL 后重启。",
     "{source} is not a vision model this app can run.": "{source} 不是本应用能运行的视觉模型。",
-    "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b or zai-org/GLM-4.1V-9B-Thinking.":
-    "请将 GLM4_VISION_MODEL 设为 THUDM/glm-4v-9b 或 zai-org/GLM-4.1V-9B-Thinking。",
+    "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b, zai-org/GLM-4.1V-9B-Thinking, zai-org/GLM-4.5V "
+    "or zai-org/GLM-4.6V-Flash.":
+    "请将 GLM4_VISION_MODEL 设为 THUDM/glm-4v-9b、zai-org/GLM-4.1V-9B-Thinking、zai-org/GLM-4.5V "
+    "或 zai-org/GLM-4.6V-Flash。",
     "Loading tokenizer and image processor": "加载分词器和图像处理器",
     "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).":
     "请将 GLM4_VISION_MODEL 设为视觉模型服务器提供的模型名（例如 THUDM/glm-4v-9b）。",

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # The data types live low in the package (events use them); tools import them from here.
-from ..tool_types import Citation, Image, ToolCall, ToolResult
+from ..tool_types import Citation, Image, Output, ToolCall, ToolResult
 
-__all__ = ["Citation", "Image", "Tool", "ToolCall", "ToolResult", "Unavailable"]
+__all__ = ["Citation", "Image", "Output", "Tool", "ToolCall", "ToolResult", "Unavailable"]
 
 
 class Tool(Protocol):

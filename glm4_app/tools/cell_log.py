@@ -1,7 +1,8 @@
 """Every cell the python tool runs, appended per user to ``<data_dir>/logs/cells/<owner>.jsonl``.
 
-One JSON object a line: time (UTC, ISO 8601), owner, conversation id, code, outcome (``ok``,
-``error``, ``timeout``, ``cancelled``, ``died``, ``processes``) and duration in seconds. An
+One JSON object a line: time (UTC, ISO 8601), owner, conversation id, code, outcome (a
+``kernel_process.CellOutcome``: ``ok``, ``error``, ``timeout``, ``cancelled``, ``died``,
+``processes``, ``memory``, ``disk``) and duration in seconds. An
 administrator of a hosted app can see who ran what; a line is written whole with one
 ``write`` on a file opened for appending, so concurrent sessions of one user do not interleave.
 A failure to log is logged and never fails the cell.

@@ -1,23 +1,26 @@
 """Kernel-side code of the python tool: it runs in the kernel's process, never in the app's.
 
-Two roles, chosen by how the file is run (importing it runs neither; the app imports it only
-for ``session_tasks``):
+Two roles, chosen by how the file is run (importing it runs neither):
 
 * ``python kernel_startup.py --launch LIMITS_JSON -- CMD...`` is the launcher. It applies the
-  resource limits, gives up root's capabilities, then ``exec``s the kernel, so the limits hold
-  from the kernel's first instruction and bind everything it starts. A separate process rather
-  than a Popen ``preexec_fn``, because ``preexec_fn`` may deadlock in a threaded app.
+  resource limits, switches to the kernel's own uid when it was given one (a root app), gives
+  up every capability, then ``exec``s the kernel, so the limits hold from the kernel's first
+  instruction and bind everything it starts. A separate process rather than a Popen
+  ``preexec_fn``, because ``preexec_fn`` may deadlock in a threaded app. Outside the sandbox it
+  first forks: the parent stays as the reaper of the kernel's process tree (the sandbox's init
+  does that inside).
 * ``runpy.run_path(this, {"MAX_TASKS": n}, "__glm4_kernel_setup__")`` from the kernel's
-  ``exec_lines`` configures the kernel: matplotlib inline with a font that has Chinese glyphs,
-  the usual libraries pre-imported, and the process guard. It runs before the kernel answers
-  ``kernel_info`` (inside the app's background warm-up) and in a namespace of its own, so the
-  user's namespace stays clean.
+  ``exec_lines`` configures the kernel: not readable by other processes of its uid, matplotlib
+  inline with fonts for Latin and Chinese text, the usual libraries pre-imported. It runs
+  before the kernel answers ``kernel_info`` (inside the app's background warm-up) and in a
+  namespace of its own, so the user's namespace stays clean.
 """
 
 import os
 import sys
 
-# Fonts that carry Chinese glyphs, best first (sans before serif).
+# Fonts that carry Chinese glyphs, best first (sans before serif). Several may be used at
+# once: matplotlib takes each glyph from the first font of the family list that has it.
 CJK_FONTS = (
     "Noto Sans CJK SC",
     "Noto Sans SC",
@@ -38,7 +41,17 @@ CJK_FONTS = (
     "Noto Serif CJK SC",
     "Source Han Serif SC",
 )
-PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+# Latin glyphs (digits, brackets, the minus sign) come from matplotlib's own font: some CJK
+# fonts (Droid Sans Fallback) have none of them.
+LATIN_FONT = "DejaVu Sans"
+# Names that generated code sets (``rcParams["font.sans-serif"] = ["SimHei"]``) although
+# they are Windows or macOS fonts: they resolve to the CJK font installed here.
+CJK_ALIASES = (
+    "SimHei", "Microsoft YaHei", "SimSun", "KaiTi", "FangSong", "STHeiti", "STSong",
+    "Heiti SC", "Heiti TC", "PingFang SC", "Arial Unicode MS", "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC",
+)  # fmt: skip
+PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 24, 4, 38, 36
 
 
 def session_tasks(sid: int) -> tuple[int, list[int]]:
@@ -71,10 +84,14 @@ def launch(limits: dict, cmd: list) -> None:
     import resource
 
     mb = 1024 * 1024
+    uid = limits.get("uid", 0)
+    nproc = limits.get("nproc", 0)
+    if nproc and not uid and not _own_user_namespace():
+        nproc += limits.get("shared_tasks", 0)  # RLIMIT_NPROC counts all of this user's tasks
     caps = {
         resource.RLIMIT_AS: limits.get("memory_mb", 0) * mb,
         resource.RLIMIT_FSIZE: limits.get("file_mb", 0) * mb,
-        resource.RLIMIT_NPROC: limits.get("nproc", 0),
+        resource.RLIMIT_NPROC: nproc,
     }
     for res, value in caps.items():
         if value > 0:  # 0 in the settings means "no limit"
@@ -82,17 +99,57 @@ def launch(limits: dict, cmd: list) -> None:
     cpu = limits.get("cpu_s", 0)
     if cpu > 0:  # SIGXCPU at the soft limit, SIGKILL at the hard one should SIGXCPU be caught
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    _drop_privileges()
+    _drop_privileges(uid)
+    if limits.get("cwd"):
+        os.chdir(limits["cwd"])
+    if limits.get("reaper"):
+        _reap_for(os.fork())  # returns in the child only
     os.execv(cmd[0], cmd)
 
 
-def _drop_privileges() -> None:
-    """As root, empty the capability bounding set: after ``exec`` the kernel is uid 0 without
-    any capability. It still reads and writes root-owned files (as their owner), but it cannot
-    raise its hard limits (CAP_SYS_RESOURCE), mount, change uid, or read another process's
-    /proc/PID/environ or memory: ptrace access to a process whose capabilities are not a
-    subset of one's own needs CAP_SYS_PTRACE, which is gone. NO_NEW_PRIVS keeps setuid
-    binaries and file capabilities from giving any of it back."""
+def _reap_for(child: int) -> None:
+    """Outside the sandbox (whose init does it) someone must reap the processes the kernel's
+    code leaves behind: until reaped, each still counts against the process limit. The
+    parent becomes that reaper, a subreaper for the kernel's whole tree, and ends as the
+    kernel ends (the same exit code or signal), so that it stands for the kernel to the app."""
+    if child == 0:
+        return
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the kernel
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == child:
+            if os.WIFSIGNALED(status):
+                signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+                os.kill(os.getpid(), os.WTERMSIG(status))
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+def _own_user_namespace() -> bool:
+    """Whether this process is in a user namespace of its own (bwrap makes one for a non-root
+    app), where RLIMIT_NPROC counts only the sandbox's tasks."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def _drop_privileges(uid: int) -> None:
+    """As root: empty the capability bounding set, then become ``uid`` if given. With a uid of
+    its own the kernel is an ordinary user: RLIMIT_NPROC binds it, it cannot signal or read
+    the app or other sessions' kernels, nor open files other users cannot. Without one it
+    stays uid 0 without capabilities: it cannot raise its hard limits, mount, or read another
+    process's memory, but it reads and writes root-owned files as their owner. NO_NEW_PRIVS
+    keeps setuid binaries and file capabilities from giving anything back."""
     try:
         import ctypes
 
@@ -106,7 +163,11 @@ def _drop_privileges() -> None:
         except OSError:
             last = 63  # dropping capabilities the kernel does not know fails harmlessly
         for cap in range(last + 1):
-            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails without CAP_SETPCAP: bwrap did it
+        if uid:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)  # clears every capability
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
@@ -114,6 +175,7 @@ def _drop_privileges() -> None:
 
 
 def setup_kernel(max_tasks: int) -> None:
+    _not_dumpable()
     if max_tasks > 0:
         _guard_process_creation(max_tasks)
     for name in ("numpy", "pandas"):  # imported once here, during the background warm-up
@@ -122,28 +184,85 @@ def setup_kernel(max_tasks: int) -> None:
         except Exception:
             pass
     try:
-        import matplotlib
-        import matplotlib.pyplot  # selects the inline backend named by MPLBACKEND
-        from matplotlib import font_manager
+        configure_fonts()
+    except ImportError:
+        pass
+    _note_missing_glyphs()
+
+
+def _not_dumpable() -> None:
+    """Other processes of the same uid (another session's kernel, where kernels cannot get a
+    uid of their own) may then not read this one's memory or environment through /proc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     except Exception:
-        return
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    chosen = next((name for name in CJK_FONTS if name in installed), None)
-    if chosen is None:  # an unlisted CJK font: anything whose family says so
-        chosen = next((n for n in sorted(installed) if "CJK" in n or "Han Sans" in n), None)
-    if chosen is not None:
-        sans = [f for f in matplotlib.rcParams["font.sans-serif"] if f != chosen]
-        matplotlib.rcParams["font.sans-serif"] = [chosen, *sans]
-        matplotlib.rcParams["font.family"] = "sans-serif"
-    # CJK fonts often lack U+2212 MINUS SIGN; the ASCII hyphen renders everywhere.
-    matplotlib.rcParams["axes.unicode_minus"] = False
+        pass
+
+
+def configure_fonts() -> list[str]:
+    """The family list plots use: Latin glyphs from LATIN_FONT, Chinese ones from the CJK fonts
+    installed, glyph by glyph. Returns the CJK fonts found (best first)."""
+    import dataclasses
+    import logging
+
+    import matplotlib
+    import matplotlib.pyplot  # noqa: F401 (selects the inline backend named by MPLBACKEND)
+    from matplotlib import font_manager
+
+    # "findfont: Font family 'X' not found" for every text drawn: noise for the model.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    manager = font_manager.fontManager
+    installed = {f.name for f in manager.ttflist}
+    cjk = [name for name in CJK_FONTS if name in installed]
+    cjk += [n for n in sorted(installed) if ("CJK" in n or "Han Sans" in n) and n not in cjk]
+    if not cjk:
+        return []
+    best = [f for f in manager.ttflist if f.name == cjk[0]]
+    for alias in CJK_ALIASES:
+        if alias not in installed:
+            manager.ttflist.extend(dataclasses.replace(f, name=alias) for f in best)
+    # "sans-serif" first keeps rcParams["font.sans-serif"] (as code sets it) in charge.
+    matplotlib.rcParams["font.family"] = ["sans-serif", LATIN_FONT, *cjk[:3]]
+    return cjk
+
+
+def _note_missing_glyphs() -> None:
+    """A glyph no installed font has (Chinese without any CJK font, an emoji) gets one short
+    line per cell instead of matplotlib's warning per glyph (with the library's local path)."""
+    import re
+    import warnings
+
+    glyph = re.compile(r"Glyph (\d+) .*missing from font")
+    missing: list[str] = []
+    show = warnings.showwarning
+
+    def show_glyphs_once(message, category, filename, lineno, file=None, line=None):
+        found = glyph.search(str(message))
+        if found is None:
+            return show(message, category, filename, lineno, file, line)
+        if not missing:
+            print(
+                f"[Some characters of this plot (such as {chr(int(found.group(1)))!r}) have no "
+                "font on this server and show as empty boxes.]",
+                file=sys.stderr,
+            )
+        missing.append(found.group(1))
+
+    warnings.showwarning = show_glyphs_once
+    warnings.filterwarnings("always", message=glyph.pattern)  # each cell may note it again
+    try:
+        get_ipython().events.register("pre_run_cell", lambda *_: missing.clear())  # noqa: F821
+    except Exception:  # not in IPython
+        pass
 
 
 def _guard_process_creation(max_tasks: int) -> None:
     """Refuse to start a process once the kernel's session holds ``max_tasks`` threads, the
-    way RLIMIT_NPROC would if it applied to root (it does not). Covers os.fork (so
-    ``while True: os.fork()`` and multiprocessing), subprocess and posix_spawn; a fork made in
-    C (ctypes, os.system's shell) gets past it, and the app's watchdog catches that one."""
+    way RLIMIT_NPROC would if it applied to root. Only used where nothing in the Linux kernel
+    caps the processes (no cgroup, no uid of its own): a fork made in C (ctypes, os.system's
+    shell) gets past it, and the app's watchdog catches that one."""
     import _posixsubprocess
     import errno
     import functools

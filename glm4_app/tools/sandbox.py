@@ -1,17 +1,22 @@
-"""Isolation of the python tool's kernel when the app is hosted for a team.
+"""Isolation of the python tool's kernel: bubblewrap, wherever it works.
 
-In hosted mode each session's kernel runs inside bubblewrap (``bwrap``): no network (its own
-empty network namespace), its own process namespace (it cannot see or signal the app), a
-read-only view of the system and of the Python installation, a private tmpfs for ``/tmp`` and
-``$HOME``, and only its session's own folder, read-write at ``/mnt/data``. The app's data
-directory (SQLite database, other sessions' folders, logs), the repository (secrets) and the
-rest of ``/etc`` and ``/root`` are simply not there.
+Each session's kernel runs inside bubblewrap (``bwrap``): its own process namespace (it cannot
+see or signal the app or other kernels), a read-only view of the system and of the Python
+installation, private tmpfs for ``/tmp`` and ``/dev/shm`` (sized to the disk quota), and only
+its session's own folder, read-write at ``/mnt/data``. The app's data directory (SQLite
+database, other sessions' folders, logs), the repository (secrets) and the rest of ``/etc``
+and ``/root`` are simply not there. The network is a namespace of its own without any
+interface unless ``GLM4_KERNEL_NETWORK`` allows it (by default: locally yes, hosted no).
+A root app also gives each kernel a uid of its own inside (the launcher switches to it, with
+the two capabilities bwrap lets it keep for that), so RLIMIT_NPROC binds it; a non-root app's
+bwrap makes a user namespace, where it binds just as well.
 
-bwrap is the only mechanism used: ``unshare -n`` alone would cut the network but leave every
-file readable, which is not the isolation promised, and rebuilding bwrap's mount setup out of
-``unshare -m`` and shell would be a second, weaker sandbox to maintain. Where bwrap is missing or
-cannot create namespaces, the app says so at start and, when hosted, does not offer the python
-tool unless ``GLM4_ALLOW_UNSANDBOXED_KERNEL`` says to run it without isolation.
+The sandbox is the default, hosted or not (``GLM4_KERNEL_SANDBOX=auto``). Where bwrap is
+missing or cannot create namespaces, a local app runs the kernel without it and says what
+that loses; a hosted one does not offer the python tool unless
+``GLM4_ALLOW_UNSANDBOXED_KERNEL`` says to. bwrap is the only mechanism used: ``unshare -n``
+alone would cut the network but leave every file readable, and rebuilding bwrap's mount setup
+out of ``unshare -m`` and shell would be a second, weaker sandbox to maintain.
 
 The kernel talks to the app over ZMQ ``ipc`` sockets (Unix socket files) in its private
 folder, which is bound into the sandbox at the same path: Unix sockets on the file system work
@@ -27,12 +32,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ..settings import APP_DIR, Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MNT_DATA = "/mnt/data"
 HOME = "/tmp/home"  # on the sandbox's private /tmp tmpfs
@@ -62,12 +71,21 @@ class KernelPolicy:
         return not self.off_reason
 
 
+UNSANDBOXED = (
+    "Python runs without a sandbox ({problem}): the model's code can read what this app's "
+    "user can (the conversations database, secrets, other sessions' files), reach the "
+    "network and this machine's services, and write to the shared /tmp. Install bubblewrap "
+    "(`apt-get install bubblewrap`) to isolate it."
+)
+
+
 def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
     """How this app runs the python tool, from the settings, hosted or not, and whether bwrap
     works on this machine (probed once)."""
-    wanted = settings.kernel_sandbox == "on" or (settings.kernel_sandbox == "auto" and hosted)
-    network = settings.kernel_network == "true"
-    if not wanted:
+    network = settings.kernel_network == "true" or (
+        settings.kernel_network == "auto" and not hosted
+    )
+    if settings.kernel_sandbox == "off":
         if hosted:
             note = "Hosted with GLM4_KERNEL_SANDBOX=off: the Python kernel is not isolated."
             return KernelPolicy(False, True, notice=note)
@@ -79,6 +97,8 @@ def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
             else "Python runs in a bubblewrap sandbox without network access."
         )
         return KernelPolicy(True, network, notice=note)
+    if not hosted and settings.kernel_sandbox == "auto":
+        return KernelPolicy(False, True, notice=UNSANDBOXED.format(problem=problem))
     if settings.allow_unsandboxed_kernel == "true":
         note = (
             f"No sandbox for the Python kernel ({problem}); it runs unisolated because "
@@ -104,6 +124,7 @@ def bwrap_command(
     startup: Path,
     data_dir: Path | None = None,
     scratch_mb: int = 256,
+    switch_uid: bool = False,
 ) -> list[str]:
     """The prefix that runs a command in the sandbox: ``[*bwrap_command(...), *cmd]``.
 
@@ -111,33 +132,85 @@ def bwrap_command(
     the app and the kernel name the same files; ``startup`` (the launcher) read-only at its
     own path; ``workdir`` read-write at /mnt/data. Nothing else of the app is visible. /tmp
     and /dev/shm are tmpfs of ``scratch_mb`` each (memory: unbounded they could take half of
-    it); everything else is read-only.
+    it); everything else is read-only. ``switch_uid`` (a root app) keeps CAP_SETUID and
+    CAP_SETGID for the launcher, which uses them to become the kernel's own uid and so
+    loses them before the kernel starts.
     """
-    scratch = ["--size", str(max(scratch_mb, 16) * 1024 * 1024), "--tmpfs"]
+    scratch = ["--perms", "01777", "--size", str(max(scratch_mb, 16) * 1024 * 1024), "--tmpfs"]
     bwrap = shutil.which("bwrap") or "bwrap"
     cmd = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:
         cmd.append("--unshare-net")
-    # --die-with-parent: the sandbox is killed with the app (see python_tool._SPAWNER).
+    # --die-with-parent: the sandbox is killed with the app (see spawn()).
     cmd += ["--die-with-parent", "--cap-drop", "ALL", "--hostname", "sandbox"]
-    for path in SYSTEM:
-        cmd += ["--ro-bind-try", path, path]
-    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
-        cmd += _top_level(name)
-    for name in ETC:
-        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    if switch_uid:
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     cmd += ["--proc", "/proc", "--dev", "/dev", *scratch, "/dev/shm", *scratch, "/tmp"]
-    cmd += ["--dir", HOME]
-    for source, target in python_roots():
-        cmd += ["--ro-bind", str(source), str(target)]
-    for hidden in hidden_paths(data_dir):  # should the app or its data lie in a bound folder
-        cmd += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
+    cmd += ["--perms", "01777", "--dir", HOME]
+    cmd += _system_view([startup, private, Path(MNT_DATA)], data_dir)
     cmd += ["--ro-bind", str(startup), str(startup)]
     cmd += ["--bind", str(private), str(private), "--bind", str(workdir), MNT_DATA]
     cmd += ["--remount-ro", "/dev", "--remount-ro", "/"]  # last: mount points are made by now
     # ipykernel would take bwrap's init (pid 1 here) for an orphaned parent and exit.
-    cmd += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", HOME, "--chdir", MNT_DATA]
+    # The launcher enters /mnt/data once it is the kernel's uid: bwrap, root without
+    # CAP_DAC_OVERRIDE by then, could not enter a folder private to that uid.
+    cmd += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "HOME", HOME, "--chdir", "/"]
     return cmd
+
+
+def worker_sandbox(package: Path = APP_DIR / "glm4_app") -> list[str]:
+    """The prefix for a document worker (doc_worker.py): the system, Python and the app's
+    package read-only at /app/glm4_app, a small private /tmp, and nothing else; no network,
+    no other process in sight, no capability."""
+    bwrap = shutil.which("bwrap") or "bwrap"
+    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp"]
+    cmd += _system_view([Path("/app/glm4_app")])
+    cmd += ["--ro-bind", str(package), "/app/glm4_app", "--remount-ro", "/"]
+    return [*cmd, "--setenv", "HOME", "/tmp", "--chdir", "/app"]
+
+
+def _system_view(targets: list[Path], data_dir: Path | None = None) -> list[str]:
+    """Read-only binds of the system, the parts of /etc a Python program uses and the Python
+    installation, with the folders on the way to ``targets`` (bound afterwards) searchable."""
+    cmd: list[str] = []
+    for path in SYSTEM:
+        cmd += ["--ro-bind-try", path, path]
+    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
+        cmd += _top_level(name)
+    roots = python_roots()
+    # Folders bwrap makes on the way to a bound path are private to root: make them searchable
+    # for a kernel with a uid of its own (/etc among them).
+    for folder in _parents([t for _, t in roots] + targets + [Path("/etc/hosts")]):
+        cmd += ["--perms", "0755", "--dir", str(folder)]
+    for name in ETC:
+        cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for source, target in roots:
+        cmd += ["--ro-bind", str(source), str(target)]
+    for hidden in hidden_paths(data_dir):  # should the app or its data lie in a bound folder
+        cmd += ["--tmpfs", str(hidden), "--remount-ro", str(hidden)]
+    return cmd
+
+
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
+
+
+def spawn(start: Callable[[], T]) -> T:
+    """Run ``start`` (which starts a bwrap process) on a thread that lives with the app: bwrap
+    --die-with-parent ties the sandbox to the thread that started it (Linux PR_SET_PDEATHSIG
+    follows threads), and a Streamlit script thread ends after every rerun."""
+    return _SPAWNER.submit(start).result()
+
+
+def _parents(paths: list[Path]) -> list[Path]:
+    """The folders above ``paths`` that the sandbox does not have already, top down."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        for parent in reversed(Path(path).parents):
+            if parent == Path("/") or any(parent.is_relative_to(s) for s in (*SYSTEM, "/tmp")):
+                continue
+            found[parent] = None
+    return list(found)
 
 
 def _top_level(name: str) -> list[str]:
@@ -185,7 +258,8 @@ def isolation_problem() -> str | None:
             work.mkdir()
             private.mkdir()
             startup = Path(__file__).with_name("kernel_startup.py")
-            cmd = [*bwrap_command(work, private, False, startup), "true"]
+            switch = os.geteuid() == 0  # the very capabilities a root app's kernels keep
+            cmd = [*bwrap_command(work, private, False, startup, switch_uid=switch), "true"]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
                 failed = done.returncode != 0

@@ -65,26 +65,60 @@ class Page:
 
 # --- Which addresses may be fetched -----------------------------------------------------------
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Every special-purpose range of IANA's IPv4 and IPv6 registries, written out rather than
+# taken from ``ipaddress.is_global``, whose answer changed between Python versions (3.11
+# calls 192.0.0.0/24, 2002::/16 and fec0::/10 global). Deny by default: an IPv6 address
+# outside 2000::/3, the only global unicast block, is refused too. Most specific first.
+_DENIED: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/8", "unspecified"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "carrier-grade NAT"),  # also Alibaba Cloud's metadata service
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),  # 169.254.169.254: the cloud metadata service
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "IETF protocol"),  # 192.0.0.192: Oracle Cloud's metadata service
+    ("192.0.2.0/24", "documentation"),
+    ("192.88.99.0/24", "6to4 relay"),
+    ("192.168.0.0/16", "private"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),  # 255.255.255.255 included
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("::/96", "IPv4-compatible"),
+    ("100::/64", "discard"),
+    ("2001::/32", "Teredo"),  # embeds an IPv4 server and client: never fetched
+    ("2001::/23", "IETF protocol"),
+    ("2001:db8::/32", "documentation"),
+    ("2002::/16", "6to4"),  # embeds any IPv4 address, 127.0.0.1 or 169.254.169.254 too
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing"),
+    ("fc00::/7", "private"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local"),
+    ("ff00::/8", "multicast"),
+)
+_DENIED_NETWORKS = tuple((ipaddress.ip_network(n), reason) for n, reason in _DENIED)
+# NAT64 (IPv6-only networks): the gateway forwards to the IPv4 address in the last 32 bits,
+# which is checked instead; public sites reach users there through these prefixes.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
-def _blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why ``ip`` must not be fetched by default, or None when it is a public address."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64:
-        # DNS64/NAT64 (IPv6-only networks): the gateway forwards to the embedded IPv4 address.
-        return _blocked_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    for attr, reason in (
-        ("is_unspecified", "unspecified"),
-        ("is_loopback", "loopback"),
-        ("is_link_local", "link-local"),  # includes 169.254.169.254, the cloud metadata service
-        ("is_multicast", "multicast"),
-        ("is_private", "private"),
-        ("is_reserved", "reserved"),
-    ):
-        if getattr(ip, attr):
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return blocked_reason(ip.ipv4_mapped)
+        if any(ip in prefix for prefix in _NAT64):
+            return blocked_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    for network, reason in _DENIED_NETWORKS:
+        if ip.version == network.version and ip in network:
             return reason
-    if not ip.is_global:  # e.g. 100.64/10 (carrier-grade NAT; Alibaba's metadata service)
-        return "non-public"
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST:
+        return "reserved"
     return None
 
 
@@ -113,7 +147,7 @@ class AddressPolicy:
             address = address.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
         if _norm_host(host) in self.hosts or any(address in n for n in self.networks):
             return
-        reason = _blocked_reason(address)
+        reason = blocked_reason(address)
         if reason:
             shown = host if host == ip else f"{host} ({address})"
             raise BlockedAddress(
@@ -314,10 +348,8 @@ def to_page(url: str, body: bytes, kind: str | None, charset: str | None, trunca
     text = decode_body(body, charset, kind == "html")
     fallback_title = url.rstrip("/").rsplit("/", 1)[-1] or url
     if kind == "html":
-        text = _NOISE.sub(" ", text)
-        truncated = truncated or len(text) > PARSE_CHARS
-        title, text = html_to_text(text[:PARSE_CHARS])
-        return Page(url, title or fallback_title, text, truncated)
+        title, text, cut = readable_html(text)
+        return Page(url, title or fallback_title, text, truncated or cut)
     if kind == "json" and not truncated:
         try:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
@@ -334,10 +366,45 @@ _DROP = {
     "title", "nav", "footer", "aside", "button", "select", "textarea", "input", "dialog",
 }
 # Parsing costs ~2 s per MB of dense markup here. The bulky parts that are never text go first
-# (a regex pass is cheap), then at most PARSE_CHARS are parsed: far more text than a page's
-# share of the observation.
-_NOISE = re.compile(r"<(script|style|svg|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
+# (one linear scan), then at most PARSE_CHARS are parsed: far more text than a page's share of
+# the observation, and than a document needs (uploaded HTML goes through the same caps).
+_NOISE_OPEN = re.compile(r"<(script|style|svg|noscript|template)\b|<!--", re.I)
+_NOISE_CLOSE = {
+    name: re.compile(rf"</{name}\s*>", re.I)
+    for name in ("script", "style", "svg", "noscript", "template")
+}
 PARSE_CHARS = 1_000_000
+
+
+def strip_noise(html: str) -> str:
+    """``html`` without scripts, styles, SVG, templates and comments, in time linear in its
+    length (a lazy ``.*?`` regex rescans the rest of the page for every unclosed ``<script``:
+    minutes for a few hundred KB). An unclosed one swallows the rest, as in a browser."""
+    kept, position = [], 0
+    while True:
+        opening = _NOISE_OPEN.search(html, position)
+        if opening is None:
+            kept.append(html[position:])
+            break
+        kept.append(html[position : opening.start()])
+        kept.append(" ")
+        if opening.group(1):
+            closing = _NOISE_CLOSE[opening.group(1).lower()].search(html, opening.end())
+            end = closing.end() if closing else -1
+        else:
+            end = html.find("-->", opening.end())
+            end = end + 3 if end >= 0 else -1
+        if end < 0:
+            break
+        position = end
+    return "".join(kept)
+
+
+def readable_html(html: str) -> tuple[str, str, bool]:
+    """(title, text, cut): the page as text, of which at most PARSE_CHARS were parsed."""
+    html = strip_noise(html)
+    title, text = html_to_text(html[:PARSE_CHARS])
+    return title, text, len(html) > PARSE_CHARS
 _BLOCK = {
     "p", "div", "section", "article", "main", "header", "blockquote", "address", "figure",
     "figcaption", "dl", "dt", "dd", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr",

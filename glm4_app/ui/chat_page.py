@@ -23,7 +23,7 @@ from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import stored_citations
 from ..turns import TURNS, AnswerJob, Turn
-from . import actions, documents, quota, render, share, sidebar, state
+from . import actions, documents, grounding, quota, render, share, sidebar, state, thinking
 from .frame import frame
 from .i18n import t, tm
 from .modes import MODES, Mode
@@ -54,6 +54,7 @@ def page(name: str = "chat") -> None:
         if toolbox is not None:
             sidebar.tool_switches(toolbox, conversation, store)
         params = sidebar.generation_params(settings, conversation)
+        params = thinking.switch(backend, conversation, store, params)
         st.button(
             t("🗑 Clear conversation"), use_container_width=True, disabled=not conversation.messages,
             on_click=_clear, args=(conversation, store),
@@ -94,13 +95,14 @@ def page(name: str = "chat") -> None:
 
 def _toolbox(mode: Mode, backend: ChatBackend, settings: Settings):
     if not mode.tools:
-        return None
+        return state.toolbox(settings) if mode.runs_tools(backend) else None
     if not backend.info.tools:
         st.warning(
             t(
                 "**{name}** cannot call tools: its chat template has no place for them. "
-                "All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`) or GLM-4-0414 / "
-                "GLM-Z1; set `GLM4_CHAT_MODEL` and restart. Chat works with this model.",
+                "All Tools needs GLM-4-9B-Chat (`THUDM/glm-4-9b-chat-hf`), GLM-4-0414 / "
+                "GLM-Z1 or GLM-4.5 and later (GLM-4.7-Flash on one GPU); set `GLM4_CHAT_MODEL` "
+                "and restart. Chat works with this model.",
                 name=backend.info.name,
             )
         )
@@ -171,10 +173,10 @@ def start_answer(
 
 def continuable(mode: Mode, conversation: Conversation, backend: ChatBackend) -> bool:
     """▶️ Continue is offered under an answer that was stopped, cut by a crash or cut at the
-    max new tokens, when the model can carry it on (not in All Tools, whose steps it would
-    have to redo)."""
+    max new tokens, when the model can carry it on (not where tools run, whose steps it
+    would have to redo)."""
     answer = conversation.last_answer()
-    if mode.tools or answer is None or not hasattr(backend, "stream_continuation"):
+    if mode.runs_tools(backend) or answer is None or not hasattr(backend, "stream_continuation"):
         return False
     cut = answer.stopped or answer.partial or (answer.stats is not None and answer.stats.finish_reason == "length")
     return cut and bool(answer.content or answer.reasoning) and not answer.error
@@ -212,8 +214,10 @@ def history(
     if not messages:
         st.markdown(t("#### What can I help you with?"))
     bubbles, index = [], 0
+    image = None  # the last image sent: the one an answer's boxes are drawn on
     for role, group in turn_groups(messages):
-        bubbles.append((role, group, index))
+        image = grounding.latest_image(group) or image
+        bubbles.append((role, group, index, image))
         index += len(group)
     kids = tree.children(conversation) if controls else {}
     labels = actions.labels()
@@ -235,7 +239,7 @@ def _show_earlier(conversation_id: str, start: int) -> None:
     session.history_start[conversation_id] = start
 
 
-def _bubble(conversation, store, kids, labels, count, controls, carry_on, n, role, group, index) -> None:
+def _bubble(conversation, store, kids, labels, count, controls, carry_on, n, role, group, index, image) -> None:
     with st.chat_message(role):
         if role == "user" and session.editing == group[0].id:  # kept open while an answer runs
             actions.edit_box(conversation, store, group[0])
@@ -245,6 +249,7 @@ def _bubble(conversation, store, kids, labels, count, controls, carry_on, n, rol
             documents.under_question(group[0])
         else:
             assistant_turn(group)
+            grounding.panel(group, image)
         if controls:
             actions.bar(conversation, store, group, index, kids, labels, n == count - 1, carry_on)
 

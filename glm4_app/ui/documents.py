@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .. import doc_worker
 from ..conversation import Conversation
 from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, fit
-from ..documents import DocumentError, DocumentLimits, check_total, extract
+from ..documents import DocumentError, DocumentLimits, check_total
+from ..documents.pdf import ScannedPdf
 from ..generation import ChatBackend, GenerationParams
 from ..i18n import N_
 from ..messages import Message
 from ..settings import Settings
 from ..store import ConversationStore
 from ..token_counts import COUNTS
-from . import quota
+from . import quota, scanned
 from .i18n import t, tm
 from .session import session
 
@@ -51,43 +53,71 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
             accept_multiple_files=True,
             key=f"upload_{conversation.id}_{generation}",
         )
+        doc_worker.warm()  # a reader process ready before the first upload
         if files:
             errors = session.document_errors
             files = quota.allowed_uploads(files, settings, report=errors.append)  # the per-user upload size
-            _add(files, conversation, store, backend, limits(settings), errors)
+            _add(files, conversation, store, backend, settings, errors)
             session.upload_generation = generation + 1  # a fresh, empty uploader
             st.rerun()  # the count above and the meter show the new documents at once
         for message, doc in sent:
             card(doc, conversation, store, sent_with=message)
         for i, doc in enumerate(conversation.documents):
             card(doc, conversation, store, waiting=i)
+        scanned.panel(conversation, store, backend, settings, add_document)  # a scan to read by looking
 
 
-def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, lim, errors) -> None:
-    already = sum(d["bytes"] for d in [*conversation.branch_documents(), *conversation.documents])
+def _add(files, conversation: Conversation, store: ConversationStore, backend: ChatBackend, settings: Settings,
+         errors: list[str]) -> None:
+    """Read each upload; a bad one adds its message to ``errors`` (shown after the rerun)."""
+    lim = limits(settings)
     for upload in files:
         data = upload.getvalue()
+        bar = None
         try:
+            already = sum(d["bytes"] for d in [*conversation.branch_documents(), *conversation.documents])
             check_total(already, len(data), lim)
             bar = st.progress(0.0, text=t("Reading {name}…", name=upload.name))
-            document = extract(upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)))
+            # In a worker process with a deadline: this thread only waits, other users stream on.
+            document = doc_worker.extract(
+                upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)),
+                timeout_s=settings.doc_timeout_s, memory_mb=settings.doc_memory_mb,
+            )
             bar.empty()
+        except ScannedPdf:
+            bar.empty()
+            scanned.offer(upload.name, data, conversation)
+            continue
         except DocumentError as err:
+            if bar is not None:
+                bar.empty()
             errors.append(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
             continue
-        block = documents_block([Doc(document.name, document.text)])
-        conversation.documents.append(
-            {
-                "name": document.name,
-                "kind": document.kind,
-                "pages": document.pages,
-                "text": document.text,
-                "bytes": len(data),
-                "tokens": backend.count_tokens([{"role": "user", "content": block}]),
-            }
+        add_document(
+            conversation, store, backend, document.name, document.kind, document.pages, document.text, len(data),
+            notes=list(document.notes),  # e.g. a repaired PDF's pages that came out empty
         )
-        already += len(data)
-        store.save(conversation)
+
+
+def add_document(
+    conversation: Conversation, store: ConversationStore, backend: ChatBackend,
+    name: str, kind: str, pages: int | None, text: str, size: int, **extra,
+) -> None:
+    """A read document waits for the next question, its tokens counted by the model's
+    tokenizer; ``extra`` keeps more about it (``ocr``: the vision model that recognised its text)."""
+    block = documents_block([Doc(name, text)])
+    conversation.documents.append(
+        {
+            "name": name,
+            "kind": kind,
+            "pages": pages,
+            "text": text,
+            "bytes": size,
+            "tokens": backend.count_tokens([{"role": "user", "content": block}]),
+            **extra,
+        }
+    )
+    store.save(conversation)
 
 
 def card(
@@ -98,12 +128,17 @@ def card(
     facts = [doc["kind"].upper()]
     if doc.get("pages"):
         facts.append(t("{pages:,} pages", pages=doc["pages"]))
+    if doc.get("ocr"):
+        facts.append(t("📷 text recognised by {model}", model=doc["ocr"]))
     facts.append(t("{tokens:,} tokens", tokens=doc["tokens"]))
     left, right = st.columns([12, 1]) if waiting is not None else (st.container(), None)
     label = f"📄 **{doc['name']}** · {' · '.join(facts)}"
     where = f"{sent_with.id}_{doc['name']}" if sent_with is not None else f"waiting_{waiting}"
-    with left.expander(label, key=f"doc_{conversation.id}_{where}", on_change="rerun") as box:
+    notes = doc.get("notes") or ()
+    with left.expander(label, expanded=bool(notes), key=f"doc_{conversation.id}_{where}", on_change="rerun") as box:
         if box.open:  # the preview is drawn when asked for
+            for note in notes:
+                st.caption(tm(note))
             if sent_with is not None:
                 st.caption(t("Sent with “{question}”", question=_short(sent_with.content)))
             else:

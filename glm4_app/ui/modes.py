@@ -57,7 +57,11 @@ class Mode:
     # What the context meter shows: the tokens of the next prompt as it will be sent (with
     # these tool declarations).
     meter: Meter = plain_meter
-    tools: bool = False  # the model may run tools (All Tools)
+    tools: bool = False  # the model runs tools (All Tools): one that cannot is refused
+    tools_when_able: bool = False  # tools are offered when the model can call them
+
+    def runs_tools(self, backend: ChatBackend) -> bool:
+        return self.tools or (self.tools_when_able and backend.info.tools)
 
 
 # Backends are looked up at call time (state.chat_backend), so tests can swap them.
@@ -88,6 +92,7 @@ MODES = {
             lambda s: state.vision_backend(s),
             panel=vision.panel,
             send=vision.send,
+            tools_when_able=True,  # GLM-4.5V/4.6V call tools about images too
         ),
     )
 }

@@ -8,13 +8,15 @@ Deleting an attribute forgets the value; ``session.forget`` does it from an ``on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 import streamlit as st
 
 if TYPE_CHECKING:
     from ..conversation import Conversation
+    from ..documents_ocr import PageText
     from ..tools.toolbox import Toolbox
 
 T = TypeVar("T")
@@ -55,6 +57,23 @@ class VisionRefusal:
     text: str
 
 
+@dataclass
+class ScannedUpload:
+    """A Long document upload with no text layer, offered to the vision model (scanned.py)."""
+
+    conversation: str
+    name: str
+    data: bytes
+    model: str = ""  # the vision model reading it
+    pages: list[Path] = field(default_factory=list)  # drawn as images when reading begins
+    read: "list[PageText] | None" = None  # pages recognised; a list once reading began
+
+    @property
+    def interrupted(self) -> bool:
+        """Reading began in an earlier run that a click (⏹ Stop) ended."""
+        return self.read is not None
+
+
 class Session:
     # -- the conversation loop
     answer_wanted = _Key[bool]("generate", bool)  # the next run should start an answer
@@ -72,6 +91,7 @@ class Session:
     image_upload_generation = _Key[int]("image_upload_generation", int)
     image_errors = _Key["list[str]"]("image_errors", list)
     vision_refusal = _Key["VisionRefusal | None"]("vision_refusal", lambda: None)
+    scanned_upload = _Key["ScannedUpload | None"]("scanned_pdf", lambda: None)
     # -- the UI language: chosen in the picker or the URL (not the picker's widget key, whose
     # state does not survive page switches), else GLM4_LANGUAGE resolved once per session
     language = _Key["str | None"]("ui_language", lambda: None)

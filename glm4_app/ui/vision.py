@@ -13,7 +13,9 @@ from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from ..vision.images import EXTENSIONS, ImageError, ImageLimits, save_upload
-from ..vision.profiles import check_send
+from ..vision.pages import EXTENSIONS as DOCUMENT_EXTENSIONS
+from ..vision.pages import PagesError, render_pages
+from ..vision.profiles import check_context, check_send
 from . import quota, state
 from .i18n import t, tm
 from .session import VisionRefusal, session
@@ -24,10 +26,12 @@ SETUP = N_("""\
 
 Set `GLM4_VISION_MODEL` and restart the app:
 
-| Model | Setting | GPU memory |
+| Model | Setting | GPU memory (weights) |
 |---|---|---|
 | GLM-4V-9B (one image per conversation, 8K context) | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | ~28 GB in bf16, ~10 GB with `GLM4_VISION_QUANTIZATION=4bit` |
-| GLM-4.1V-9B-Thinking (several images, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | about 22 GB in bf16, 8 GB with `GLM4_VISION_QUANTIZATION=4bit` (estimates) |
+| GLM-4.1V-9B-Thinking (up to 10 images, PDFs as pages, boxes, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | ~22 GB in bf16, ~8 GB with `GLM4_VISION_QUANTIZATION=4bit` |
+| GLM-4.6V-Flash (as GLM-4.1V, plus tools and a thinking switch) | `GLM4_VISION_MODEL=zai-org/GLM-4.6V-Flash` | ~22 GB in bf16, ~8 GB in 4-bit |
+| GLM-4.5V / GLM-4.6V (106B mixture of experts) | serve them with vLLM (`GLM4_BACKEND=openai`) | ~216 GB in bf16, ~60 GB in 4-bit |
 
 A local folder holding the checkpoint works too. The chat model and the vision model can both
 stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
@@ -43,9 +47,14 @@ def require_model(settings: Settings) -> None:
 
 
 def pending(conversation: Conversation) -> list[str]:
-    """Images attached to the next message (not sent yet); kept in the conversation, so a
-    reload keeps them attached."""
+    """Images attached to the next message (not sent yet), document pages included; kept in
+    the conversation, so a reload keeps them attached."""
     return conversation.attached
+
+
+def pending_pages(conversation: Conversation) -> list[str]:
+    """Which of the attached images are pages of a PDF or slide deck."""
+    return conversation.attached_pages
 
 
 def limits(settings: Settings) -> ImageLimits:
@@ -61,12 +70,19 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     """The uploader and the images waiting for the next message; a bad file gets a message
     and changes nothing."""
     attached = pending(conversation)
+    profile = backend.profile
     refusal_box(conversation, store, settings)
     with st.expander(t("🖼 Attach images ({count} attached)", count=len(attached)), expanded=True):
         generation = session.image_upload_generation
+        if profile.documents:
+            label = t("Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send",
+                      model=profile.label)
+        else:
+            label = t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send",
+                      model=profile.label)
         files = st.file_uploader(
-            t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send", model=backend.profile.label),
-            type=EXTENSIONS,
+            label,
+            type=EXTENSIONS + (DOCUMENT_EXTENSIONS if profile.documents else []),
             accept_multiple_files=True,
             key=f"image_upload_{conversation.id}_{generation}",
         )
@@ -77,12 +93,13 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
                     session.image_errors.append(refusal.message)
                     continue
                 try:
-                    path = save_upload(upload.getvalue(), upload.name, image_folder(settings, conversation), limits(settings))
-                except ImageError as err:
+                    paths = _attach(upload, conversation, profile, settings)
+                except (ImageError, PagesError) as err:
                     session.image_errors.append(str(err))
                     continue
-                if str(path) not in attached:
-                    attached.append(str(path))
+                new = [p for p in paths if p not in attached]
+                if new:
+                    attached += new
                     store.save(conversation)  # the first upload creates the conversation (and its link)
             session.image_upload_generation = generation + 1  # a fresh, empty uploader
             st.rerun()
@@ -90,11 +107,28 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
             st.error(tm(error))
         del session.image_errors
         if attached:
+            pages = len(pending_pages(conversation))
+            if pages:
+                st.caption(t("📄 {pages} of them are document pages", pages=pages))
             thumbnails(attached)
             if st.button(t("✕ Remove attached images"), key="clear_attached"):
                 attached.clear()
+                pending_pages(conversation).clear()
                 store.save(conversation)
                 st.rerun()
+
+
+def _attach(upload, conversation: Conversation, profile, settings: Settings) -> list[str]:
+    """An uploaded image saved, or a PDF/PPTX saved as its pages (remembered as pages)."""
+    folder = image_folder(settings, conversation)
+    if upload.name.lower().rsplit(".", 1)[-1] in DOCUMENT_EXTENSIONS:
+        with st.spinner(t("Drawing the pages of {name}…", name=upload.name)):
+            pages = render_pages(upload.name, upload.getvalue(), folder, profile.page_dpi,
+                                 settings.vision_image_max_side, max_mb=settings.doc_max_file_mb)
+        paths = [str(p) for p in pages]
+        pending_pages(conversation).extend(p for p in paths if p not in pending_pages(conversation))
+        return paths
+    return [str(save_upload(upload.getvalue(), upload.name, folder, limits(settings)))]
 
 
 def send(conversation: Conversation, store: ConversationStore, backend, text: str) -> bool:
@@ -103,13 +137,22 @@ def send(conversation: Conversation, store: ConversationStore, backend, text: st
         st.toast(t("Empty message ignored."))
         return False
     attached = pending(conversation)
+    pages = [p for p in pending_pages(conversation) if p in attached]
     earlier = [m.to_dict() for m in conversation.messages]
-    refusal = check_send(backend.profile, earlier, attached, conversation.system_prompt)
+    refusal = check_send(backend.profile, earlier, attached, conversation.system_prompt, len(pages))
+    if refusal is None and attached:  # are the images (a document's pages) more than the window?
+        window = backend.info.context_window
+        new = {"role": "user", "content": text, "images": list(attached)}
+        tokens = backend.count_tokens([*conversation.prompt_messages(), new])
+        reserve = min(state.settings().max_new_tokens, window // 4)  # room for the answer
+        refusal = check_context(tokens, window, reserve, len(pages))
     if refusal is not None:
         session.vision_refusal = VisionRefusal(conversation.id, refusal.message, refusal.offer_new_conversation, text)
         st.rerun()  # the panel above the input shows it
-    conversation.add_user(text, list(attached))
+    message = conversation.add_user(text, list(attached))
+    message.pages = pages  # they count against the context, not against the image limit
     attached.clear()
+    pending_pages(conversation).clear()
     store.save(conversation)
     return True
 
@@ -132,14 +175,16 @@ def refusal_box(conversation: Conversation, store: ConversationStore, settings: 
 
 def _start_over(old: Conversation, store: ConversationStore, settings: Settings, text: str) -> None:
     """A new conversation whose first message is the refused text with the attached images."""
-    images = pending(old)
+    images, pages = pending(old), pending_pages(old)
     new = state.new_conversation(old.mode)
     folder = image_folder(settings, new)
     folder.mkdir(parents=True, exist_ok=True)
-    copies = [str(Path(shutil.copy2(path, folder / Path(path).name)).resolve()) for path in images]
-    new.add_user(text, copies)
+    copies = {path: str(Path(shutil.copy2(path, folder / Path(path).name)).resolve()) for path in images}
+    message = new.add_user(text, list(copies.values()))
+    message.pages = [copies[p] for p in pages if p in copies]
     store.save(new)
     images.clear()
+    pages.clear()
     store.save(old)
     del session.vision_refusal
     session.answer_wanted = True

@@ -1,9 +1,13 @@
 """What each vision checkpoint accepts, as data the UI checks before anything is sent.
 
 GLM-4V-9B (remote code) reads one image, carried by the first user message, with no system
-prompt and no tools, in 8K tokens; GLM-4.1V (native ``Glm4vForConditionalGeneration``)
-takes images as content parts in any user message. Breaking a rule gets clear words (and,
-where it helps, the offer of a new conversation) instead of a failure inside the model.
+prompt and no tools, in 8K tokens; GLM-4.1V-Thinking, GLM-4.5V and GLM-4.6V(-Flash) (native
+``Glm4v``/``Glm4vMoe``/``Glm46V`` classes) take up to ten images as content parts in any user
+message, PDFs and slide decks as page images (their model cards and reference demo: ten
+images, pages rendered at 180 dpi), and mark regions as boxes on a 0-1000 scale. Whether a
+checkpoint calls tools or can stop thinking is read from its own chat template, not from here.
+Breaking a rule gets clear words (and, where it helps, the offer of a new conversation)
+instead of a failure inside the model.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class VisionProfile:
-    family: str  # "glm-4v-9b" | "glm-4.1v"
+    family: str  # "glm-4v-9b" | "glm-4.1v" | "glm-4.5v" | "glm-4.6v"
     label: str
-    max_images: int | None  # per conversation; None: no limit beyond the context window
+    max_images: int | None  # uploaded images per conversation; None: only the context limits
     images_in_first_message_only: bool
     system_prompt: bool
     context_window: int | None  # None: the checkpoint's own
     image_tokens: int | None = None  # fixed cost of one image in the prompt, when fixed
+    documents: bool = False  # PDF/PPTX pages as images (their count is checked by the context)
+    page_dpi: int = 180  # resolution the pages are rendered at
+    grounding: bool = False  # marks regions as <|begin_of_box|>[x1,y1,x2,y2]<|end_of_box|>
 
 
 GLM_4V_9B = VisionProfile(
@@ -31,21 +38,23 @@ GLM_4V_9B = VisionProfile(
     context_window=8192,
     image_tokens=1600,  # 1120 x 1120 pixels: 80 x 80 patches of 14, merged 2 x 2
 )
-GLM_41V = VisionProfile(
-    family="glm-4.1v",
-    label="GLM-4.1V",
-    max_images=None,
-    images_in_first_message_only=False,
-    system_prompt=True,
-    context_window=None,
-)
+_NATIVE = dict(max_images=10, images_in_first_message_only=False, system_prompt=True,
+               context_window=None, documents=True, page_dpi=180, grounding=True)
+GLM_41V = VisionProfile(family="glm-4.1v", label="GLM-4.1V", **_NATIVE)  # 64K context
+GLM_45V = VisionProfile(family="glm-4.5v", label="GLM-4.5V", **_NATIVE)  # 64K, MoE 106B-A12B
+GLM_46V = VisionProfile(family="glm-4.6v", label="GLM-4.6V", **_NATIVE)  # 128K; -Flash is 9B
+PROFILES = (GLM_4V_9B, GLM_41V, GLM_45V, GLM_46V)
 
 
-def profile_for(model_type: str) -> VisionProfile | None:
+def profile_for(model_type: str, name: str = "") -> VisionProfile | None:
     """The profile of a checkpoint by its config's ``model_type`` (None: not a vision model
-    this app knows)."""
+    this app knows); ``name`` tells GLM-4.6V-Flash apart when it ships as ``glm4v``."""
+    if model_type == "glm46v":
+        return GLM_46V
     if model_type in ("glm4v", "glm4v_moe"):
-        return GLM_41V
+        if "4.6v" in name.lower():
+            return GLM_46V
+        return GLM_45V if model_type == "glm4v_moe" else GLM_41V
     if model_type == "chatglm":  # with a vision_config: GLM-4V-9B's remote code
         return GLM_4V_9B
     return None
@@ -53,9 +62,11 @@ def profile_for(model_type: str) -> VisionProfile | None:
 
 def profile_by_name(name: str) -> VisionProfile:
     """The profile of a model known only by name (a served model): GLM-4V-9B's strict rules
-    when the name says so, else GLM-4.1V's."""
+    when the name says so, GLM-4.5V's or GLM-4.6V's by their names, else GLM-4.1V's."""
     lowered = name.lower()
-    return GLM_4V_9B if "glm-4v-9b" in lowered or lowered.endswith("glm-4v") else GLM_41V
+    if "glm-4v-9b" in lowered or lowered.endswith("glm-4v"):
+        return GLM_4V_9B
+    return GLM_46V if "4.6v" in lowered else GLM_45V if "4.5v" in lowered else GLM_41V
 
 
 @dataclass(frozen=True)
@@ -69,24 +80,40 @@ def check_send(
     messages: list[dict],
     new_images: list[str],
     system_prompt: str = "",
+    new_pages: int = 0,
 ) -> Refusal | None:
-    """Whether a user message with ``new_images`` may follow ``messages``; None if it may."""
+    """Whether a user message with ``new_images`` (``new_pages`` of them pages of a PDF or
+    slide deck) may follow ``messages``; None if it may. Pages count against the context
+    (``check_context``), not against the image limit."""
     label = profile.label
     if system_prompt.strip() and not profile.system_prompt:
         return Refusal(
             f"{label} takes no system prompt. Clear it under ⚙️ Generation, then send again."
         )
-    earlier = [path for m in messages for path in m.get("images", [])]
+    if new_pages and not profile.documents:
+        return Refusal(
+            f"{label} reads one image, not the pages of a document. Configure GLM-4.1V or later "
+            "as GLM4_VISION_MODEL for PDFs and slides, or read the document in Long document mode."
+        )
+    earlier = sum(len(m.get("images", [])) - len(m.get("pages", [])) for m in messages)
+    photos = len(new_images) - new_pages
     if profile.max_images is not None:
-        if len(new_images) > profile.max_images:
+        if photos > profile.max_images:
             return Refusal(
                 f"{label} reads {_images(profile.max_images)} per conversation; you attached "
-                f"{len(new_images)}. Remove all but one."
+                f"{photos}. Remove {photos - profile.max_images}."
             )
-        if new_images and len(earlier) + len(new_images) > profile.max_images:
+        if photos and earlier + photos > profile.max_images:
+            left = profile.max_images - earlier
+            if left <= 0:
+                return Refusal(
+                    f"{label} reads {_images(profile.max_images)} per conversation, and this one "
+                    "has no room for more. Start a new conversation with the new images?",
+                    offer_new_conversation=True,
+                )
             return Refusal(
-                f"{label} reads {_images(profile.max_images)} per conversation, and this one "
-                "already has its image. Start a new conversation with the new image?",
+                f"{label} reads {_images(profile.max_images)} per conversation, and this one has "
+                f"room for {left} more. Remove some, or start a new conversation with the new images?",
                 offer_new_conversation=True,
             )
     if new_images and profile.images_in_first_message_only and any(
@@ -98,6 +125,25 @@ def check_send(
             offer_new_conversation=True,
         )
     return None
+
+
+def check_context(prompt_tokens: int, window: int, reserve: int, pages: int) -> Refusal | None:
+    """Whether a message with ``pages`` page images, making a prompt of ``prompt_tokens``,
+    leaves ``reserve`` tokens of the window for the answer."""
+    if prompt_tokens + reserve <= window:
+        return None
+    if pages:
+        return Refusal(
+            f"With its {pages} pages this message makes a prompt of {prompt_tokens:,} tokens; the "
+            f"model reads {window:,}, and {reserve:,} must stay free for the answer. Send fewer "
+            "pages (split the document), start a new conversation, or read it as text in Long "
+            "document mode."
+        )
+    return Refusal(
+        f"With its images this message makes a prompt of {prompt_tokens:,} tokens; the model "
+        f"reads {window:,}, and {reserve:,} must stay free for the answer. Send fewer pages (split "
+        "the document), start a new conversation, or read it as text in Long document mode."
+    )
 
 
 def _images(n: int) -> str:

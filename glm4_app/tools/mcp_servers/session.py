@@ -5,7 +5,8 @@ every session (``Hub``). A local (stdio) server is a process per browser session
 Python kernel, so one user's server state (open files, a browser page, a database session)
 is never another's; it is shut down with the session. Hosted, a local server runs inside the
 same bubblewrap sandbox as the kernel (sandbox.py: no network unless GLM4_KERNEL_NETWORK, only
-the session's folder at /mnt/data) unless the admin marks it ``"trusted": true``. Everything
+the session's folder at /mnt/data) unless the admin marks it ``"trusted": true``; locally only
+with GLM4_KERNEL_SANDBOX=on. Everything
 starts lazily: when a session first opens All Tools, in the background.
 """
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...settings import Settings
-from ..sandbox import bwrap_command, kernel_policy
+from ..sandbox import MNT_DATA, bwrap_command, kernel_policy
 from .config import ServerConfig, load_config
 from .connection import Connection, Launcher
 from .tool import McpTool
@@ -79,6 +80,10 @@ class McpSession:
         hub = hub_for(settings.mcp_config)
         self.problems = list(hub.problems)
         policy = kernel_policy(settings, hosted)
+        # The kernel is sandboxed wherever bubblewrap works; a local server only where asked
+        # (hosted, or GLM4_KERNEL_SANDBOX=on): on a laptop it is the user's own program, and
+        # may live where the sandbox does not look (~/.local, the project).
+        boxed = policy.sandboxed and (hosted or settings.kernel_sandbox == "on")
         self.connections: list[Connection] = []
         self._own: list[Connection] = []  # closed with the session
         self._tools: dict[int, tuple[int, dict[str, McpTool]]] = {}
@@ -89,7 +94,7 @@ class McpSession:
                 self.connections.append(hub.shared(config, settings))
                 continue
             launcher, off = None, ""
-            if not config.trusted and policy.sandboxed:
+            if not config.trusted and boxed:
                 launcher = sandbox_launcher(workdir, policy.network, settings.data_dir)
             elif not config.trusted and policy.off_reason:
                 off = (
@@ -168,7 +173,8 @@ def sandbox_launcher(workdir: Path, network: bool, data_dir: Path) -> Launcher:
         Path(workdir).mkdir(parents=True, exist_ok=True)  # bound at /mnt/data: it must exist
         marker = private / "mcp-server.json"
         marker.write_text(json.dumps(command), encoding="utf-8")
-        return [*bwrap_command(Path(workdir), private, network, marker, data_dir), *command]
+        sandbox = bwrap_command(Path(workdir), private, network, marker, data_dir)
+        return [*sandbox, "--chdir", MNT_DATA, *command]  # the kernel's launcher enters it itself
 
     return launch
 

@@ -1,0 +1,368 @@
+"""Uploaded files are read in worker processes, never in the app's.
+
+A hostile file (a PDF page whose content inflates to gigabytes, markup built to make a parser
+slow) can take minutes and gigabytes, and MuPDF holds the GIL while it works: read in the app
+process, it would stop every user's stream. In a worker it has a wall-clock deadline
+(``doc_timeout_s``), a CPU limit to match and a memory limit (``doc_memory_mb`` of address
+space on top of what the warm worker already maps); at overrun the worker is killed and the
+upload refused with a clear message. Meanwhile the app's thread only waits on a pipe.
+
+Workers are started ahead, parsers imported, so the normal case pays only the hop: the bytes
+through a pipe, the text back. One worker reads one file at a time and many in its life; one
+that was killed or failed is replaced. Where bubblewrap works, workers run in a sandbox of
+their own (no network, no app files, no view of other processes): a parser bug that a
+crafted file exploits finds nothing there. The worker answers in JSON, never pickle, so a
+worker taken over by a file cannot run code in the app through its answers either.
+
+Protocol (stdin/stdout of the worker): frames of one kind byte (``J`` JSON, ``B`` bytes), an
+8-byte length and the payload. The app sends a job (``J``) and the file (``B``); the worker
+sends ``progress`` frames, then ``document`` followed by the text (``B``), or ``error``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+from .documents import Document, DocumentError, DocumentLimits
+from .documents.base import MAX_TEXT_CHARS
+from .documents.pdf import ScannedPdf
+from .settings import APP_DIR
+
+log = logging.getLogger(__name__)
+
+WARM = 1  # idle workers kept ready
+MAX_WORKERS = max(2, os.cpu_count() or 1)  # files read at once; more wait for a free worker
+START_TIMEOUT_S = 60.0
+_HEADER = struct.Struct(">cQ")
+MB = 1024 * 1024
+MAX_FRAME = 4 * MAX_TEXT_CHARS + MB  # the longest text kept, in UTF-8, and room for the rest
+# The DocumentError kinds that mean more than their message, by the names a worker sends.
+_ERRORS: dict[str, type[DocumentError]] = {"ScannedPdf": ScannedPdf}
+
+
+class Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, sandboxed: bool) -> None:
+        from .tools.sandbox import spawn, worker_sandbox
+
+        cmd = [sys.executable, "-m", "glm4_app.doc_worker"]
+        if sandboxed:
+            cmd = [*worker_sandbox(), *cmd]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": "/app" if sandboxed else str(APP_DIR),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+        def start() -> subprocess.Popen:
+            return subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(APP_DIR), env=env,
+                start_new_session=True,
+            )
+
+        self.process = spawn(start) if sandboxed else start()
+
+    def send(self, kind: bytes, payload: bytes) -> None:
+        self.process.stdin.write(_HEADER.pack(kind, len(payload)))
+        self.process.stdin.write(payload)
+        self.process.stdin.flush()
+
+    def receive(self, deadline: float) -> tuple[bytes, bytes]:
+        """The next frame; TimeoutError past ``deadline``, EOFError if the worker died. A frame
+        larger than any honest answer means the worker is not ours any more (a file took it
+        over): it is treated as dead, never given the memory it asks for."""
+        header = self._read(_HEADER.size, deadline)
+        kind, size = _HEADER.unpack(header)
+        if size > MAX_FRAME:
+            raise EOFError(f"a frame of {size:,} bytes")
+        return kind, self._read(size, deadline)
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        """``size`` bytes, read straight into one buffer (the copying happens in the read
+        system call, without the GIL)."""
+        fd = self.process.stdout.fileno()
+        buffer = bytearray(size)
+        view, done = memoryview(buffer), 0
+        while done < size:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], min(wait, 1.0))
+            if not ready:
+                continue
+            count = os.readv(fd, [view[done:]])
+            if not count:
+                raise EOFError
+            done += count
+        return buffer
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+class Pool:
+    """Warm workers handed out one job at a time."""
+
+    def __init__(self) -> None:
+        self._idle: list[Worker] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_WORKERS)
+
+    def warm(self) -> None:
+        """Start the idle workers in the background (the first upload then does not wait)."""
+        threading.Thread(target=self._fill, name="doc-worker-warm", daemon=True).start()
+
+    def _fill(self) -> None:
+        with self._lock:
+            missing = WARM - len(self._idle)
+        for _ in range(missing):
+            try:
+                worker = _started()
+            except Exception as exc:  # the upload itself starts one and reports its failure
+                log.info("document worker did not start ahead: %s", exc)
+                return
+            with self._lock:
+                self._idle.append(worker)
+
+    def extract(
+        self,
+        name: str,
+        data: bytes,
+        limits: DocumentLimits,
+        progress: Callable[[float, str], None] | None,
+        timeout_s: float,
+        memory_mb: int,
+    ) -> Document:
+        with self._slots:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+            if worker is None or worker.process.poll() is not None:
+                try:
+                    worker = _started()
+                except Exception:
+                    log.exception("no document worker could be started")
+                    raise DocumentError(
+                        f"{name} could not be read: the document reader did not start "
+                        "(details are in the server log)."
+                    ) from None
+            healthy = False
+            try:
+                document = _job(worker, name, data, limits, progress, timeout_s, memory_mb)
+                healthy = True
+                return document
+            except DocumentError as error:
+                healthy = not isinstance(error, WorkerLost)
+                raise
+            finally:
+                if healthy:
+                    with self._lock:
+                        self._idle.append(worker)
+                else:
+                    worker.kill()
+                    self.warm()  # its replacement starts while the user reads the message
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._idle = self._idle, []
+        for worker in workers:
+            worker.kill()
+
+
+def _started() -> Worker:
+    from .tools.sandbox import isolation_problem
+
+    worker = Worker(sandboxed=isolation_problem() is None)
+    try:
+        kind, payload = worker.receive(time.monotonic() + START_TIMEOUT_S)
+        if kind == b"J" and json.loads(payload).get("ready") is True:
+            return worker
+    except (EOFError, TimeoutError, ValueError):
+        pass
+    worker.kill()  # its error went to the app's stderr
+    raise RuntimeError("the document worker did not start")
+
+
+def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document:
+    job = {"name": name, "limits": asdict(limits), "timeout_s": timeout_s, "memory_mb": memory_mb}
+    deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
+    try:
+        worker.send(b"J", json.dumps(job).encode())
+        worker.send(b"B", data)
+        while True:
+            kind, payload = worker.receive(deadline)
+            message = json.loads(payload)
+            if "progress" in message:
+                if progress is not None:
+                    progress(float(message["progress"]), str(message["message"]))
+                continue
+            if "error" in message:
+                error = str(message["error"])
+                if message.get("memory"):
+                    raise WorkerLost(error)
+                raise _ERRORS.get(message.get("type"), DocumentError)(error)
+            kind, text = worker.receive(deadline)
+            fields = message["document"]
+            pages = fields["pages"]
+            return Document(
+                name=str(fields["name"]),
+                kind=str(fields["kind"]),
+                text=text.decode("utf-8", "surrogatepass"),
+                pages=None if pages is None else int(pages),
+                chars=int(fields["chars"]),
+                notes=tuple(str(note) for note in fields["notes"]),
+            )
+    except TimeoutError:
+        message = f"{name} took too long to read (over {timeout_s:g} s); nothing was added."
+        raise WorkerLost(message) from None
+    except DocumentError:
+        raise
+    except (EOFError, BrokenPipeError, ValueError, KeyError, TypeError):
+        raise WorkerLost(_died(name, worker, memory_mb)) from None
+    except BaseException:  # the progress callback stopped the script: the job is abandoned
+        worker.kill()
+        raise
+
+
+class WorkerLost(DocumentError):
+    """The file was refused and its worker is gone or unfit (killed at the deadline, out of
+    memory, crashed): the pool replaces it."""
+
+
+def _died(name: str, worker: Worker, memory_mb: int) -> str:
+    try:
+        worker.process.wait(timeout=1)  # how it ended, before it is made sure to
+    except subprocess.TimeoutExpired:
+        pass
+    worker.kill()
+    log.info("document worker for %s ended with %s", name, worker.process.returncode)
+    if worker.process.returncode == -signal.SIGXCPU:
+        return f"{name} took too long to read; nothing was added."
+    # Under its memory limit a parser that does not check its allocations crashes instead.
+    return (
+        f"{name} could not be read: reading it needed too much memory (over {memory_mb:,} MB) "
+        "or crashed the reader; nothing was added."
+    )
+
+
+# --- the worker process -----------------------------------------------------------------------
+
+
+def _serve() -> None:
+    import resource
+
+    from .documents import extract
+
+    for module in ("pymupdf", "pptx", "openpyxl", "lxml.etree", "bs4", "charset_normalizer"):
+        try:  # the ~2 s of imports happen once per worker, before the first job
+            __import__(module)
+        except Exception:
+            pass
+    os.nice(10)  # reading a file is background work; the app's answers stream meanwhile
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a library printing must not corrupt the frames
+
+    def send(kind: bytes, payload: bytes) -> None:
+        stdout.write(_HEADER.pack(kind, len(payload)) + payload)
+        stdout.flush()
+
+    def receive() -> tuple[bytes, bytes] | None:
+        header = stdin.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return None
+        kind, size = _HEADER.unpack(header)
+        return kind, stdin.read(size)
+
+    def progress(fraction: float, message: str) -> None:
+        send(b"J", json.dumps({"progress": fraction, "message": message}).encode())
+
+    send(b"J", b'{"ready": true}')
+    while True:
+        job_frame = receive()
+        data_frame = receive()
+        if job_frame is None or data_frame is None:
+            return  # the app closed the pipe: it is gone or done with this worker
+        job = json.loads(job_frame[1])
+        _limit(resource, job)
+        document, failure = None, None
+        try:
+            limits = DocumentLimits(**job["limits"])
+            document = extract(job["name"], data_frame[1], limits, progress)
+        except DocumentError as error:  # its type too: a scan is offered to the vision model
+            failure = {"error": str(error), "type": type(error).__name__}
+        except MemoryError:
+            mb, name = job["memory_mb"], job["name"]
+            message = f"{name} needed too much memory to read (over {mb:,} MB); nothing was added."
+            failure = {"error": message, "memory": True}
+        finally:  # before answering: the answer itself needs memory
+            resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+        if failure is not None:
+            send(b"J", json.dumps(failure).encode())
+            if failure.get("memory"):
+                return  # its heap may be in any state: the app starts another worker
+            continue
+        fields = {k: v for k, v in asdict(document).items() if k != "text"}
+        send(b"J", json.dumps({"document": fields}).encode())
+        send(b"B", document.text.encode("utf-8", "surrogatepass"))
+
+
+def _limit(resource, job: dict) -> None:
+    """Address space: what this warm worker maps already plus the job's budget. CPU: what it
+    used so far plus the deadline, so a worker the app no longer waits for stops by itself."""
+    if job.get("memory_mb"):
+        with open("/proc/self/status") as f:
+            mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+        budget = mapped + job["memory_mb"] * MB
+        resource.setrlimit(resource.RLIMIT_AS, (budget, resource.RLIM_INFINITY))
+    if job.get("timeout_s"):
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime)
+        cpu = spent + int(job["timeout_s"]) + 5
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, resource.RLIM_INFINITY))
+
+
+# --- what the app calls -------------------------------------------------------------------------
+
+POOL = Pool()
+
+
+def warm() -> None:
+    POOL.warm()
+
+
+def extract(
+    name: str,
+    data: bytes,
+    limits: DocumentLimits = DocumentLimits(),
+    progress: Callable[[float, str], None] | None = None,
+    timeout_s: float = 30,
+    memory_mb: int = 1024,
+) -> Document:
+    """documents.extract in a worker: the same Document or DocumentError, plus a deadline and a
+    memory limit; ``progress`` is called in the caller's thread."""
+    return POOL.extract(name, data, limits, progress, timeout_s, memory_mb)
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,418 @@
+"""One kernel process: launched, limited, confined, watched while a cell runs, and killed.
+
+The launch chain, each link ``exec``ing the next so that nothing runs outside what the
+previous one set up::
+
+    sh (joins the kernel's cgroup)  ->  bwrap (the sandbox)  ->  kernel_startup.py --launch
+    (rlimits, the kernel's own uid, no capabilities)  ->  ipykernel
+
+Limits, and how each holds (README, "Code sandbox", says what is lost where a mechanism is
+missing):
+
+* time: after ``python_timeout_s`` the kernel gets SIGINT, so variables survive; a kernel that
+  ignores it for ``GRACE_S`` is restarted. The user's Stop does the same.
+* processes and memory: the kernel's cgroup caps all its processes together (confinement.py);
+  RLIMIT_AS also caps each process (at twice the limit where the cgroup holds it), so one
+  oversized allocation is a MemoryError rather than a killed kernel. A cell that
+  hits either limit is stopped and every process it started is killed; the kernel and its
+  variables stay unless the kernel itself was the one killed.
+* CPU and file size: RLIMIT_CPU, RLIMIT_FSIZE.
+* disk: the sandbox's /tmp and /dev/shm are tmpfs of ``python_disk_mb``; /mnt/data (a folder
+  of the host) is measured every ``DISK_WATCH_S`` while a cell runs, and a cell that writes
+  the session past the quota is stopped.
+* secrets: the kernel gets a minimal environment of its own, never the app's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jupyter_client import KernelManager
+
+from ..settings import Settings
+from .confinement import Confinement
+from .sandbox import MNT_DATA, bwrap_command, spawn
+from .transcript import Transcript
+
+log = logging.getLogger(__name__)
+
+STARTUP = Path(__file__).with_name("kernel_startup.py")
+POLL_S = 0.1  # cancel is honoured within this
+WATCH_S = 0.25  # process and memory checks while a cell runs
+DISK_WATCH_S = 1.0  # disk checks (a walk of /mnt/data) while a cell runs
+GRACE_S = 3.0  # how long an interrupted kernel gets to come back before it is restarted
+START_TIMEOUT_S = 60.0
+MB = 1024 * 1024
+
+
+class CellOutcome(str, Enum):
+    """How a cell ended. The values are what the cell log records."""
+
+    OK = "ok"
+    ERROR = "error"  # the code raised
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    DIED = "died"  # the kernel process ended
+    PROCESSES = "processes"  # the process limit was reached
+    MEMORY = "memory"  # the memory limit was reached
+    DISK = "disk"  # the disk quota was reached
+
+
+class _LaunchingKernelManager(KernelManager):
+    """Starts ipykernel through the launch chain instead of directly."""
+
+    launcher: ClassVar[list[str]] = []  # set per instance
+    kernel_args: ClassVar[list[str]] = []
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
+        return [*self.launcher, *kernel, *self.kernel_args, *(extra_arguments or [])]
+
+
+class Kernel:
+    """One kernel process with its limits, its confinement, its client and its private folder."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        workdir: Path,
+        sandboxed: bool,
+        network: bool,
+        uid: int = 0,
+        use_cgroups: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.sandboxed = sandboxed
+        self.uid = uid
+        self.executed = False  # whether a cell ran, i.e. whether stopping loses user state
+        self.kc: Any = None
+        tasks = settings.python_max_processes
+        plumbing = 2 if sandboxed else 1  # bwrap and its init, or the reaper
+        self.confinement = Confinement(
+            tasks + plumbing if tasks else 0, settings.python_memory_mb, use_cgroups
+        )
+        # Connection file, ipc sockets, caches and TMPDIR: private, and gone with the kernel.
+        _sweep_private_folders()
+        self.private = Path(tempfile.mkdtemp(prefix=f"glm4-kernel-{os.getpid()}-"))
+        # ipc sockets instead of TCP: no open port, no "running over TCP" warning.
+        self.km = _LaunchingKernelManager(
+            transport="ipc", connection_file=str(self.private / "kernel.json")
+        )
+        limits = json.dumps(self._limits())
+        launcher = [sys.executable, str(STARTUP), "--launch", limits, "--"]
+        if sandboxed:
+            sandbox = bwrap_command(
+                workdir,
+                self.private,
+                network,
+                STARTUP,
+                settings.data_dir,
+                settings.python_disk_mb or 1024,
+                switch_uid=bool(uid),
+            )
+            launcher = [*sandbox, *launcher]
+        self.km.launcher = [*self.confinement.join_prefix(), *launcher]
+        # The in-kernel guard only where nothing in the Linux kernel caps processes.
+        capped = bool(uid) or os.geteuid() != 0 or self.confinement.hard_process_cap
+        guard = 0 if capped else tasks
+        setup = (
+            f"__import__('runpy').run_path({str(STARTUP)!r}, {{'MAX_TASKS': {guard}}}, "
+            "'__glm4_kernel_setup__')"
+        )
+        no_history = "--HistoryManager.enabled=False"  # no sqlite file, no extra thread
+        self.km.kernel_args = [f"--IPKernelApp.exec_lines={setup}", no_history]
+
+    def _limits(self) -> dict[str, int]:
+        s = self.settings
+        root = os.geteuid() == 0
+        capped = self.confinement.hard_process_cap
+        # Address space per process: a process maps far more than it uses (the kernel ~550 MB
+        # for ~160 MB resident), so where the cgroup holds the real limit this is only the
+        # backstop that turns one absurd allocation into a MemoryError.
+        address_space = s.python_memory_mb * (2 if self.confinement.hard_memory_cap else 1)
+        return {
+            "memory_mb": address_space,
+            "cpu_s": s.python_cpu_s,
+            "file_mb": s.python_file_mb,
+            # RLIMIT_NPROC binds every uid but 0; the cgroup, where there is one, refuses first
+            # (and counts it, so the cell can be told)
+            "nproc": s.python_max_processes if (self.uid or not root) and not capped else 0,
+            "shared_tasks": 0 if root or not s.python_max_processes else _user_tasks(),
+            "uid": self.uid,
+            "reaper": not self.sandboxed,  # the sandbox's init reaps inside it
+            "cwd": MNT_DATA if self.sandboxed else "",
+        }
+
+    def _env(self) -> dict[str, str]:
+        """A clean environment: nothing of the app's (settings, API keys, tokens) gets through."""
+        threads = str(min(4, os.cpu_count() or 1))  # BLAS threads count against the process limit
+        # Caches and config live out of the user's folder: none is offered for download, and
+        # no config planted there is read.
+        names = ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR")
+        names += ("JUPYTER_DATA_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "TMPDIR")
+        private = {name: str(self.private / name.lower()) for name in names}
+        Path(private["TMPDIR"]).mkdir()
+        path = [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        return {
+            "PATH": os.pathsep.join(path),
+            "HOME": str(self.workdir),  # the sandbox sets its own
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "MALLOC_ARENA_MAX": "2",  # fewer 64 MB malloc arenas to count against RLIMIT_AS
+            **private,
+        }
+
+    # --- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            env = self._env()
+            self.km.write_connection_file()
+            if os.geteuid() == 0:  # the kernel's folders belong to its uid (0 has no caps)
+                _chown_tree(self.private, self.uid)
+                if self.workdir.stat().st_uid != self.uid:
+                    _chown_tree(self.workdir, self.uid)
+            with open(self.private / "kernel.log", "wb") as log_file:
+                launch = functools.partial(
+                    self.km.start_kernel,
+                    env=env,
+                    cwd=str(self.workdir),
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                )
+                spawn(launch) if self.sandboxed else launch()
+            self.kc = self.km.client()
+            self.kc.start_channels(stdin=False, hb=False)
+            self.kc.wait_for_ready(timeout=START_TIMEOUT_S)
+            self.confinement.started(self.km.provisioner.pid, depth=2 if self.sandboxed else 1)
+        except Exception as exc:
+            logged = (self.private / "kernel.log").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"{exc}\n{logged}".strip()) from None
+
+    @property
+    def pid(self) -> int:
+        """The ipykernel process (inside the sandbox: not the bwrap that started it)."""
+        return self.confinement.kernel_pid
+
+    def alive(self) -> bool:
+        try:
+            return bool(self.km.is_alive())
+        except Exception:
+            return False
+
+    def interrupt(self) -> None:
+        if not self.sandboxed:
+            self.km.interrupt_kernel()  # SIGINT to the kernel's process group (not the reaper)
+            return
+        # jupyter_client's SIGINT to the process group would kill bwrap itself (and with it
+        # the kernel): interrupt the processes of that group inside the sandbox only.
+        try:
+            group = os.getpgid(self.pid)
+        except OSError:
+            return
+        for pid in self.confinement.members():
+            try:
+                if pid not in self.confinement.plumbing and os.getpgid(pid) == group:
+                    os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass  # exited meanwhile
+
+    def death_reason(self) -> str:
+        if self.confinement.over_memory():
+            limit = self.settings.python_memory_mb
+            return f"killed: the session's memory limit of {limit} MB was reached"
+        code = getattr(getattr(self.km.provisioner, "process", None), "returncode", None)
+        if self.sandboxed and code is not None and code > 128:
+            code = 128 - code  # bwrap exits with 128 + the signal that ended the kernel
+        if code is None or code >= 0:
+            return f"exit code {code}" if code else "it exited"
+        reasons = {
+            signal.SIGKILL: "killed, possibly for using too much memory",
+            signal.SIGXCPU: f"CPU time limit of {self.settings.python_cpu_s} s reached",
+            signal.SIGXFSZ: f"file size limit of {self.settings.python_file_mb} MB reached",
+            signal.SIGSEGV: "segmentation fault",
+        }
+        return reasons.get(-code, f"signal {signal.Signals(-code).name}")
+
+    def stop(self) -> None:
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)  # SIGKILL to the process group
+        except Exception as exc:
+            log.debug("kernel shutdown: %s", exc)
+        self.confinement.release()  # everything that left the process group too
+        shutil.rmtree(self.private, ignore_errors=True)
+
+    # --- running a cell ----------------------------------------------------------------------
+
+    def execute(
+        self, code: str, out: Transcript, stop: Callable[[], bool], timeout: float
+    ) -> tuple[CellOutcome, bool]:
+        """Run one cell, collecting its outputs into ``out``. Returns the outcome and whether
+        the kernel must be replaced."""
+        msg_id = self.kc.execute(code, store_history=True, allow_stdin=False)
+        self.executed = True
+        self.confinement.mark()
+        now = time.monotonic()
+        deadline = now + timeout if timeout > 0 else float("inf")
+        disk_before = self.disk_used_mb()
+        outcome, interrupted_at = CellOutcome.OK, None
+        next_watch, next_disk = now + WATCH_S, now + DISK_WATCH_S
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=POLL_S)
+            except queue.Empty:
+                msg = None
+            if msg is not None and msg["parent_header"].get("msg_id") == msg_id and out.handle(msg):
+                break  # the kernel went idle: the cell is done
+            now = time.monotonic()
+            if interrupted_at is None:
+                problem = None
+                if stop():
+                    problem = CellOutcome.CANCELLED
+                elif now >= deadline:
+                    problem = CellOutcome.TIMEOUT
+                elif now >= next_watch:
+                    next_watch = now + WATCH_S
+                    problem = self._over_limit(disk_before if now >= next_disk else None)
+                    next_disk = next_disk if now < next_disk else now + DISK_WATCH_S
+                if problem is CellOutcome.PROCESSES and outcome is not problem:
+                    # The first time, refusing the forks and killing what the code started
+                    # is enough: a fork or thread bomb fails with its own error. Code that
+                    # keeps at it is stopped at the next check.
+                    outcome, problem = problem, None
+                    self.confinement.kill_strays()
+                    self.confinement.mark()
+                if problem is not None:
+                    outcome, interrupted_at = problem, now
+                    self._end_cell(problem)
+            elif now - interrupted_at > GRACE_S:
+                return outcome, True
+            if msg is None and not self.alive():
+                self._drain(msg_id, out)
+                return CellOutcome.DIED, True
+        if outcome is CellOutcome.OK:  # a short cell may have hit a limit between two checks
+            problem = self._over_limit(disk_before)
+            if problem is not None:
+                outcome = problem
+        if outcome in (CellOutcome.PROCESSES, CellOutcome.MEMORY, CellOutcome.DISK):
+            self.confinement.kill_strays()
+        if outcome is CellOutcome.MEMORY and not self.confinement.hard_memory_cap:
+            if self.confinement.over_memory():  # the kernel itself holds it: start afresh
+                return outcome, True
+        while True:  # the execute_reply adds nothing the iopub messages did not say
+            try:
+                self.kc.get_shell_msg(timeout=0)
+            except queue.Empty:
+                break
+        return outcome, False
+
+    def _over_limit(self, disk_before: int | None) -> CellOutcome | None:
+        """Which limit the running cell reached, if any. ``disk_before``: the usage when the
+        cell started, or None to skip the (slower) disk check this time."""
+        if self.confinement.hit_process_limit():
+            return CellOutcome.PROCESSES
+        if self.confinement.over_memory():
+            return CellOutcome.MEMORY
+        quota = self.settings.python_disk_mb
+        if quota and disk_before is not None:
+            used = self.disk_used_mb(stop_at=quota + 1)
+            if used > quota and used > disk_before:  # a cell that frees space is never stopped
+                return CellOutcome.DISK
+        return None
+
+    def _end_cell(self, why: CellOutcome) -> None:
+        """Stop the cell: every process it started, then the code itself (SIGINT)."""
+        if why in (CellOutcome.PROCESSES, CellOutcome.MEMORY, CellOutcome.DISK):
+            self.confinement.kill_strays()
+        self.interrupt()  # KeyboardInterrupt: the namespace survives
+
+    def _drain(self, msg_id: str, out: Transcript) -> None:
+        """Outputs a dying kernel sent just before the end."""
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.05)
+            except queue.Empty:
+                return
+            if msg["parent_header"].get("msg_id") == msg_id:
+                out.handle(msg)
+
+    def disk_used_mb(self, stop_at: int = 0) -> int:
+        """MB the session's files take: /mnt/data, and the sandbox's /tmp and /dev/shm."""
+        used = 0
+        if self.sandboxed and self.pid:
+            for scratch in ("tmp", "dev/shm"):
+                try:
+                    fs = os.statvfs(f"/proc/{self.pid}/root/{scratch}")
+                    used += (fs.f_blocks - fs.f_bfree) * fs.f_frsize
+                except OSError:
+                    pass
+        limit = stop_at * MB if stop_at else 0
+        for folder, dirs, names in os.walk(self.workdir):
+            for name in dirs + names:
+                try:  # at least a block each: a million empty files use the disk too
+                    used += max(os.lstat(os.path.join(folder, name)).st_blocks * 512, 4096)
+                except OSError:
+                    continue
+            if limit and used > limit:
+                break
+        return used // MB
+
+
+@functools.cache
+def _sweep_private_folders() -> None:
+    """Remove the private folders of kernels whose app died without cleaning up (once)."""
+    for leftover in Path(tempfile.gettempdir()).glob("glm4-kernel-*-*"):
+        owner = leftover.name.split("-")[2]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _chown_tree(root: Path, uid: int) -> None:
+    os.chown(root, uid, uid)
+    for folder, dirs, names in os.walk(root):
+        for name in dirs + names:
+            try:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+            except OSError:
+                continue
+
+
+def _user_tasks() -> int:
+    """Threads running as this user: RLIMIT_NPROC headroom is counted on top of them."""
+    uid, tasks = os.getuid(), 0
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    tasks += int(f.read().rsplit(b")", 1)[1].split()[17])
+        except (OSError, IndexError, ValueError):
+            continue
+    return tasks
