@@ -18,7 +18,7 @@ from .. import shares
 from ..messages import turn_groups
 from ..settings import Settings
 from ..store import ConversationStore
-from . import render, state
+from . import documents, grounding, render, state
 from .i18n import t
 from .session import session
 from .turn import assistant_turn
@@ -58,14 +58,16 @@ def page(store: ConversationStore, settings: Settings) -> None:
     st.subheader(snap.title)
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.created_at))
     st.caption(t("🔗 A read-only copy of a conversation, shared {when}. Later changes to it do not show here.", when=when))
+    image = None  # the last image sent: the one an answer's boxes are drawn on
     for role, group in turn_groups(snap.messages):
+        image = grounding.latest_image(group) or image
         with st.chat_message(role):
             if role == "user":
                 render.message_body(group[0])
-                if group[0].documents:
-                    st.caption(" · ".join(f"📄 {d['name']}" for d in group[0].documents))
+                documents.under_question(group[0])
             else:
                 assistant_turn(group)
+                grounding.panel(group, image)
     if settings.auth == "none" or state.signed_in():
         if st.button(t("💬 Continue in my chats"), key="share_continue", type="primary"):
             _continue(found, store)
