@@ -45,20 +45,24 @@ class DoesNotFit(ValueError):
 
 def user_content(docs: list[Doc], question: str) -> str:
     """A user turn's text with the documents uploaded with it, in the reference layout."""
-    return _user_content(tuple(docs), question) if docs else question
+    return _layout(tuple(docs), question) if docs else question
 
 
-@lru_cache(maxsize=64)
-def _user_content(docs: tuple[Doc, ...], question: str) -> str:
-    # Every page rerun lays out the same documents again (the meter); a long one takes
-    # milliseconds to escape. A hit costs next to nothing (a document's text is the same
-    # string object from run to run, and Python keeps a string's hash), and gives the same
-    # string object back, whose digest token_counts keeps.
+def _layout(docs: tuple[Doc, ...], question: str) -> str:
     return f"{documents_block(docs)}\n\n\n{len(docs)} files uploaded.\n{question}"
 
 
-def build_messages(system_prompt: str, turns: list[dict]) -> list[dict]:
-    """System prompt, then the turns, each user turn holding the documents it brought."""
+# Every page rerun lays out the same documents again (the meter); a long one takes
+# milliseconds to escape. A hit costs next to nothing (a document's text is the same string
+# object from run to run, and Python keeps a string's hash) and gives the same string object
+# back, whose digest token_counts keeps. Each entry holds a document's text: a few suffice.
+_remembered_layout = lru_cache(maxsize=16)(_layout)
+
+
+def build_messages(system_prompt: str, turns: list[dict], remember: bool = True) -> list[dict]:
+    """System prompt, then the turns, each user turn holding the documents it brought
+    (``remember``: keep the layout for the next rerun; not for one-off shortened versions)."""
+    layout = _remembered_layout if remember else _layout
     messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
     for turn in turns:
         docs = turn.get("documents")
@@ -66,7 +70,7 @@ def build_messages(system_prompt: str, turns: list[dict]) -> list[dict]:
             messages.append(turn)
             continue
         message = {k: v for k, v in turn.items() if k != "documents"}
-        message["content"] = user_content(docs, turn["content"])
+        message["content"] = layout(tuple(docs), turn["content"]) if docs else turn["content"]
         messages.append(message)
     return messages
 
@@ -136,7 +140,7 @@ def _truncate(system_prompt, turns, budget, count, tokens) -> Fit:
         raise DoesNotFit("The conversation alone is too long; drop the oldest turns instead.")
     share = (budget - rest) / doc_tokens
     for _ in range(12):  # token counts are not linear in characters: shrink until it fits
-        messages = build_messages(system_prompt, _shortened(turns, share))
+        messages = build_messages(system_prompt, _shortened(turns, share), remember=False)
         kept = count(messages)
         if kept <= budget:
             return Fit(
