@@ -89,9 +89,6 @@ class Conversation:
         """Worth keeping (and linking to): something was sent, uploaded or attached."""
         return bool(self.messages or self.documents or self.attached)
 
-    def can_regenerate(self) -> bool:
-        return any(m.role == "user" for m in self.messages)
-
     def drop_last_answer(self) -> None:
         """Regenerate: the shown branch ends with the last user message; the old answer stays
         in the tree as another version."""

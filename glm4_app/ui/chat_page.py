@@ -41,7 +41,7 @@ def page(name: str = "chat") -> None:
     settings = state.settings()
     store = state.store(settings.data_dir / "conversations.sqlite3")
     if share.requested():
-        share.page(store, settings)  # a shared link: read-only, nothing of the viewer's own
+        share.page(store, settings, bubble_body)  # a shared link: read-only, nothing of the viewer's own
         return
     conversation = state.conversation(store, mode.name)
     backend = mode.backend(settings)
@@ -244,14 +244,19 @@ def _bubble(conversation, store, kids, labels, count, controls, carry_on, n, rol
         if role == "user" and session.editing == group[0].id:  # kept open while an answer runs
             actions.edit_box(conversation, store, group[0])
             return
-        if role == "user":
-            render.message_body(group[0])
-            documents.under_question(group[0])
-        else:
-            assistant_turn(group)
-            grounding.panel(group, image)
+        bubble_body(role, group, image)
         if controls:
             actions.bar(conversation, store, group, index, kids, labels, n == count - 1, carry_on)
+
+
+def bubble_body(role: str, group: list, image) -> None:
+    """What a bubble shows of its messages (here and on a share link's page)."""
+    if role == "user":
+        render.message_body(group[0])
+        documents.under_question(group[0])
+    else:
+        assistant_turn(group)
+        grounding.panel(group, image)
 
 
 def _clear(conversation: Conversation, store: ConversationStore) -> None:

@@ -18,10 +18,9 @@ from .. import shares
 from ..messages import turn_groups
 from ..settings import Settings
 from ..store import ConversationStore
-from . import documents, grounding, render, state
+from . import grounding, state
 from .i18n import t
 from .session import session
-from .turn import assistant_turn
 
 PAGES = {"chat": "app.py", "tools": "pages/tools.py", "documents": "pages/documents.py", "vision": "pages/vision.py"}
 
@@ -47,8 +46,9 @@ def may_view(share: shares.Share, settings: Settings) -> bool:
     return share.public and settings.public_shares == "true"
 
 
-def page(store: ConversationStore, settings: Settings) -> None:
-    """The shared conversation, read-only; nothing of the viewer's own is shown or changed."""
+def page(store: ConversationStore, settings: Settings, draw) -> None:
+    """The shared conversation, read-only; nothing of the viewer's own is shown or changed.
+    ``draw(role, messages, image)`` draws a bubble's messages as the chat page does."""
     found = shares.get(store, st.query_params.get("share"))
     if found is None or not may_view(found, settings):
         st.error(t("This shared link does not exist, or its owner revoked it."))
@@ -62,12 +62,7 @@ def page(store: ConversationStore, settings: Settings) -> None:
     for role, group in turn_groups(snap.messages):
         image = grounding.latest_image(group) or image
         with st.chat_message(role):
-            if role == "user":
-                render.message_body(group[0])
-                documents.under_question(group[0])
-            else:
-                assistant_turn(group)
-                grounding.panel(group, image)
+            draw(role, group, image)
     if settings.auth == "none" or state.signed_in():
         if st.button(t("💬 Continue in my chats"), key="share_continue", type="primary"):
             _continue(found, store)
