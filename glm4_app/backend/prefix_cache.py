@@ -8,7 +8,9 @@ switching back to a branch, or asking on under an answer that was regenerated, f
 prefix still cached. A request takes the entry sharing the longest prefix with its prompt:
 when the prompt extends the entry, the entry itself (it comes back longer, ``put``); when the
 prompt leaves it part way (another branch), a copy of the shared part, and the entry stays
-for its own branch. Entries are bounded by a byte budget and evicted least recently used.
+for its own branch. Each entry holds its whole prefix (two branches hold the part they share
+twice; there are no shared blocks as in a paged cache): entries are bounded by a byte budget
+and evicted least recently used.
 Only the engine's worker thread touches this object, so it needs no lock.
 """
 
