@@ -1,7 +1,9 @@
 """A conversation and the edits users make to it: send, regenerate, edit and resend, clear.
 
-Its messages are typed (messages.py); ``to_dict`` / ``from_dict`` give the JSON the store
-keeps, readable from every earlier version.
+A conversation is a tree (tree.py): ``messages`` is the branch shown, ``others`` holds every
+other version, so Regenerate and Edit keep what they replace. Its messages are typed
+(messages.py); ``to_dict`` / ``from_dict`` give the JSON the store keeps, readable from every
+earlier version (a flat list of messages becomes a single branch).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import time
 import uuid
 from dataclasses import dataclass, field, fields
 
+from . import tree
+from .doc_budget import Doc, build_messages
 from .events import Stats
 from .generation import Message as PromptMessage
 from .messages import ImageRef, Message, answered
@@ -22,10 +26,13 @@ class Conversation:
     owner: str = ""  # the signed-in user, or without login the browser link (see ui.state.owner)
     title: str = "New chat"
     system_prompt: str = ""
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # the branch shown, first to last
+    others: list[Message] = field(default_factory=list)  # the messages of every other branch
+    chosen: dict[str, str] = field(default_factory=dict)  # per message id, the child shown last
     disabled_tools: list[str] = field(default_factory=list)  # All Tools: switched off by the user
-    # Long document: {"name", "kind", "pages", "text", "bytes", "tokens"} per uploaded file, and
-    # what gives when they do not fit ("truncate" | "drop_turns"), chosen by the user.
+    # Long document: files uploaded and not sent yet ({"name", "kind", "pages", "text", "bytes",
+    # "tokens"} each): they go with the next question (Message.documents). And what gives when
+    # the prompt does not fit ("truncate" | "drop_turns"), chosen by the user.
     documents: list[dict] = field(default_factory=list)
     fit_strategy: str | None = None
     # What the next answer waits for from the user, kept across a reload: "fit" (Long
@@ -46,11 +53,13 @@ class Conversation:
         ]
 
     def add_user(self, text: str, images: list[str] | None = None) -> Message | None:
-        """Append a user message; empty or whitespace-only input is ignored (None). ``images``
-        are paths of validated, normalised image files (see vision/images.py)."""
+        """Append a user message, carrying the documents uploaded since the last one; empty
+        or whitespace-only input is ignored (None). ``images`` are paths of validated,
+        normalised image files (see vision/images.py)."""
         if not text or not text.strip():
             return None
-        message = Message("user", text, images=[ImageRef(path) for path in images or ()])
+        message = Message("user", text, images=[ImageRef(path) for path in images or ()], documents=self.documents)
+        self.documents = []
         self.messages.append(message)
         if self.title == "New chat":
             self.title = _title(text)
@@ -80,28 +89,36 @@ class Conversation:
         """Worth keeping (and linking to): something was sent, uploaded or attached."""
         return bool(self.messages or self.documents or self.attached)
 
-    def can_regenerate(self) -> bool:
-        return any(m.role == "user" for m in self.messages)
-
     def drop_last_answer(self) -> None:
-        """Regenerate: forget everything after the last user message."""
+        """Regenerate: the shown branch ends with the last user message; the old answer stays
+        in the tree as another version."""
         last_user = self._last_user_index()
         if last_user is not None:
-            del self.messages[last_user + 1 :]
+            tree.cut(self, last_user + 1)
 
     def edit_last_user(self, text: str) -> bool:
-        """Replace the last user message and drop what followed it; blank edits are ignored."""
+        """A new version of the last user message, shown (the old one and its answer stay
+        in the tree); blank edits are ignored."""
         last_user = self._last_user_index()
-        if last_user is None or not text.strip():
-            return False
-        self.messages[last_user].content = text
-        del self.messages[last_user + 1 :]
-        return True
+        return last_user is not None and tree.edit(self, last_user, text) is not None
 
     def clear(self) -> None:
+        """Forget every message of every branch; documents already sent wait for the next
+        question again."""
+        self.documents = self.branch_documents() + self.documents
         self.messages.clear()
+        self.others.clear()
+        self.chosen.clear()
         self.title = "New chat"
         self.waiting_for = ""
+
+    def branch_documents(self) -> list[dict]:
+        """The documents sent in the branch shown, in the order they came."""
+        return [d for m in self.messages for d in m.documents]
+
+    @property
+    def leaf(self) -> str:
+        return self.messages[-1].id if self.messages else ""
 
     def last_answer(self) -> Message | None:
         """The final message of the last turn, when it is the assistant's answer."""
@@ -109,13 +126,17 @@ class Conversation:
         return last if last is not None and last.is_answer else None
 
     def prompt_messages(self, with_system: bool = True) -> list[PromptMessage]:
-        """What the model sees: system prompt, then the turns. A question that never got an
-        answer with words in it (it failed, or was stopped before the first token) is left
-        out with its empty answer, so the prompt never holds two user turns in a row; the
-        last question, the one being answered, always goes."""
+        """What the model sees: system prompt, then the turns of the branch shown, each user
+        turn holding the documents sent with it (doc_budget.user_content)."""
+        return build_messages(self.system_prompt if with_system else "", self.prompt_turns())
+
+    def prompt_turns(self) -> list[PromptMessage]:
+        """The turns of the branch shown, a user turn with documents carrying them as
+        ``"documents": [Doc, ...]`` (doc_budget lays them out, and shortens them if asked).
+        A question that never got an answer with words in it (it failed, or was stopped before
+        the first token) is left out with its empty answer, so the prompt never holds two
+        user turns in a row; the last question, the one being answered, always goes."""
         out: list[PromptMessage] = []
-        if with_system and self.system_prompt.strip():
-            out.append({"role": "system", "content": self.system_prompt})
         last = len(self.messages) - 1
         last_user = self._last_user_index()
         current = -1 if last_user is None else last_user  # the answer being written follows it
@@ -128,11 +149,13 @@ class Conversation:
                 continue  # the model never wrote it (GLM's templates drop empty turns anyway)
             # The thinking of earlier answers is never sent back (every template drops it);
             # that of the answer being written goes with its steps, as the agent sends it.
-            message = m.prompt(reasoning=i > current)
+            turn = m.prompt(reasoning=i > current)
             if thought and i > current and m.is_tool_call:
-                message.setdefault("reasoning", thought)
+                turn.setdefault("reasoning", thought)
             thought = ""
-            out.append(message)
+            if m.documents:
+                turn["documents"] = [Doc(d["name"], d["text"]) for d in m.documents]
+            out.append(turn)
         return out
 
     def enabled_tools(self, available) -> set[str]:
@@ -145,8 +168,14 @@ class Conversation:
         return None
 
     def to_dict(self) -> dict:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["messages"] = [m.to_dict() for m in list(self.messages)]
+        """Every message of the tree (the shown branch first), each naming its parent, and
+        ``leaf``, the last message shown."""
+        tree.relink(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "others"}
+        data["messages"] = [m.to_dict() for m in [*self.messages, *self.others]]
+        data["leaf"] = self.leaf
+        ids = {m["id"] for m in data["messages"]}
+        data["chosen"] = {k: v for k, v in self.chosen.items() if v in ids and (not k or k in ids)}
         data["disabled_tools"] = list(self.disabled_tools)
         data["documents"] = [dict(d) for d in self.documents]
         data["attached"] = list(self.attached)
@@ -155,9 +184,26 @@ class Conversation:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Conversation":
-        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        values["messages"] = [Message.from_dict(m, f"m{i}") for i, m in enumerate(data.get("messages") or ())]
-        return cls(**values)
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k not in ("messages", "others")}
+        nodes = [Message.from_dict(m, f"m{i}") for i, m in enumerate(data.get("messages") or ())]
+        if "leaf" not in data:  # saved before trees: one branch, documents sent from its start
+            conversation = cls(**values, messages=nodes)
+            first = next((m for m in nodes if m.role == "user"), None)
+            if first is not None and conversation.documents:
+                first.documents, conversation.documents = conversation.documents + first.documents, []
+            tree.relink(conversation)
+            return conversation
+        by_id = {m.id: m for m in nodes}
+        leaf = by_id.get(data["leaf"])
+        if leaf is None and data["leaf"] and nodes:  # a damaged file: show the newest branch
+            leaf = max(nodes, key=lambda m: m.created_at)
+        path, seen = [], set()
+        while leaf is not None and leaf.id not in seen:
+            seen.add(leaf.id)
+            path.append(leaf)
+            leaf = by_id.get(leaf.parent)
+        path.reverse()
+        return cls(**values, messages=path, others=[m for m in nodes if m.id not in seen])
 
 
 def _title(text: str, limit: int = 48) -> str:

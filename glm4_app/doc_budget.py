@@ -1,14 +1,23 @@
-"""Fitting documents and conversation into the context window, exactly and never silently.
+"""Documents in the prompt, where GLM-4 expects them, fitted to the context window exactly
+and never silently.
 
-The prompt is counted with the model's own tokenizer (through the backend's
-``count_tokens``). When it does not fit, the user picks what gives: the middle of each
-document (head and tail are kept, with a visible marker) or the oldest turns. Either way the
+Documents go into the user message of the turn they were uploaded with, in the reference
+layout (GLM-4's composite demo, see FORMATS.md "Documents"):
+``{[File Name]/[File Content] blocks}\\n\\n\\n{n} files uploaded.\\n{question}``. Earlier
+turns never change when a later turn brings files, so the prefix cache keeps serving them.
+
+Turns are prompt dicts; a user turn may carry ``"documents": [Doc, ...]``, which
+``build_messages`` writes into its content. The prompt is counted with the model's own
+tokenizer (through the backend's ``count_tokens``). When it does not fit, the user picks
+what gives: the middle of each document (head and tail are kept, with a visible marker) or
+the oldest turns (their documents stay, moved into the first turn kept). Either way the
 result says what was cut, so the UI can show it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Callable, Literal
 
 from .documents import format_for_prompt as documents_block
@@ -34,20 +43,44 @@ class DoesNotFit(ValueError):
     pass
 
 
-def build_messages(system_prompt: str, docs: list[Doc], turns: list[dict]) -> list[dict]:
-    """System prompt, then the documents in a system message of their own (so the document
-    part of the prompt never moves when turns are added or dropped), then the turns."""
-    messages = []
-    if system_prompt.strip():
-        messages.append({"role": "system", "content": system_prompt})
-    if docs:
-        messages.append({"role": "system", "content": documents_block(docs)})
-    return messages + turns
+def user_content(docs: list[Doc], question: str) -> str:
+    """A user turn's text with the documents uploaded with it, in the reference layout."""
+    return _layout(tuple(docs), question) if docs else question
+
+
+def _layout(docs: tuple[Doc, ...], question: str) -> str:
+    return f"{documents_block(docs)}\n\n\n{len(docs)} files uploaded.\n{question}"
+
+
+# Every page rerun lays out the same documents again (the meter); a long one takes
+# milliseconds to escape. A hit costs next to nothing (a document's text is the same string
+# object from run to run, and Python keeps a string's hash) and gives the same string object
+# back, whose digest token_counts keeps. Each entry holds a document's text: a few suffice.
+_remembered_layout = lru_cache(maxsize=16)(_layout)
+
+
+def build_messages(system_prompt: str, turns: list[dict], remember: bool = True) -> list[dict]:
+    """System prompt, then the turns, each user turn holding the documents it brought
+    (``remember``: keep the layout for the next rerun; not for one-off shortened versions)."""
+    layout = _remembered_layout if remember else _layout
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
+    for turn in turns:
+        docs = turn.get("documents")
+        if docs is None:
+            messages.append(turn)
+            continue
+        message = {k: v for k, v in turn.items() if k != "documents"}
+        message["content"] = layout(tuple(docs), turn["content"]) if docs else turn["content"]
+        messages.append(message)
+    return messages
+
+
+def docs_in(turns: list[dict]) -> list[Doc]:
+    return [doc for turn in turns for doc in turn.get("documents") or ()]
 
 
 def fit(
     system_prompt: str,
-    docs: list[Doc],
     turns: list[dict],
     window: int,
     reserve: int,
@@ -57,7 +90,7 @@ def fit(
     """Messages whose prompt leaves ``reserve`` tokens for the answer, or DoesNotFit (when
     ``strategy`` is None and something would have to be cut, or when nothing can make it fit)."""
     budget = window - reserve
-    messages = build_messages(system_prompt, docs, turns)
+    messages = build_messages(system_prompt, turns)
     tokens = count(messages)
     if tokens <= budget:
         return Fit(messages, tokens)
@@ -67,34 +100,47 @@ def fit(
             f"{window:,}, and {reserve:,} are kept for the answer."
         )
     if strategy == "drop_turns":
-        return _drop_turns(system_prompt, docs, turns, budget, count, tokens)
-    return _truncate(system_prompt, docs, turns, budget, count, tokens)
+        return _drop_turns(system_prompt, turns, budget, count)
+    return _truncate(system_prompt, turns, budget, count, tokens)
 
 
-def _drop_turns(system_prompt, docs, turns, budget, count, tokens) -> Fit:
+def _drop_turns(system_prompt, turns, budget, count) -> Fit:
     starts = [i for i, m in enumerate(turns) if m["role"] == "user"]
     for dropped, start in enumerate(starts[1:], 1):  # always keep the latest question
-        messages = build_messages(system_prompt, docs, turns[start:])
+        kept_turns = _carry_documents(turns, start)
+        messages = build_messages(system_prompt, kept_turns)
         kept = count(messages)
         if kept <= budget:
             return Fit(messages, kept, f"The {dropped} oldest turn(s) were left out to fit the context.")
-    latest = turns[starts[-1] :] if starts else turns
-    needed = count(build_messages(system_prompt, docs, latest))
+    latest = _carry_documents(turns, starts[-1]) if starts else turns
+    needed = count(build_messages(system_prompt, latest))
     raise DoesNotFit(
         f"Even without earlier turns the prompt takes {needed:,} tokens, over the {budget:,} "
         "available: the documents themselves are too long. Shorten the documents instead."
     )
 
 
-def _truncate(system_prompt, docs, turns, budget, count, tokens) -> Fit:
-    doc_tokens = count([{"role": "system", "content": documents_block(docs)}]) if docs else 0
-    rest = tokens - doc_tokens
-    if not docs or rest >= budget:
+def _carry_documents(turns: list[dict], start: int) -> list[dict]:
+    """``turns[start:]`` (``start`` is a user turn), the documents of the turns left out
+    moved into that first kept turn, ahead of its own: leaving out turns never leaves out
+    documents."""
+    carried = docs_in(turns[:start])
+    if not carried:
+        return turns[start:]
+    first = dict(turns[start])
+    first["documents"] = carried + list(first.get("documents") or ())
+    return [first, *turns[start + 1 :]]
+
+
+def _truncate(system_prompt, turns, budget, count, tokens) -> Fit:
+    docs = docs_in(turns)
+    rest = count(build_messages(system_prompt, _without_documents(turns))) if docs else tokens
+    doc_tokens = tokens - rest
+    if not docs or rest >= budget or doc_tokens <= 0:
         raise DoesNotFit("The conversation alone is too long; drop the oldest turns instead.")
     share = (budget - rest) / doc_tokens
     for _ in range(12):  # token counts are not linear in characters: shrink until it fits
-        cut = [_keep_head_and_tail(d, share) for d in docs]
-        messages = build_messages(system_prompt, cut, turns)
+        messages = build_messages(system_prompt, _shortened(turns, share), remember=False)
         kept = count(messages)
         if kept <= budget:
             return Fit(
@@ -105,6 +151,18 @@ def _truncate(system_prompt, docs, turns, budget, count, tokens) -> Fit:
             )
         share *= 0.9
     raise DoesNotFit("The documents could not be shortened enough; drop the oldest turns instead.")
+
+
+def _without_documents(turns: list[dict]) -> list[dict]:
+    return [{k: v for k, v in turn.items() if k != "documents"} for turn in turns]
+
+
+def _shortened(turns: list[dict], share: float) -> list[dict]:
+    return [
+        {**turn, "documents": [_keep_head_and_tail(d, share) for d in turn["documents"]]}
+        if turn.get("documents") else turn
+        for turn in turns
+    ]
 
 
 def _keep_head_and_tail(doc: Doc, share: float) -> Doc:

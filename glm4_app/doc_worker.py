@@ -42,6 +42,7 @@ from .settings import APP_DIR
 log = logging.getLogger(__name__)
 
 WARM = 1  # idle workers kept ready
+WARM_RETRY_S = 60.0  # after a worker failed to start ahead, the next try at warming
 MAX_WORKERS = max(2, os.cpu_count() or 1)  # files read at once; more wait for a free worker
 START_TIMEOUT_S = 60.0
 _HEADER = struct.Struct(">cQ")
@@ -129,22 +130,34 @@ class Pool:
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(MAX_WORKERS)
+        self._warming = False
+        self._retry_at = 0.0  # after a failed start, when warming is worth trying again
 
     def warm(self) -> None:
-        """Start the idle workers in the background (the first upload then does not wait)."""
+        """Start the idle workers in the background (the first upload then does not wait).
+        Called on every page rerun: cheap when the pool is full, already filling, or a start
+        just failed."""
+        with self._lock:
+            if self._warming or len(self._idle) >= WARM or time.monotonic() < self._retry_at:
+                return
+            self._warming = True
         threading.Thread(target=self._fill, name="doc-worker-warm", daemon=True).start()
 
     def _fill(self) -> None:
-        with self._lock:
-            missing = WARM - len(self._idle)
-        for _ in range(missing):
-            try:
-                worker = _started()
-            except Exception as exc:  # the upload itself starts one and reports its failure
-                log.info("document worker did not start ahead: %s", exc)
-                return
+        try:
             with self._lock:
-                self._idle.append(worker)
+                missing = WARM - len(self._idle)
+            for _ in range(missing):
+                try:
+                    worker = _started()
+                except Exception as exc:  # the upload itself starts one and reports its failure
+                    log.info("document worker did not start ahead: %s", exc)
+                    self._retry_at = time.monotonic() + WARM_RETRY_S
+                    return
+                with self._lock:
+                    self._idle.append(worker)
+        finally:
+            self._warming = False
 
     def extract(
         self,

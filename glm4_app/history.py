@@ -1,7 +1,10 @@
-"""Export a conversation as Markdown (to read) or JSON (to import again), and import JSON.
+"""Export a conversation as Markdown (the branch shown, to read) or JSON (the whole tree, to
+import again), and import JSON.
 
-An import is checked fully before anything is saved: a broken or foreign file raises
-``ImportProblem`` with a message for the user and changes nothing.
+An import is checked fully before anything is saved: a broken or foreign file, or one whose
+messages do not make a tree (loops, a message following one not in the file, more than
+``MAX_IMPORT_MESSAGES``), raises ``ImportProblem`` with a message for the user and changes
+nothing. Files of version 1 (before trees) import as a single branch.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from . import tree
 from .conversation import Conversation
 from .events import Stats
 from .messages import Message
 
 FORMAT = "glm4-chat-conversation"
-VERSION = 1
+VERSION = 2  # 1: a flat list of messages; 2: every message with its parent, and the leaf shown
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MAX_IMPORT_MESSAGES = 10_000
 MODES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
 _ROLES = {"system", "user", "assistant", "observation"}
-_TEXT_FIELDS = ("id", "reasoning", "metadata", "note", "error", "display", "model", "call_id", "not_run")
+_TEXT_FIELDS = ("id", "parent", "reasoning", "metadata", "note", "error", "display", "model", "call_id", "not_run")
 _FLAGS = ("is_error", "stopped", "partial")
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
 
@@ -36,22 +41,24 @@ def to_json(conversation: Conversation) -> str:
 
 
 def to_markdown(conversation: Conversation) -> str:
+    """The branch shown, to read (the JSON export holds every branch)."""
     when = datetime.fromtimestamp(conversation.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# {conversation.title}", "", f"*{MODES.get(conversation.mode, conversation.mode)} · {when}*", ""]
+    if conversation.others:
+        lines += [f"*The branch shown; {len(conversation.others)} messages of other versions are in the JSON export.*", ""]
     if conversation.system_prompt.strip():
         lines += ["**System prompt:**", "", _quote(conversation.system_prompt), ""]
-    for doc in conversation.documents:
-        lines.append(f"📄 Document: **{doc.get('name', '?')}**")
-    if conversation.documents:
-        lines.append("")
     for m in conversation.messages:
         lines += _message_markdown(m) + [""]
+    for doc in conversation.documents:
+        lines.append(f"📄 Document, not sent yet: **{doc.get('name', '?')}**")
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _message_markdown(m: Message) -> list[str]:
     if m.role == "user":
-        return ["## 🧑 User", "", m.content]
+        docs = [f"📄 Document: **{doc.get('name', '?')}**" for doc in m.documents]
+        return ["## 🧑 User", "", *docs, *([""] if docs else []), m.content]
     if m.role == "observation":
         return [f"**Tool result** ({m.metadata}):", "", "```", m.content, "```"]
     if m.metadata:  # a tool call: its name, then its code or arguments
@@ -84,14 +91,20 @@ def from_json(raw: bytes, owner: str) -> Conversation:
         raise ImportProblem(f"This is not a JSON file ({err}).") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ImportProblem("This JSON file is not a conversation exported from this app.")
-    if data.get("version") != VERSION:
-        raise ImportProblem(f"This export has version {data.get('version')!r}; this app reads version {VERSION}.")
+    if data.get("version") not in (1, VERSION):
+        raise ImportProblem(f"This export has version {data.get('version')!r}; this app reads versions 1 to {VERSION}.")
     conv = data.get("conversation")
     if not isinstance(conv, dict):
         raise ImportProblem("The file has no conversation in it.")
+    if data["version"] == 1:
+        conv.pop("leaf", None)  # a flat list: one branch
+    elif not isinstance(conv.get("leaf"), str):
+        raise ImportProblem("The file does not say which message is shown last (`leaf`).")
     _check(conv)
+    if not _chosen_ok(conv.get("chosen", {})):
+        conv.pop("chosen")  # which version was shown last at each message: worth no refusal
     conversation = Conversation.from_dict(conv)
-    for message in conversation.messages:
+    for message in [*conversation.messages, *conversation.others]:
         # Paths name files on the exporting machine; here they could name any file of this
         # server (a download button would hand it out), so they are dropped, not followed.
         if message.images or message.files:
@@ -113,6 +126,10 @@ def _check(conv: dict) -> None:
     messages = conv.get("messages", [])
     if not isinstance(messages, list):
         raise ImportProblem("`messages` must be a list.")
+    if len(messages) > MAX_IMPORT_MESSAGES:
+        raise ImportProblem(
+            f"The file holds {len(messages):,} messages; at most {MAX_IMPORT_MESSAGES:,} can be imported."
+        )
     for i, m in enumerate(messages, 1):
         if not isinstance(m, dict) or m.get("role") not in _ROLES or not isinstance(m.get("content"), str):
             raise ImportProblem(f"Message {i} is not a message (a role and a text content).")
@@ -127,12 +144,20 @@ def _check(conv: dict) -> None:
             raise ImportProblem(f"Message {i} has malformed statistics.")
         if not _attachments_ok(m):
             raise ImportProblem(f"Message {i} has malformed images, files or citations.")
+        if not isinstance(m.get("created_at", 0), (int, float)) or isinstance(m.get("created_at"), bool):
+            raise ImportProblem(f"Message {i} has a time that is not a number.")
+        if not isinstance(m.get("documents", []), list) or not all(_doc_ok(d) for d in m.get("documents", [])):
+            raise ImportProblem(f"Message {i} has a document that lacks its name, kind, text or sizes.")
+    if "leaf" in conv:
+        shape = tree.problem([m.get("id", "") for m in messages], [m.get("parent", "") for m in messages], conv["leaf"])
+        if shape is not None:
+            raise ImportProblem(shape)
     for name in ("documents", "disabled_tools"):
         value = conv.get(name, [])
         if not isinstance(value, list):
             raise ImportProblem(f"`{name}` must be a list.")
     for i, doc in enumerate(conv.get("documents", []), 1):
-        if not isinstance(doc, dict) or not all(isinstance(doc.get(k), t) for k, t in _DOC_FIELDS.items()):
+        if not _doc_ok(doc):
             raise ImportProblem(f"Document {i} lacks its name, kind, text or sizes.")
     if not isinstance(conv.get("thinking", True), bool):
         raise ImportProblem("`thinking` must be true or false.")
@@ -142,6 +167,14 @@ def _check(conv: dict) -> None:
         raise ImportProblem(f"Unknown fit_strategy {conv.get('fit_strategy')!r}.")
     if not isinstance(conv.get("created_at", 0), (int, float)):
         raise ImportProblem("`created_at` must be a number.")
+
+
+def _doc_ok(doc) -> bool:
+    return isinstance(doc, dict) and all(isinstance(doc.get(k), t) for k, t in _DOC_FIELDS.items())
+
+
+def _chosen_ok(chosen) -> bool:
+    return isinstance(chosen, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in chosen.items())
 
 
 def _attachments_ok(m: dict) -> bool:

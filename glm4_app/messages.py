@@ -2,7 +2,8 @@
 
 One ``Message`` per turn part: a user message, an assistant's prose or answer, a tool call
 (an assistant message whose ``metadata`` is the tool name) and its observation. Each has a
-stable ``id`` (conversation trees will link messages by it).
+stable ``id``; ``parent`` names the message before it in its branch (conversations are trees:
+see tree.py), and ``created_at`` orders the versions of a message (siblings) as they came.
 
 ``to_dict`` writes the JSON stored since the first version (only the fields that are set, plus
 ``id``), and ``from_dict`` reads every earlier form: messages saved without an id get one
@@ -11,6 +12,7 @@ from their position, and keys this version does not know are kept as they were.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -38,11 +40,16 @@ class Message:
     role: Role
     content: str = ""
     id: str = field(default_factory=new_id)
+    parent: str = ""  # the id of the message before this one in its branch; "" for the first
+    created_at: float = field(default_factory=time.time)  # 0.0: saved before trees (order unknown)
     metadata: str = ""  # a tool call's tool name; an observation's kind ("browser_result", ...)
     # Thinking (GLM-Z1, GLM-4.5+), shown folded. Sent back only where the template keeps it:
     # GLM-4.5's keeps the thinking of the answer being written (its tool steps), no other.
     reasoning: str = ""
     images: list[ImageRef] = field(default_factory=list)  # user attachments; a step's figures
+    # Long document: the files uploaded with this question, as the documents panel keeps them
+    # ({"name", "kind", "pages", "text", "bytes", "tokens"}); the prompt lays them out in it.
+    documents: list[dict] = field(default_factory=list)
     pages: list[str] = field(default_factory=list)  # which of a user's images are document pages
     step: int | None = None  # a tool call: the model output that made it (parallel calls share it)
     files: list[str] = field(default_factory=list)  # files a tool step wrote (downloads)
@@ -104,6 +111,8 @@ class Message:
                 value = asdict(value)
             elif name == "params":
                 value = dict(value)
+            elif name == "documents":
+                value = [dict(d) for d in value]
             out[name] = value
         return {**self.extra, **out}
 
@@ -117,6 +126,9 @@ class Message:
         ]
         values["citations"] = [Citation(**c) for c in data.get("citations") or ()]
         values["files"] = [str(p) for p in data.get("files") or ()]
+        values["documents"] = [dict(d) for d in data.get("documents") or ()]
+        values["created_at"] = float(data.get("created_at") or 0.0)
+        values["parent"] = data.get("parent") or ""
         values["pages"] = [str(p) for p in data.get("pages") or ()]
         values["stats"] = _stats(data.get("stats"))
         values["error"] = data.get("error") or ""
@@ -147,3 +159,16 @@ def answered(messages: list[Message], index: int) -> bool:
         if message.content:
             return True
     return False
+
+
+def turn_groups(messages: list[Message]) -> list[tuple[str, list[Message]]]:
+    """Bubbles: each user message alone; the assistant's messages of a turn (prose, tool
+    steps, answer) together."""
+    groups: list[tuple[str, list[Message]]] = []
+    for message in messages:
+        role = "user" if message.role == "user" else "assistant"
+        if role == "assistant" and groups and groups[-1][0] == "assistant":
+            groups[-1][1].append(message)
+        else:
+            groups.append((role, [message]))
+    return groups

@@ -172,6 +172,13 @@ class Settings:
         "With `GLM4_AUTH=header`: comma-separated addresses or CIDR ranges of the proxies allowed to "
         "set that header; from anywhere else it is ignored.",
     )
+    public_shares: str = _setting(
+        "false",
+        "With a login, share links open for signed-in users only; `true` lets owners mark a link "
+        "as open to anyone, without signing in. Without a login every link opens for whoever "
+        "can reach the server.",
+        ("false", "true"),
+    )
     api: str = _setting(
         "off",
         "Serve the OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`) with per-user API keys.",

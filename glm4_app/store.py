@@ -2,7 +2,9 @@
 
 Each save is its own committed transaction (WAL journal), so a server killed mid-answer keeps
 everything saved before that answer. Old database files are upgraded in place on open
-(``PRAGMA user_version`` counts the migrations applied).
+(``PRAGMA user_version`` counts the migrations applied). A conversation is one row holding its
+whole tree as JSON (every message with its parent, and the leaf shown: see conversation.py);
+share links are rows of their own, holding a snapshot (shares.py).
 """
 
 from __future__ import annotations
@@ -26,8 +28,20 @@ CREATE TABLE IF NOT EXISTS conversations (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS conversations_recent ON conversations (owner, mode, updated_at DESC);
+CREATE TABLE IF NOT EXISTS shares (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    public INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shares_of ON shares (conversation_id);
 """
-SCHEMA_VERSION = 2  # 1: the table above; 2: + search_text (titles and message text, lower case)
+# 1: conversations; 2: + search_text (titles and message text, lower case); 3: conversations
+# as trees (messages with parents, a leaf), + shares.
+SCHEMA_VERSION = 3
+SHARES_DIR = "_shares"  # under files_dir: the images of share snapshots, one folder per link
 
 
 class ConversationStore:
@@ -73,7 +87,11 @@ class ConversationStore:
     def recent(self, mode: str, owner: str, limit: int = 30, query: str = "") -> list[tuple[str, str]]:
         """(id, title) of one owner's latest conversations of a mode, newest first; with a
         query, only those whose title or messages contain it (any case)."""
-        sql = "SELECT id, title FROM conversations WHERE mode = ? AND owner = ?"
+        return [(cid, title) for cid, title, _ in self.listing(mode, owner, limit, query)]
+
+    def listing(self, mode: str, owner: str, limit: int = 30, query: str = "") -> list[tuple[str, str, float]]:
+        """``recent`` with each conversation's last change (seconds since the epoch)."""
+        sql = "SELECT id, title, updated_at FROM conversations WHERE mode = ? AND owner = ?"
         args: list = [mode, owner]
         if query.strip():
             sql += " AND search_text LIKE ? ESCAPE '\\'"
@@ -105,21 +123,35 @@ class ConversationStore:
         return len(rows)
 
     def delete(self, conversation_id: str, owner: str | None = None) -> bool:
-        """Delete a conversation and its files; with ``owner``, only if it is theirs."""
+        """Delete a conversation, its files and its share links; with ``owner``, only if it
+        is theirs."""
         sql, args = "DELETE FROM conversations WHERE id = ?", [conversation_id]
         if owner is not None:
             sql, args = sql + " AND owner = ?", [conversation_id, owner]
         with closing(self._connect()) as db, db:
             deleted = db.execute(sql, args).rowcount > 0
-        files = self.files_dir / conversation_id
-        if deleted and conversation_id and files.parent == self.files_dir and files.is_dir():
-            shutil.rmtree(files, ignore_errors=True)
+            shares = [row[0] for row in db.execute("SELECT id FROM shares WHERE conversation_id = ?", [conversation_id])]
+            if deleted:
+                db.execute("DELETE FROM shares WHERE conversation_id = ?", [conversation_id])
+        if deleted:
+            self.remove_files(conversation_id)
+            for share_id in shares:
+                self.remove_files(f"{SHARES_DIR}/{share_id}")
         return deleted
+
+    def remove_files(self, folder: str) -> None:
+        """Delete a folder of files_dir (a conversation's, a share's), never anything else."""
+        files = (self.files_dir / folder).resolve()
+        if folder and files.is_dir() and self.files_dir.resolve() in files.parents:
+            shutil.rmtree(files, ignore_errors=True)
 
 
 def search_text(conversation: Conversation) -> str:
+    """What a search looks in: the title, every message of every branch, document names."""
+    everything = [*conversation.messages, *conversation.others]
     parts = [conversation.title]
-    parts += [m.content for m in conversation.messages]
+    parts += [m.content for m in everything]
+    parts += [d.get("name", "") for m in everything for d in m.documents]
     parts += [d.get("name", "") for d in conversation.documents]
     return "\n".join(parts).lower()
 
@@ -129,6 +161,7 @@ def _escape_like(text: str) -> str:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
+    """Upgrade an older file in place, in one transaction: all of it or (on a crash) none."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION:
         return
@@ -136,7 +169,13 @@ def _migrate(db: sqlite3.Connection) -> None:
         columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
         if "search_text" not in columns:
             db.execute("ALTER TABLE conversations ADD COLUMN search_text TEXT NOT NULL DEFAULT ''")
+        if version < 3:
+            # Flat message lists become single-branch trees (parents, leaf; a conversation's
+            # documents go with its first question), written in the form this version saves.
             for cid, data in db.execute("SELECT id, data FROM conversations").fetchall():
-                text = search_text(Conversation.from_dict(json.loads(data)))
-                db.execute("UPDATE conversations SET search_text = ? WHERE id = ?", (text, cid))
+                conversation = Conversation.from_dict(json.loads(data))
+                db.execute(
+                    "UPDATE conversations SET data = ?, search_text = ? WHERE id = ?",
+                    (json.dumps(conversation.to_dict(), ensure_ascii=False), search_text(conversation), cid),
+                )
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -48,7 +48,7 @@ from .events import (
 )
 from .generation import ChatBackend, GenerationParams
 from .generation import Message as PromptMessage
-from .messages import Message
+from .messages import Message, new_id
 from .store import ConversationStore
 from .tool_steps import step_messages
 from .tools import live
@@ -151,6 +151,8 @@ class Turn:
         self._save_lock = threading.Lock()  # a checkpoint never lands after the final save
         self._log: list[Event | Committed | Ended] = []
         self._draft = _Draft()
+        # The answer keeps one id and birth time through every save (tree.py orders versions by it).
+        self._answer_id, self._answer_created = new_id(), time.time()
         self._progress: Event | None = None
         self._running_logged = -1  # whole seconds of the last logged ToolRunning
         self._output_buffer = ""
@@ -399,8 +401,9 @@ class Turn:
             model=job.backend.info.name,
             params=asdict(job.params),
         )
-        if job.continues is not None:
-            answer.id = job.continues.id  # the same answer, carried on
+        answer.id, answer.created_at = self._answer_id, self._answer_created
+        if job.continues is not None:  # the same answer, carried on
+            answer.id, answer.created_at = job.continues.id, job.continues.created_at
         return out + [answer]
 
     def _unfinished_step(self, step: _Step, stopped: bool, partial: bool) -> list[Message]:

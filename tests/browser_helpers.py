@@ -198,6 +198,13 @@ def last_answer_text(page) -> str:
         return ""
 
 
+def screenshot(page, name: str) -> None:
+    """Keep a screenshot of ``page`` as ``name`` when GLM4_TEST_SCREENSHOT_DIR names a folder."""
+    folder = os.environ.get("GLM4_TEST_SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=str(Path(folder) / name))
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 """The API's pure parts on raw strings and event lists: OpenAI tools onto the checkpoint's
 format and back (GLM-4, GLM-4.5, native calls; whole and chunked), stop sequences cut across chunks, the answer's finish and usage,
-the trusted-header gate, sign-in redirects, and the metrics an answer leaves behind."""
+the trusted-header gate, public share links through it, sign-in redirects, and the metrics an answer
+leaves behind."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import json
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.requests import HTTPConnection
 
-from glm4_app import metrics
+from glm4_app import metrics, shares
 from glm4_app.backend.prompt import PromptRenderer
+from glm4_app.conversation import Conversation
 from glm4_app.events import Done, Error, ReasoningDelta, Started, Stats, TextDelta, ToolCallChunk
 from glm4_app.generation import ModelInfo
 from glm4_app.server.completion import Answer
-from glm4_app.server.gate import is_page_load, without_untrusted_identity
+from glm4_app.server.gate import is_page_load, public_share, without_untrusted_identity
 from glm4_app.server.signin import safe_next
 from glm4_app.server.tool_format import (
     OutputSplitter,
@@ -23,6 +26,8 @@ from glm4_app.server.tool_format import (
     declarations,
     prompt_messages,
 )
+from glm4_app.settings import Settings
+from glm4_app.store import ConversationStore
 
 WEATHER = {
     "type": "function",
@@ -234,14 +239,14 @@ def test_length_and_errors():
 # --- The gate ---------------------------------------------------------------------------------------
 
 
-def scope(path="/", headers=(), client=("203.0.113.9", 50000), method="GET", kind="http"):
+def scope(path="/", headers=(), client=("203.0.113.9", 50000), method="GET", kind="http", query=b""):
     return {
         "type": kind,
         "path": path,
         "method": method,
         "headers": list(headers),
         "client": client,
-        "query_string": b"",
+        "query_string": query,
     }
 
 
@@ -277,6 +282,27 @@ def test_page_loads_are_told_apart_from_everything_else():
     assert not is_page_load(scope("/", html, method="POST"))
 
 
+def test_a_signed_out_page_load_passes_only_for_a_link_open_to_anyone(tmp_path):
+    store = ConversationStore(tmp_path / "conversations.sqlite3")
+    conversation = Conversation(owner="user:alice")
+    conversation.add_user("Q")
+    conversation.add_answer("A")
+    store.save(conversation)
+    public, private = shares.create(store, conversation, public=True), shares.create(store, conversation)
+    revoked = shares.create(store, conversation, public=True)
+    shares.revoke(store, revoked.id, "user:alice")
+
+    def passes(share_id: str, allowed: str = "true") -> bool:
+        settings = Settings(auth="password", public_shares=allowed, data_dir=tmp_path)
+        return public_share(HTTPConnection(scope(query=f"share={share_id}".encode())), settings)
+
+    assert passes(public.id)
+    assert not passes(public.id, allowed="false")  # the admin does not allow public links
+    assert not passes(private.id)  # for signed-in users only: the URL cannot say otherwise
+    assert not passes(revoked.id) and not passes("NoSuchShareLinkAtAll123") and not passes("../x' OR 1")
+    assert not public_share(HTTPConnection(scope()), Settings(auth="password", public_shares="true", data_dir=tmp_path))
+
+
 @pytest.mark.parametrize(
     "target,expected",
     [
@@ -288,6 +314,8 @@ def test_page_loads_are_told_apart_from_everything_else():
         ("/\\evil.example", "/"),
         ("/signin", "/"),
         ("javascript:alert(1)", "/"),
+        ("/\t/evil.example", "/"),  # browsers drop the tab: //evil.example
+        ("/?share=AbC-12_xyz", "/?share=AbC-12_xyz"),
     ],
 )
 def test_after_sign_in_only_this_site(target, expected):

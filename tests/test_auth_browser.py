@@ -10,12 +10,11 @@ Debian's chromium), on one data folder the server is restarted on, as an admin w
 
 The first sign-up (GLM4_SIGNUP=first) and cookie and form abuse (forged, expired and orphaned
 sessions, throttling, forms from another site) are checked over plain HTTP. The model is the tiny random GLM:
-only identity matters here. Set GLM4_TEST_SCREENSHOT to a folder to keep screenshots.
+only identity matters here. Set GLM4_TEST_SCREENSHOT_DIR to a folder to keep screenshots.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser_helpers import REPO, chromium, needs_chromium, serve_app, wait_for
+from browser_helpers import REPO, chromium, needs_chromium, screenshot, serve_app, wait_for
 from glm4_app.accounts import AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.store import ConversationStore
@@ -48,12 +47,6 @@ def users(data_dir: Path, *argv: str, password: str = "") -> str:
         check=True,
     )
     return done.stdout
-
-
-def screenshot(page, name: str) -> None:
-    folder = os.environ.get("GLM4_TEST_SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name))
 
 
 def chat_box(page):

@@ -86,7 +86,7 @@ def test_messages_keep_their_ids_and_unknown_fields_through_the_store(tmp_path):
     store.save(old)
     again = store.load("old")
     assert [m.id for m in again.messages] == ids
-    assert again.messages[1].to_dict() == {"role": "assistant", "content": "yo", "id": ids[1], "mood": 1}
+    assert again.messages[1].to_dict() == {"role": "assistant", "content": "yo", "id": ids[1], "parent": ids[0], "mood": 1}
     fresh = Conversation()
     fresh.add_user("a")
     fresh.add_user("b")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,21 +38,40 @@ def card_labels(at: AppTest) -> list[str]:
     return [e.label for e in at.expander if e.label.startswith("📄")]
 
 
-def test_upload_ask_and_follow_up_keep_the_document_part_identical(open_page, tmp_path):
+def meter(at: AppTest) -> tuple[int, str]:
+    """The sidebar's context meter: tokens used, and its text."""
+    text = at.sidebar.progress[-1].proto.text
+    return int(re.search(r"Context: ([\d,]+) /", text).group(1).replace(",", "")), text
+
+
+def with_files(question: str, *files: tuple[str, str]) -> str:
+    """A question with documents, as GLM-4's reference demo writes it (FORMATS.md)."""
+    blocks = "\n\n".join(f"[File Name]\n{name}\n[File Content]\n{text}" for name, text in files)
+    return f"{blocks}\n\n\n{len(files)} files uploaded.\n{question}"
+
+
+def test_documents_go_into_the_question_they_came_with_and_the_panel_and_meter_show_them_at_once(open_page, tmp_path):
     backend = ScriptedBackend(["Eight percent.", "No costs are given."])
     at = open_page(backend)
+    assert at.main.expander[0].label == "📎 Documents (0)" and meter(at)[0] == 0
     upload(at, ("report.txt", REPORT, "text/plain"))
     (label,) = card_labels(at)
     assert "report.txt" in label and "tokens" in label
+    text = REPORT.decode().strip()
+    # Right after the upload, before any question: counted, and in the meter.
+    assert at.main.expander[0].label == "📎 Documents (1)"
+    assert meter(at)[0] == backend.count_tokens([{"role": "user", "content": with_files("", ("report.txt", text))}])
     send(at, "How much did revenue grow?")
     send(at, "And the costs?")
 
     first, second = backend.calls
-    assert first[0]["role"] == "system" and first[0]["content"].startswith("[File Name]\nreport.txt\n[File Content]\nRevenue grew")
-    assert second[0] == first[0]  # the document part of the prompt did not change
-    assert [m["content"] for m in second[1:]] == ["How much did revenue grow?", "Eight percent.", "And the costs?"]
+    assert first == [{"role": "user", "content": with_files("How much did revenue grow?", ("report.txt", text))}]
+    assert second[:2] == [*first, {"role": "assistant", "content": "Eight percent."}]  # the first turn never changes
+    assert second[2:] == [{"role": "user", "content": "And the costs?"}]
+    assert meter(at)[0] == backend.count_tokens([*second, {"role": "assistant", "content": "No costs are given."}])
+    assert "📄 report.txt" in at.chat_message[0].caption[0].value  # shown with its question
     saved = ConversationStore(tmp_path / "conversations.sqlite3").load(at.query_params["c"])
-    assert [d["name"] for d in saved.documents] == ["report.txt"]
+    assert [d["name"] for d in saved.messages[0].documents] == ["report.txt"] and saved.documents == []
 
 
 def test_a_bad_file_gets_a_message_and_loses_nothing(open_page):
@@ -65,13 +85,15 @@ def test_a_bad_file_gets_a_message_and_loses_nothing(open_page):
     assert [m.markdown[0].value for m in at.chat_message] == ["Summarise", "ok"]
 
 
-def test_documents_can_be_added_at_a_later_turn(open_page):
+def test_documents_can_be_added_at_a_later_turn_without_changing_the_earlier_ones(open_page):
     backend = ScriptedBackend(["Hello.", "It is about revenue."])
     at = open_page(backend)
     send(at, "Hi")
     upload(at, ("notes.md", b"# Notes\n\nThe project is about revenue.", "text/markdown"))
     send(at, "What is the file about?")
-    assert "[File Name]\nnotes.md" in backend.calls[1][0]["content"]
+    first, second = backend.calls
+    assert second[:2] == [*first, {"role": "assistant", "content": "Hello."}]
+    assert second[2]["content"] == with_files("What is the file about?", ("notes.md", "# Notes\n\nThe project is about revenue."))
 
 
 def test_too_long_asks_what_gives_and_shortening_is_visible(open_page):
@@ -81,13 +103,19 @@ def test_too_long_asks_what_gives_and_shortening_is_visible(open_page):
     send(at, "Summarise")
     assert backend.calls == []  # nothing is sent, nothing cut, until the user chooses
     assert "What should give?" in at.warning[0].value
+    asked = int(re.search(r"take ([\d,]+) tokens", at.warning[0].value).group(1).replace(",", ""))
+    used, text = meter(at)
+    assert used == asked and text.startswith(":red[")  # the meter says what the question says
     at.radio(key="fit_choice").set_value("truncate").run()
     at.button(key="fit_go").click().run()
     assert not at.exception, at.exception
     (call,) = backend.calls
     assert "left out to fit the context" in call[0]["content"]
+    assert call[0]["content"].endswith("\n\n\n1 files uploaded.\nSummarise")
     assert backend.count_tokens(call) <= 1200 - 300
     assert any("shortened" in c.value for c in at.chat_message[-1].caption)
+    used, text = meter(at)  # what is sent now, shortened: in the window, not red
+    assert used <= 1200 and not text.startswith(":red[")
 
 
 def test_a_hostile_upload_is_refused_in_words_and_a_repaired_one_says_what_was_lost(open_page, monkeypatch):

@@ -262,3 +262,26 @@ def largest_gap(engine, ids, seconds: float) -> float:
             request.cancel()
             break
     return max(gaps)
+
+
+def test_warming_on_every_page_rerun_starts_at_most_one_worker_and_backs_off(monkeypatch):
+    """The documents panel asks for a warm worker on every rerun: that must cost nothing
+    while one is starting, and a worker that cannot start is not retried on every click."""
+    pool = doc_worker.Pool()
+    started = []
+
+    def fail_slowly():
+        started.append(1)
+        time.sleep(0.2)
+        raise OSError("no worker here")
+
+    monkeypatch.setattr(doc_worker, "_started", fail_slowly)
+    for _ in range(20):  # twenty reruns while the first start is under way
+        pool.warm()
+    deadline = time.monotonic() + 5
+    while pool._warming and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for _ in range(20):  # and twenty after it failed
+        pool.warm()
+    time.sleep(0.1)
+    assert len(started) == 1

@@ -235,11 +235,15 @@ def test_search_rename_delete_from_the_sidebar(open_page, data_dir):
     assert sidebar_titles(at) == [] and "Nothing found" in at.sidebar.caption[-1].value
     at.text_input(key="history_query").set_value("").run()
 
+    at.session_state["conversation_menu"] = True  # open 📝 This conversation
+    at.run()
     at.text_input(key=f"title_{at.query_params['c']}").set_value("Cat facts")
     click(at, "rename")
     assert sidebar_titles(at) == ["Cat facts", "How do I bake bread?"]
 
     at.button(key=f"open_{first_id}").click().run()
+    at.session_state["conversation_menu"] = True
+    at.run()
     click(at, "delete")
     assert sidebar_titles(at) == ["Cat facts", "How do I bake bread?"]  # not before confirming
     click(at, "delete_yes")
@@ -273,6 +277,8 @@ def test_import_a_json_export_and_refuse_a_broken_file(open_page, data_dir):
 def test_export_buttons_offer_markdown_and_json(open_page):
     at = open_page(ScriptedBackend(["An answer."]))
     send(at, "A question")
+    at.session_state["conversation_menu"] = True
+    at.run()
     labels = [e.proto.label for e in at.sidebar.get("download_button")]
     assert labels == ["⬇️ Markdown", "⬇️ JSON"]
 

@@ -204,7 +204,7 @@ def test_messages_from_other_modules_are_recognised_with_their_values():
     zh = translate_message(notice, "zh")
     assert zh.startswith("未检测到 GPU") and "SmolLM2" in zh and "GLM4_CHAT_MODEL" in zh
     with pytest.raises(DoesNotFit) as problem:
-        fit("", [], [{"role": "user", "content": "x"}], 100, 10, lambda m: 500, None)
+        fit("", [{"role": "user", "content": "x"}], 100, 10, lambda m: 500, None)
     zh = translate_message(str(problem.value), "zh")
     assert "500" in zh and "100" in zh and "10" in zh and "token" in zh and "The" not in zh
     assert translate_message("Something nobody wrote down", "zh") == "Something nobody wrote down"
@@ -249,7 +249,7 @@ def _real_messages() -> list[str]:
     turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}] * 3
     for strategy in (None, "truncate"):
         with pytest.raises(DoesNotFit) as caught:
-            fit("", [], turns, 100, 10, lambda m: 500, strategy)
+            fit("", turns, 100, 10, lambda m: 500, strategy)
         made.append(str(caught.value))
     return made
 

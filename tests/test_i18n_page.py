@@ -101,6 +101,8 @@ def test_chat_page_switches_to_chinese_and_back(open_app):
     assert at.button(key="regenerate").label == "🔄 重新生成"
     assert at.text_input(key="history_query").placeholder == "🔎 搜索标题和消息"  # the history panel
     assert "📝 当前对话" in [e.label for e in at.sidebar.expander]
+    at.session_state["conversation_menu"] = True  # its content is drawn once it is open
+    at.run()
     assert at.button(key="rename").label == "重命名" and at.button(key="delete").label == "🗑 删除"
 
     switch(at, "en")

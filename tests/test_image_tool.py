@@ -37,6 +37,11 @@ def tiny_png() -> bytes:
 PNG = tiny_png()
 
 
+def _lower(headers) -> dict:
+    """Header names are case-insensitive: compare them in lower case."""
+    return {name.lower(): value for name, value in headers.items()}
+
+
 class FakeImagesAPI:
     def __init__(self) -> None:
         self.requests: list[dict] = []
@@ -50,7 +55,7 @@ class FakeImagesAPI:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 api.requests.append(
-                    {"method": "POST", "path": self.path, "headers": dict(self.headers),
+                    {"method": "POST", "path": self.path, "headers": _lower(self.headers),
                      "json": json.loads(body)}
                 )
                 scenario = self.path.split("/")[1]
@@ -82,7 +87,7 @@ class FakeImagesAPI:
 
             def do_GET(self):
                 api.requests.append(
-                    {"method": "GET", "path": self.path, "headers": dict(self.headers)}
+                    {"method": "GET", "path": self.path, "headers": _lower(self.headers)}
                 )
                 if self.path == "/files/fox.png":
                     self.send_raw(200, PNG, "image/png")
@@ -150,7 +155,7 @@ def test_b64_response(api):
     assert (image.data, image.mime, image.caption) == (PNG, "image/png", PROMPT)
     request = api.requests[-1]
     assert request["path"] == "/b64/images/generations"
-    assert request["headers"]["Authorization"] == "Bearer sk-test"
+    assert request["headers"]["authorization"] == "Bearer sk-test"
     assert request["json"] == {"model": "cogview-3-flash", "prompt": PROMPT}
 
 
@@ -163,14 +168,14 @@ def test_url_response_is_downloaded_without_the_api_key(api):
     assert url in result.shown
     download = api.requests[-1]
     assert download["method"] == "GET" and download["path"] == "/files/fox.png"
-    assert "Authorization" not in download["headers"]  # the key stays with the API
+    assert "authorization" not in download["headers"]  # the key stays with the API
 
 
 def test_trailing_slash_in_the_base_url(api):
     result = generate(Settings(image_api_url=f"{api.base}/b64/"))
     assert not result.is_error
     assert api.requests[-1]["path"] == "/b64/images/generations"
-    assert "Authorization" not in api.requests[-1]["headers"]  # no key configured, none sent
+    assert "authorization" not in api.requests[-1]["headers"]  # no key configured, none sent
 
 
 @pytest.mark.parametrize(

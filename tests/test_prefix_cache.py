@@ -103,3 +103,22 @@ def test_a_stopped_request_still_leaves_its_prefix(tiny_glm, backends):
     stream.close()
     _, stats = ask(backend, conversation("whatever"), "k")
     assert stats.cached_tokens > 300
+
+
+def test_switching_back_to_a_branch_reuses_its_own_cached_prefix(tiny_glm, backends):
+    """A conversation tree: a follow-up (branch A), then an edit of it (branch B), then on
+    under A again. A's prefix must still be cached after B was answered."""
+    cached = backends(tiny_glm)
+    uncached = backends(tiny_glm, cache_mb=0)
+    answer, _ = ask(cached, conversation(), "conv")
+    branch_a = conversation(answer, "And the costs? List every cost category of the report with its amount.")
+    a_answer, _ = ask(cached, branch_a, "conv")
+    branch_b = conversation(answer, "What about the profit margin this year?")
+    _, b_stats = ask(cached, branch_b, "conv")
+    forked = common_prefix(cached.encode(branch_a), cached.encode(branch_b))
+    assert b_stats.cached_tokens >= forked - 1 > 300  # B reused the document and first answer
+
+    on_a = branch_a + [{"role": "assistant", "content": a_answer}, {"role": "user", "content": "Thanks, and revenue?"}]
+    text, stats = ask(cached, on_a, "conv")
+    assert stats.cached_tokens >= len(cached.encode(branch_a)) > forked  # A's own turn was kept too
+    assert text == ask(uncached, on_a, "conv")[0]

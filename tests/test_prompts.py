@@ -168,3 +168,47 @@ def test_continue_sends_the_prompt_then_what_the_stopped_answer_had_written(tiny
     # Past the closed reasoning, everything that follows is answer text.
     assert not [e for e in answering if isinstance(e, ReasoningDelta)]
     assert [e for e in answering if isinstance(e, TextDelta)] and [e for e in thinking if isinstance(e, (TextDelta, ReasoningDelta))]
+
+
+REPORT = "Revenue grew by eight percent in the third quarter, driven by exports. " * 12
+
+
+def test_documents_reach_the_checkpoint_template_in_the_reference_layout(tiny_glm, backend_for):
+    """FORMATS.md "Documents": the files go into the user turn they came with, then
+    "\\n\\n\\n{n} files uploaded.\\n" and the question; fed to the template as written by hand."""
+    backend = backend_for(tiny_glm)
+    conversation = Conversation(mode="documents", system_prompt="Answer from the files.")
+    conversation.add_user("Hi")
+    conversation.add_answer("Hello.")
+    conversation.documents += [
+        {"name": "report.txt", "kind": "text", "pages": 0, "text": REPORT, "bytes": 1, "tokens": 1},
+        {"name": "notes.md", "kind": "markdown", "pages": 0, "text": "# Notes\nExports doubled.", "bytes": 1, "tokens": 1},
+    ]
+    conversation.add_user("What grew?")
+    reference = [
+        {"role": "system", "content": "Answer from the files."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello."},
+        {"role": "user", "content": f"[File Name]\nreport.txt\n[File Content]\n{REPORT}\n\n[File Name]\nnotes.md\n"
+                                    "[File Content]\n# Notes\nExports doubled.\n\n\n2 files uploaded.\nWhat grew?"},
+    ]
+    expected = tiny_glm.tokenizer.apply_chat_template(reference, tokenize=False, add_generation_prompt=True)
+    assert backend.render(conversation.prompt_messages()) == expected
+    assert expected.startswith("[gMASK]<sop><|system|>\nAnswer from the files.<|user|>\nHi<|assistant|>\nHello.<|user|>\n[File Name]")
+
+
+def test_an_upload_at_a_later_turn_keeps_the_earlier_prompt_and_its_cache(tiny_glm, backend_for):
+    backend = backend_for(tiny_glm, prefix_cache_bytes=64 * 2**20)
+    params = GenerationParams(temperature=0, max_new_tokens=8)
+    conversation = Conversation(mode="documents")
+    conversation.add_user("Hello there, I will send you a report in a moment. " * 8)
+    asked = backend.encode(conversation.prompt_messages())
+    first = list(backend.stream(conversation.prompt_messages(), params, cache_key="c"))
+    conversation.add_answer("".join(e.text for e in first if isinstance(e, TextDelta)))
+    before = backend.encode(conversation.prompt_messages())
+    conversation.documents.append({"name": "report.txt", "kind": "text", "pages": 0, "text": REPORT, "bytes": 1, "tokens": 1})
+    conversation.add_user("What grew?")
+    after = backend.encode(conversation.prompt_messages())
+    assert after[: len(before) - 1] == before[:-1]  # all but the generation prompt: unchanged
+    *_, done = backend.stream(conversation.prompt_messages(), params, cache_key="c")
+    assert done.stats.cached_tokens >= len(asked) - 1 > 100  # the first turn is not read again

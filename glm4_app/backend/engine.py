@@ -104,7 +104,7 @@ class Engine:
         inputs: dict | None = None,
     ) -> Request:
         """Queue a prompt. With ``cache_key`` (a conversation id), the keys/values of the
-        prefix it shares with that key's previous request are reused, not recomputed.
+        longest prefix it shares with that key's earlier requests are reused, not recomputed.
         ``inputs``: the image tensors of a vision prompt, given to its prefill forward."""
         request = Request(list(prompt_ids), params, cache_key, inputs, withdraw=self._withdraw)
         with self._lock:

@@ -339,8 +339,18 @@ MESSAGES = {
     "This is not a JSON file ({error}).": "这不是 JSON 文件（{error}）。",
     "This JSON file is not a conversation exported from this app.": "此 JSON 文件不是从本应用导出的对话。",
     "The file has no conversation in it.": "文件中没有对话。",
-    "This export has version {found}; this app reads version {expected}.":
-    "此导出文件的版本为 {found}；本应用读取的是版本 {expected}。",
+    "This export has version {found}; this app reads versions 1 to {expected}.":
+    "此导出文件的版本为 {found}；本应用可读取版本 1 至 {expected}。",
+    "The file does not say which message is shown last (`leaf`).": "文件没有说明最后显示的是哪条消息（`leaf`）。",
+    "The file holds {count} messages; at most {limit} can be imported.": "文件包含 {count} 条消息；最多只能导入 {limit} 条。",
+    "Message {number} has a time that is not a number.": "第 {number} 条消息的时间不是数字。",
+    "Message {number} has a document that lacks its name, kind, text or sizes.":
+    "第 {number} 条消息中有文档缺少名称、类型、文本或大小信息。",
+    "Message {number} has no id.": "第 {number} 条消息没有 id。",
+    "Message {number} has the same id as message {other}.": "第 {number} 条消息的 id 与第 {other} 条相同。",
+    "Message {number} follows a message that is not in the file.": "第 {number} 条消息接在一条文件中没有的消息之后。",
+    "Message {number} is its own ancestor: the messages form a loop.": "第 {number} 条消息是它自己的祖先：消息构成了循环。",
+    "The message shown last is not in the file.": "最后显示的消息不在文件中。",
     "Unknown mode {mode}.": "未知的模式 {mode}。",
     "`{name}` must be text.": "`{name}` 必须是文本。",
     "`{name}` must be a list.": "`{name}` 必须是列表。",

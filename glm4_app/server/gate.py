@@ -1,7 +1,9 @@
 """The door every HTTP request and websocket passes, before Streamlit or the API sees it.
 
 - ``GLM4_AUTH=password``: opening a page without a valid session cookie leads to the sign-in
-  page (and back afterwards); a stale cookie is cleared on the way.
+  page (and back afterwards); a stale cookie is cleared on the way. A share link its owner
+  opened to anyone (and ``GLM4_PUBLIC_SHARES`` allows) opens without one: the database says
+  so, not the URL (shares.open_to_anyone).
 - ``GLM4_AUTH=none``: a browser opening a page gets a random visitor cookie if it has none,
   so its conversations stay its own across reloads without a key in the URL.
 - ``GLM4_AUTH=header``: the identity header is removed from requests that do not come from a
@@ -14,6 +16,8 @@ so a session that ends while a tab is open stops working there too.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
@@ -21,6 +25,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import shares
 from ..accounts import store_for
 from ..identity import (
     SESSION_COOKIE,
@@ -31,6 +36,8 @@ from ..identity import (
     proxy_networks,
     visitor_identity,
 )
+from ..settings import Settings
+from ..store import ConversationStore
 from . import state
 from .signin import secure
 
@@ -78,7 +85,9 @@ class Gate:
             connection = HTTPConnection(scope)
             if settings.auth == "password":
                 token = connection.cookies.get(SESSION_COOKIE)
-                if store_for(settings).session_user(token) is None:
+                if store_for(settings).session_user(token) is None and not public_share(
+                    connection, settings
+                ):
                     return await to_signin(scope, receive, send, stale=bool(token))
             elif (
                 settings.auth == "none"
@@ -86,6 +95,21 @@ class Gate:
             ):
                 send = with_visitor_cookie(send, secure=secure(connection))
         await self.app(scope, receive, send)
+
+
+def public_share(connection: HTTPConnection, settings: Settings) -> bool:
+    """A page load of a share link (``?share=<id>``) that opens for anyone."""
+    share_id = connection.query_params.get("share")
+    if share_id is None:
+        return False
+    store = conversations(settings.data_dir / "conversations.sqlite3")
+    return shares.open_to_anyone(store, share_id, settings.public_shares)
+
+
+@lru_cache(maxsize=8)
+def conversations(path: Path) -> ConversationStore:
+    """One store per database file (opening one upgrades the file: once, not per request)."""
+    return ConversationStore(path)
 
 
 async def to_signin(scope: Scope, receive: Receive, send: Send, stale: bool) -> None:

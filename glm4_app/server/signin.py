@@ -11,7 +11,7 @@ visitor in or out behind their back.
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
@@ -32,12 +32,14 @@ MAX_FORM_BYTES = 16 * 1024
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path on this site only (never ``//evil.example``)."""
+    """Where to go after signing in: a path on this site only (never ``//evil.example``, nor
+    ``/<tab>/evil.example``, which browsers read as the same once they drop the tab)."""
     target = (target or "").strip()
     if (
         not target.startswith("/")
         or target.startswith(("//", "/\\"))
         or target.startswith(("/signin", "/signup", "/signout"))
+        or any(ord(ch) < 0x20 or ch == "\x7f" for ch in target)
     ):
         return "/"
     return target
@@ -189,7 +191,7 @@ def _signin_page(
     )
     footer = ""
     if _signup_open(store):
-        footer = f'<a href="/signup?next={html.escape(target)}">{html.escape(t("Create an account"))}</a>'
+        footer = f'<a href="/signup?next={html.escape(quote(target, safe="/"))}">{html.escape(t("Create an account"))}</a>'
     return HTMLResponse(
         html.page(lang, t("Sign in"), "".join(parts), footer, {"next": target}), status
     )
@@ -275,7 +277,7 @@ def _signup_page(
         + f'<button type="submit">{html.escape(t("Create account"))}</button></form>'
         + f'<p class="muted">{html.escape(t("At least 8 characters."))}</p>'
     )
-    footer = f'<a href="/signin?next={html.escape(target)}">{html.escape(t("Back to sign in"))}</a>'
+    footer = f'<a href="/signin?next={html.escape(quote(target, safe="/"))}">{html.escape(t("Back to sign in"))}</a>'
     return HTMLResponse(
         html.page(lang, t("Create an account"), "".join(parts), footer, {"next": target}), status
     )

@@ -1,6 +1,7 @@
 """Text-to-image ("cogview") through an OpenAI-compatible images API.
 
-The model writes an English description; we POST it to ``{GLM4_IMAGE_API_URL}/images/generations``
+The model writes an English description; the official ``openai`` client POSTs it to
+``{GLM4_IMAGE_API_URL}/images/generations``
 (Zhipu's CogView endpoint and OpenAI's both take ``{"model", "prompt"}`` with a Bearer key) and
 read ``data[0].url`` (downloaded here, since Zhipu's links expire) or ``data[0].b64_json``.
 The image goes to the UI; the model gets the reference demo's words for "the image was
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import openai
 
 from ..settings import Settings
 from .base import Image, ToolCall, ToolResult
@@ -108,23 +110,22 @@ class ImageTool:
 
     def _generate(self, prompt: str, cancel: threading.Event) -> ToolResult:
         endpoint = self.settings.image_api_url.strip().rstrip("/") + "/images/generations"
-        headers = {"Accept": "application/json"}
-        if self.settings.image_api_key:
-            headers["Authorization"] = f"Bearer {self.settings.image_api_key}"
         timeout = httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
         with httpx.Client(timeout=timeout) as client:
             try:
-                response = client.post(
-                    endpoint,
-                    json={"model": self.settings.image_model, "prompt": prompt},
-                    headers=headers,
-                )
-            except httpx.TimeoutException:
+                # The raw response: an answer that is not JSON gets its own words below.
+                response = self._api().images.with_raw_response.generate(
+                    model=self.settings.image_model,
+                    prompt=prompt,
+                    # No key configured: no Authorization header at all.
+                    extra_headers=None if self.settings.image_api_key else {"Authorization": openai.Omit()},
+                ).http_response
+            except openai.APITimeoutError:
                 raise _Failure(f"The image API did not answer within {self.timeout_s:g} s.")
-            except httpx.HTTPError as exc:
+            except openai.APIStatusError as exc:
+                raise _Failure(_http_failure(exc.response))
+            except openai.APIConnectionError as exc:
                 raise _Failure(f"Could not reach the image API at {endpoint}: {_why(exc)}.")
-            if response.status_code >= 400:
-                raise _Failure(_http_failure(response))
             try:
                 payload = response.json()
             except ValueError:
@@ -157,6 +158,15 @@ class ImageTool:
             metadata="cogview_result",
             display=display,
             images=(Image(data, mime, caption or prompt),),
+        )
+
+    def _api(self) -> openai.OpenAI:
+        """The official client; no retries: the tool has its own deadline."""
+        return openai.OpenAI(
+            api_key=self.settings.image_api_key or "none",  # "none" is never sent (see _generate)
+            base_url=self.settings.image_api_url.strip().rstrip("/"),
+            timeout=openai.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)),
+            max_retries=0,
         )
 
     def _download(self, client: httpx.Client, url: str, cancel: threading.Event) -> bytes:
@@ -217,7 +227,7 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _http_failure(response: httpx.Response) -> str:
+def _http_failure(response) -> str:  # the openai client's response (httpx-like)
     status = response.status_code
     message = _api_message(response)
     if status in (401, 403):
@@ -233,7 +243,7 @@ def _http_failure(response: httpx.Response) -> str:
     return f"The image API rejected the request (HTTP {status}): {message}"
 
 
-def _api_message(response: httpx.Response) -> str:
+def _api_message(response) -> str:
     """The API's own error words: ``{"error": {"message", "code"}}`` (OpenAI and Zhipu),
     ``{"message"}`` or ``{"detail"}``; else the start of the body."""
     try:
@@ -252,8 +262,9 @@ def _api_message(response: httpx.Response) -> str:
     return body[:300] if body else (response.reason_phrase or "no details")
 
 
-def _why(exc: httpx.HTTPError) -> str:
-    return str(exc) or type(exc).__name__
+def _why(exc: Exception) -> str:
+    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) and exc.__cause__ else exc
+    return str(cause) or type(cause).__name__
 
 
 def _error(text: str) -> ToolResult:

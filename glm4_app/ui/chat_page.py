@@ -10,18 +10,20 @@ whatever the page was doing when the click came.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import streamlit as st
 
+from .. import tree
 from ..conversation import Conversation
 from ..doc_budget import DoesNotFit
 from ..generation import ChatBackend, GenerationParams
-from ..messages import Message
+from ..messages import turn_groups
 from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import stored_citations
 from ..turns import TURNS, AnswerJob, Turn
-from . import documents, grounding, quota, render, sidebar, state, thinking
+from . import actions, documents, grounding, quota, render, share, sidebar, state, thinking
 from .frame import frame
 from .i18n import t, tm
 from .modes import MODES, Mode
@@ -29,11 +31,18 @@ from .session import session
 from .turn import LiveView, assistant_turn
 
 
+RECENT = 4  # bubbles shown of a conversation just opened (two questions and their answers)
+EARLIER = 20  # bubbles added by "Show earlier messages"
+
+
 def page(name: str = "chat") -> None:
     mode = MODES[name]
     frame(mode.title)
     settings = state.settings()
     store = state.store(settings.data_dir / "conversations.sqlite3")
+    if share.requested():
+        share.page(store, settings, bubble_body)  # a shared link: read-only, nothing of the viewer's own
+        return
     conversation = state.conversation(store, mode.name)
     backend = mode.backend(settings)
     toolbox = _toolbox(mode, backend, settings)
@@ -41,7 +50,7 @@ def page(name: str = "chat") -> None:
 
     with st.sidebar:
         sidebar.model_card(backend)
-        sidebar.conversations(store, conversation)
+        sidebar.conversations(store, conversation, settings)
         if toolbox is not None:
             sidebar.tool_switches(toolbox, conversation, store)
         params = sidebar.generation_params(settings, conversation)
@@ -50,7 +59,7 @@ def page(name: str = "chat") -> None:
             t("🗑 Clear conversation"), use_container_width=True, disabled=not conversation.messages,
             on_click=_clear, args=(conversation, store),
         )
-        sidebar.token_meter(backend, mode.meter(conversation), _declarations(toolbox, conversation))
+        meter = st.empty()  # filled once this run has sent, fitted or started what it will
 
     if backend.info.notice:
         st.info(tm(backend.info.notice), icon="ℹ️")
@@ -72,6 +81,8 @@ def page(name: str = "chat") -> None:
     if turn is None and (carry_on or (wanted and conversation.awaiting_answer)):
         turn, problem = start_answer(mode, conversation, store, backend, params, settings, toolbox, carry_on)
 
+    with meter.container():
+        sidebar.token_meter(backend, mode.meter(conversation, backend, params, _declarations(toolbox, conversation)))
     controls = turn is None and problem is None
     history(conversation, store, turn, controls, controls and continuable(mode, conversation, backend))
     quota.show_refusal()
@@ -194,82 +205,58 @@ def stop_answer(conversation_id: str) -> None:
 def history(
     conversation: Conversation, store: ConversationStore, turn: Turn | None, controls: bool, carry_on: bool = False
 ) -> None:
-    """The saved messages; while an answer is written, those before it (it draws itself).
-    ``carry_on``: offer ▶️ Continue under the last answer."""
+    """The branch shown; while an answer is written, the messages before it (it draws
+    itself). ``controls``: each bubble gets its actions (actions.py); ``carry_on``: offer
+    ▶️ Continue under the last answer. Every bubble drawn costs time on every rerun, so a
+    conversation opens showing its last ``RECENT`` bubbles and what follows; "Show earlier"
+    adds ``EARLIER`` more at a time."""
     messages = conversation.messages[: turn.base] if turn is not None else conversation.messages
     if not messages:
         st.markdown(t("#### What can I help you with?"))
-    groups = _turn_groups(messages)
-    last_user = max((i for i, (role, _) in enumerate(groups) if role == "user"), default=None)
+    bubbles, index = [], 0
     image = None  # the last image sent: the one an answer's boxes are drawn on
-    for i, (role, group) in enumerate(groups):
+    for role, group in turn_groups(messages):
         image = grounding.latest_image(group) or image
-        with st.chat_message(role):
-            if role == "user":
-                if i == last_user and session.editing == conversation.id and controls:
-                    edit_box(conversation, store, group[0])
-                    continue
-                render.message_body(group[0])
-            else:
-                assistant_turn(group)
-                grounding.panel(group, image)
-            if not controls:
-                continue
-            if i == last_user:
-                st.button(t("✏️ Edit"), key="edit", on_click=_start_edit, args=(conversation.id,))
-            if i == len(groups) - 1 and conversation.can_regenerate():
-                label = t("🔄 Regenerate") if role == "assistant" else t("▶️ Answer")
-                if carry_on:
-                    left, right, _ = st.columns([1, 1, 4])
-                    left.button(t("▶️ Continue"), key="continue", on_click=_continue, args=(conversation,))
-                    right.button(label, key="regenerate", on_click=_regenerate, args=(conversation, store))
-                else:
-                    st.button(label, key="regenerate", on_click=_regenerate, args=(conversation, store))
+        bubbles.append((role, group, index, image))
+        index += len(group)
+    kids = tree.children(conversation) if controls else {}
+    labels = actions.labels()
+    draw = partial(_bubble, conversation, store, kids, labels, len(bubbles), controls, carry_on)
+    # Folded: what came before the last RECENT bubbles when the conversation was opened in
+    # this session; what is said after that stays in view.
+    first = session.history_start.setdefault(conversation.id, max(0, len(bubbles) - RECENT))
+    earlier = min(first, max(0, len(bubbles) - RECENT))
+    if earlier:
+        st.button(
+            t("⬆️ Show earlier messages ({count} more)", count=earlier), key="show_earlier", type="tertiary",
+            on_click=_show_earlier, args=(conversation.id, max(0, earlier - EARLIER)),
+        )
+    for n in range(earlier, len(bubbles)):
+        draw(n, *bubbles[n])
 
 
-def _turn_groups(messages: list[Message]) -> list[tuple[str, list[Message]]]:
-    """Each user message alone; the assistant's messages of a turn (prose, tool steps,
-    answer) together in one bubble."""
-    groups: list[tuple[str, list[Message]]] = []
-    for message in messages:
-        role = "user" if message.role == "user" else "assistant"
-        if role == "assistant" and groups and groups[-1][0] == "assistant":
-            groups[-1][1].append(message)
-        else:
-            groups.append((role, [message]))
-    return groups
+def _show_earlier(conversation_id: str, start: int) -> None:
+    session.history_start[conversation_id] = start
 
 
-def edit_box(conversation: Conversation, store: ConversationStore, message: Message) -> None:
-    text = st.text_area(t("Edit your message"), value=message.content, key="edit_text")
-    send, cancel = st.columns([1, 1])
-    send.button(t("Send"), key="edit_send", type="primary", on_click=_resend, args=(conversation, store, text))
-    cancel.button(t("Cancel"), key="edit_cancel", on_click=session.forget, args=("editing",))
+def _bubble(conversation, store, kids, labels, count, controls, carry_on, n, role, group, index, image) -> None:
+    with st.chat_message(role):
+        if role == "user" and session.editing == group[0].id:  # kept open while an answer runs
+            actions.edit_box(conversation, store, group[0])
+            return
+        bubble_body(role, group, image)
+        if controls:
+            actions.bar(conversation, store, group, index, kids, labels, n == count - 1, carry_on)
 
 
-def _start_edit(conversation_id: str) -> None:
-    session.editing = conversation_id
-
-
-def _resend(conversation: Conversation, store: ConversationStore, text: str) -> None:
-    text = st.session_state.get("edit_text", text)  # the widget's value at the click
-    if TURNS.live(conversation.id) is None and conversation.edit_last_user(text):
-        store.save(conversation)
-        session.answer_wanted = True
-    del session.editing
-
-
-def _regenerate(conversation: Conversation, store: ConversationStore) -> None:
-    if TURNS.live(conversation.id) is not None:
-        return  # another tab is answering it already; this page will show that answer
-    conversation.drop_last_answer()
-    store.save(conversation)
-    session.answer_wanted = True
-
-
-def _continue(conversation: Conversation) -> None:
-    if TURNS.live(conversation.id) is None:
-        session.continue_wanted = True
+def bubble_body(role: str, group: list, image) -> None:
+    """What a bubble shows of its messages (here and on a share link's page)."""
+    if role == "user":
+        render.message_body(group[0])
+        documents.under_question(group[0])
+    else:
+        assistant_turn(group)
+        grounding.panel(group, image)
 
 
 def _clear(conversation: Conversation, store: ConversationStore) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..i18n import N_
-from . import login, state
+from . import login, share, state
 from .i18n import switch, t
 
 APP_NAME = "GLM-4"
@@ -34,4 +34,6 @@ def frame(title: str) -> None:
             st.page_link(path, label=t(label), icon=icon)
         switch()
         st.divider()
-    login.gate(state.settings())  # nothing below is drawn for a visitor who must log in first
+    settings = state.settings()
+    # Nothing below is drawn for a visitor who must sign in first, but a public share link.
+    login.gate(settings, open_to_anyone=share.open_to_anyone(settings))

@@ -9,7 +9,7 @@ A page without a signed-in user shows how to sign in and stops there.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import streamlit as st
 
@@ -22,9 +22,11 @@ from .i18n import t, tm
 _LOG = logging.getLogger("glm4_app")
 
 
-def gate(settings: Settings) -> Identity | None:
+def gate(settings: Settings, open_to_anyone: bool = False) -> Identity | None:
     """The signed-in user (or this browser without a login); draws the account panel, or
-    how to sign in and stops the page while nobody is signed in."""
+    how to sign in and stops the page while nobody is signed in. ``open_to_anyone``: this page
+    shows something anyone may see (a public share link), so a visitor who is not signed in
+    is let through (None) instead."""
     if settings.auth == "oidc":
         found = _oidc_identity()
         identity.remember(found)
@@ -35,6 +37,8 @@ def gate(settings: Settings) -> Identity | None:
         if found is not None:
             identity.adopt_link(found, state.store(settings.data_dir / "conversations.sqlite3"))
     elif found is None:
+        if open_to_anyone:
+            return None  # nobody's account panel, keys or limits: nobody is signed in
         _ask_to_sign_in(settings)
     account.panel(found, settings)
     return found
@@ -56,7 +60,26 @@ def _ask_to_sign_in(settings: Settings) -> None:
     """Nobody is signed in on this page (the session ended, or the gate was passed some
     other way): say so and how to sign in, and draw nothing else."""
     st.markdown(t("### Sign in"))
-    if settings.auth == "header":
+    if settings.auth == "password":  # (the server sends a browser that never signed in to /signin)
+        st.info(t("You are signed out, or your session has ended. Sign in to continue."))
+    sign_in(settings, _here())
+    st.stop()
+
+
+def sign_in(settings: Settings, then: str) -> None:
+    """How to sign in from this page, coming back to ``then`` (a path of this site) after:
+    the server's sign-in page, the OIDC provider, or (behind a proxy) the proxy."""
+    if settings.auth == "password":
+        account.nav_link(f"/signin?next={quote(then, safe='')}", t("Sign in"), primary=True)
+    elif settings.auth == "oidc":
+        st.button(
+            t("Sign in"),
+            type="primary",
+            key="oidc_login",
+            on_click=st.login,
+            args=(auth.oidc_provider(_auth_secrets()),),
+        )
+    elif settings.auth == "header":
         st.error(
             t(
                 "This server signs people in through a proxy (header `{header}`), and this page was "
@@ -64,24 +87,22 @@ def _ask_to_sign_in(settings: Settings) -> None:
                 header=settings.auth_header,
             )
         )
-    else:
-        st.info(t("You are signed out, or your session has ended. Sign in to continue."))
-        account.nav_link(f"/signin?next={quote(_here(), safe='')}", t("Sign in"), primary=True)
-    st.stop()
 
 
 def _here() -> str:
+    """This page's path and query (``st.context.url`` holds no query): where to come back to."""
     try:
-        url = urlsplit(st.context.url or "/")
+        path = urlsplit(st.context.url or "/").path or "/"
     except Exception:  # no browser behind this run
-        return "/"
-    return (url.path or "/") + (f"?{url.query}" if url.query else "")
+        path = "/"
+    query = urlencode(st.query_params.to_dict())
+    return path + (f"?{query}" if query else "")
 
 
 # --- OIDC (st.login) -------------------------------------------------------------------------
 
 
-def _oidc_identity() -> Identity:
+def _oidc_identity() -> Identity | None:
     from streamlit.auth_util import is_authlib_installed
 
     section = _auth_secrets()
@@ -96,15 +117,7 @@ def _oidc_identity() -> Identity:
         st.stop()
     owner = auth.oidc_owner(st.user.to_dict())
     if owner is None:
-        st.markdown(t("### Sign in"))
-        st.button(
-            t("Sign in"),
-            type="primary",
-            key="oidc_login",
-            on_click=st.login,
-            args=(auth.oidc_provider(section),),
-        )
-        st.stop()
+        return None
     return Identity(owner, st.user.get("email") or st.user.get("name") or owner, "oidc")
 
 

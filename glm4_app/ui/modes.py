@@ -17,17 +17,24 @@ from ..generation import ChatBackend, GenerationParams
 from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
+from ..token_counts import COUNTS
 from . import documents, state, vision
 from .i18n import t
 
 Panel = Callable[[Conversation, ConversationStore, ChatBackend, Settings], None]
 Send = Callable[[Conversation, ConversationStore, ChatBackend, str], bool]
 Prompt = Callable[[Conversation, ChatBackend, GenerationParams], Fit]
+Meter = Callable[[Conversation, ChatBackend, GenerationParams, "list[dict] | None"], int]
 
 
 def plain_prompt(conversation: Conversation, backend: ChatBackend, params: GenerationParams) -> Fit:
     messages = conversation.prompt_messages()
     return Fit(messages, tokens=0)
+
+
+def plain_meter(conversation: Conversation, backend: ChatBackend, params: GenerationParams, tools) -> int:
+    messages = conversation.prompt_messages()
+    return COUNTS.count(backend, messages, tools) if messages or tools else 0
 
 
 def plain_send(conversation: Conversation, store: ConversationStore, backend: ChatBackend, text: str) -> bool:
@@ -47,7 +54,9 @@ class Mode:
     panel: Panel | None = None  # drawn above the chat: uploads, attachments
     send: Send = plain_send  # adds the user's message (False: nothing was added)
     prompt: Prompt = plain_prompt  # the messages to send; may raise doc_budget.DoesNotFit
-    meter: Callable[[Conversation], list[dict]] = lambda c: c.prompt_messages()  # what the meter counts
+    # What the context meter shows: the tokens of the next prompt as it will be sent (with
+    # these tool declarations).
+    meter: Meter = plain_meter
     tools: bool = False  # the model runs tools (All Tools): one that cannot is refused
     tools_when_able: bool = False  # tools are offered when the model can call them
 
@@ -74,7 +83,7 @@ MODES = {
             lambda s: state.chat_backend(s),
             panel=documents.panel,
             prompt=documents.prompt,
-            meter=documents.uncut_messages,
+            meter=documents.meter,
         ),
         Mode(
             "vision",

@@ -43,13 +43,14 @@ def show_refusal() -> None:
         ))
 
 
-def allowed_uploads(files: list, settings: Settings) -> list:
-    """The uploads within this user's size limit; each one over it gets a message."""
+def allowed_uploads(files: list, settings: Settings, report=None) -> list:
+    """The uploads within this user's size limit; each one over it gets a message (shown, or
+    handed to ``report``)."""
     kept = []
     for upload in files:
         refusal = limiter(settings).check_upload(upload.size, f"**{upload.name}**")
         if refusal:
-            st.error(tm(refusal.message))
+            (report or st.error)(tm(refusal.message))
         else:
             kept.append(upload)
     return kept

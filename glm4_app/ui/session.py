@@ -79,13 +79,15 @@ class Session:
     # -- the conversation loop
     answer_wanted = _Key[bool]("generate", bool)  # the next run should start an answer
     continue_wanted = _Key[bool]("continue", bool)  # ... carrying on the stopped last answer
-    editing = _Key["str | None"]("editing", lambda: None)  # conversation whose last message is edited
+    editing = _Key["str | None"]("editing", lambda: None)  # the id of the question being edited
     refusal = _Key["str | None"]("refusal", lambda: None)  # a per-user limit message, shown once
+    history_start = _Key["dict[str, int]"]("history_start", dict)  # first bubble shown, per conversation
     # -- the sidebar's conversation list
     confirm_delete = _Key["str | None"]("confirm_delete", lambda: None)
     import_generation = _Key[int]("import_generation", int)  # bumped for a fresh, empty uploader
     # -- Long document and Vision uploads
     upload_generation = _Key[int]("upload_generation", int)
+    document_errors = _Key["list[str]"]("document_errors", list)  # shown after the rerun an upload makes
     image_upload_generation = _Key[int]("image_upload_generation", int)
     image_errors = _Key["list[str]"]("image_errors", list)
     vision_refusal = _Key["VisionRefusal | None"]("vision_refusal", lambda: None)

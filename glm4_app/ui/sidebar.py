@@ -23,11 +23,11 @@ def model_card(backend: ChatBackend) -> None:
     st.caption(" · ".join(f for f in facts if f))
 
 
-def conversations(store: ConversationStore, current: Conversation) -> None:
+def conversations(store: ConversationStore, current: Conversation, settings: Settings) -> None:
     if st.button(t("➕ New chat"), use_container_width=True):
         state.new_conversation(current.mode)
         st.rerun()
-    history.panel(store, current)  # search, open, rename, delete, export, import
+    history.panel(store, current, settings)  # search, open, rename, share, delete, export, import
 
 
 def generation_params(settings: Settings, conversation: Conversation) -> GenerationParams:
@@ -62,14 +62,18 @@ def generation_params(settings: Settings, conversation: Conversation) -> Generat
     )
 
 
-def token_meter(backend: ChatBackend, messages: list[dict], tools: list[dict] | None = None) -> None:
-    used = backend.count_tokens(messages, tools) if messages or tools else 0
+OVER = ":red[{}]"  # the meter's text when the prompt does not fit
+
+
+def token_meter(backend: ChatBackend, used: int) -> None:
+    """How much of the context window the next prompt takes (``used`` tokens, counted once
+    per distinct prompt: see token_counts.py); red when it does not fit."""
     window = backend.info.context_window
     if getattr(backend.info, "exact_counts", True):
         text = t("Context: {used:,} / {window:,} tokens", used=used, window=window)
     else:  # no local tokenizer (a chat-completions API): the answer's stats hold the real count
         text = t("Context: about {used:,} / {window:,} tokens (estimate)", used=used, window=window)
-    st.progress(min(used / window, 1.0), text=text)
+    st.progress(min(used / window, 1.0), text=OVER.format(text) if used > window else text)
 
 
 def tool_label(name: str) -> str:
