@@ -167,6 +167,15 @@ def browser_page(url: str):
         yield page
 
 
+def new_page(browser, url: str, timeout_ms: int = 30_000, **context_options):
+    """A browser context of its own (cookies, a Streamlit session), its page opened at ``url``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1100}, **context_options)
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.goto(url)
+    return page
+
+
 def messages(page):
     return page.get_by_test_id("stChatMessage")
 

@@ -95,3 +95,16 @@ def tiny_vision(tiny_glm4v_path):
     backend = load_vision_backend(Settings(vision_model=str(tiny_glm4v_path)), lambda step: None)
     yield backend
     backend.engine.close()
+
+
+# --- Browser tests -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium under Playwright, one per browser test module (each test makes its own
+    contexts: cookies and sessions of their own)."""
+    from browser_helpers import chromium
+
+    with chromium() as browser:
+        yield browser

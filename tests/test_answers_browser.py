@@ -26,10 +26,10 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
     STATS_MARK,
-    chromium,
     expect,
     last_answer_text,
     messages,
+    new_page,
     offline_model_data_dir,
     run_server,
     send,
@@ -60,17 +60,9 @@ def server(data_dir, logs):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
 def open_page(browser, url: str):
     """A new tab of its own (its own Streamlit session), the chat box ready."""
-    page = browser.new_context(viewport={"width": 1280, "height": 1100}).new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url)
+    page = new_page(browser, url)
     expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=180_000)
     return page
 

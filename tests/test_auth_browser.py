@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser_helpers import REPO, chromium, needs_chromium, screenshot, serve_app, wait_for
+from browser_helpers import REPO, needs_chromium, new_page, screenshot, serve_app, wait_for
 from glm4_app.accounts import AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.store import ConversationStore
@@ -86,20 +86,6 @@ def env(data_dir, tiny_glm_path):
         "GLM4_CHAT_MODEL": str(tiny_glm_path),
         "GLM4_MAX_NEW_TOKENS": "8",
     }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-def new_page(browser, url: str, **options):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, **options)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url)
-    return page
 
 
 # --- 1. No login: the visitor cookie ---------------------------------------------------------------

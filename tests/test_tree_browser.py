@@ -23,9 +23,9 @@ pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
     STATS_MARK,
     answer_text,
-    chromium,
     expect,
     messages,
+    new_page,
     run_server,
     screenshot,
     send,
@@ -54,20 +54,9 @@ def server(tiny_glm_path, tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-def new_page(browser, url: str):
+def open_signed_out(browser, url: str):
     """A browser of its own (cookies, clipboard), signed out, at ``url``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1100})
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    return page
+    return new_page(browser, url, 60_000, permissions=["clipboard-read", "clipboard-write"])
 
 
 def sign_in(page, name: str) -> None:
@@ -87,7 +76,7 @@ def finished(page, count: int) -> str:
 
 
 def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, browser):
-    alice = new_page(browser, server.url)
+    alice = open_signed_out(browser, server.url)
     sign_in(alice, "alice")
     send(alice, "What is the capital of France?")
     versions = [finished(alice, 2)]
@@ -125,7 +114,7 @@ def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, brow
     assert link.startswith(server.url) and "u=" not in link and "c=" not in link
 
     share_id = link.split("?share=")[1]
-    bob = new_page(browser, link)  # another browser, signed out: sent to sign in first
+    bob = open_signed_out(browser, link)  # another browser, signed out: sent to sign in first
     assert f"/signin?next=%2F%3Fshare%3D{share_id}" in bob.url
     sign_in(bob, "bob")
     assert bob.url == link  # back on the link
@@ -144,7 +133,7 @@ def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, brow
 
 
 def test_a_link_open_to_anyone_opens_signed_out_and_sign_in_comes_back_to_it(server, browser):
-    alice = new_page(browser, server.url)
+    alice = open_signed_out(browser, server.url)
     sign_in(alice, "alice")
     send(alice, "Who may read this?")
     answer = finished(alice, 2)
@@ -161,7 +150,7 @@ def test_a_link_open_to_anyone_opens_signed_out_and_sign_in_comes_back_to_it(ser
     revoked_or_wrong = httpx.get(server.url + "/?share=NoSuchShareLinkAtAll123", headers=page)
     assert revoked_or_wrong.status_code == 303 and revoked_or_wrong.headers["location"].startswith("/signin?next=")
 
-    stranger = new_page(browser, public)  # signed out, and stays so
+    stranger = open_signed_out(browser, public)  # signed out, and stays so
     expect(messages(stranger)).to_have_count(2)
     assert stranger.url == public
     expect(messages(stranger).first).to_contain_text("Who may read this?")
