@@ -110,8 +110,9 @@ class ConversationStore:
         return True
 
     def reassign_owner(self, old: str, new: str) -> int:
-        """Give every conversation of ``old`` to ``new`` (a visitor adopting an old ``?u=`` link);
-        how many moved. Their order in the sidebar stays as it was."""
+        """Give every conversation of ``old`` to ``new`` (a visitor adopting an old ``?u=`` link),
+        with the share links made of them; how many conversations moved. Their order in the
+        sidebar stays as it was."""
         with closing(self._connect()) as db, db:
             rows = db.execute("SELECT id, data FROM conversations WHERE owner = ?", (old,)).fetchall()
             for conversation_id, data in rows:
@@ -120,6 +121,7 @@ class ConversationStore:
                     "UPDATE conversations SET owner = ?, data = ? WHERE id = ?",
                     (new, json.dumps(moved, ensure_ascii=False), conversation_id),
                 )
+            db.execute("UPDATE shares SET owner = ? WHERE owner = ?", (new, old))
         return len(rows)
 
     def delete(self, conversation_id: str, owner: str | None = None) -> bool:

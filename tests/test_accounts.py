@@ -10,7 +10,7 @@ import threading
 import pytest
 from argon2 import PasswordHasher
 
-from glm4_app import users
+from glm4_app import shares, users
 from glm4_app.accounts import AccountError, AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.identity import (
@@ -265,8 +265,13 @@ def test_only_old_link_keys_can_be_adopted(db):
     conversations = ConversationStore(db)
     old = Conversation(mode="chat", owner="0123456789abcdef")
     old.add_user("from the old link")
+    old.add_answer("kept")
     conversations.save(old)
+    link = shares.create(conversations, old)
     assert conversations.reassign_owner("0123456789abcdef", "anon:new") == 1
     assert conversations.load(old.id).owner == "anon:new"
     assert conversations.recent("chat", "anon:new") == [(old.id, "from the old link")]
+    # Its share links go with it: listed in its menu, and revocable, by the new owner.
+    assert [s.id for s in shares.of_conversation(conversations, old.id, "anon:new")] == [link.id]
+    assert shares.revoke(conversations, link.id, "anon:new")
     assert conversations.reassign_owner("0123456789abcdef", "anon:other") == 0  # once

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from glm4_app.accounts import AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.history import to_json
-from glm4_app.identity import SESSION_COOKIE
+from glm4_app.identity import SESSION_COOKIE, VISITOR_COOKIE, new_visitor_token
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.store import ConversationStore
 from glm4_app.ui import identity, state
@@ -118,6 +118,28 @@ def test_two_users_see_disjoint_conversations(open_page, accounts):
     assert all("alice's secret" not in text for _, text in bubbles(snooper))
     # Alice signing in again (a new session) gets hers back.
     assert sidebar_titles(signed_in(accounts, None, "alice", open_page)) == ["alice's secret"]
+
+
+def test_a_visitor_opening_another_visitors_link_keeps_their_own_list(open_page, monkeypatch):
+    """Without a login a conversation link opens for whoever has it, but the sidebar lists the
+    visitor's own conversations, and the one opened by its link has no menu to rename, share
+    or delete it."""
+    browser: dict[str, str] = {}
+    monkeypatch.setattr(identity, "cookies", lambda: dict(browser))
+    browser[VISITOR_COOKIE] = new_visitor_token()
+    owner = open_page(ScriptedBackend(["A"]))
+    send(owner, "the owner's other chat")
+    owner = open_page(ScriptedBackend(["A"]))
+    send(owner, "the linked chat")
+    link = owner.query_params["c"]
+
+    browser[VISITOR_COOKIE] = new_visitor_token()  # another browser
+    visitor = open_page(ScriptedBackend(["A"]))
+    send(visitor, "the visitor's own chat")
+    visitor = open_page(ScriptedBackend(["unused"]), c=link)
+    assert bubbles(visitor)[0] == ("user", "the linked chat")  # the link opens
+    assert sidebar_titles(visitor) == ["the visitor's own chat"]
+    assert "📝 This conversation" not in [e.label for e in visitor.sidebar.expander]
 
 
 def test_an_admin_adds_and_removes_accounts_from_the_sidebar(open_page, accounts):
