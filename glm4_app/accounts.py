@@ -29,6 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .auth import password_owner, user_name_problem
+from .notices import Notice, NoticeError
 
 ROLES = ("admin", "user")
 KEY_PREFIX = "sk-glm4-"
@@ -62,8 +63,8 @@ CREATE INDEX IF NOT EXISTS api_keys_by_owner ON api_keys (owner);
 """
 
 
-class AccountError(ValueError):
-    """A refused change (name taken, password too short, ...): one sentence for the user."""
+class AccountError(NoticeError, ValueError):
+    """A refused change (name taken, password too short, ...); its notice says which."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class AccountStore:
         if problem:
             raise AccountError(problem)
         if role not in ROLES:
-            raise AccountError(f"A role is one of {', '.join(ROLES)}.")
+            raise AccountError(Notice("accounts.role", roles=ROLES))
         hashed = self.hasher.hash(password)
         with closing(self._connect()) as db, db:
             sql = "INSERT OR IGNORE INTO users (key, name, password_hash, role, created_at) SELECT ?, ?, ?, ?, ?"
@@ -141,8 +142,8 @@ class AccountStore:
             added = db.execute(sql, (_key(name), name, hashed, role, self.clock())).rowcount
         if not added:
             if only_if_none and self.count_users():
-                raise AccountError("Sign-up is closed: the first account exists already.")
-            raise AccountError(f"The user name {name} is taken.")
+                raise AccountError(Notice("accounts.sign_up_closed"))
+            raise AccountError(Notice("accounts.name_taken", name=name))
         return User(name, role)
 
     def remove_user(self, name: str) -> bool:
@@ -167,16 +168,16 @@ class AccountStore:
             ).rowcount
             db.execute("DELETE FROM sessions WHERE user_key = ?", (_key(name),))
         if not changed:
-            raise AccountError(f"There is no user named {name.strip()}.")
+            raise AccountError(Notice("accounts.no_such_user", name=name.strip()))
 
     def set_role(self, name: str, role: str) -> None:
         if role not in ROLES:
-            raise AccountError(f"A role is one of {', '.join(ROLES)}.")
+            raise AccountError(Notice("accounts.role", roles=ROLES))
         with closing(self._connect()) as db, db:
             if not db.execute(
                 "UPDATE users SET role = ? WHERE key = ?", (role, _key(name))
             ).rowcount:
-                raise AccountError(f"There is no user named {name.strip()}.")
+                raise AccountError(Notice("accounts.no_such_user", name=name.strip()))
 
     def user(self, name: str) -> User | None:
         with closing(self._connect()) as db:
@@ -309,11 +310,11 @@ class AccountStore:
         return [n for n in names if self.user(n) is None and not user_name_problem(n)]
 
 
-def password_problem(password: str) -> str | None:
+def password_problem(password: str) -> Notice | None:
     if len(password) < MIN_PASSWORD:
-        return f"A password has at least {MIN_PASSWORD} characters."
+        return Notice("accounts.password_short", count=MIN_PASSWORD)
     if len(password) > 1024:
-        return "A password has at most 1024 characters."
+        return Notice("accounts.password_long", count=1024)
     return None
 
 

@@ -21,6 +21,7 @@ from .events import (
 )
 from .formats import format_of
 from .generation import ChatBackend, GenerationParams, Message
+from .notices import Notice
 from .tool_steps import call_messages
 from .tool_types import ToolCall, ToolResult
 from .tools.base import Tool
@@ -75,11 +76,7 @@ def run_agent(
             yield Error(_CUT_OFF[stats.finish_reason], "backend")
             return
         if step > max_steps:
-            yield Error(
-                f"Stopped after {max_steps} tool steps without a final answer "
-                "(GLM4_TOOL_MAX_STEPS). Ask again, or raise the limit.",
-                "backend",
-            )
+            yield Error(Notice("agent.too_many_steps", steps=max_steps), "backend")
             return
         # The step goes back as written, its thinking too: templates that keep the thinking
         # of the answer in progress (GLM-4.5) render it, the others drop it.
@@ -97,11 +94,9 @@ def run_agent(
 
 
 _CUT_OFF = {
-    "length": "The answer reached the max new tokens limit in the middle of a tool call; "
-    "nothing was run. Raise max new tokens and regenerate.",
-    "context": "The context window filled up in the middle of a tool call; nothing was run. "
-    "Start a new chat or remove earlier turns.",
-    "cancelled": "Stopped.",
+    "length": Notice("agent.call_cut_by_length"),
+    "context": Notice("agent.call_cut_by_context"),
+    "cancelled": Notice("agent.stopped"),
 }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .hosting import address_is_hosted
+from .notices import Notice
 
 _USER_NAME = re.compile(r"[\w.@+-]{1,64}")
 
@@ -23,9 +24,9 @@ _USER_NAME = re.compile(r"[\w.@+-]{1,64}")
 # --- Names and owner keys ------------------------------------------------------------------
 
 
-def user_name_problem(name: str) -> str | None:
+def user_name_problem(name: str) -> Notice | None:
     if not _USER_NAME.fullmatch(name.strip()):
-        return "A user name is 1 to 64 letters, digits or `. @ + - _` (no spaces)."
+        return Notice("auth.user_name")
     return None
 
 
@@ -98,28 +99,28 @@ def oidc_provider(auth_section: Mapping[str, Any]) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
-def oidc_config_problems(auth_section: Mapping[str, Any] | None, authlib_ok: bool) -> list[str]:
-    """What stops ``st.login`` from working, in words an admin can act on; empty when fine."""
+def oidc_config_problems(auth_section: Mapping[str, Any] | None, authlib_ok: bool) -> list[Notice]:
+    """What stops ``st.login`` from working, for an admin to act on; empty when fine."""
     problems = []
     if not authlib_ok:
-        problems.append("The `Authlib` package (>= 1.3.2) is not installed: `pip install Authlib`.")
+        problems.append(Notice("oidc.no_authlib"))
     if not auth_section:
-        return problems + ["`.streamlit/secrets.toml` has no `[auth]` section."]
+        return problems + [Notice("oidc.no_section")]
     redirect = str(auth_section.get("redirect_uri", ""))
     if not redirect.endswith("/oauth2callback"):
-        problems.append("`[auth] redirect_uri` must be this app's URL + `/oauth2callback`.")
+        problems.append(Notice("oidc.redirect_uri"))
     if len(str(auth_section.get("cookie_secret", ""))) < 32:
-        problems.append("`[auth] cookie_secret` must be a random string of at least 32 characters.")
+        problems.append(Notice("oidc.cookie_secret"))
     named = [v for v in auth_section.values() if isinstance(v, Mapping)]
     providers = [auth_section] if any(k in auth_section for k in _PROVIDER_KEYS) else named
     if not providers:
-        problems.append("No identity provider: set client_id, client_secret and server_metadata_url.")
+        problems.append(Notice("oidc.no_provider"))
     elif len(providers) > 1:
-        problems.append("Several `[auth.NAME]` providers: keep exactly one.")
+        problems.append(Notice("oidc.several_providers"))
     else:
         missing = [k for k in _PROVIDER_KEYS if not providers[0].get(k)]
         if missing:
-            problems.append(f"The identity provider lacks {', '.join(missing)}.")
+            problems.append(Notice("oidc.provider_lacks", keys=", ".join(missing)))
     return problems
 
 
@@ -131,11 +132,9 @@ def open_to_network(address: str | None, auth: str) -> bool:
     return auth == "none" and address_is_hosted(address)
 
 
-OPEN_WARNING = (
-    "This server listens on {address} without a login: anyone who can reach it can use the "
-    "model and read every conversation link. Set GLM4_AUTH=password or GLM4_AUTH=oidc "
-    "(see README, Hosting for a team)."
-)
+def open_warning(address: str | None) -> Notice:
+    """The warning for a server open to the network without a login."""
+    return Notice("auth.open_to_network", address=address or Notice("auth.every_interface"))
 
 
 def startup_warning(address: str, env=None, secrets_file: Path = Path(".streamlit/secrets.toml")) -> str | None:
@@ -148,7 +147,7 @@ def startup_warning(address: str, env=None, secrets_file: Path = Path(".streamli
 
         secrets = {k: v for k, v in tomllib.loads(secrets_file.read_text()).items() if not isinstance(v, dict)}
     auth_mode = Settings.load(env, secrets).auth
-    return OPEN_WARNING.format(address=address or "every network interface") if open_to_network(address, auth_mode) else None
+    return str(open_warning(address)) if open_to_network(address, auth_mode) else None  # a terminal: English
 
 
 if __name__ == "__main__":  # pragma: no cover - the command-line helper of scripts/run.sh

@@ -16,7 +16,8 @@ from . import tree
 from .doc_budget import Doc, build_messages
 from .events import Stats
 from .generation import Message as PromptMessage
-from .messages import ImageRef, Message, answered
+from .messages import ImageRef, Message, answered, document_entry
+from .notices import from_data, stored
 
 
 @dataclass
@@ -177,7 +178,7 @@ class Conversation:
         ids = {m["id"] for m in data["messages"]}
         data["chosen"] = {k: v for k, v in self.chosen.items() if v in ids and (not k or k in ids)}
         data["disabled_tools"] = list(self.disabled_tools)
-        data["documents"] = [dict(d) for d in self.documents]
+        data["documents"] = [document_entry(d, stored) for d in self.documents]
         data["attached"] = list(self.attached)
         data["attached_pages"] = list(self.attached_pages)
         return data
@@ -185,6 +186,7 @@ class Conversation:
     @classmethod
     def from_dict(cls, data: dict) -> "Conversation":
         values = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k not in ("messages", "others")}
+        values["documents"] = [document_entry(d, from_data) for d in values.get("documents") or ()]
         nodes = [Message.from_dict(m, f"m{i}") for i, m in enumerate(data.get("messages") or ())]
         if "leaf" not in data:  # saved before trees: one branch, documents sent from its start
             conversation = cls(**values, messages=nodes)

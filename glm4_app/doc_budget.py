@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Callable, Literal
 
 from .documents import format_for_prompt as documents_block
+from .notices import Notice, NoticeError
 
 Strategy = Literal["truncate", "drop_turns"]
 CountTokens = Callable[[list[dict]], int]
@@ -36,11 +37,11 @@ class Doc:
 class Fit:
     messages: list[dict]
     tokens: int
-    note: str = ""  # what was cut, for the user; empty when everything fits
+    note: Notice | str = ""  # what was cut, for the user; empty when everything fits
 
 
-class DoesNotFit(ValueError):
-    pass
+class DoesNotFit(NoticeError, ValueError):
+    """Nothing was cut, or cutting cannot help; the notice says which and what to do."""
 
 
 def user_content(docs: list[Doc], question: str) -> str:
@@ -95,10 +96,7 @@ def fit(
     if tokens <= budget:
         return Fit(messages, tokens)
     if strategy is None:
-        raise DoesNotFit(
-            f"The documents and conversation take {tokens:,} tokens; the model reads "
-            f"{window:,}, and {reserve:,} are kept for the answer."
-        )
+        raise DoesNotFit(Notice("fit.over", tokens=tokens, window=window, reserve=reserve))
     if strategy == "drop_turns":
         return _drop_turns(system_prompt, turns, budget, count)
     return _truncate(system_prompt, turns, budget, count, tokens)
@@ -111,13 +109,10 @@ def _drop_turns(system_prompt, turns, budget, count) -> Fit:
         messages = build_messages(system_prompt, kept_turns)
         kept = count(messages)
         if kept <= budget:
-            return Fit(messages, kept, f"The {dropped} oldest turn(s) were left out to fit the context.")
+            return Fit(messages, kept, Notice("fit.turns_dropped", count=dropped))
     latest = _carry_documents(turns, starts[-1]) if starts else turns
     needed = count(build_messages(system_prompt, latest))
-    raise DoesNotFit(
-        f"Even without earlier turns the prompt takes {needed:,} tokens, over the {budget:,} "
-        "available: the documents themselves are too long. Shorten the documents instead."
-    )
+    raise DoesNotFit(Notice("fit.documents_too_long", tokens=needed, budget=budget))
 
 
 def _carry_documents(turns: list[dict], start: int) -> list[dict]:
@@ -137,20 +132,15 @@ def _truncate(system_prompt, turns, budget, count, tokens) -> Fit:
     rest = count(build_messages(system_prompt, _without_documents(turns))) if docs else tokens
     doc_tokens = tokens - rest
     if not docs or rest >= budget or doc_tokens <= 0:
-        raise DoesNotFit("The conversation alone is too long; drop the oldest turns instead.")
+        raise DoesNotFit(Notice("fit.conversation_too_long"))
     share = (budget - rest) / doc_tokens
     for _ in range(12):  # token counts are not linear in characters: shrink until it fits
         messages = build_messages(system_prompt, _shortened(turns, share), remember=False)
         kept = count(messages)
         if kept <= budget:
-            return Fit(
-                messages,
-                kept,
-                f"The documents were shortened to about {share:.0%} of their length: the start "
-                "and end of each are kept, and a marker shows where the middle was left out.",
-            )
+            return Fit(messages, kept, Notice("fit.documents_shortened", share=share))
         share *= 0.9
-    raise DoesNotFit("The documents could not be shortened enough; drop the oldest turns instead.")
+    raise DoesNotFit(Notice("fit.cannot_shorten"))
 
 
 def _without_documents(turns: list[dict]) -> list[dict]:

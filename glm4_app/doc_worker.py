@@ -37,6 +37,7 @@ from dataclasses import asdict
 from .documents import Document, DocumentError, DocumentLimits
 from .documents.base import MAX_TEXT_CHARS
 from .documents.pdf import ScannedPdf
+from .notices import Notice, from_data, stored
 from .settings import APP_DIR
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class Pool:
         name: str,
         data: bytes,
         limits: DocumentLimits,
-        progress: Callable[[float, str], None] | None,
+        progress: Callable[[float, Notice], None] | None,
         timeout_s: float,
         memory_mb: int,
     ) -> Document:
@@ -176,10 +177,7 @@ class Pool:
                     worker = _started()
                 except Exception:
                     log.exception("no document worker could be started")
-                    raise DocumentError(
-                        f"{name} could not be read: the document reader did not start "
-                        "(details are in the server log)."
-                    ) from None
+                    raise DocumentError(Notice("documents.reader_did_not_start", name=name)) from None
             healthy = False
             try:
                 document = _job(worker, name, data, limits, progress, timeout_s, memory_mb)
@@ -228,10 +226,10 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
             message = json.loads(payload)
             if "progress" in message:
                 if progress is not None:
-                    progress(float(message["progress"]), str(message["message"]))
+                    progress(float(message["progress"]), from_data(message["message"]))
                 continue
             if "error" in message:
-                error = str(message["error"])
+                error = from_data(message["error"])
                 if message.get("memory"):
                     raise WorkerLost(error)
                 raise _ERRORS.get(message.get("type"), DocumentError)(error)
@@ -244,11 +242,10 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
                 text=text.decode("utf-8", "surrogatepass"),
                 pages=None if pages is None else int(pages),
                 chars=int(fields["chars"]),
-                notes=tuple(str(note) for note in fields["notes"]),
+                notes=tuple(from_data(note) for note in fields["notes"]),
             )
     except TimeoutError:
-        message = f"{name} took too long to read (over {timeout_s:g} s); nothing was added."
-        raise WorkerLost(message) from None
+        raise WorkerLost(Notice("documents.read_timeout", name=name, seconds=f"{timeout_s:g}")) from None
     except DocumentError:
         raise
     except (EOFError, BrokenPipeError, ValueError, KeyError, TypeError):
@@ -263,7 +260,7 @@ class WorkerLost(DocumentError):
     memory, crashed): the pool replaces it."""
 
 
-def _died(name: str, worker: Worker, memory_mb: int) -> str:
+def _died(name: str, worker: Worker, memory_mb: int) -> Notice:
     try:
         worker.process.wait(timeout=1)  # how it ended, before it is made sure to
     except subprocess.TimeoutExpired:
@@ -271,12 +268,9 @@ def _died(name: str, worker: Worker, memory_mb: int) -> str:
     worker.kill()
     log.info("document worker for %s ended with %s", name, worker.process.returncode)
     if worker.process.returncode == -signal.SIGXCPU:
-        return f"{name} took too long to read; nothing was added."
+        return Notice("documents.read_cpu_limit", name=name)
     # Under its memory limit a parser that does not check its allocations crashes instead.
-    return (
-        f"{name} could not be read: reading it needed too much memory (over {memory_mb:,} MB) "
-        "or crashed the reader; nothing was added."
-    )
+    return Notice("documents.reader_crashed", name=name, limit=memory_mb)
 
 
 # --- the worker process -----------------------------------------------------------------------
@@ -307,8 +301,8 @@ def _serve() -> None:
         kind, size = _HEADER.unpack(header)
         return kind, stdin.read(size)
 
-    def progress(fraction: float, message: str) -> None:
-        send(b"J", json.dumps({"progress": fraction, "message": message}).encode())
+    def progress(fraction: float, message: Notice) -> None:
+        send(b"J", json.dumps({"progress": fraction, "message": stored(message)}).encode())
 
     send(b"J", b'{"ready": true}')
     while True:
@@ -323,11 +317,11 @@ def _serve() -> None:
             limits = DocumentLimits(**job["limits"])
             document = extract(job["name"], data_frame[1], limits, progress)
         except DocumentError as error:  # its type too: a scan is offered to the vision model
-            failure = {"error": str(error), "type": type(error).__name__}
+            failure = {"error": stored(error.notice), "type": type(error).__name__}
         except MemoryError:
             mb, name = job["memory_mb"], job["name"]
-            message = f"{name} needed too much memory to read (over {mb:,} MB); nothing was added."
-            failure = {"error": message, "memory": True}
+            message = Notice("documents.read_memory_limit", name=name, limit=mb)
+            failure = {"error": stored(message), "memory": True}
         finally:  # before answering: the answer itself needs memory
             resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
         if failure is not None:
@@ -335,7 +329,8 @@ def _serve() -> None:
             if failure.get("memory"):
                 return  # its heap may be in any state: the app starts another worker
             continue
-        fields = {k: v for k, v in asdict(document).items() if k != "text"}
+        fields = {k: v for k, v in asdict(document).items() if k not in ("text", "notes")}
+        fields["notes"] = [stored(note) for note in document.notes]
         send(b"J", json.dumps({"document": fields}).encode())
         send(b"B", document.text.encode("utf-8", "surrogatepass"))
 

@@ -19,6 +19,7 @@ from typing import Iterator
 from .documents.pdf import page_marker
 from .events import Error, Prefill, TextDelta
 from .generation import GenerationParams
+from .notices import Notice, NoticeError
 from .vision.grounding import mark_boxes
 
 PROMPT = (
@@ -46,8 +47,8 @@ class PageText:
     text: str
 
 
-class RecognitionError(RuntimeError):
-    """The vision model failed on a page; the message says which and why."""
+class RecognitionError(NoticeError, RuntimeError):
+    """The vision model failed on a page; the notice says which and why."""
 
 
 def recognise(
@@ -67,7 +68,7 @@ def recognise(
                 elif isinstance(event, Prefill):
                     yield Reading(number, total, 0)
                 elif isinstance(event, Error):
-                    raise RecognitionError(f"Reading page {number} of {total} failed: {event.message}")
+                    raise RecognitionError(Notice("ocr.page_failed", page=number, pages=total, error=event.message))
         yield PageText(number, total, clean("".join(text)))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Union
 
+from .notices import Notice
 from .tool_types import ToolCall, ToolResult
 
 FinishReason = Literal["stop", "length", "context", "cancelled"]
@@ -71,7 +72,7 @@ ErrorKind = Literal["context", "oom", "queue_full", "backend"]
 
 @dataclass(frozen=True)
 class Error:
-    message: str
+    message: Notice | str  # a Notice worded where it is shown; str: an exception's own text
     kind: ErrorKind = "backend"
 
 

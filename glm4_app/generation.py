@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Iterator, Protocol
 
 from .events import Event
+from .notices import Notice
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,9 @@ class ModelInfo:
     name: str  # what the user sees, e.g. "THUDM/glm-4-9b-chat-hf"
     context_window: int
     reasoning: bool = False  # the model thinks before answering (GLM-Z1)
-    device: str = "cpu"
-    precision: str = ""  # "bfloat16", "4-bit nf4", ...
-    notice: str | None = None  # shown as a banner, e.g. why the offline model is in use
+    device: Notice | str = "cpu"  # a served model: Notice("model.served_by", base_url=...)
+    precision: Notice | str = ""  # "bfloat16", "4-bit nf4", ...
+    notice: Notice | None = None  # shown as a banner, e.g. why the offline model is in use
     tools: bool = False  # its chat template can declare tools (All Tools mode)
     tool_format: str = "glm4"  # how its output carries tool calls (see formats/)
     exact_counts: bool = True  # False: token counts before an answer are estimates

@@ -18,6 +18,7 @@ from . import tree
 from .conversation import Conversation
 from .events import Stats
 from .messages import Message
+from .notices import Notice, NoticeError
 
 FORMAT = "glm4-chat-conversation"
 VERSION = 2  # 1: a flat list of messages; 2: every message with its parent, and the leaf shown
@@ -25,13 +26,14 @@ MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MAX_IMPORT_MESSAGES = 10_000
 MODES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vision": "Vision"}
 _ROLES = {"system", "user", "assistant", "observation"}
-_TEXT_FIELDS = ("id", "parent", "reasoning", "metadata", "note", "error", "display", "model", "call_id", "not_run")
+_TEXT_FIELDS = ("id", "parent", "reasoning", "metadata", "display", "model", "call_id", "not_run")
+_NOTICE_FIELDS = ("note", "error")  # text, or a notice as data (notices.py)
 _FLAGS = ("is_error", "stopped", "partial")
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
 
 
-class ImportProblem(ValueError):
-    pass
+class ImportProblem(NoticeError, ValueError):
+    """Why a file cannot be imported; nothing of it was kept."""
 
 
 def to_json(conversation: Conversation) -> str:
@@ -84,22 +86,22 @@ def _quote(text: str) -> str:
 def from_json(raw: bytes, owner: str) -> Conversation:
     """A new conversation (fresh id, this owner) from an exported file."""
     if len(raw) > MAX_IMPORT_BYTES:
-        raise ImportProblem(f"The file is over {MAX_IMPORT_BYTES // 1024 // 1024} MB.")
+        raise ImportProblem(Notice("import.too_large", limit=MAX_IMPORT_BYTES // 1024 // 1024))
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ImportProblem(f"This is not a JSON file ({err}).") from None
+        raise ImportProblem(Notice("import.not_json", error=err)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ImportProblem("This JSON file is not a conversation exported from this app.")
+        raise ImportProblem(Notice("import.not_an_export"))
     if data.get("version") not in (1, VERSION):
-        raise ImportProblem(f"This export has version {data.get('version')!r}; this app reads versions 1 to {VERSION}.")
+        raise ImportProblem(Notice("import.version", found=repr(data.get("version")), expected=VERSION))
     conv = data.get("conversation")
     if not isinstance(conv, dict):
-        raise ImportProblem("The file has no conversation in it.")
+        raise ImportProblem(Notice("import.no_conversation"))
     if data["version"] == 1:
         conv.pop("leaf", None)  # a flat list: one branch
     elif not isinstance(conv.get("leaf"), str):
-        raise ImportProblem("The file does not say which message is shown last (`leaf`).")
+        raise ImportProblem(Notice("import.no_leaf"))
     _check(conv)
     if not _chosen_ok(conv.get("chosen", {})):
         conv.pop("chosen")  # which version was shown last at each message: worth no refusal
@@ -109,7 +111,7 @@ def from_json(raw: bytes, owner: str) -> Conversation:
         # server (a download button would hand it out), so they are dropped, not followed.
         if message.images or message.files:
             message.images, message.files, message.pages = [], [], []
-            message.note = (message.note + " (attached files were not imported)").strip()
+            message.note = Notice("import.files_not_imported", note=message.note)
     conversation.attached, conversation.attached_pages = [], []
     conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
     conversation.owner = owner
@@ -119,35 +121,35 @@ def from_json(raw: bytes, owner: str) -> Conversation:
 
 def _check(conv: dict) -> None:
     if conv.get("mode", "chat") not in MODES:
-        raise ImportProblem(f"Unknown mode {conv.get('mode')!r}.")
+        raise ImportProblem(Notice("import.unknown_mode", mode=repr(conv.get("mode"))))
     for name in ("title", "system_prompt"):
         if not isinstance(conv.get(name, ""), str):
-            raise ImportProblem(f"`{name}` must be text.")
+            raise ImportProblem(Notice("import.not_text", name=name))
     messages = conv.get("messages", [])
     if not isinstance(messages, list):
-        raise ImportProblem("`messages` must be a list.")
+        raise ImportProblem(Notice("import.not_a_list", name="messages"))
     if len(messages) > MAX_IMPORT_MESSAGES:
-        raise ImportProblem(
-            f"The file holds {len(messages):,} messages; at most {MAX_IMPORT_MESSAGES:,} can be imported."
-        )
+        raise ImportProblem(Notice("import.too_many_messages", count=len(messages), limit=MAX_IMPORT_MESSAGES))
     for i, m in enumerate(messages, 1):
         if not isinstance(m, dict) or m.get("role") not in _ROLES or not isinstance(m.get("content"), str):
-            raise ImportProblem(f"Message {i} is not a message (a role and a text content).")
-        if any(not isinstance(m[key], str) for key in _TEXT_FIELDS if key in m):
-            raise ImportProblem(f"Message {i} has a field that should be text but is not.")
+            raise ImportProblem(Notice("import.not_a_message", number=i))
+        if any(not isinstance(m[key], str) for key in _TEXT_FIELDS if key in m) or any(
+            not _notice_ok(m[key]) for key in _NOTICE_FIELDS if key in m
+        ):
+            raise ImportProblem(Notice("import.field_not_text", number=i))
         if any(not isinstance(m[key], bool) for key in _FLAGS if key in m):
-            raise ImportProblem(f"Message {i} has a flag that should be true or false but is not.")
+            raise ImportProblem(Notice("import.flag_not_bool", number=i))
         step = m.get("step")
         if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
-            raise ImportProblem(f"Message {i} has a step that is not a number.")
+            raise ImportProblem(Notice("import.step_not_number", number=i))
         if "stats" in m and not _stats_ok(m["stats"]):
-            raise ImportProblem(f"Message {i} has malformed statistics.")
+            raise ImportProblem(Notice("import.bad_stats", number=i))
         if not _attachments_ok(m):
-            raise ImportProblem(f"Message {i} has malformed images, files or citations.")
+            raise ImportProblem(Notice("import.bad_attachments", number=i))
         if not isinstance(m.get("created_at", 0), (int, float)) or isinstance(m.get("created_at"), bool):
-            raise ImportProblem(f"Message {i} has a time that is not a number.")
+            raise ImportProblem(Notice("import.time_not_number", number=i))
         if not isinstance(m.get("documents", []), list) or not all(_doc_ok(d) for d in m.get("documents", [])):
-            raise ImportProblem(f"Message {i} has a document that lacks its name, kind, text or sizes.")
+            raise ImportProblem(Notice("import.bad_message_document", number=i))
     if "leaf" in conv:
         shape = tree.problem([m.get("id", "") for m in messages], [m.get("parent", "") for m in messages], conv["leaf"])
         if shape is not None:
@@ -155,18 +157,24 @@ def _check(conv: dict) -> None:
     for name in ("documents", "disabled_tools"):
         value = conv.get(name, [])
         if not isinstance(value, list):
-            raise ImportProblem(f"`{name}` must be a list.")
+            raise ImportProblem(Notice("import.not_a_list", name=name))
     for i, doc in enumerate(conv.get("documents", []), 1):
         if not _doc_ok(doc):
-            raise ImportProblem(f"Document {i} lacks its name, kind, text or sizes.")
+            raise ImportProblem(Notice("import.bad_document", number=i))
     if not isinstance(conv.get("thinking", True), bool):
-        raise ImportProblem("`thinking` must be true or false.")
+        raise ImportProblem(Notice("import.not_bool", name="thinking"))
     if conv.get("waiting_for", "") not in ("", "fit"):
-        raise ImportProblem(f"Unknown waiting_for {conv.get('waiting_for')!r}.")
+        raise ImportProblem(Notice("import.unknown_value", name="waiting_for", value=repr(conv.get("waiting_for"))))
     if conv.get("fit_strategy") not in (None, "truncate", "drop_turns"):
-        raise ImportProblem(f"Unknown fit_strategy {conv.get('fit_strategy')!r}.")
+        raise ImportProblem(Notice("import.unknown_value", name="fit_strategy", value=repr(conv.get("fit_strategy"))))
     if not isinstance(conv.get("created_at", 0), (int, float)):
-        raise ImportProblem("`created_at` must be a number.")
+        raise ImportProblem(Notice("import.not_number", name="created_at"))
+
+
+def _notice_ok(value) -> bool:
+    return isinstance(value, str) or isinstance(value, dict) and isinstance(value.get("kind"), str) and isinstance(
+        value.get("values", {}), dict
+    )
 
 
 def _doc_ok(doc) -> bool:

@@ -1,7 +1,7 @@
 """Per-user limits: requests per minute (sliding window), requests at once, upload size and
 prompt length. Each user has their own counters, so one busy user never slows another.
 
-A refusal is data (``Refusal``) with a message that says which limit and when to retry.
+A refusal is data (``Refusal``) with a notice that says which limit and when to retry.
 Thread-safe: Streamlit runs every session in its own thread. 0 means unlimited everywhere.
 """
 
@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+from .notices import Notice
+
 WINDOW_S = 60.0
 
 
 @dataclass(frozen=True)
 class Refusal:
     limit: str  # "requests_per_minute" | "concurrent" | "upload" | "context"
-    message: str
+    message: Notice
     retry_after_s: float | None = None  # None: waiting does not help
 
 
@@ -70,16 +72,13 @@ class UserLimits:
                 started.popleft()
             if self.concurrent and self._running[user] >= self.concurrent:
                 return Refusal(
-                    "concurrent",
-                    f"You already have {self._running[user]} answer(s) in progress, the most one "
-                    f"user may have at once ({self.concurrent}). Try again once one has finished.",
+                    "concurrent", Notice("limits.concurrent", count=self._running[user], limit=self.concurrent)
                 )
             if self.requests_per_minute and len(started) >= self.requests_per_minute:
                 wait = started[-self.requests_per_minute] + WINDOW_S - now
                 return Refusal(
                     "requests_per_minute",
-                    f"You have asked for {self.requests_per_minute} answers in the last minute, the "
-                    f"most one user may. Try again in {math.ceil(wait)} s.",
+                    Notice("limits.per_minute", count=self.requests_per_minute, seconds=math.ceil(wait)),
                     wait,
                 )
             started.append(now)
@@ -90,22 +89,16 @@ class UserLimits:
         with self._lock:
             self._running[user] = max(0, self._running[user] - 1)
 
-    def check_upload(self, size_bytes: int, name: str = "This file") -> Refusal | None:
+    def check_upload(self, size_bytes: int, name: str) -> Refusal | None:
         if self.upload_mb and size_bytes > self.upload_mb * 1024 * 1024:
-            return Refusal(
-                "upload",
-                f"{name} is {size_bytes / 1024 / 1024:.1f} MB; each user may upload files of at most "
-                f"{self.upload_mb} MB.",
-            )
+            size = f"{size_bytes / 1024 / 1024:.1f}"
+            return Refusal("upload", Notice("limits.upload", name=name, size=size, limit=self.upload_mb))
         return None
 
     def check_context(self, prompt_tokens: int) -> Refusal | None:
         if self.context_tokens and prompt_tokens > self.context_tokens:
             return Refusal(
-                "context",
-                f"This request is {prompt_tokens:,} tokens long; each user may send at most "
-                f"{self.context_tokens:,} tokens of context per request. Start a new chat, or remove "
-                "documents or earlier turns.",
+                "context", Notice("limits.context", tokens=prompt_tokens, limit=self.context_tokens)
             )
         return None
 

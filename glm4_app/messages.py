@@ -7,7 +7,9 @@ see tree.py), and ``created_at`` orders the versions of a message (siblings) as 
 
 ``to_dict`` writes the JSON stored since the first version (only the fields that are set, plus
 ``id``), and ``from_dict`` reads every earlier form: messages saved without an id get one
-from their position, and keys this version does not know are kept as they were.
+from their position, and keys this version does not know are kept as they were. An error or a
+note is stored as a notice's data (notices.py), so it reads in the reader's language; files
+from before notices hold English sentences, shown as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from .events import Stats
+from .notices import Notice, from_data, stored
 from .tool_types import Citation
 
 Role = Literal["system", "user", "assistant", "observation"]
@@ -59,8 +62,8 @@ class Message:
     stats: Stats | None = None
     stopped: bool = False  # the answer (or tool step) was stopped; what it holds is kept
     partial: bool = False  # saved while the answer was still being written (see turns.py)
-    error: str = ""
-    note: str = ""  # e.g. what was cut to fit the context
+    error: Notice | str = ""  # a Notice; str: an exception's text, or a file saved before notices
+    note: Notice | str = ""  # e.g. what was cut to fit the context
     model: str = ""
     params: dict | None = None
     call_id: str = ""  # the API's id of a native tool call, on the call and its observation
@@ -112,7 +115,9 @@ class Message:
             elif name == "params":
                 value = dict(value)
             elif name == "documents":
-                value = [dict(d) for d in value]
+                value = [document_entry(d, stored) for d in value]
+            elif name in ("error", "note"):
+                value = stored(value)
             out[name] = value
         return {**self.extra, **out}
 
@@ -126,12 +131,13 @@ class Message:
         ]
         values["citations"] = [Citation(**c) for c in data.get("citations") or ()]
         values["files"] = [str(p) for p in data.get("files") or ()]
-        values["documents"] = [dict(d) for d in data.get("documents") or ()]
+        values["documents"] = [document_entry(d, from_data) for d in data.get("documents") or ()]
         values["created_at"] = float(data.get("created_at") or 0.0)
         values["parent"] = data.get("parent") or ""
         values["pages"] = [str(p) for p in data.get("pages") or ()]
         values["stats"] = _stats(data.get("stats"))
-        values["error"] = data.get("error") or ""
+        values["error"] = from_data(data.get("error") or "")
+        values["note"] = from_data(data.get("note") or "")
         values["id"] = data.get("id") or fallback_id or new_id()
         return cls(**values, extra={k: v for k, v in data.items() if k not in known})
 
@@ -139,6 +145,14 @@ class Message:
 _OPTIONAL = [
     f.name for f in fields(Message) if f.name not in ("role", "content", "id", "extra")
 ]
+
+
+def document_entry(doc: dict, convert) -> dict:
+    """A copy of a document entry, its notes (notices) converted for storage or from it."""
+    out = dict(doc)
+    if out.get("notes"):
+        out["notes"] = [convert(note) for note in out["notes"]]
+    return out
 
 
 def _stats(data: dict | None) -> Stats | None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .conversation import Conversation
 from .messages import ImageRef, Message, new_id
+from .notices import Notice
 from .store import SHARES_DIR, ConversationStore
 
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -110,7 +111,7 @@ def snapshot(conversation: Conversation, media: Path, data_dir: Path) -> Convers
         message = copy.deepcopy(original)
         if message.files:
             message.files = []
-            message.note = (message.note + " (files written by the code are not shared)").strip()
+            message.note = Notice("share.files_not_shared", note=message.note)
         _copy_images(message, media, data_dir, f"{n}")
         messages.append(message)
     return Conversation(

@@ -22,6 +22,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from .messages import Message
+from .notices import Notice
 
 if TYPE_CHECKING:
     from .conversation import Conversation
@@ -143,32 +144,32 @@ def _show(c: "Conversation", path: list[Message]) -> None:
     relink(c)
 
 
-def problem(ids: list[str], parents: list[str], leaf: str) -> str | None:
+def problem(ids: list[str], parents: list[str], leaf: str) -> Notice | None:
     """Why these messages (``ids[i]`` with parent ``parents[i]``) do not make a tree with
     ``leaf`` shown, for the user; None when they do. Numbers count from 1, as in the file."""
     index = {}
     for i, message_id in enumerate(ids, 1):
         if not message_id:
-            return f"Message {i} has no id."
+            return Notice("tree.no_id", number=i)
         if message_id in index:
-            return f"Message {i} has the same id as message {index[message_id]}."
+            return Notice("tree.same_id", number=i, other=index[message_id])
         index[message_id] = i
     parent_of = dict(zip(ids, parents))
     for i, parent in enumerate(parents, 1):
         if parent and parent not in index:
-            return f"Message {i} follows a message that is not in the file."
+            return Notice("tree.unknown_parent", number=i)
     state: dict[str, int] = {}  # 1: being walked, 2: leads to a first message
     for start in ids:
         trail = []
         node = start
         while node and state.get(node) != 2:
             if state.get(node) == 1:
-                return f"Message {index[node]} is its own ancestor: the messages form a loop."
+                return Notice("tree.loop", number=index[node])
             state[node] = 1
             trail.append(node)
             node = parent_of[node]
         for node in trail:
             state[node] = 2
     if leaf and leaf not in index:
-        return "The message shown last is not in the file."
+        return Notice("tree.unknown_leaf")
     return None

@@ -49,6 +49,7 @@ from .events import (
 from .generation import ChatBackend, GenerationParams
 from .generation import Message as PromptMessage
 from .messages import Message, new_id
+from .notices import Notice
 from .store import ConversationStore
 from .tool_steps import step_messages
 from .tools import live
@@ -85,7 +86,7 @@ class AnswerJob:
     media_dir: Path  # where tool steps' images are saved
     tools: dict[str, Tool] | None = None  # None: a plain answer; else the All Tools loop
     max_steps: int = 10
-    note: str = ""  # e.g. what was cut to fit the context, shown under the answer
+    note: Notice | str = ""  # e.g. what was cut to fit the context, shown under the answer
     orphan_timeout_s: float = 0  # 0: an unwatched answer always runs to its end
     slot: Any = None  # a per-user limits.Slot, released when the answer ends
     keep_alive: Any = None  # e.g. the Toolbox whose kernel the tools use
@@ -133,7 +134,7 @@ class _Draft:
     steps: list[_Step] = field(default_factory=list)  # written or running, not finished
     output_number: int = 1  # the model output being written: its calls are one step
     stats: Stats | None = None
-    error: str = ""
+    error: Notice | str = ""
 
 
 class Turn:
@@ -244,7 +245,7 @@ class Turn:
         except Exception as exc:  # a bug must still leave a saved, readable answer
             log.exception("answer failed")
             with self._cond:
-                self._draft.error = f"The answer failed: {type(exc).__name__}: {exc}"
+                self._draft.error = Notice("answer.failed", error=f"{type(exc).__name__}: {exc}")
             self._finish("failed")
         finally:
             if self.job.slot is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .accounts import AccountError, AccountStore, new_password
 from .auth import password_owner
+from .notices import Notice
 from .settings import Settings, file_secrets
 
 
@@ -57,7 +58,7 @@ def _role(store: AccountStore, args) -> int:
 
 def _remove(store: AccountStore, args) -> int:
     if not store.remove_user(args.name):
-        raise AccountError(f"There is no user named {args.name}.")
+        raise AccountError(Notice("accounts.no_such_user", name=args.name))
     print(f"removed {args.name} (their conversations stay, should the name come back)")
     return 0
 
@@ -88,7 +89,7 @@ def _migrate(store: AccountStore, args) -> int:
 
 def _key_add(store: AccountStore, args) -> int:
     if store.user(args.name) is None:
-        raise AccountError(f"There is no user named {args.name}.")
+        raise AccountError(Notice("accounts.no_such_user", name=args.name))
     secret, key = store.create_api_key(password_owner(args.name), args.label or "")
     print(f"{secret}\n(key {key.id} for {args.name}; it is not shown again)")
     return 0
@@ -102,7 +103,7 @@ def _key_list(store: AccountStore, args) -> int:
 
 def _key_revoke(store: AccountStore, args) -> int:
     if not store.revoke_api_key(args.id):
-        raise AccountError(f"There is no API key {args.id}.")
+        raise AccountError(Notice("accounts.no_such_key", id=args.id))
     print(f"revoked key {args.id}")
     return 0
 
@@ -127,7 +128,7 @@ def _password() -> str:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Again: "):
-        raise AccountError("The passwords differ.")
+        raise AccountError(Notice("accounts.passwords_differ"))
     return first
 
 

@@ -651,14 +651,14 @@ APPLE = "https://apple.example/report"
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("Revenue grew【3†Apple Inc.】.", f"Revenue grew[【3†Apple Inc.】]({APPLE})."),
-        ("See 【9†unknown】", "See 【9†unknown】"),
-        ("【3†a】【4†b】", f"[【3†a】]({APPLE})[【4†b】](https://x.example/a%20%28b%29)"),
+        ("Revenue grew【3†Apple Inc.】.", f'Revenue grew[\\[3\\]]({APPLE} "Apple").'),
+        ("See 【9†unknown】", "See \\[9\\]"),
+        ("【3†a】【4†b】", f'[\\[3\\]]({APPLE} "Apple")[\\[4\\]](https://x.example/a%20%28b%29 "Paren")'),
         ("[【3†a】](https://elsewhere)", "[【3†a】](https://elsewhere)"),
         ("`【3†a】` and\n```\n【3†a】\n```", "`【3†a】` and\n```\n【3†a】\n```"),
-        ("【3†[x]】", f"[【3†\\[x\\]】]({APPLE})"),
-        ("【5†bad】", "【5†bad】"),
-        ("【3†multi†part】", f"[【3†multi†part】]({APPLE})"),
+        ("【3†[x]】", f'[\\[3\\]]({APPLE} "Apple")'),
+        ("【5†bad】", "\\[5\\]"),
+        ("【3†multi†part】", f'[\\[3\\]]({APPLE} "Apple")'),
         ("no citations", "no citations"),
     ],
     ids=["known", "unknown", "adjacent-and-escaped-url", "already-linked", "code", "brackets",
@@ -670,7 +670,7 @@ def test_link_citations(text, expected):
 
 def test_link_citations_accepts_stored_form():
     stored = {3: {"id": 3, "title": "Apple", "url": "https://apple.example/"}}  # as in messages
-    assert link_citations("【3†A】", stored) == "[【3†A】](https://apple.example/)"
-    as_pair = {3: ("Apple", "https://a.example/")}
-    assert link_citations("【3†A】", as_pair) == "[【3†A】](https://a.example/)"
-    assert link_citations("【3†A】", {}) == "【3†A】"
+    assert link_citations("【3†A】", stored) == '[\\[3\\]](https://apple.example/ "Apple")'
+    as_pair = {3: ('Apple "Inc"\nnews', "https://a.example/")}
+    assert link_citations("【3†A】", as_pair) == "[\\[3\\]](https://a.example/ \"Apple 'Inc' news\")"
+    assert link_citations("【3†A】", {}) == "\\[3\\]"

@@ -571,7 +571,7 @@ def test_load_tools_dir_reports_broken_and_duplicate_files(tmp_path):
     assert [t.name for t in tools] == ["double", "shout"]
     assert call(tools[0], {"x": 4}).text == "8"  # the first definition wins
     assert len(errors) == 5, errors
-    broken, duplicate, reserved, import_error, bad_tool = errors
+    broken, duplicate, reserved, import_error, bad_tool = [str(e) for e in errors]
     assert broken.startswith("b_broken.py: SyntaxError")
     assert duplicate == (
         "c_duplicate.py: a tool named 'double' is already defined in a_good.py; "
@@ -600,7 +600,7 @@ def test_same_file_names_in_two_folders_do_not_collide(tmp_path):
 
 def test_missing_folder_is_an_error_not_an_exception(tmp_path):
     tools, errors = load_tools_dir(tmp_path / "nope")
-    assert tools == [] and "does not exist" in errors[0]
+    assert tools == [] and "does not exist" in str(errors[0])
 
 
 # --- The shipped example tools ----------------------------------------------------------------

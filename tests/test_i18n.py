@@ -1,7 +1,9 @@
 """The UI speaks English and Chinese, and stays that way as people add UI.
 
 An AST scan finds visible text handed to Streamlit without ``t()``; the catalog checks keep
-every translated string present, with the same ``{placeholders}``, and nothing stale.
+every translated string present, with the same ``{placeholders}``, and nothing stale. What
+other modules tell users are notices (a kind and values): every kind made anywhere has words in
+both languages with exactly the values it is made with, and none is stale.
 """
 
 from __future__ import annotations
@@ -12,16 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from glm4_app.i18n import (
-    LANGUAGES,
-    language_of_locale,
-    placeholders,
-    resolve,
-    translate,
-    translate_message,
-)
+from glm4_app.i18n import LANGUAGES, language_of_locale, placeholders, resolve, translate
+from glm4_app.locales.notices_en import NOTICES as ENGLISH
+from glm4_app.locales.notices_zh import NOTICES as CHINESE
 from glm4_app.locales.zh import UI
-from glm4_app.locales.zh_messages import MESSAGES
+from glm4_app.messages import Message
+from glm4_app.notices import Notice, fields, word
 
 ROOT = Path(__file__).resolve().parent.parent
 UI_FILES = sorted(
@@ -157,36 +155,73 @@ def test_every_translated_string_has_a_chinese_entry_with_the_same_placeholders(
 def test_chinese_catalog_is_chinese():
     """Each entry with words is actually translated, not a copy of the English."""
     same_in_chinese = {"Top p"}
-    copies = [k for k, zh in {**UI, **MESSAGES}.items() if zh == k and k not in same_in_chinese]
-    assert copies == []
+    copies = [k for k, zh in UI.items() if zh == k and k not in same_in_chinese]
+    copies += [k for k, zh in CHINESE.items() if zh == ENGLISH.get(k) and _has_words(re.sub(r"\{[^}]*\}|`[^`]*`", "", zh))]
+    assert copies == [] or copies == ["model.chat_completions_api"], copies  # an API's name
     wordy = [k for k in UI if _has_words(re.sub(r"\{[^}]*\}", "", k)) and k not in same_in_chinese]
     assert all(re.search(r"[\u4e00-\u9fff]", UI[k]) for k in wordy)
 
 
-def _source_texts() -> list[str]:
-    """The literal text of every string and f-string in the non-UI modules, with ``{}``
-    where an f-string inserts a value."""
-    texts = []
+def test_every_notice_kind_has_both_wordings_with_the_same_fields():
+    assert sorted(ENGLISH) == sorted(CHINESE)
+    differ = [k for k in ENGLISH if placeholders(ENGLISH[k]) != placeholders(CHINESE[k])]
+    assert differ == [], f"fields or formats differ: {differ}"
+
+
+def _notices_made() -> list[tuple[str, str | None, set[str] | None]]:
+    """(where, kind, value names) of every ``Notice(...)`` in the non-UI modules; kind None when
+    it is not a literal, names None when they are spread from a mapping."""
+    made = []
     for path in NON_UI_FILES:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                texts.append(node.value)
-            elif isinstance(node, ast.JoinedStr):
-                texts.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values))
-    return texts
+        if path.name == "notices.py":  # the type itself, rebuilding notices from data
+            continue
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Notice":
+                first = call.args[0] if call.args else None
+                kind = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+                names = {k.arg for k in call.keywords}
+                made.append((f"{path.relative_to(ROOT)}:{call.lineno}", kind, None if None in names else names))
+    return made
 
 
-def test_message_catalog_matches_sentences_the_code_still_makes():
-    """Each message template's fixed text is still written somewhere in a non-UI module,
-    and its fields are the same in Chinese."""
-    sources = _source_texts()
-    stale = []
-    for key, zh in MESSAGES.items():
-        assert sorted(re.findall(r"\{(\w+)\}", key)) == sorted(re.findall(r"\{(\w+)\}", zh)), key
-        fragments = [f for f in re.split(r"\{\w+\}", key) if _has_words(f)]
-        if not all(any(fragment in text for text in sources) for fragment in fragments):
-            stale.append(key)
-    assert stale == [], f"no module writes these any more: {stale}"
+def test_every_notice_a_module_makes_is_worded_with_exactly_its_values():
+    """A kind made anywhere is in the catalogs, and the values it is made with are the fields
+    its words use: a renamed value or a typo fails here, not in front of a user."""
+    made = _notices_made()
+    assert len(made) > 200
+    not_literal = [where for where, kind, _ in made if kind is None]
+    assert not_literal == [], f"make notices with a literal kind: {not_literal}"
+    unknown = [f"{kind} ({where})" for where, kind, _ in made if kind not in ENGLISH]
+    assert unknown == [], f"add to glm4_app/locales/notices_en.py and notices_zh.py: {unknown}"
+    wrong = [
+        f"{kind} ({where}): made with {sorted(names)}, worded with {fields(ENGLISH[kind])}"
+        for where, kind, names in made
+        if names is not None and sorted(names) != fields(ENGLISH[kind])
+    ]
+    assert wrong == []
+    stale = sorted(set(ENGLISH) - {kind for _, kind, _ in made})
+    assert stale == [], f"no module makes these any more: {stale}"
+
+
+# Errors and refusals that carry a notice: made with text, they would reach users in English.
+_CARRIERS = {
+    "DocumentError", "ScannedPdf", "WorkerLost", "ImageError", "PagesError", "DoesNotFit", "ImportProblem",
+    "AccountError", "RecognitionError", "OfflineModelMissing", "LoadError", "Refusal", "Error", "Fit",
+}
+
+
+def test_no_module_hands_users_an_english_sentence():
+    """Where a module refuses, fails or notes something for the user, it gives a notice, never
+    a sentence it wrote itself (the way this app used to, translated back by regexes)."""
+    sentences = []
+    for path in NON_UI_FILES:
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in _CARRIERS:
+                for arg in [*call.args, *(k.value for k in call.keywords)]:
+                    text = arg.value if isinstance(arg, ast.Constant) else None
+                    if isinstance(arg, ast.JoinedStr) or isinstance(text, str) and " " in text:
+                        sentences.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert sentences == []
 
 
 def test_translate_formats_numbers_in_either_language():
@@ -196,19 +231,58 @@ def test_translate_formats_numbers_in_either_language():
     assert translate("No such entry", "zh") == "No such entry"
 
 
-def test_messages_from_other_modules_are_recognised_with_their_values():
+def test_a_notice_is_worded_with_its_values_in_either_language():
     from glm4_app.backend.manager import offline_notice
     from glm4_app.doc_budget import DoesNotFit, fit
 
-    notice = offline_notice("No GPU was found")
-    zh = translate_message(notice, "zh")
+    notice = offline_notice(Notice("offline.no_gpu"))
+    zh = word(notice, "zh")
     assert zh.startswith("未检测到 GPU") and "SmolLM2" in zh and "GLM4_CHAT_MODEL" in zh
+    assert str(notice).startswith("No GPU was found, so this app runs") and word(notice, "en") == str(notice)
     with pytest.raises(DoesNotFit) as problem:
         fit("", [{"role": "user", "content": "x"}], 100, 10, lambda m: 500, None)
-    zh = translate_message(str(problem.value), "zh")
+    assert problem.value.notice == Notice("fit.over", tokens=500, window=100, reserve=10)
+    zh = word(problem.value, "zh")
     assert "500" in zh and "100" in zh and "10" in zh and "token" in zh and "The" not in zh
-    assert translate_message("Something nobody wrote down", "zh") == "Something nobody wrote down"
-    assert translate_message(notice, "en") == notice
+    assert "1,234,567" in word(Notice("engine.context_too_long", tokens=1234567, window=8192), "zh")
+    assert word("An English sentence from an older file", "zh") == "An English sentence from an older file"
+
+
+def test_a_notice_from_another_version_still_says_something():
+    """A saved notice whose kind or values this version does not know shows its data (or the
+    English), never an exception on the page."""
+    assert word(Notice("no.such_kind", name="a.pdf"), "zh") == "no.such_kind (name=a.pdf)"
+    assert word(Notice("documents.empty"), "zh") == "documents.empty"  # its value is missing
+    assert word(Notice("engine.queue_full", count="many"), "en").startswith("The server is busy: many")
+    wrong_type = Notice("engine.context_too_long", tokens="lots", window=8192)  # {tokens:,} fails
+    assert word(wrong_type, "zh").startswith("engine.context_too_long")
+
+
+def test_notices_saved_in_a_conversation_read_in_the_readers_language():
+    """An answer's error and note and a document's notes are stored as data, so one saved in
+    English reads in Chinese later; a file from before notices shows its English as it is."""
+    import json
+
+    from glm4_app.conversation import Conversation
+
+    answer = Message(
+        "assistant",
+        "partial",
+        error=Notice("engine.out_of_memory", tokens=9000),
+        note=Notice("import.files_not_imported", note=Notice("fit.turns_dropped", count=2)),
+    )
+    question = Message("user", "q", documents=[{"name": "a.pdf", "notes": [Notice("documents.text_cut", count=5)]}])
+    conversation = Conversation(messages=[question, answer])
+    conversation.documents = [{"name": "b.pdf", "notes": [Notice("documents.markup_cut", count=7)]}]
+    back = Conversation.from_dict(json.loads(json.dumps(conversation.to_dict())))
+    saved_answer, saved_question = back.messages[1], back.messages[0]
+    assert saved_answer.error == answer.error and saved_answer.note == answer.note
+    assert "9,000" in word(saved_answer.error, "zh") and "内存不足" in word(saved_answer.error, "zh")
+    assert word(saved_answer.note, "zh") == "为放进上下文，省略了最早的 2 轮对话。（附件未导入）"
+    assert word(saved_question.documents[0]["notes"][0], "zh") == "只保留了前 5 个字符。"
+    assert word(back.documents[0]["notes"][0], "en") == "Only the first 7 characters of its markup were read."
+    old = Message.from_dict({"role": "assistant", "content": "", "error": "Generation failed: boom"})
+    assert word(old.error, "zh") == "Generation failed: boom"
 
 
 def test_language_follows_setting_then_browser():
@@ -219,8 +293,8 @@ def test_language_follows_setting_then_browser():
     assert language_of_locale("ZH") == "zh"
 
 
-def _real_messages() -> list[str]:
-    """Sentences the real modules write for users, produced by calling them."""
+def _real_messages() -> list:
+    """What the real modules tell users, produced by calling them."""
     from glm4_app.agent import _CUT_OFF
     from glm4_app.backend.loader import explain
     from glm4_app.doc_budget import DoesNotFit, fit
@@ -239,34 +313,43 @@ def _real_messages() -> list[str]:
         ("blob.txt", bytes(range(256)) * 40),
         ("archive.docx", b"PK\x03\x04" + b"\0" * 100),
         ("scan.pdf", b"%PDF-1.4\n%%EOF"),
+        ("photo.docx", b"\x89PNG\r\n\x1a\n" + b"\0" * 100),
     ]:
         with pytest.raises(DocumentError) as caught:
             extract(name, data, DocumentLimits())
-        made.append(str(caught.value))
+        made.append(caught.value)
     with pytest.raises(DocumentError) as caught:
         check_total(40 * 2**20, 20 * 2**20, DocumentLimits(max_total_mb=50))
-    made.append(str(caught.value))
+    made.append(caught.value)
     turns = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}] * 3
     for strategy in (None, "truncate"):
         with pytest.raises(DoesNotFit) as caught:
             fit("", turns, 100, 10, lambda m: 500, strategy)
-        made.append(str(caught.value))
+        made.append(caught.value)
     return made
+
+
+def _english_left(zh: str) -> bool:
+    """English words in a Chinese sentence, names, settings and code aside."""
+    bare = re.sub(r"`[^`]*`|\*\*[^*]*\*\*|\([^)]*\)|（[^）]*）|[\w.-]+\.(?:txt|pdf|docx|png)|[A-Z0-9_]{4,}", "", zh)
+    return not re.search(r"[\u4e00-\u9fff]", zh) or re.search(r"\b(the|is|and|or|to|a|an|of)\b", bare) is not None
 
 
 def test_real_messages_from_other_modules_read_as_chinese():
     """Errors a user meets (bad uploads, load failures, missing tools, context limits) come
-    out in Chinese, keeping the file and model names they carry."""
+    out in Chinese, keeping the file and model names they carry, and in English too."""
     made = _real_messages()
-    english_left = [m for m in made if not re.search(r"[\u4e00-\u9fff]", translate_message(m, "zh"))]
-    assert english_left == []
-    shown = " ".join(translate_message(m, "zh") for m in made)
-    assert "notes.txt" in shown and "report.pdf" in shown and "org/model" in shown
-    assert "Word 文档（.docx）" in shown and "a Word" not in shown  # "a Word document (.docx)"
+    shown = [word(m, "zh") for m in made]
+    assert [m for m, zh in zip(made, shown) if _english_left(zh)] == []
+    text = " ".join(shown)
+    assert "notes.txt" in text and "report.pdf" in text and "org/model" in text
+    assert "Word 文档（.docx）" in text and "PNG 图片" in text and "a Word" not in text
+    english = " ".join(word(m, "en") for m in made)
+    assert "archive.docx is damaged or incomplete" in english and "photo.docx is a PNG image" in english
 
 
-def _hosting_and_vision_messages(monkeypatch) -> list[str]:
-    """Sentences from the hosting, vision, sandbox and model-server modules, made by calling them."""
+def _hosting_and_vision_messages(monkeypatch) -> list:
+    """What the hosting, vision, sandbox and model-server modules tell users, made by calling them."""
     import httpx
     import openai
 
@@ -290,7 +373,7 @@ def _hosting_and_vision_messages(monkeypatch) -> list[str]:
     for data in (b"", b"not an image at all"):
         with pytest.raises(ImageError) as caught:
             normalise(data, "photo.png", ImageLimits())
-        made.append(str(caught.value))
+        made.append(caught.value)
     first = [{"role": "user", "content": "q", "images": ["a.png"]}, {"role": "assistant", "content": "a"}]
     made += [
         check_send(GLM_4V_9B, [], ["a.png", "b.png"]).message,
@@ -303,8 +386,9 @@ def _hosting_and_vision_messages(monkeypatch) -> list[str]:
     ]
     made += [auth.user_name_problem("two words"), *auth.oidc_config_problems({}, False)]
     made += auth.oidc_config_problems({"redirect_uri": "x", "cookie_secret": "short", "client_id": "c"}, True)
-    made.append(auth.OPEN_WARNING.format(address="every network interface"))
-    for problem in (None, "bubblewrap (bwrap) is not installed", "bwrap cannot create a sandbox here: EPERM"):
+    made.append(auth.open_warning(None))
+    not_installed, cannot = Notice("sandbox.no_bwrap"), Notice("sandbox.bwrap_cannot", error="EPERM")
+    for problem in (None, not_installed, cannot):
         monkeypatch.setattr(sandbox, "isolation_problem", lambda: problem)
         for sandbox_setting, allow in (("on", "false"), ("on", "true"), ("off", "false")):
             settings = Settings(kernel_sandbox=sandbox_setting, allow_unsandboxed_kernel=allow)
@@ -326,12 +410,9 @@ def _hosting_and_vision_messages(monkeypatch) -> list[str]:
 def test_hosting_vision_and_server_messages_read_as_chinese(monkeypatch):
     """Limits, image and checkpoint refusals, login and OIDC setup problems, the sandbox's
     notices and the model server's errors come out in Chinese, keeping names and numbers."""
-    made = _hosting_and_vision_messages(monkeypatch)
-    shown = [translate_message(m, "zh") for m in made]
-    english_left = [m for m, zh in zip(made, shown) if zh == m or not re.search(r"[\u4e00-\u9fff]", zh)]
-    assert english_left == []
-    leftovers = [zh for zh in shown if re.search(r"\b(the|is|and|or|to)\b", re.sub(r"`[^`]*`|\([^)]*\)", "", zh))]
-    assert leftovers == [], leftovers  # no English sentence inside a Chinese one
+    made = [m for m in _hosting_and_vision_messages(monkeypatch) if m is not None]
+    shown = [word(m, "zh") for m in made]
+    assert [str(m) for m, zh in zip(made, shown) if _english_left(zh)] == []
     text = " ".join(shown)
     assert "**big.png**" in text and "photo.png" in text and "GLM-4V-9B" in text and "gpu-box:8000" in text
-    assert "一张图片" in text and "所有网络接口" in text and "沙箱" in text
+    assert "一张图片" in text and "所有网络接口" in text and "沙箱" in text and "glm-4-9b" in text

@@ -136,8 +136,8 @@ def generate(settings: Settings, cancel: threading.Event | None = None, **option
 def test_declaration_and_availability():
     assert ImageTool(Settings()).declaration() == {"type": "cogview"}
     assert ImageTool(Settings()).name == "cogview"
-    assert available(Settings()) == "GLM4_IMAGE_API_URL is not set"
-    assert "must be an http(s) URL" in available(Settings(image_api_url="open.bigmodel.cn/api"))
+    assert str(available(Settings())) == "GLM4_IMAGE_API_URL is not set"
+    assert "must be an http(s) URL" in str(available(Settings(image_api_url="open.bigmodel.cn/api")))
     assert available(Settings(image_api_url="https://open.bigmodel.cn/api/paas/v4")) is None
 
 

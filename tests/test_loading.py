@@ -40,8 +40,8 @@ def test_quantised_loading_on_cpu_generates(tiny_glm_path, quantization, layer_c
 def test_unknown_local_path_says_what_to_set(tmp_path):
     with pytest.raises(LoadError) as err:
         load_model(str(tmp_path / "nope"), Settings())
-    assert "No model folder" in err.value.title
-    assert "GLM4_CHAT_MODEL" in err.value.hint
+    assert "No model folder" in str(err.value.title)
+    assert "GLM4_CHAT_MODEL" in str(err.value.hint)
 
 
 def test_unknown_hub_id_offline_says_weights_are_missing(monkeypatch, tmp_path):
@@ -49,8 +49,8 @@ def test_unknown_hub_id_offline_says_weights_are_missing(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     with pytest.raises(LoadError) as err:
         load_model("THUDM/glm-4-9b-chat-hf", Settings())
-    assert "Could not find the model" in err.value.title
-    assert "cache" in err.value.hint
+    assert "Could not find the model" in str(err.value.title)
+    assert "cache" in str(err.value.hint)
 
 
 def test_corrupt_checkpoint_is_named_corrupt(tiny_glm_path, tmp_path):
@@ -59,7 +59,7 @@ def test_corrupt_checkpoint_is_named_corrupt(tiny_glm_path, tmp_path):
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 3])
     with pytest.raises(LoadError) as err:
         load_model(str(broken), Settings())
-    assert "corrupt or incomplete" in err.value.title
+    assert "corrupt or incomplete" in str(err.value.title)
 
 
 def test_model_without_chat_template_is_refused(tiny_glm_path, tmp_path):
@@ -67,24 +67,25 @@ def test_model_without_chat_template_is_refused(tiny_glm_path, tmp_path):
     (base / "chat_template.jinja").unlink()
     with pytest.raises(LoadError) as err:
         load_model(str(base), Settings())
-    assert "no chat template" in err.value.title
+    assert "no chat template" in str(err.value.title)
 
 
 def test_float16_is_refused_for_glm(tiny_glm_path):
     with pytest.raises(LoadError) as err:
         load_model(str(tiny_glm_path), Settings(dtype="float16"))
-    assert "bfloat16" in err.value.hint
+    assert "bfloat16" in str(err.value.hint)
 
 
 def test_cuda_requested_without_a_gpu(tiny_glm_path):
     with pytest.raises(LoadError) as err:
         load_model(str(tiny_glm_path), Settings(device="cuda"))
-    assert "no CUDA GPU" in err.value.title
+    assert "no CUDA GPU" in str(err.value.title)
 
 
 def test_loading_reports_its_steps(tiny_glm_path):
     steps = []
     load_model(str(tiny_glm_path), Settings(), steps.append)
+    steps = [str(step) for step in steps]
     assert steps[0] == "Reading configuration"
     assert any(s.startswith("Loading weights (float32 on cpu)") for s in steps)
     assert steps[-1] == "Warming up"
@@ -119,9 +120,9 @@ def test_auto_on_a_gpu_without_reachable_weights_falls_back_to_the_offline_model
     backend = load_chat_backend(Settings(data_dir=offline_data_dir), steps.append)
     try:
         assert backend.info.name == "SmolLM2-135M-Instruct"
-        assert "THUDM/glm-4-9b-chat-hf could not be loaded" in backend.info.notice
-        assert "GLM4_CHAT_MODEL" in backend.info.notice
-        assert any("loading the offline model instead" in s for s in steps)
+        assert "THUDM/glm-4-9b-chat-hf could not be loaded" in str(backend.info.notice)
+        assert "GLM4_CHAT_MODEL" in str(backend.info.notice)
+        assert any("loading the offline model instead" in str(s) for s in steps)
     finally:
         backend.engine.close()
 
@@ -129,7 +130,7 @@ def test_auto_on_a_gpu_without_reachable_weights_falls_back_to_the_offline_model
 def test_offline_default_answers_a_factual_question(offline_data_dir):
     backend = load_chat_backend(Settings(data_dir=offline_data_dir), lambda s: None)
     try:
-        assert "No GPU was found" in backend.info.notice
+        assert "No GPU was found" in str(backend.info.notice)
         text, last = answer(backend, "What is the capital of France?", max_new_tokens=24)
     finally:
         backend.engine.close()

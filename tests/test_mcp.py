@@ -158,7 +158,7 @@ def test_a_local_server_that_dies_mid_call_restarts_for_the_next_call(servers):
     crashed = tools["local__crash"].run(ToolCall("local__crash", "{}"), cancel)
     assert crashed.is_error and "stopped during the call to crash" in crashed.text and "crashing on purpose" in crashed.text
     (local,) = [s for s in servers.statuses() if s.name == "local"]
-    assert local.state == "stopped" and "exited" in local.problem and local.stderr == "crashing on purpose"
+    assert local.state == "stopped" and "exited" in str(local.problem) and local.stderr == "crashing on purpose"
     after = servers.tools()["local__pid"].run(ToolCall("local__pid", "{}"), cancel)  # started again
     assert not after.is_error and after.text != before
     assert [s.state for s in servers.statuses() if s.name == "local"] == ["ready"]
@@ -176,14 +176,15 @@ def test_servers_that_cannot_be_used_say_why_and_the_others_still_work(tmp_path)
         session.start()
         session.wait_started(20)
         status = {s.name: s for s in session.statuses()}
-        assert status["missing"].state == "failed" and "command was not found" in status["missing"].problem
-        assert status["silent"].state == "failed" and "did not start within 3 s" in status["silent"].problem
+        assert status["missing"].state == "failed" and "command was not found" in str(status["missing"].problem)
+        assert status["silent"].state == "failed" and "did not start within 3 s" in str(status["silent"].problem)
         assert status["silent"].stderr == "booting"  # what the server said on stderr
         crowded = status["crowded"]
         assert crowded.state == "ready" and len(crowded.tools) == 100
-        assert any("'broken' is left out" in n and "JSON Schema" in n for n in crowded.notes)
-        assert any("only the first 100" in n for n in crowded.notes)
-        assert session.problems == ["MCP server 'nonsense': give either `command` (a local server) or `url` (a remote one); it is skipped."]
+        notes = [str(n) for n in crowded.notes]
+        assert any("'broken' is left out" in n and "JSON Schema" in n for n in notes)
+        assert any("only the first 100" in n for n in notes)
+        assert [str(p) for p in session.problems] == ["MCP server 'nonsense': give either `command` (a local server) or `url` (a remote one); it is skipped."]
         call = session.tools()["crowded__tool_7"].run(ToolCall("crowded__tool_7", '{"x": 1}'), threading.Event())
         assert call.text == "8"
         missing = session.connections[0].call("anything", {}, threading.Event())
@@ -256,7 +257,7 @@ def test_hosted_local_servers_run_in_the_sandbox_unless_trusted(tmp_path, monkey
     session = McpSession(settings_for(config, tmp_path), tmp_path / "work2", hosted=True)
     try:
         boxed, trusted = session.statuses()
-        assert boxed.state == "off" and "trusted" in boxed.problem and "bubblewrap" in boxed.problem
+        assert boxed.state == "off" and "trusted" in str(boxed.problem) and "bubblewrap" in str(boxed.problem)
         assert trusted.state == "idle"
     finally:
         session.shutdown()
@@ -280,12 +281,13 @@ def test_the_config_file_layout_and_its_mistakes(tmp_path, monkeypatch):
     assert engine.shared and engine.prefix == "search_engine" and engine.headers["Authorization"] == "Bearer k-123"
     assert engine.timeout_s == 5 and by_name["old"].transport == "sse" and by_name["off"].disabled
     assert len(problems) == 3
-    assert "'keyless'" in problems[0] and "${NOT_SET_ANYWHERE}" in problems[0]
+    problems = [str(p) for p in problems]
+    assert "'keyless'" in problems[0] and "${NOT_SET_ANYWHERE}" in str(problems[0])
     assert "'typo'" in problems[1] and "either `command`" in problems[1]
     assert "'badargs'" in problems[2] and "args" in problems[2]
     (tmp_path / "broken.json").write_text("{not json")
-    assert "is not JSON" in load_config(tmp_path / "broken.json")[1][0]
-    assert "does not exist" in load_config(tmp_path / "nowhere.json")[1][0]
+    assert "is not JSON" in str(load_config(tmp_path / "broken.json")[1][0])
+    assert "does not exist" in str(load_config(tmp_path / "nowhere.json")[1][0])
     assert hub_for(path) is hub_for(str(tmp_path / "." / "c.json"))  # read once per process
 
 

@@ -30,6 +30,7 @@ def test_converted_model_answers_paris(converted):
     data_dir, folder, steps = converted
     assert folder == data_dir / "models" / "smollm2-135m-instruct"
     assert (folder / "model.safetensors").is_file()
+    steps = [str(step) for step in steps]
     assert "Reading tokenizer from GGUF" in steps and "Dequantising weights" in steps
     assert "Saving safetensors" in steps
 

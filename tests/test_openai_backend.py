@@ -134,7 +134,7 @@ def test_reasoning_is_split_as_the_in_process_backend_does(server, tiny_z1_path)
 
 def test_without_a_local_tokenizer_the_server_renders_and_counts_are_estimates(server):
     backend = connect_openai_backend(settings_for(server, "none"), lambda s: None)
-    assert not backend.info.tools and "estimates" in backend.info.notice
+    assert not backend.info.tools and "estimates" in str(backend.info.notice)
     server.replies = [Reply("Hi.")]
     events = list(backend.stream(QUESTION, PARAMS))
     assert text_of(events) == "Hi."
@@ -143,7 +143,7 @@ def test_without_a_local_tokenizer_the_server_renders_and_counts_are_estimates(s
     # After the answer the stats hold the server's own count.
     assert events[-1].stats.prompt_tokens == server.count_prompt(__import__("json").dumps(QUESTION))
     (error,) = errors(backend.stream(QUESTION, PARAMS, tools=[Weather().declaration()]))
-    assert "GLM4_OPENAI_TOKENIZER" in error.message
+    assert "GLM4_OPENAI_TOKENIZER" in str(error.message)
 
 
 def test_the_tokenizer_defaults_to_the_checkpoint_the_server_reports(tiny_glm_path):
@@ -153,7 +153,7 @@ def test_the_tokenizer_defaults_to_the_checkpoint_the_server_reports(tiny_glm_pa
         assert backend.renderer is not None and backend.info.tools and backend.model == "glm"
         server.root = "elsewhere"  # a served name that is no checkpoint here: the server renders
         backend = connect_openai_backend(Settings(backend="openai", openai_base_url=server.base_url), lambda s: None)
-        assert backend.renderer is None and "estimates" in backend.info.notice
+        assert backend.renderer is None and "estimates" in str(backend.info.notice)
     finally:
         server.close()
 

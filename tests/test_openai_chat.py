@@ -175,7 +175,7 @@ def test_a_stream_cut_in_the_middle_of_a_call_runs_nothing_and_says_so(backend, 
     events = list(run_agent(backend, QUESTION, PARAMS, {"get_weather": WEATHER}))
     assert not outcomes(events)
     (error,) = [e for e in events if isinstance(e, Error)]
-    assert "broke in the middle of the answer" in error.message and server.base_url in error.message
+    assert "broke in the middle of the answer" in str(error.message) and server.base_url in str(error.message)
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_api_errors_end_the_answer_with_words(backend, server, status, words, ki
     server.replies = [Reply(status=status, error="no thanks")]
     events = list(run_agent(backend, QUESTION, PARAMS, {"get_weather": WEATHER}))
     error = events[-1]
-    assert isinstance(error, Error) and words in error.message and "no thanks" in error.message and error.kind == kind
+    assert isinstance(error, Error) and words in str(error.message) and "no thanks" in str(error.message) and error.kind == kind
 
 
 def test_the_manager_picks_the_chat_backend_and_the_meter_says_it_estimates(server, tmp_path):
@@ -204,7 +204,7 @@ def test_without_a_models_route_the_configured_model_is_used(tmp_path):
     try:
         settings = Settings(backend="openai-chat", openai_base_url=server.base_url, openai_model="glm-4.6")
         backend = connect_openai_chat_backend(settings, lambda s: None)
-        assert backend.model == "glm-4.6" and backend.info.notice and "GLM4_MAX_CONTEXT" in backend.info.notice
+        assert backend.model == "glm-4.6" and backend.info.notice and "GLM4_MAX_CONTEXT" in str(backend.info.notice)
         server.replies = [Reply("Hi.")]
         assert text(backend.stream([{"role": "user", "content": "Hi"}], PARAMS)) == "Hi."
     finally:

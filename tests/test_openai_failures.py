@@ -21,7 +21,7 @@ from openai_server import OpenAIServer, Reply
 def test_a_missing_image_is_a_clear_error_before_any_request(backend, server, tmp_path):
     messages = [{"role": "user", "content": "And this?", "images": [str(tmp_path / "gone.png")]}]
     (event,) = list(backend.stream(messages, PARAMS))
-    assert isinstance(event, Error) and "gone.png" in event.message and "upload it again" in event.message
+    assert isinstance(event, Error) and "gone.png" in str(event.message) and "upload it again" in str(event.message)
     assert server.requests == []
 
 
@@ -31,7 +31,7 @@ def test_a_dropped_connection_keeps_the_partial_text_and_says_it_was_cut(backend
     events = list(backend.stream(QUESTION, PARAMS))
     assert text_of(events) == "The answer i"
     (error,) = errors(events)
-    assert "broke in the middle of the answer" in error.message and "kept" in error.message
+    assert "broke in the middle of the answer" in str(error.message) and "kept" in str(error.message)
     assert not any(isinstance(e, Done) for e in events)
 
 
@@ -47,7 +47,7 @@ def test_http_errors_are_shown_with_the_servers_own_words(backend, server, statu
     server.replies = [Reply(status=status, error=said)]
     events = list(backend.stream(QUESTION, PARAMS))
     assert {type(e) for e in events[:-1]} == {Started} and isinstance(events[-1], Error)  # heartbeats, then the error
-    assert events[-1].kind == kind and said in events[-1].message and words in events[-1].message
+    assert events[-1].kind == kind and said in str(events[-1].message) and words in str(events[-1].message)
     # The client retried what may pass (busy, server errors) twice with backoff, not a bad request.
     assert len(server.requests) == (1 if status == 400 else 3)
 
@@ -56,7 +56,7 @@ def test_an_unknown_model_lists_what_the_server_offers(backend, server):
     server.replies = [Reply("never sent")]
     backend.model = "glm-5-huge"
     (error,) = errors(backend.stream(QUESTION, PARAMS))
-    assert "'glm-5-huge'" in error.message and "It serves: glm-test" in error.message
+    assert "'glm-5-huge'" in str(error.message) and "It serves: glm-test" in str(error.message)
 
 
 def _closed_port() -> int:
@@ -69,10 +69,10 @@ def test_connection_refused_names_the_url_at_start_and_mid_conversation(backend,
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     with pytest.raises(LoadError) as raised:
         connect_openai_backend(Settings(backend="openai", openai_base_url=url), lambda step: None)
-    assert url in raised.value.hint and "vllm serve" in raised.value.hint
+    assert url in str(raised.value.hint) and "vllm serve" in str(raised.value.hint)
     backend.base_url = url  # the server went away after the app connected
     (error,) = errors(backend.stream(QUESTION, PARAMS))
-    assert url in error.message and "Is the server running there" in error.message
+    assert url in str(error.message) and "Is the server running there" in str(error.message)
 
 
 @pytest.mark.timeout(30)
@@ -80,7 +80,7 @@ def test_a_silent_server_times_out_with_a_clear_message(server, tiny_glm_path):
     backend = connect_openai_backend(settings_for(server, tiny_glm_path, openai_timeout_s=1), lambda s: None)
     server.replies = [Reply("too late", silent_s=10)]
     (error,) = errors(backend.stream(QUESTION, PARAMS))
-    assert "sent nothing for 1 s" in error.message and "GLM4_OPENAI_TIMEOUT_S" in error.message
+    assert "sent nothing for 1 s" in str(error.message) and "GLM4_OPENAI_TIMEOUT_S" in str(error.message)
 
 
 @pytest.mark.timeout(30)
@@ -101,7 +101,7 @@ def test_the_api_key_is_sent_and_a_wrong_one_is_explained(tiny_glm_path, tokeniz
     try:
         with pytest.raises(LoadError) as raised:
             connect_openai_backend(settings_for(server, tiny_glm_path, openai_api_key="wrong"), lambda s: None)
-        assert "API key" in raised.value.title and "GLM4_OPENAI_API_KEY" in raised.value.hint
+        assert "API key" in str(raised.value.title) and "GLM4_OPENAI_API_KEY" in str(raised.value.hint)
         backend = connect_openai_backend(settings_for(server, tiny_glm_path, openai_api_key="sekret"), lambda s: None)
         server.replies = [Reply("Hello.")]
         assert text_of(backend.stream(QUESTION, PARAMS)) == "Hello."
@@ -115,7 +115,7 @@ def test_a_prompt_longer_than_the_servers_window_is_refused_before_sending(serve
     server.max_model_len = 64
     backend = connect_openai_backend(settings_for(server, tiny_glm_path), lambda s: None)
     (error,) = errors(backend.stream([{"role": "user", "content": "word " * 200}], PARAMS))
-    assert error.kind == "context" and "at most 64" in error.message
+    assert error.kind == "context" and "at most 64" in str(error.message)
     assert server.requests == []
 
 

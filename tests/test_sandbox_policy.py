@@ -61,12 +61,12 @@ def without_bwrap(monkeypatch, tmp_path):
 def test_hosted_without_isolation_turns_python_off_and_says_why(without_bwrap, tmp_path):
     settings = Settings().with_(data_dir=tmp_path)
     policy = sandbox.kernel_policy(settings, hosted=True)
-    assert not policy.available and "bubblewrap" in policy.off_reason
+    assert not policy.available and "bubblewrap" in str(policy.off_reason)
     box = Toolbox(settings, tmp_path / "w", hosted=True)
     assert "python" not in box.tools and "simple_browser" in box.tools
     (off,) = [u for u in box.unavailable if u.name == "python"]
-    assert "GLM4_ALLOW_UNSANDBOXED_KERNEL" in off.reason and "not installed" in off.reason
-    assert box.kernel_notice.startswith("The Python tool is off")
+    assert "GLM4_ALLOW_UNSANDBOXED_KERNEL" in str(off.reason) and "not installed" in str(off.reason)
+    assert str(box.kernel_notice).startswith("The Python tool is off")
     box.shutdown()
 
 
@@ -75,7 +75,7 @@ def test_hosted_without_isolation_runs_unsandboxed_only_when_allowed(without_bwr
     box = Toolbox(settings, tmp_path / "w", hosted=True)
     try:
         assert "python" in box.tools and not box.python.sandboxed
-        assert "runs unisolated" in box.kernel_notice
+        assert "runs unisolated" in str(box.kernel_notice)
         assert "ok" in run(box.python, "print('ok')").text
     finally:
         box.shutdown()
@@ -84,8 +84,8 @@ def test_hosted_without_isolation_runs_unsandboxed_only_when_allowed(without_bwr
 def test_locally_without_bubblewrap_python_runs_and_the_page_says_what_is_lost(without_bwrap, tmp_path):
     policy = sandbox.kernel_policy(Settings().with_(data_dir=tmp_path), hosted=False)
     assert policy.available and not policy.sandboxed
-    assert policy.notice.startswith("Python runs without a sandbox (bubblewrap (bwrap) is not installed)")
-    assert "conversations database" in policy.notice and "Install bubblewrap" in policy.notice
+    assert str(policy.notice).startswith("Python runs without a sandbox (bubblewrap (bwrap) is not installed)")
+    assert "conversations database" in str(policy.notice) and "Install bubblewrap" in str(policy.notice)
     strict = sandbox.kernel_policy(Settings().with_(data_dir=tmp_path, kernel_sandbox="on"), hosted=False)
     assert not strict.available, "`on` never runs without the sandbox"
 
@@ -95,7 +95,7 @@ def test_the_sandbox_is_the_default_locally_too_with_network(tmp_path):
     box = Toolbox(Settings().with_(data_dir=tmp_path), tmp_path / "w", hosted=False)
     try:
         assert box.python.sandboxed and box.python.network
-        assert box.kernel_notice == "Python runs in a bubblewrap sandbox with network access."
+        assert str(box.kernel_notice) == "Python runs in a bubblewrap sandbox with network access."
         off = sandbox.kernel_policy(Settings().with_(kernel_network="false"), hosted=False)
         assert off.sandboxed and not off.network
         local_off = sandbox.kernel_policy(Settings().with_(kernel_sandbox="off"), hosted=False)
@@ -110,7 +110,7 @@ def test_hosted_toolbox_sandboxes_the_kernel(tmp_path):
     try:
         assert box.python.ready(60), "the warm-up kernel outlives the thread that started it"
         assert box.python.sandboxed and not box.python.network
-        assert box.kernel_notice == "Python runs in a bubblewrap sandbox without network access."
+        assert str(box.kernel_notice) == "Python runs in a bubblewrap sandbox without network access."
     finally:
         box.shutdown()
 

@@ -27,6 +27,7 @@ from collections import deque
 import torch
 
 from ..events import Done, Error, FinishReason, Prefill, Queued, Started, TextDelta
+from ..notices import Notice
 from ..generation import GenerationParams
 from .decode_batch import DecodeBatch, static_cache
 from .detokenizer import IncrementalDetokenizer
@@ -111,21 +112,15 @@ class Engine:
             if len(prompt_ids) >= self.context_window:
                 request._put(
                     Error(
-                        f"This conversation is {len(prompt_ids):,} tokens long, but the model "
-                        f"reads at most {self.context_window:,}. Nothing was cut: shorten your "
-                        "message, remove earlier turns or start a new chat.",
+                        Notice("engine.context_too_long", tokens=len(prompt_ids), window=self.context_window),
                         "context",
                     )
                 )
             elif self._closed:
-                request._put(Error("The model is shutting down; try again.", "backend"))
+                request._put(Error(Notice("engine.shutting_down"), "backend"))
             elif len(self._waiting) >= self.queue_max:
                 request._put(
-                    Error(
-                        f"The server is busy: {len(self._waiting)} requests are already waiting. "
-                        "Try again in a moment.",
-                        "queue_full",
-                    )
+                    Error(Notice("engine.queue_full", count=len(self._waiting)), "queue_full")
                 )
             else:
                 self._waiting.append(request)
@@ -137,7 +132,7 @@ class Engine:
         with self._lock:
             self._closed = True
             for request in self._waiting:
-                request._put(Error("The model was unloaded.", "backend"))
+                request._put(Error(Notice("engine.unloaded"), "backend"))
             self._waiting.clear()
             self._lock.notify_all()
         self._thread.join(timeout=30)
@@ -213,7 +208,7 @@ class Engine:
                 while not (self._waiting or self._prefilling or self._decoding or self._closed):
                     self._lock.wait()
                 if self._closed:
-                    self._fail_all("The model was unloaded.")
+                    self._fail_all(Notice("engine.unloaded"))
                     return
                 self._admit()
             with torch.inference_mode():
@@ -222,7 +217,7 @@ class Engine:
                 if self._decoding:
                     self._decode_step()
 
-    def _fail_all(self, message: str) -> None:
+    def _fail_all(self, message: Notice) -> None:
         for slot in (*self._prefilling, *self._decoding):
             slot.request._put(Error(message, "backend"))
         self._prefilling.clear()
@@ -277,7 +272,7 @@ class Engine:
         except Exception as exc:  # one broken request must not stop the engine
             log.exception("prefill failed")
             self._leave_prefill(slot)
-            request._put(Error(f"Generation failed: {type(exc).__name__}: {exc}", "backend"))
+            request._put(Error(Notice("engine.failed", error=f"{type(exc).__name__}: {exc}"), "backend"))
         return budget  # a failed pass still took this step's time
 
     def _leave_prefill(self, slot: Slot) -> None:
@@ -401,12 +396,7 @@ class Engine:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
         slot.request._put(
-            Error(
-                f"The model ran out of memory on this request ({len(slot.request.prompt_ids):,} "
-                "prompt tokens). Shorten the conversation, lower max new tokens, or load the "
-                "model in 4-bit. Other conversations are not affected.",
-                "oom",
-            )
+            Error(Notice("engine.out_of_memory", tokens=len(slot.request.prompt_ids)), "oom")
         )
 
     def _forward(self, input_ids: torch.Tensor, past, offset: int):

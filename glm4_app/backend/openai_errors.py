@@ -1,7 +1,7 @@
-"""What went wrong talking to an OpenAI-compatible server, in words: which URL, which setting.
+"""What went wrong talking to an OpenAI-compatible server, as notices: which URL, which setting.
 
 The official ``openai`` client raises typed errors (and retries connection failures, 429 and
-5xx itself, twice, with backoff); each becomes a message that says what happened and what to
+5xx itself, twice, with backoff); each becomes a notice that says what happened and what to
 check. A failure after the answer began is a cut stream: the text so far is kept.
 """
 
@@ -12,6 +12,7 @@ from typing import Callable
 import openai
 
 from ..events import Error
+from ..notices import Notice
 
 # Words servers use when a prompt is over the model's window (vLLM, SGLang, llama.cpp, Zhipu).
 _CONTEXT_WORDS = ("context length", "maximum model length", "too long", "context window", "exceeds the available context")
@@ -25,47 +26,33 @@ def error_event(
         message, kind = status_error(exc.status_code, said(exc), base_url, model, list_models)
         return Error(message, kind)
     if isinstance(exc, openai.APITimeoutError):
-        return Error(
-            f"The model server at {base_url} sent nothing for {timeout_s:g} s, so the request was "
-            "abandoned. The server may be overloaded; GLM4_OPENAI_TIMEOUT_S sets how long to wait.",
-        )
+        return Error(Notice("server.timed_out", base_url=base_url, seconds=f"{timeout_s:g}"))
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
-        return Error(
-            f"Cannot connect to the model server at {base_url} ({type(cause).__name__}: {cause}). Is "
-            "the server running there (`vllm serve`, `ollama serve`, ...)? Check GLM4_OPENAI_BASE_URL.",
-        )
+        return Error(Notice("server.unreachable", base_url=base_url, error=f"{type(cause).__name__}: {cause}"))
     if isinstance(exc, openai.APIError):  # an error the server sent inside the stream
-        return Error(f"The model server failed in the middle of the answer: {said(exc)}")
-    return Error(f"Talking to the model server at {base_url} failed: {type(exc).__name__}: {exc}")
+        return Error(Notice("server.failed_mid_answer", said=said(exc)))
+    return Error(Notice("server.talk_failed", base_url=base_url, error=f"{type(exc).__name__}: {exc}"))
 
 
 def status_error(
     status: int, said: str, base_url: str, model: str, list_models: Callable[[], list[str]]
-) -> tuple[str, str]:
+) -> tuple[Notice, str]:
     """(message, kind) for an HTTP error status and the server's own words."""
     if status in (401, 403):
-        return (
-            f"The model server at {base_url} refused the request (HTTP {status}: {said}). "
-            "Check GLM4_OPENAI_API_KEY: it must be the key the server expects.",
-            "backend",
-        )
+        return Notice("server.refused_key", base_url=base_url, status=status, said=said), "backend"
     if status == 404:
         try:
-            offered = ", ".join(list_models()) or "no models"
+            offered = tuple(list_models()) or Notice("server.no_models")
         except Exception:  # noqa: BLE001 - the listing is a hint; the 404 is the error
-            offered = "a list it would not give"
-        return (
-            f"The model server at {base_url} has no model {model!r} (HTTP 404: {said}). "
-            f"It serves: {offered}. Set GLM4_OPENAI_MODEL to one of them.",
-            "backend",
-        )
+            offered = Notice("server.models_not_listed")
+        return Notice("server.no_such_model", base_url=base_url, model=model, said=said, offered=offered), "backend"
     if status in (400, 413, 422):
         context = any(w in said.lower() for w in _CONTEXT_WORDS)
-        return f"The model server rejected the request: {said}", "context" if context else "backend"
+        return Notice("server.rejected", said=said), "context" if context else "backend"
     if status == 429:
-        return f"The model server is busy (HTTP 429: {said}). Try again in a moment.", "queue_full"
-    return f"The model server failed (HTTP {status}: {said}). Try again; if it persists, check the server's log.", "backend"
+        return Notice("server.busy", said=said), "queue_full"
+    return Notice("server.failed", status=status, said=said), "backend"
 
 
 def said(exc: openai.APIError) -> str:
@@ -89,8 +76,5 @@ def said(exc: openai.APIError) -> str:
     return text or exc.message
 
 
-def cut_message(base_url: str, why: str) -> str:
-    return (
-        f"The connection to the model server at {base_url} broke in the middle of the answer "
-        f"({why}). The text so far is kept but incomplete; regenerate to try again."
-    )
+def cut_message(base_url: str, why: Notice | str) -> Notice:
+    return Notice("server.cut", base_url=base_url, why=why)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 import openai
 
 from ..events import TERMINAL, Done, Error, Event, ReasoningDelta, Started, Stats, TextDelta, ToolCallChunk
+from ..notices import Notice
 from .openai_errors import cut_message, error_event, said
 
 ANSWER_EVENTS = (TextDelta, ReasoningDelta, ToolCallChunk)
@@ -91,13 +92,13 @@ def _pump(reply: Reply, server: Server, started: float, inbox: queue.Queue, hang
         inbox.put(Error(cut_message(server.base_url, str(exc.__cause__ or exc))))
         return
     except openai.APIError as exc:  # the server reported an error inside the stream
-        inbox.put(Error(f"The model server failed in the middle of the answer: {said(exc)}"))
+        inbox.put(Error(Notice("server.failed_mid_answer", said=said(exc))))
         return
     except Exception as exc:  # noqa: BLE001 - a bug still ends the answer with words
-        inbox.put(Error(f"Reading the model server's answer failed: {type(exc).__name__}: {exc}"))
+        inbox.put(Error(Notice("server.reading_failed", error=f"{type(exc).__name__}: {exc}")))
         return
     if finish is None:
-        inbox.put(Error(cut_message(server.base_url, "the stream ended before the server finished")))
+        inbox.put(Error(cut_message(server.base_url, Notice("server.stream_ended_early"))))
         return
     now = time.perf_counter()
     inbox.put(

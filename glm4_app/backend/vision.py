@@ -18,6 +18,7 @@ from typing import Iterator
 from ..events import Error, Event
 from ..formats import ToolFormat, format_for_template, thinking_switch
 from ..generation import GenerationParams, Message, ModelInfo
+from ..notices import Notice
 from ..reasoning import split_reasoning
 from ..vision.answer import without_answer_tags
 from .engine import Engine
@@ -125,16 +126,19 @@ class VisionBackend:
         heartbeat_s: float | None = 0.25,
     ) -> Iterator[Event]:
         if tools and self.format is None:
-            yield Error(f"{self.profile.label} cannot call tools.", "backend")
+            yield Error(Notice("vision.no_tools", label=self.profile.label), "backend")
             return
         ids, extra = self.encode(messages, tools, params.thinking)
         hidden = self._hidden_tokens(extra)
         room = self.info.context_window - len(ids) - hidden
         if room <= 0:
             yield Error(
-                f"This conversation is {len(ids) + hidden:,} tokens long with its images, but "
-                f"{self.profile.label} reads at most {self.info.context_window:,}. Start a new "
-                "conversation or remove earlier turns.",
+                Notice(
+                    "vision.context_too_long",
+                    tokens=len(ids) + hidden,
+                    label=self.profile.label,
+                    window=self.info.context_window,
+                ),
                 "context",
             )
             return

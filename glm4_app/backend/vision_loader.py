@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..notices import Notice
 from ..settings import Settings
 from ..vision.profiles import VisionProfile, profile_for
 from .loader import (
@@ -71,7 +72,7 @@ def image_only_processor_class():
 
 
 def load_vision_model(
-    source: str, settings: Settings, progress: Callable[[str], None] = lambda s: None
+    source: str, settings: Settings, progress: Callable[[Notice], None] = lambda s: None
 ) -> LoadedVision:
     try:
         return _load(source, settings, progress)
@@ -81,30 +82,26 @@ def load_vision_model(
         raise for_vision(explain(exc, source)) from exc
 
 
+VISION_SETTINGS = {"setting": "GLM4_VISION_MODEL", "example": "THUDM/glm-4v-9b", "quantization": "GLM4_VISION_QUANTIZATION"}
+
+
 def for_vision(err: LoadError) -> LoadError:
-    """The chat loader's advice, pointed at the vision setting."""
-    hint = err.hint.replace("GLM4_CHAT_MODEL", "GLM4_VISION_MODEL").replace(
-        "THUDM/glm-4-9b-chat-hf", "THUDM/glm-4v-9b"
-    ).replace("GLM4_QUANTIZATION", "GLM4_VISION_QUANTIZATION")
-    return LoadError(err.title, hint, err.detail)
+    """The chat loader's advice, pointed at the vision settings."""
+    return LoadError(err.title, err.hint.with_values(**VISION_SETTINGS), err.detail)
 
 
-def _load(source: str, settings: Settings, progress: Callable[[str], None]) -> LoadedVision:
+def _load(source: str, settings: Settings, progress: Callable[[Notice], None]) -> LoadedVision:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     folder = locate_checkpoint(source, progress)
     remote = trust_remote_code(settings, source)
     device = resolve_device(settings.device)
-    progress("Reading configuration")
+    progress(Notice("load.reading_config"))
     config = AutoConfig.from_pretrained(folder, trust_remote_code=remote)
     profile = profile_for(config.model_type, source)
     if profile is None or (profile.family == "glm-4v-9b" and not hasattr(config, "vision_config")):
-        raise LoadError(
-            f"{source} is not a vision model this app can run.",
-            "Set GLM4_VISION_MODEL to THUDM/glm-4v-9b, zai-org/GLM-4.1V-9B-Thinking, "
-            "zai-org/GLM-4.5V or zai-org/GLM-4.6V-Flash.",
-        )
+        raise LoadError(Notice("load.not_vision", source=source), Notice("load.not_vision_hint"))
     native = profile.family != "glm-4v-9b"
     dtype = choose_dtype(settings.dtype, device, config.model_type, saved_dtype(config))
     quant = quantization_config(settings.vision_quantization, torch)
@@ -114,7 +111,7 @@ def _load(source: str, settings: Settings, progress: Callable[[str], None]) -> L
         settings.vision_quantization
     ]
 
-    progress("Loading tokenizer and image processor")
+    progress(Notice("load.tokenizer_and_image_processor"))
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=remote)
     processor = None
     if native:
@@ -129,7 +126,7 @@ def _load(source: str, settings: Settings, progress: Callable[[str], None]) -> L
     else:
         model_class = AutoModelForCausalLM
 
-    progress(f"Loading weights ({precision} on {device})")
+    progress(Notice("load.weights", precision=precision, device=device))
     model = load_weights(model_class, folder, dtype, device, quant, remote)
     own = context_window(getattr(config, "text_config", config), settings.max_context)
     window = min(own, profile.context_window) if profile.context_window else own

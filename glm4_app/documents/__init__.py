@@ -1,7 +1,7 @@
 """Long document mode's extraction layer: uploaded bytes to text for the prompt, no Streamlit.
 
 ``extract`` decides what a file is from its content (magic bytes, zip members), not only its
-name, and every bad file ends in a ``DocumentError`` whose message is shown to the user as is.
+name, and every bad file ends in a ``DocumentError`` whose notice says why (notices.py).
 ``format_for_prompt`` writes the documents as the GLM-4 reference demo did:
 ``[File Name]\\n{name}\\n[File Content]\\n{text}`` blocks joined by blank lines.
 
@@ -16,6 +16,7 @@ import re
 from dataclasses import replace
 from typing import Iterable
 
+from ..notices import Notice
 from .base import (
     MAX_TEXT_CHARS,
     MB,
@@ -45,12 +46,20 @@ __all__ = [
     "format_for_prompt",
 ]
 
-SUPPORTED = "PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx), CSV or text files"
+SUPPORTED = Notice("documents.supported")
+# What a file is, as a refusal says it: bare ("is not a real PDF") and with its article.
 _LABELS = {
-    "pdf": "PDF",
-    "docx": "Word document (.docx)",
-    "pptx": "PowerPoint presentation (.pptx)",
-    "xlsx": "Excel workbook (.xlsx)",
+    "pdf": Notice("filetype.pdf"),
+    "docx": Notice("filetype.docx"),
+    "pptx": Notice("filetype.pptx"),
+    "xlsx": Notice("filetype.xlsx"),
+}
+_WITH_ARTICLE = {
+    "pdf": Notice("filetype.a_pdf"),
+    "docx": Notice("filetype.a_docx"),
+    "pptx": Notice("filetype.a_pptx"),
+    "xlsx": Notice("filetype.an_xlsx"),
+    "": Notice("filetype.a_document"),
 }
 # Extensions that promise a binary container: text content under them is a mistake (e.g. a
 # login page saved as report.pdf), never something to read as text.
@@ -73,7 +82,7 @@ def extract(
     report = reporter(progress)
     try:
         document = _extract(name, data, limits, report)
-        report(1.0, f"Read {name}")
+        report(1.0, Notice("documents.read", name=name))
     except DocumentError:
         raise
     except CallbackError as wrapped:
@@ -83,10 +92,7 @@ def extract(
             raise MemoryError(str(exc)) from None  # the worker's memory limit (doc_worker.py)
         # A bug here, not a bad file: keep the promise of DocumentError, keep the details.
         log.exception("extracting %s failed", name)
-        raise DocumentError(
-            f"{name} could not be read because of an unexpected error (details are in the "
-            f"server log)."
-        ) from None
+        raise DocumentError(Notice("documents.unexpected_error", name=name)) from None
     return document
 
 
@@ -94,10 +100,7 @@ def check_total(existing_bytes: int, new_bytes: int, limits: DocumentLimits) -> 
     """Raise DocumentError if adding a file of new_bytes goes over the conversation's total."""
     total = existing_bytes + new_bytes
     if total > limits.max_total_mb * MB:
-        raise DocumentError(
-            f"Adding this file would bring the documents to {size_text(total)}; the limit is "
-            f"{limits.max_total_mb} MB in all. Remove a document first."
-        )
+        raise DocumentError(Notice("documents.total_too_large", size=size_text(total), limit=limits.max_total_mb))
 
 
 # GLM special tokens written as text. transformers' tokenizers turn such strings into the
@@ -126,10 +129,6 @@ def format_for_prompt(documents: Iterable[Document]) -> str:
 # --- Dispatch ----------------------------------------------------------------------------
 
 
-def _a(label: str) -> str:
-    return ("an " if label[0] in "AEIOU" else "a ") + label
-
-
 def _extension(name: str) -> str:
     base = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     return base.rsplit(".", 1)[-1].lower() if "." in base else base.lower()
@@ -137,46 +136,35 @@ def _extension(name: str) -> str:
 
 def _extract(name: str, data: bytes, limits: DocumentLimits, report: Progress) -> Document:
     if not data:
-        raise DocumentError(f"{name} is empty (0 bytes).")
+        raise DocumentError(Notice("documents.empty", name=name))
     if len(data) > limits.max_file_mb * MB:
         raise DocumentError(
-            f"{name} is {size_text(len(data))}; the limit is {limits.max_file_mb} MB per file."
+            Notice("documents.file_too_large", name=name, size=size_text(len(data)), limit=limits.max_file_mb)
         )
     extension = _extension(name)
     claimed = _CLAIMS.get(extension)
     found = sniff(data)
 
     if found == "ole":
-        raise DocumentError(
-            f"{name} is an old-style Office file (.doc, .xls, .ppt) or a password-protected "
-            f"one. Save it as .docx, .pptx or .xlsx without a password and upload it again."
-        )
-    if found not in (None, "pdf", "zip"):
-        raise DocumentError(f"{name} is {found}, not text or a document this mode can read "
-                            f"({SUPPORTED}).")
+        raise DocumentError(Notice("documents.old_office", name=name))
+    if isinstance(found, Notice):
+        raise DocumentError(Notice("documents.wrong_kind", name=name, found=found, supported=SUPPORTED))
     if found is None:
         if claimed:
             raise DocumentError(
-                f"{name} is not a real {_LABELS[claimed]}: its content does not match the "
-                f".{extension} extension. Save it again in that format and upload it again."
+                Notice("documents.not_real", name=name, kind=_LABELS[claimed], extension=extension)
             )
         text = decode(data)
         if text is None:
-            raise DocumentError(
-                f"{name} is not text (it looks like a binary file), and not a document this "
-                f"mode can read ({SUPPORTED})."
-            )
+            raise DocumentError(Notice("documents.binary", name=name, supported=SUPPORTED))
         return _non_empty(read_text(name, text, text_kind(extension, text)))
 
     kind = "pdf"
     if found == "zip":
-        archive, kind = open_office_zip(name, data, _a(_LABELS.get(claimed or "", "document")))
+        archive, kind = open_office_zip(name, data, _WITH_ARTICLE[claimed or ""])
         archive.close()  # the parsers open their own; this one only vouched for the sizes
         if kind is None:
-            raise DocumentError(
-                f"{name} is a ZIP archive, not a Word, PowerPoint or Excel file. Unpack it and "
-                f"upload the documents inside."
-            )
+            raise DocumentError(Notice("documents.plain_zip", name=name))
     try:
         document = _READERS[kind](name, data, limits, report)
     except (DocumentError, CallbackError):
@@ -185,20 +173,18 @@ def _extract(name: str, data: bytes, limits: DocumentLimits, report: Progress) -
         if out_of_memory(exc):
             raise
         log.info("%s: %s parser failed", name, kind, exc_info=True)
-        raise DocumentError(
-            f"{name} is damaged and can't be read as {_a(_LABELS[kind])}."
-        ) from None
+        raise DocumentError(Notice("documents.damaged", name=name, kind=_WITH_ARTICLE[kind])) from None
     if claimed != kind and "." in name:  # e.g. a PDF named .docx: read it for what it is
-        note = f"{name} is really {_a(_LABELS[kind])}; it was read as one."
+        note = Notice("documents.read_as", name=name, kind=_WITH_ARTICLE[kind])
         document = replace(document, notes=(note, *document.notes))
     return _non_empty(document)
 
 
 def _non_empty(document: Document) -> Document:
     if not document.text.strip():
-        raise DocumentError(f"{document.name} contains no text.")
+        raise DocumentError(Notice("documents.no_text", name=document.name))
     if len(document.text) > MAX_TEXT_CHARS:
-        note = f"Only its first {MAX_TEXT_CHARS:,} characters were kept."
+        note = Notice("documents.text_cut", count=MAX_TEXT_CHARS)
         text = document.text[:MAX_TEXT_CHARS]
         document = replace(document, text=text, chars=len(text), notes=(*document.notes, note))
     return document

@@ -7,9 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from ..notices import Notice, NoticeError
+
 MB = 1024 * 1024  # what Streamlit's upload limit and most file managers call a megabyte
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, Notice], None]
 
 # Characters of text kept from one file: about a million tokens, far more than any model's
 # context (which "Shorten" then fits), and a bound on what one upload costs to move, store
@@ -36,11 +38,11 @@ class Document:
     pages: int | None  # PDF pages or PPTX slides; None for formats without pages
     chars: int
     # Things the user may want to know that are not errors, e.g. "read as PDF" or "rows cut".
-    notes: tuple[str, ...] = ()
+    notes: tuple[Notice, ...] = ()
 
 
-class DocumentError(ValueError):
-    """A file that cannot be read. The message is one or two sentences for the user."""
+class DocumentError(NoticeError, ValueError):
+    """A file that cannot be read; its notice says why, in one or two sentences."""
 
 
 _NO_MEMORY = re.compile(r"\b(?:malloc|calloc|realloc)\b.*\bfailed|out of memory", re.I)
@@ -63,7 +65,7 @@ class CallbackError(Exception):
 
 
 def reporter(progress: Progress | None) -> Progress:
-    def report(fraction: float, message: str) -> None:
+    def report(fraction: float, message: Notice) -> None:
         if progress is None:
             return
         try:
@@ -121,7 +123,8 @@ def trim_row(values: Iterable[Any]) -> list[str]:
     return cells
 
 
-def rows_note(shown: int, total: int | None) -> str:
+def rows_note(shown: int, total: int | None) -> Notice:
+    """Said under a cut table, in the text the model reads (English) and to the user."""
     if total is not None and total > shown:
-        return f"(Only the first {shown:,} of {total:,} rows are shown.)"
-    return f"(Only the first {shown:,} rows are shown.)"
+        return Notice("documents.rows_cut", shown=shown, total=total)
+    return Notice("documents.rows_cut_unknown_total", shown=shown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+from ..notices import Notice
 from .base import (
     MAX_TABLE_ROWS,
     Document,
@@ -35,7 +36,7 @@ def read_pptx(name: str, data: bytes, limits: DocumentLimits, report: Progress) 
     count = len(slides)
     if count > limits.max_pages:
         raise DocumentError(
-            f"{name} has {count:,} slides; the limit is {limits.max_pages:,} slides per file."
+            Notice("documents.too_many_slides", name=name, count=count, limit=limits.max_pages)
         )
     parts, has_text = [], False
     for number, slide in enumerate(slides, 1):
@@ -54,9 +55,9 @@ def read_pptx(name: str, data: bytes, limits: DocumentLimits, report: Progress) 
         has_text = has_text or len(lines) > 1
         parts.append("\n".join(lines))
         if number % PROGRESS_EVERY == 0:
-            report(number / count, f"Reading slide {number} of {count}")
+            report(number / count, Notice("documents.reading_slide", number=number, count=count))
     if not has_text:  # slide markers alone are no document
-        raise DocumentError(f"{name} contains no text (pictures on slides are not read).")
+        raise DocumentError(Notice("documents.no_text_on_slides", name=name))
     text = "\n\n".join(parts)
     return Document(name, "pptx", text, count, len(text))
 
@@ -112,10 +113,10 @@ def read_xlsx(name: str, data: bytes, limits: DocumentLimits, report: Progress) 
             if more:
                 total = sheet.max_row  # from the sheet's declared dimension; may be None
                 note = rows_note(MAX_TABLE_ROWS, total - 1 if total else None)
-                part += "\n" + note
-                notes.append(f"Sheet {sheet.title}: {note[1:-1]}")
+                part += f"\n({note})"  # the model reads English (str of a notice)
+                notes.append(Notice("documents.sheet_note", sheet=sheet.title, note=note))
             parts.append(part)
-            report(number / len(sheets), f"Reading sheet {number} of {len(sheets)}")
+            report(number / len(sheets), Notice("documents.reading_sheet", number=number, count=len(sheets)))
     finally:
         book.close()  # read-only workbooks keep the archive open until closed
     text = "\n\n".join(parts)

@@ -14,6 +14,7 @@ import struct
 import zipfile
 import zlib
 
+from ..notices import Notice
 from .base import DocumentError, size_text
 
 CHUNK = 64 * 1024  # compressed bytes fed at a time
@@ -22,7 +23,7 @@ _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature ... name length, extra l
 
 
 def verify(
-    data: bytes, infos: list[zipfile.ZipInfo], name: str, max_total: int, label: str
+    data: bytes, infos: list[zipfile.ZipInfo], name: str, max_total: int, label: Notice
 ) -> None:
     """Raise DocumentError unless every member inflates to exactly its declared size, with its
     CRC, and all of them together to at most ``max_total`` bytes."""
@@ -34,15 +35,14 @@ def verify(
         produced = _inflate(data, info, cap, name, label)
         if produced > info.file_size or total + produced > max_total:
             raise DocumentError(
-                f"{name} contains a part that unpacks to more than the {size_text(info.file_size)} "
-                f"it declares; it was not opened because it looks like a zip bomb."
+                Notice("documents.zip_member_lies", name=name, size=size_text(info.file_size))
             )
         if produced != info.file_size:
             raise _damaged(name, label)
         total += produced
 
 
-def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, name: str, label: str) -> int:
+def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, name: str, label: Notice) -> int:
     """Bytes member ``info`` inflates to, counting no further than ``cap``."""
     start = _data_offset(data, info, name, label)
     raw = memoryview(data)[start : start + info.compress_size]
@@ -54,7 +54,7 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, name: str, label: str
         return len(raw)
     if info.compress_type != zipfile.ZIP_DEFLATED:  # Office files use nothing else
         raise DocumentError(
-            f"{name} uses a compression method Office files do not use ({info.compress_type})."
+            Notice("documents.zip_method", name=name, method=info.compress_type)
         )
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     produced, crc = 0, 0
@@ -77,7 +77,7 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int, name: str, label: str
     return produced
 
 
-def _data_offset(data: bytes, info: zipfile.ZipInfo, name: str, label: str) -> int:
+def _data_offset(data: bytes, info: zipfile.ZipInfo, name: str, label: Notice) -> int:
     header = data[info.header_offset : info.header_offset + _LOCAL_HEADER.size]
     if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
         raise _damaged(name, label)
@@ -85,5 +85,5 @@ def _data_offset(data: bytes, info: zipfile.ZipInfo, name: str, label: str) -> i
     return info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
 
 
-def _damaged(name: str, label: str) -> DocumentError:
-    return DocumentError(f"{name} is damaged and can't be read as {label}.")
+def _damaged(name: str, label: Notice) -> DocumentError:
+    return DocumentError(Notice("documents.damaged", name=name, kind=label))

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 
+from ..notices import Notice
 from .base import MAX_TABLE_ROWS, MAX_TEXT_CHARS, Document, markdown_table, rows_note, trim_row
 
 # Longest BOM first: the UTF-32-LE BOM starts with the UTF-16-LE one.
@@ -118,7 +119,7 @@ def text_kind(extension: str, text: str) -> str:
 
 
 def read_text(name: str, text: str, kind: str) -> Document:
-    notes: tuple[str, ...] = ()
+    notes: tuple[Notice, ...] = ()
     if kind == "html":
         # The browser tool's converter and caps: headings as #, lists as -, tables as a | b
         # rows, at most PARSE_CHARS of markup parsed (a 45 MB page took minutes and GBs).
@@ -127,20 +128,20 @@ def read_text(name: str, text: str, kind: str) -> Document:
         title, body, cut = readable_html(text)
         text = f"# {title}\n\n{body}" if title and not body.startswith(f"# {title}") else body
         if cut:
-            notes = (f"Only the first {PARSE_CHARS:,} characters of its markup were read.",)
+            notes = (Notice("documents.markup_cut", count=PARSE_CHARS),)
     elif kind != "csv":
         text = text[: MAX_TEXT_CHARS + 1]  # documents.extract notes the cut
     elif kind == "csv":
         table, note = _csv_table(text, tab=name.lower().endswith(".tsv"))
         if table:
-            text = table + (f"\n{note}" if note else "")
-            notes = (note[1:-1],) if note else ()
+            text = table + (f"\n({note})" if note else "")  # the model reads English
+            notes = (note,) if note else ()
     text = clean(text)
     return Document(name, kind, text, None, len(text), notes)
 
 
-def _csv_table(text: str, tab: bool) -> tuple[str, str]:
-    """(Markdown table, note about cut rows); ("", "") when it does not parse as CSV."""
+def _csv_table(text: str, tab: bool) -> tuple[str, Notice | None]:
+    """(Markdown table, note about cut rows); ("", None) when it does not parse as CSV."""
     if tab:
         dialect: type[csv.Dialect] | csv.Dialect = csv.excel_tab
     else:
@@ -158,6 +159,6 @@ def _csv_table(text: str, tab: bool) -> tuple[str, str]:
             if len(rows) <= MAX_TABLE_ROWS:  # + the header row
                 rows.append(row)
     except csv.Error:
-        return "", ""
-    note = rows_note(MAX_TABLE_ROWS, total - 1) if total - 1 > MAX_TABLE_ROWS else ""
+        return "", None
+    note = rows_note(MAX_TABLE_ROWS, total - 1) if total - 1 > MAX_TABLE_ROWS else None
     return markdown_table(rows), note

@@ -20,6 +20,7 @@ import re
 import zipfile
 from typing import IO, Iterator
 
+from ..notices import Notice
 from .base import MAX_TEXT_CHARS, Document, DocumentLimits, Progress, cell_text, markdown_table
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -49,7 +50,7 @@ def read_docx(name: str, data: bytes, limits: DocumentLimits, report: Progress) 
                 if chars > MAX_TEXT_CHARS:
                     break  # what follows would be cut anyway (documents.extract says so)
                 if number % PROGRESS_EVERY == 0 and info.file_size:
-                    report(counted.read_bytes / info.file_size, f"Reading {name}")
+                    report(counted.read_bytes / info.file_size, Notice("documents.reading", name=name))
     text = "\n\n".join(b for b in blocks if b)
     return Document(name, "docx", text, None, len(text))
 

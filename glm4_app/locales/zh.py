@@ -54,6 +54,7 @@ UI = {
     "Seed": "随机种子",
     "Context: {used:,} / {window:,} tokens": "上下文：{used:,} / {window:,} token",
     "🧰 Tools": "🧰 工具",
+    "🔎 Web search": "🔎 联网搜索",
     "{tool} is off: {reason}": "{tool} 不可用：{reason}",
     # Messages and metrics
     "💭 Reasoning": "💭 推理过程",

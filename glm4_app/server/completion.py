@@ -20,6 +20,7 @@ from collections import deque
 from typing import Callable, Iterator
 
 from ..events import Done, Error, Event, ReasoningDelta, Started, TextDelta, ToolCallChunk
+from ..notices import Notice
 from .tool_format import OutputSplitter
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class EventPipe:
                     break
         except Exception as exc:  # a bug in a backend still ends as an error, not a hang
             log.exception("API generation failed")
-            self._put(Error(f"Generation failed: {type(exc).__name__}: {exc}", "backend"))
+            self._put(Error(Notice("engine.failed", error=f"{type(exc).__name__}: {exc}"), "backend"))
         finally:
             if events is not None:
                 events.close()  # cancels the request in the engine

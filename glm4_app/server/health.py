@@ -37,9 +37,9 @@ def report(jobs: list[tuple[str, object]]) -> tuple[int, dict]:
         end = job.finished_at if job.done and job.finished_at else time.monotonic()
         entry = {"kind": kind, "seconds": round(end - job.started_at, 1)}  # so far, or the load's
         if not job.done:
-            entry |= {"state": "loading", "step": job.steps[-1] if job.steps else "starting"}
+            entry |= {"state": "loading", "step": str(job.steps[-1]) if job.steps else "starting"}
         elif job.error is not None:
-            entry |= {"state": "failed", "error": job.error.title, "hint": job.error.hint}
+            entry |= {"state": "failed", "error": str(job.error.title), "hint": str(job.error.hint)}
         else:
             entry |= {"state": "ready", "model": job.result.info.name}
         models.append(entry)

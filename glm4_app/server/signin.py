@@ -21,8 +21,9 @@ from starlette.routing import Route
 from .. import metrics
 from ..accounts import AccountError, AccountStore, store_for
 from ..auth import LoginThrottle, user_name_problem
-from ..i18n import N_, translate_message
+from ..i18n import N_
 from ..identity import SESSION_COOKIE
+from ..notices import word
 from . import html, state
 
 # Failed sign-ins per user name, and per client address: more generous, since a whole team
@@ -140,7 +141,7 @@ async def signin(request: Request) -> Response:
     problem = user_name_problem(name)
     if problem:
         return _signin_page(
-            lang, store, target, name, raw_error=translate_message(problem, lang), status=400
+            lang, store, target, name, raw_error=word(problem, lang), status=400
         )
     user = await run_in_threadpool(store.verify, name, password)  # Argon2: ~0.1 s of CPU
     if user is None:
@@ -236,7 +237,7 @@ async def signup(request: Request) -> Response:
     except AccountError as err:
         if not (first and settings.signup == "open" and store.count_users()):
             return _signup_page(
-                lang, store, target, name, raw_error=translate_message(str(err), lang), status=400
+                lang, store, target, name, raw_error=word(err, lang), status=400
             )
         try:  # someone else just became the first (admin): an ordinary account then
             user = await run_in_threadpool(store.add_user, name, password)
@@ -246,7 +247,7 @@ async def signup(request: Request) -> Response:
                 store,
                 target,
                 name,
-                raw_error=translate_message(str(again_err), lang),
+                raw_error=word(again_err, lang),
                 status=400,
             )
     return signed_in(request, store, user, target)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # The data types live low in the package (events use them); tools import them from here.
+from ..notices import Notice
 from ..tool_types import Citation, Image, Output, ToolCall, ToolResult
 
 __all__ = ["Citation", "Image", "Output", "Tool", "ToolCall", "ToolResult", "Unavailable"]
@@ -34,4 +35,4 @@ class Unavailable:
     """Why a tool is not offered to the model, shown in the UI (e.g. no image API configured)."""
 
     name: str
-    reason: str = field(default="")
+    reason: Notice | str = field(default="")

@@ -300,34 +300,45 @@ _CODE = re.compile(r"(```.*?(?:```|\Z)|`[^`\n]*`)", re.S)
 
 
 def link_citations(markdown_text: str, citations: Iterable[Citation] | Mapping[int, Any]) -> str:
-    """Turn ``【3†Apple Inc.】`` into ``[【3†Apple Inc.】](url)`` for known ids.
+    """Turn ``【3†Apple Inc.】`` into a numbered link, ``[[3]](url "page title")``, as chat
+    apps show sources; an id with no page known (or no web address) becomes a plain ``[3]``.
 
     ``citations``: Citation objects, or a mapping id -> Citation, {"url": ...} (as stored with
-    messages), URL or (title, url). Unknown ids, code spans/blocks and citations that are
-    already links are left untouched.
+    messages), URL or (title, url). Code spans/blocks and citations that are already links are
+    left untouched.
     """
-    urls: dict[int, str] = {}
+    if "【" not in markdown_text:
+        return markdown_text
+    links: dict[int, str] = {}
     items = citations.items() if isinstance(citations, Mapping) else ((c.id, c) for c in citations)
     for key, value in items:
         url = _url_of(value)
         if url.startswith(("http://", "https://")):  # never javascript: or data: links
-            urls[int(key)] = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
-    if not urls or "【" not in markdown_text:
-        return markdown_text
+            url = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+            title = " ".join(_title_of(value).replace("\\", "").replace('"', "'").split())
+            links[int(key)] = f'{url} "{title}"' if title else url
 
     def link_in(segment: str) -> str:
         def replace(match: re.Match) -> str:
-            url = urls.get(int(match.group(1)))
+            target = links.get(int(match.group(1)))
             before, after = segment[: match.start()], segment[match.end():]
-            if url is None or (before.endswith("[") and after.startswith("](")):  # linked already
+            if before.endswith("[") and after.startswith("]("):  # linked already
                 return match.group(0)
-            label = match.group(0).replace("[", r"\[").replace("]", r"\]")
-            return f"[{label}]({url})"
+            number = rf"\[{match.group(1)}\]"
+            return number if target is None else f"[{number}]({target})"
 
         return _CITATION.sub(replace, segment)
 
     parts = _CODE.split(markdown_text)  # odd indexes are code: leave them alone
     return "".join(part if i % 2 else link_in(part) for i, part in enumerate(parts))
+
+
+def _title_of(value: Any) -> str:
+    if isinstance(value, Citation):
+        return value.title
+    if isinstance(value, Mapping):
+        return str(value.get("title", ""))
+    return str(value[0]) if isinstance(value, (tuple, list)) and len(value) > 1 else ""
 
 
 def _url_of(value: Any) -> str:

@@ -49,6 +49,7 @@ from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerati
 
 from .. import runner
 from ..builtin_tools import BUILTINS
+from ..notices import Notice
 from .base import ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
@@ -437,7 +438,7 @@ def _json_default(value: Any) -> Any:
 # --- Loading a folder of tools -------------------------------------------------------------
 
 
-def load_tools_dir(folder: Path) -> tuple[list[FunctionTool], list[str]]:
+def load_tools_dir(folder: Path) -> tuple[list[FunctionTool], list[Notice]]:
     """Import every ``*.py`` in ``folder`` (not those starting with ``_``) and collect the
     ``@tool`` functions each defines, in file then definition order.
 
@@ -447,9 +448,9 @@ def load_tools_dir(folder: Path) -> tuple[list[FunctionTool], list[str]]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        return [], [f"The tools folder {folder} does not exist (GLM4_TOOLS_DIR)."]
+        return [], [Notice("functions.no_folder", folder=str(folder))]
     tools: list[FunctionTool] = []
-    errors: list[str] = []
+    errors: list[Notice] = []
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.py")):
         if path.name.startswith("_"):
@@ -459,20 +460,17 @@ def load_tools_dir(folder: Path) -> tuple[list[FunctionTool], list[str]]:
         except BaseException as exc:  # SyntaxError, ImportError, SystemExit, a bad @tool...
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            errors.append(Notice("functions.import_failed", file=path.name, error=f"{type(exc).__name__}: {exc}"))
             continue
         for value in list(vars(module).values()):
             # Only tools defined in this file: one imported from elsewhere is not listed twice.
             if not isinstance(value, FunctionTool) or value.fn.__module__ != module.__name__:
                 continue
             if value.name in RESERVED_NAMES:
-                errors.append(
-                    f"{path.name}: {value.name!r} is the name of a built-in tool; rename it."
-                )
+                errors.append(Notice("functions.builtin_name", file=path.name, name=value.name))
             elif value.name in seen:
                 errors.append(
-                    f"{path.name}: a tool named {value.name!r} is already defined in "
-                    f"{seen[value.name]}; this one is skipped."
+                    Notice("functions.defined_twice", file=path.name, name=value.name, other=seen[value.name])
                 )
             else:
                 seen[value.name] = path.name

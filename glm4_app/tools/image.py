@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import openai
 
+from ..notices import Notice
 from ..settings import Settings
 from .base import Image, ToolCall, ToolResult
 from .. import runner
@@ -44,14 +45,14 @@ _SIGNATURES = (
 )
 
 
-def available(settings: Settings) -> str | None:
+def available(settings: Settings) -> Notice | None:
     """None when the tool can be offered, else why not (shown in the UI)."""
     url = settings.image_api_url.strip()
     if not url:
-        return "GLM4_IMAGE_API_URL is not set"
+        return Notice("image.no_url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"GLM4_IMAGE_API_URL must be an http(s) URL, got {url!r}"
+        return Notice("image.bad_url", url=url)
     return None
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from ..notices import Notice
 from ..settings import APP_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -63,20 +64,12 @@ SYSTEM = ("/usr", "/opt")  # read-only; /bin, /lib... are symlinks into /usr on 
 class KernelPolicy:
     sandboxed: bool  # run the kernel inside bwrap
     network: bool  # the sandbox keeps the host's network
-    off_reason: str = ""  # non-empty: the python tool is not offered, and this says why
-    notice: str = ""  # what the UI and the log tell about the kernel's isolation
+    off_reason: Notice | None = None  # the python tool is not offered, and this says why
+    notice: Notice | None = None  # what the UI and the log tell about the kernel's isolation
 
     @property
     def available(self) -> bool:
         return not self.off_reason
-
-
-UNSANDBOXED = (
-    "Python runs without a sandbox ({problem}): the model's code can read what this app's "
-    "user can (the conversations database, secrets, other sessions' files), reach the "
-    "network and this machine's services, and write to the shared /tmp. Install bubblewrap "
-    "(`apt-get install bubblewrap`) to isolate it."
-)
 
 
 def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
@@ -87,31 +80,18 @@ def kernel_policy(settings: Settings, hosted: bool) -> KernelPolicy:
     )
     if settings.kernel_sandbox == "off":
         if hosted:
-            note = "Hosted with GLM4_KERNEL_SANDBOX=off: the Python kernel is not isolated."
-            return KernelPolicy(False, True, notice=note)
+            return KernelPolicy(False, True, notice=Notice("sandbox.off_when_hosted"))
         return KernelPolicy(False, True)
     problem = isolation_problem()
     if problem is None:
-        note = (
-            "Python runs in a bubblewrap sandbox with network access." if network
-            else "Python runs in a bubblewrap sandbox without network access."
-        )
+        note = Notice("sandbox.with_network") if network else Notice("sandbox.without_network")
         return KernelPolicy(True, network, notice=note)
     if not hosted and settings.kernel_sandbox == "auto":
-        return KernelPolicy(False, True, notice=UNSANDBOXED.format(problem=problem))
+        return KernelPolicy(False, True, notice=Notice("sandbox.unsandboxed", problem=problem))
     if settings.allow_unsandboxed_kernel == "true":
-        note = (
-            f"No sandbox for the Python kernel ({problem}); it runs unisolated because "
-            "GLM4_ALLOW_UNSANDBOXED_KERNEL=true: it can read the app's files and reach the network."
-        )
-        return KernelPolicy(False, True, notice=note)
-    reason = (
-        f"no sandbox is available for code execution ({problem}). Install bubblewrap "
-        "(`apt-get install bubblewrap`), or set GLM4_ALLOW_UNSANDBOXED_KERNEL=true to run "
-        "code without isolation."
-    )
-    off = f"The Python tool is off: {reason}"
-    return KernelPolicy(False, network, off_reason=reason, notice=off)
+        return KernelPolicy(False, True, notice=Notice("sandbox.allowed_unsandboxed", problem=problem))
+    reason = Notice("sandbox.none_available", problem=problem)
+    return KernelPolicy(False, network, off_reason=reason, notice=Notice("sandbox.python_off", reason=reason))
 
 
 # --- the bwrap command ----------------------------------------------------------------------
@@ -247,11 +227,11 @@ def hidden_paths(data_dir: Path | None = None) -> list[Path]:
 
 
 @functools.cache
-def isolation_problem() -> str | None:
+def isolation_problem() -> Notice | str | None:
     """None when bwrap can build the sandbox here, else why not. Probed once per process by
     running ``true`` in the very sandbox the kernels get."""
     if shutil.which("bwrap") is None:
-        problem = "bubblewrap (bwrap) is not installed"
+        problem = Notice("sandbox.no_bwrap")
     else:
         with tempfile.TemporaryDirectory(prefix="glm4-sandbox-probe-") as tmp:
             work, private = Path(tmp, "work"), Path(tmp, "private")
@@ -265,7 +245,7 @@ def isolation_problem() -> str | None:
                 failed = done.returncode != 0
                 problem = _first_line(done.stderr, done.returncode) if failed else None
             except (OSError, subprocess.TimeoutExpired) as exc:
-                problem = f"bwrap failed: {exc}"
+                problem = Notice("sandbox.bwrap_failed", error=exc)
     if problem is None:
         log.info("kernel sandbox: bubblewrap works; hosted sessions run Python isolated")
     else:
@@ -273,6 +253,6 @@ def isolation_problem() -> str | None:
     return problem
 
 
-def _first_line(stderr: str, code: int) -> str:
+def _first_line(stderr: str, code: int) -> Notice:
     line = next((l.strip() for l in stderr.splitlines() if l.strip()), f"exit code {code}")
-    return f"bwrap cannot create a sandbox here: {line}"
+    return Notice("sandbox.bwrap_cannot", error=line)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from glm4_app.notices import Notice
 from glm4_app.settings import Settings
 
 BRAVE_URL = "https://api.search.brave.com/res/v1/web/search"
@@ -33,17 +34,18 @@ class SearchHit:
     snippet: str
 
 
-def not_configured_reason(settings: Settings) -> str | None:
-    """Why search cannot be used with these settings, or None when it can."""
+def not_configured_reason(settings: Settings) -> Notice | None:
+    """Why search cannot be used with these settings (the model reads it in English too),
+    or None when it can."""
     provider = settings.search_provider
     if not provider:
-        return "web search is not configured (GLM4_SEARCH_PROVIDER is empty)"
+        return Notice("search.no_provider")
     if provider == "searxng" and not settings.search_url:
-        return "web search is not configured (GLM4_SEARCH_URL, the SearXNG address, is empty)"
+        return Notice("search.no_searxng_url")
     if provider == "brave" and not settings.search_api_key:
-        return "web search is not configured (GLM4_SEARCH_API_KEY for Brave Search is empty)"
+        return Notice("search.no_brave_key")
     if provider not in ("searxng", "brave"):
-        return f"unknown search provider {provider!r}"
+        return Notice("search.unknown_provider", provider=provider)
     return None
 
 

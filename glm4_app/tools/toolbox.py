@@ -14,6 +14,7 @@ import uuid
 import weakref
 from pathlib import Path
 
+from ..notices import Notice
 from ..settings import Settings
 from .base import Tool, Unavailable
 from .browser import BrowserTool
@@ -23,9 +24,6 @@ from .mcp_servers import McpSession
 from .python_tool import PythonTool
 from .sandbox import kernel_policy
 from .search import not_configured_reason
-
-SEARCH_LABEL = "🔎 Web search"  # not a tool of its own: the browser's search command
-
 
 class Toolbox:
     def __init__(
@@ -49,7 +47,7 @@ class Toolbox:
         self.local_tools["simple_browser"] = BrowserTool(settings)
         search_off = not_configured_reason(settings)
         if search_off:
-            self.unavailable.append(Unavailable("search", f"{search_off}; the browser still opens URLs."))
+            self.unavailable.append(Unavailable("search", Notice("search.off", reason=search_off)))
         reason = image_available(settings)
         if reason is None:
             self.local_tools["cogview"] = ImageTool(settings)

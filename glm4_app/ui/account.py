@@ -152,4 +152,4 @@ def users(settings: Settings, me: Identity) -> None:
                 store.add_user(name, password, "admin" if admin else "user")
                 st.success(t("Added {name}.", name=name.strip()))
             except AccountError as err:
-                st.error(tm(str(err)))
+                st.error(tm(err))

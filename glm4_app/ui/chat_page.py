@@ -21,7 +21,7 @@ from ..generation import ChatBackend, GenerationParams
 from ..messages import turn_groups
 from ..settings import Settings
 from ..store import ConversationStore
-from ..tool_steps import stored_citations
+from ..tool_steps import citations_of, stored_citations
 from ..turns import TURNS, AnswerJob, Turn
 from . import actions, documents, grounding, quota, render, share, sidebar, state, thinking
 from .frame import frame
@@ -221,7 +221,8 @@ def history(
         index += len(group)
     kids = tree.children(conversation) if controls else {}
     labels = actions.labels()
-    draw = partial(_bubble, conversation, store, kids, labels, len(bubbles), controls, carry_on)
+    cited = citations_of(conversation.messages)  # quote ids run through the whole conversation
+    draw = partial(_bubble, conversation, store, kids, labels, cited, len(bubbles), controls, carry_on)
     # Folded: what came before the last RECENT bubbles when the conversation was opened in
     # this session; what is said after that stays in view.
     first = session.history_start.setdefault(conversation.id, max(0, len(bubbles) - RECENT))
@@ -239,23 +240,24 @@ def _show_earlier(conversation_id: str, start: int) -> None:
     session.history_start[conversation_id] = start
 
 
-def _bubble(conversation, store, kids, labels, count, controls, carry_on, n, role, group, index, image) -> None:
+def _bubble(conversation, store, kids, labels, cited, count, controls, carry_on, n, role, group, index, image) -> None:
     with st.chat_message(role):
         if role == "user" and session.editing == group[0].id:  # kept open while an answer runs
             actions.edit_box(conversation, store, group[0])
             return
-        bubble_body(role, group, image)
+        bubble_body(role, group, image, cited)
         if controls:
             actions.bar(conversation, store, group, index, kids, labels, n == count - 1, carry_on)
 
 
-def bubble_body(role: str, group: list, image) -> None:
-    """What a bubble shows of its messages (here and on a share link's page)."""
+def bubble_body(role: str, group: list, image, citations: dict | None = None) -> None:
+    """What a bubble shows of its messages (here and on a share link's page); ``citations``:
+    the conversation's sources, by quote id."""
     if role == "user":
         render.message_body(group[0])
         documents.under_question(group[0])
     else:
-        assistant_turn(group)
+        assistant_turn(group, citations)
         grounding.panel(group, image)
 
 

@@ -92,7 +92,7 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
             metrics.EXTRACTION_FAILURES.inc()
             if bar is not None:
                 bar.empty()
-            errors.append(t("**{name}**: {error}", name=upload.name, error=tm(str(err))))
+            errors.append(t("**{name}**: {error}", name=upload.name, error=tm(err)))
             continue
         add_document(
             conversation, store, backend, document.name, document.kind, document.pages, document.text, len(data),
@@ -203,7 +203,7 @@ def choose_fit(conversation: Conversation, store: ConversationStore, problem: Do
     """Ask what gives, instead of cutting anything silently. The question stays until it is
     answered (``conversation.waiting_for``), across reruns and reloads."""
     with st.chat_message("assistant"):
-        st.warning(t("{problem} What should give?", problem=tm(str(problem))))
+        st.warning(t("{problem} What should give?", problem=tm(problem)))
         choice = st.radio(
             t("To fit the context"), list(STRATEGIES), format_func=lambda s: t(STRATEGIES[s]), key="fit_choice"
         )

@@ -164,7 +164,7 @@ def import_box(store: ConversationStore, current: Conversation) -> None:
         try:
             imported = history.from_json(upload.getvalue(), state.owner())
         except history.ImportProblem as problem:
-            st.error(t("**{name}** was not imported: {problem}", name=upload.name, problem=tm(str(problem))))
+            st.error(t("**{name}** was not imported: {problem}", name=upload.name, problem=tm(problem)))
             return
         store.save(imported)
         session.import_generation = generation + 1  # a fresh, empty uploader

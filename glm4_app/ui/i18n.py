@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..i18n import LANGUAGES, resolve, translate, translate_message
+from ..i18n import LANGUAGES, resolve, translate
+from ..notices import word
 from ..settings import Settings, SettingsError
 from .session import session
 
@@ -34,9 +35,10 @@ def t(text: str, /, **values) -> str:
     return translate(text, language(), **values)
 
 
-def tm(message: str) -> str:
-    """A fixed sentence from a non-UI module (an error, a hint) in this session's language."""
-    return translate_message(str(message), language())
+def tm(message) -> str:
+    """What a non-UI module said (a notice, an error carrying one) in this session's language;
+    plain text (an exception's own, an older conversation's English) as it is."""
+    return word(message, language())
 
 
 def switch() -> None:

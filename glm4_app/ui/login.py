@@ -46,8 +46,8 @@ def gate(settings: Settings, open_to_anyone: bool = False) -> Identity | None:
 
 def warn_if_open(address: str | None, auth_mode: str) -> None:
     if auth.open_to_network(address, auth_mode):
-        message = auth.OPEN_WARNING.format(address=address or "every network interface")
-        _log_once(message)
+        message = auth.open_warning(address)
+        _log_once(str(message))
         st.error(f"⚠️ {tm(message)}")
 
 

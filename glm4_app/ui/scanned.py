@@ -82,7 +82,7 @@ def _read(item: ScannedUpload, conversation: Conversation, settings: Settings, f
                                           settings.vision_image_max_side, settings.doc_max_pages,
                                           settings.doc_max_file_mb)
         except PagesError as err:
-            st.error(tm(str(err)))
+            st.error(tm(err))
             return
         item.read = []
     st.button(t("⏹ Stop reading"), key="scan_stop", help=t("Stop here; the pages read so far can be kept"))
@@ -97,7 +97,7 @@ def _read(item: ScannedUpload, conversation: Conversation, settings: Settings, f
             elif isinstance(step, PageText):
                 item.read.append(step)
     except RecognitionError as err:
-        st.error(tm(str(err)))
+        st.error(tm(err))
         return
     finally:
         reading.close()  # also when a click ends this run: the page being read is cancelled

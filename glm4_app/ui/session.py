@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..conversation import Conversation
     from ..documents_ocr import PageText
     from ..identity import Identity
+    from ..notices import Notice
     from ..tools.toolbox import Toolbox
 
 T = TypeVar("T")
@@ -53,7 +54,7 @@ class VisionRefusal:
     """A Vision message the checkpoint's rules refused, kept to offer a way on."""
 
     conversation: str
-    message: str
+    message: Notice
     offer_new_conversation: bool
     text: str
 
@@ -80,7 +81,7 @@ class Session:
     answer_wanted = _Key[bool]("generate", bool)  # the next run should start an answer
     continue_wanted = _Key[bool]("continue", bool)  # ... carrying on the stopped last answer
     editing = _Key["str | None"]("editing", lambda: None)  # the id of the question being edited
-    refusal = _Key["str | None"]("refusal", lambda: None)  # a per-user limit message, shown once
+    refusal = _Key["Notice | None"]("refusal", lambda: None)  # a per-user limit's notice, shown once
     history_start = _Key["dict[str, int]"]("history_start", dict)  # first bubble shown, per conversation
     # -- the sidebar's conversation list
     confirm_delete = _Key["str | None"]("confirm_delete", lambda: None)
@@ -89,7 +90,7 @@ class Session:
     upload_generation = _Key[int]("upload_generation", int)
     document_errors = _Key["list[str]"]("document_errors", list)  # shown after the rerun an upload makes
     image_upload_generation = _Key[int]("image_upload_generation", int)
-    image_errors = _Key["list[str]"]("image_errors", list)
+    image_errors = _Key["list[Notice]"]("image_errors", list)
     vision_refusal = _Key["VisionRefusal | None"]("vision_refusal", lambda: None)
     scanned_upload = _Key["ScannedUpload | None"]("scanned_pdf", lambda: None)
     # -- the UI language: chosen in the picker or the URL (not the picker's widget key, whose

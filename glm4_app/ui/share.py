@@ -17,6 +17,7 @@ import streamlit as st
 from .. import shares
 from ..messages import turn_groups
 from ..settings import Settings
+from ..tool_steps import citations_of
 from ..store import ConversationStore
 from . import grounding, login, state
 from .i18n import t
@@ -45,7 +46,7 @@ def may_view(share: shares.Share, store: ConversationStore, settings: Settings) 
 
 def page(store: ConversationStore, settings: Settings, draw) -> None:
     """The shared conversation, read-only; nothing of the viewer's own is shown or changed.
-    ``draw(role, messages, image)`` draws a bubble's messages as the chat page does."""
+    ``draw(role, messages, image, citations)`` draws a bubble's messages as the chat page does."""
     found = shares.get(store, st.query_params.get("share"))
     if found is None or not may_view(found, store, settings):
         st.error(t("This shared link does not exist, or its owner revoked it."))
@@ -56,10 +57,11 @@ def page(store: ConversationStore, settings: Settings, draw) -> None:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.created_at))
     st.caption(t("🔗 A read-only copy of a conversation, shared {when}. Later changes to it do not show here.", when=when))
     image = None  # the last image sent: the one an answer's boxes are drawn on
+    cited = citations_of(snap.messages)
     for role, group in turn_groups(snap.messages):
         image = grounding.latest_image(group) or image
         with st.chat_message(role):
-            draw(role, group, image)
+            draw(role, group, image, cited)
     if settings.auth == "none" or state.signed_in():
         if st.button(t("💬 Continue in my chats"), key="share_continue", type="primary"):
             _continue(found, store)

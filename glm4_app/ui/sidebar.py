@@ -77,11 +77,10 @@ def token_meter(backend: ChatBackend, used: int) -> None:
 
 
 def tool_label(name: str) -> str:
-    from ..tools.toolbox import SEARCH_LABEL
-
     if name in BUILTINS:
         return t(BUILTINS[name].label)
-    return tm(SEARCH_LABEL) if name == "search" else f"{FUNCTION_ICON} {name}"
+    # Search is no tool of its own (the browser's search command), but it can be missing.
+    return t("🔎 Web search") if name == "search" else f"{FUNCTION_ICON} {name}"
 
 
 def tool_switches(toolbox, conversation: Conversation, store: ConversationStore) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -45,9 +46,11 @@ _LANGUAGES = {name: tool.language for name, tool in BUILTINS.items()}  # functio
 # -- Stored messages --------------------------------------------------------------------------
 
 
-def assistant_turn(messages: list[Message]) -> None:
-    """Stored non-user messages of one turn, in order, inside one chat bubble."""
-    citations = citations_of(messages)
+def assistant_turn(messages: list[Message], citations: dict | None = None) -> None:
+    """Stored non-user messages of one turn, in order, inside one chat bubble. ``citations``:
+    the pages the browser found in the whole conversation (quote ids are the conversation's),
+    else those of this turn."""
+    citations = citations_of(messages) if citations is None else citations
     i = 0
     while i < len(messages):
         message = messages[i]
@@ -119,10 +122,31 @@ def tool_call_body(name: str, body: str) -> None:
 def observation_text(observation: Message) -> None:
     shown = observation.shown
     if shown and observation.metadata.startswith(("browser_result", "quote_result")):
+        sources(observation)
         with st.container(height=300):
             st.text(shown)
     elif shown:
         st.code(shown, language=None, wrap_lines=True)
+
+
+def sources(observation: Message) -> None:
+    """The pages a browser step found or opened, as numbered links the user can follow (the
+    numbers are those the answer cites)."""
+    lines = [
+        f"- \\[{c.id}\\] [{_link_text(c.title or c.url)}]({_target(c.url)}) · {urlsplit(c.url).hostname or ''}"
+        for c in observation.citations
+        if c.url.startswith(("http://", "https://"))  # never javascript: or data: links
+    ]
+    if lines:
+        st.markdown("\n".join(lines))
+
+
+def _link_text(text: str) -> str:
+    return " ".join(text.replace("[", "(").replace("]", ")").split())[:120]
+
+
+def _target(url: str) -> str:
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
 def step_media(observation: Message) -> None:
@@ -163,6 +187,9 @@ class LiveView:
     def __post_init__(self) -> None:
         self.body = st.container()  # segments go in here, above the status line
         self.tail = st.empty()
+        # Sources cited while the answer is written: the conversation's so far, then each
+        # step's as it is committed.
+        self.citations = citations_of(self.turn.conversation.messages[: self.turn.base])
 
     def follow(self) -> None:
         """Draw what was written so far, then each change, until the answer ends."""
@@ -206,6 +233,7 @@ class LiveView:
             first = entry.messages[0]
             segment = (self._running() if first.is_tool_call else self._open_prose()) or self._new(first.metadata)
             segment.final, segment.dirty = entry.messages, True
+            self.citations = {**self.citations, **citations_of(list(entry.messages))}
         elif isinstance(entry, Ended):
             pass  # the page reruns and draws the saved conversation
 
@@ -215,7 +243,7 @@ class LiveView:
             if segment.dirty:
                 segment.dirty = False
                 with segment.slot.container():
-                    _draw_segment(segment)
+                    _draw_segment(segment, self.citations)
         last = self.segments[-1] if self.segments else None
         writing = last is not None and not last.final and (last.text or last.reasoning or last.tool)
         status = "" if writing else progress_text(self.progress, written=bool(self.segments))
@@ -247,16 +275,16 @@ class LiveView:
         return steps[0] if steps else None
 
 
-def _draw_segment(segment: _Segment) -> None:
+def _draw_segment(segment: _Segment, citations: dict) -> None:
     if segment.final:
-        assistant_turn(list(segment.final))
+        assistant_turn(list(segment.final), citations)
     elif segment.tool:
         _draw_running_step(segment)
     else:
         if segment.reasoning:
             render.reasoning_box(segment.reasoning, answering=bool(segment.text))
         if segment.text:
-            st.markdown(to_streamlit_markdown(segment.text) + " ▌")
+            st.markdown(link_citations(to_streamlit_markdown(segment.text), citations) + " ▌")
 
 
 def _draw_running_step(segment: _Segment) -> None:

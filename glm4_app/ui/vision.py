@@ -95,7 +95,7 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
                 try:
                     paths = _attach(upload, conversation, profile, settings)
                 except (ImageError, PagesError) as err:
-                    session.image_errors.append(str(err))
+                    session.image_errors.append(err.notice)
                     continue
                 new = [p for p in paths if p not in attached]
                 if new:

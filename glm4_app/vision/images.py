@@ -2,7 +2,7 @@
 
 Everything a user can upload ends either as a saved RGB image (EXIF orientation applied,
 first frame of an animation, transparency flattened on white, longest side at most
-``max_side``) or as an ``ImageError`` whose message is shown as is. Pillow only, no torch:
+``max_side``) or as an ``ImageError`` whose notice says what is wrong. Pillow only, no torch:
 the page validates before any model is involved.
 """
 
@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..notices import Notice, NoticeError
+
 # What Pillow names the formats we accept, and what users call them.
 FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "BMP": "BMP", "TIFF": "TIFF",
            "WEBP": "WEBP", "GIF": "GIF"}
@@ -24,8 +26,8 @@ LOSSLESS = {"PNG", "BMP", "GIF", "TIFF"}  # screenshots and diagrams: keep them 
 MAX_ASPECT = 100  # thinner strips cannot be turned into image patches
 
 
-class ImageError(ValueError):
-    """A message for the user: what is wrong with this file."""
+class ImageError(NoticeError, ValueError):
+    """What is wrong with this file, for the user."""
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,10 @@ class ImageLimits:
 def normalise(data: bytes, name: str, limits: ImageLimits = ImageLimits()) -> tuple[Image.Image, str]:
     """The decoded, oriented, RGB, size-capped image and its source format (``PNG``...)."""
     if not data:
-        raise ImageError(f"{name} is empty.")
+        raise ImageError(Notice("images.empty", name=name))
     if len(data) > limits.max_upload_mb * 2**20:
-        raise ImageError(
-            f"{name} is {len(data) / 2**20:.1f} MB; images up to {limits.max_upload_mb} MB are accepted."
-        )
+        size = f"{len(data) / 2**20:.1f}"
+        raise ImageError(Notice("images.too_large", name=name, size=size, limit=limits.max_upload_mb))
     with warnings.catch_warnings():
         # Pillow only warns between its limit and twice that; a bomb is a bomb either way.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -50,14 +51,12 @@ def normalise(data: bytes, name: str, limits: ImageLimits = ImageLimits()) -> tu
             image = Image.open(io.BytesIO(data))
             fmt = FORMATS.get(image.format or "")
             if fmt is None:
-                raise ImageError(
-                    f"{name} is a {image.format} image; upload PNG, JPEG, BMP, TIFF, WEBP or GIF."
-                )
+                raise ImageError(Notice("images.format", name=name, format=image.format))
             width, height = image.size
             if width * height > limits.max_pixels:
                 raise ImageError(_bomb(name, width, height))
             if min(width, height) < 1 or max(width, height) / min(width, height) > MAX_ASPECT:
-                raise ImageError(f"{name} is {width} x {height} pixels: too thin to look at.")
+                raise ImageError(Notice("images.too_thin", name=name, width=width, height=height))
             image.seek(0)  # an animated GIF or WEBP: its first frame
             image.load()
             image = ImageOps.exif_transpose(image)
@@ -67,11 +66,9 @@ def normalise(data: bytes, name: str, limits: ImageLimits = ImageLimits()) -> tu
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(_bomb(name)) from None
         except UnidentifiedImageError:
-            raise ImageError(
-                f"{name} is not an image Pillow can read; upload PNG, JPEG, BMP, TIFF, WEBP or GIF."
-            ) from None
+            raise ImageError(Notice("images.unreadable", name=name)) from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated, corrupt
-            raise ImageError(f"{name} is damaged or truncated and cannot be read ({exc}).") from None
+            raise ImageError(Notice("images.damaged", name=name, error=exc)) from None
     if max(image.size) > limits.max_side:
         image.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
     return image, fmt
@@ -103,13 +100,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _bomb(name: str, width: int = 0, height: int = 0) -> str:
-    if width:  # whole sentences, so the UI can translate them (glm4_app/locales)
-        return (
-            f"{name} claims to be {width:,} x {height:,} pixels, too large to open safely "
-            "(a decompression bomb or a huge scan). Resize it and upload again."
-        )
-    return (
-        f"{name} is too large to open safely "
-        "(a decompression bomb or a huge scan). Resize it and upload again."
-    )
+def _bomb(name: str, width: int = 0, height: int = 0) -> Notice:
+    if width:
+        return Notice("images.bomb_size", name=name, width=width, height=height)
+    return Notice("images.bomb", name=name)

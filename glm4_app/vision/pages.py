@@ -4,7 +4,7 @@ PDF pages are rendered with pymupdf at the checkpoint profile's resolution (the 
 reference demo uses 180 dpi), each capped at the longest side uploads get. A PPTX is first
 converted to PDF by LibreOffice when an office suite is installed (as the reference demo
 does); without one there is nothing that can draw a slide, and the message says so. Every
-failure is a ``PagesError`` whose message is shown as is; the files land in the
+failure is a ``PagesError`` whose notice says why; the files land in the
 conversation's image folder. No Streamlit, no torch.
 """
 
@@ -19,14 +19,15 @@ from pathlib import Path
 
 from ..documents import DocumentError
 from ..documents.detect import open_office_zip, sniff
+from ..notices import Notice, NoticeError
 
 EXTENSIONS = ["pdf", "pptx"]
 CONVERT_TIMEOUT_S = 120
 MAX_PAGES = 100  # a limit on work and disk; the context window usually binds much earlier
 
 
-class PagesError(ValueError):
-    """A message for the user: why this file gives no pages."""
+class PagesError(NoticeError, ValueError):
+    """Why this file gives no pages, for the user."""
 
 
 def office_suite() -> str | None:
@@ -40,19 +41,19 @@ def render_pages(
 ) -> list[Path]:
     """The pages of a PDF or PPTX as PNG files in ``folder``, in order."""
     if len(data) > max_mb * 2**20:
-        raise PagesError(f"{name} is {len(data) / 2**20:.1f} MB; documents up to {max_mb} MB are accepted.")
+        raise PagesError(Notice("pages.too_large", name=name, size=f"{len(data) / 2**20:.1f}", limit=max_mb))
     kind = sniff(data)
     if kind == "zip":
         try:  # checked for zip bombs before anything unpacks it
-            archive, office = open_office_zip(name, data, "a PowerPoint presentation")
+            archive, office = open_office_zip(name, data, Notice("filetype.a_pptx"))
         except DocumentError as err:
-            raise PagesError(str(err)) from None
+            raise PagesError(err.notice) from None
         archive.close()
         if office != "pptx":
-            raise PagesError(f"{name} is not a PDF or a PowerPoint presentation (.pptx).")
+            raise PagesError(Notice("pages.not_pdf_or_pptx", name=name))
         data = _pptx_to_pdf(name, data)
     elif kind != "pdf":
-        raise PagesError(f"{name} is not a PDF or a PowerPoint presentation (.pptx).")
+        raise PagesError(Notice("pages.not_pdf_or_pptx", name=name))
     return _render_pdf(name, data, folder, dpi, max_side, max_pages)
 
 
@@ -62,17 +63,14 @@ def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, m
     try:
         pdf = pymupdf.open(stream=data, filetype="pdf")
     except Exception:
-        raise PagesError(f"{name} is damaged and can't be read as a PDF.") from None
+        raise PagesError(Notice("documents.damaged", name=name, kind=Notice("filetype.a_pdf"))) from None
     with pdf:
         if pdf.needs_pass:
-            raise PagesError(f"{name} is password-protected. Remove the password and upload it again.")
+            raise PagesError(Notice("pages.password", name=name))
         if pdf.page_count == 0:
-            raise PagesError(f"{name} has no pages.")
+            raise PagesError(Notice("pages.none", name=name))
         if pdf.page_count > max_pages:
-            raise PagesError(
-                f"{name} has {pdf.page_count:,} pages; at most {max_pages} are sent as images. "
-                "Split it, or read it as text in Long document mode."
-            )
+            raise PagesError(Notice("pages.too_many", name=name, count=pdf.page_count, limit=max_pages))
         folder.mkdir(parents=True, exist_ok=True)
         stem = hashlib.sha256(data).hexdigest()[:16]
         paths = []
@@ -82,7 +80,7 @@ def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, m
             try:
                 pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
             except Exception:
-                raise PagesError(f"{name} is damaged: page {index + 1} can't be drawn.") from None
+                raise PagesError(Notice("pages.page_damaged", name=name, page=index + 1)) from None
             path = folder / f"{stem}-page{index + 1}.png"
             pixmap.save(str(path))
             paths.append(path.resolve())
@@ -92,11 +90,7 @@ def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, m
 def _pptx_to_pdf(name: str, data: bytes) -> bytes:
     suite = office_suite()
     if suite is None:
-        raise PagesError(
-            f"Slides can only be drawn by an office suite, and none is installed here. Save "
-            f"{name} as PDF (File > Export in PowerPoint) and attach that, or install LibreOffice "
-            "on the server (Debian: apt-get install libreoffice-impress)."
-        )
+        raise PagesError(Notice("pages.no_office_suite", name=name))
     with tempfile.TemporaryDirectory(prefix="glm4-slides-") as tmp:
         source = Path(tmp) / "slides.pptx"
         source.write_bytes(data)
@@ -109,11 +103,6 @@ def _pptx_to_pdf(name: str, data: bytes) -> bytes:
             )
             return (Path(tmp) / "slides.pdf").read_bytes()
         except subprocess.TimeoutExpired:
-            raise PagesError(
-                f"Drawing the slides of {name} took over {CONVERT_TIMEOUT_S} s; save it as PDF and "
-                "attach that."
-            ) from None
+            raise PagesError(Notice("pages.slides_timeout", name=name, seconds=CONVERT_TIMEOUT_S)) from None
         except (subprocess.CalledProcessError, OSError):
-            raise PagesError(
-                f"LibreOffice could not draw the slides of {name}; save it as PDF and attach that."
-            ) from None
+            raise PagesError(Notice("pages.slides_failed", name=name)) from None

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..notices import Notice
+
 
 @dataclass(frozen=True)
 class VisionProfile:
@@ -71,7 +73,7 @@ def profile_by_name(name: str) -> VisionProfile:
 
 @dataclass(frozen=True)
 class Refusal:
-    message: str
+    message: Notice
     offer_new_conversation: bool = False  # the images would be fine as a fresh start
 
 
@@ -87,43 +89,37 @@ def check_send(
     (``check_context``), not against the image limit."""
     label = profile.label
     if system_prompt.strip() and not profile.system_prompt:
-        return Refusal(
-            f"{label} takes no system prompt. Clear it under ⚙️ Generation, then send again."
-        )
+        return Refusal(Notice("vision.no_system_prompt", label=label))
     if new_pages and not profile.documents:
-        return Refusal(
-            f"{label} reads one image, not the pages of a document. Configure GLM-4.1V or later "
-            "as GLM4_VISION_MODEL for PDFs and slides, or read the document in Long document mode."
-        )
+        return Refusal(Notice("vision.no_documents", label=label))
     earlier = sum(len(m.get("images", [])) - len(m.get("pages", [])) for m in messages)
     photos = len(new_images) - new_pages
     if profile.max_images is not None:
         if photos > profile.max_images:
             return Refusal(
-                f"{label} reads {_images(profile.max_images)} per conversation; you attached "
-                f"{photos}. Remove {photos - profile.max_images}."
+                Notice(
+                    "vision.too_many_images",
+                    label=label,
+                    images=_images(profile.max_images),
+                    count=photos,
+                    extra=photos - profile.max_images,
+                )
             )
         if photos and earlier + photos > profile.max_images:
             left = profile.max_images - earlier
             if left <= 0:
                 return Refusal(
-                    f"{label} reads {_images(profile.max_images)} per conversation, and this one "
-                    "has no room for more. Start a new conversation with the new images?",
+                    Notice("vision.no_room", label=label, images=_images(profile.max_images)),
                     offer_new_conversation=True,
                 )
             return Refusal(
-                f"{label} reads {_images(profile.max_images)} per conversation, and this one has "
-                f"room for {left} more. Remove some, or start a new conversation with the new images?",
+                Notice("vision.some_room", label=label, images=_images(profile.max_images), left=left),
                 offer_new_conversation=True,
             )
     if new_images and profile.images_in_first_message_only and any(
         m["role"] == "user" for m in messages
     ):
-        return Refusal(
-            f"{label} reads an image only with the first message of a conversation. "
-            "Start a new conversation with this image?",
-            offer_new_conversation=True,
-        )
+        return Refusal(Notice("vision.first_message_only", label=label), offer_new_conversation=True)
     return None
 
 
@@ -134,17 +130,10 @@ def check_context(prompt_tokens: int, window: int, reserve: int, pages: int) -> 
         return None
     if pages:
         return Refusal(
-            f"With its {pages} pages this message makes a prompt of {prompt_tokens:,} tokens; the "
-            f"model reads {window:,}, and {reserve:,} must stay free for the answer. Send fewer "
-            "pages (split the document), start a new conversation, or read it as text in Long "
-            "document mode."
+            Notice("vision.pages_too_long", pages=pages, tokens=prompt_tokens, window=window, reserve=reserve)
         )
-    return Refusal(
-        f"With its images this message makes a prompt of {prompt_tokens:,} tokens; the model "
-        f"reads {window:,}, and {reserve:,} must stay free for the answer. Send fewer pages (split "
-        "the document), start a new conversation, or read it as text in Long document mode."
-    )
+    return Refusal(Notice("vision.images_too_long", tokens=prompt_tokens, window=window, reserve=reserve))
 
 
-def _images(n: int) -> str:
-    return "one image" if n == 1 else f"{n} images"
+def _images(n: int) -> Notice:
+    return Notice("vision.one_image") if n == 1 else Notice("vision.images", count=n)

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ...notices import Notice, NoticeError, of
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME_OK = re.compile(r"[^A-Za-z0-9_]")
@@ -46,12 +48,6 @@ class _Entry(BaseModel):
     trusted: bool = False
     timeout: float | None = Field(default=None, gt=0)
     disabled: bool = False
-
-    @model_validator(mode="after")
-    def _one_transport(self) -> "_Entry":
-        if bool(self.command) == bool(self.url):
-            raise ValueError("give either `command` (a local server) or `url` (a remote one)")
-        return self
 
 
 @dataclass(frozen=True)
@@ -76,30 +72,30 @@ class ServerConfig:
         return self.transport != "stdio"
 
 
-def load_config(path: str | Path) -> tuple[list[ServerConfig], list[str]]:
+def load_config(path: str | Path) -> tuple[list[ServerConfig], list[Notice]]:
     """(servers, problems). Never raises: a missing or broken file is one problem."""
     path = Path(path).expanduser()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return [], [f"The MCP servers file {path} does not exist (GLM4_MCP_CONFIG)."]
+        return [], [Notice("mcp.no_file", path=str(path))]
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"The MCP servers file {path} cannot be read: {exc}."]
+        return [], [Notice("mcp.unreadable", path=str(path), error=exc)]
     except json.JSONDecodeError as exc:
-        return [], [f"The MCP servers file {path} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."]
+        return [], [Notice("mcp.not_json", path=str(path), error=exc.msg, line=exc.lineno, column=exc.colno)]
     servers_data = data.get("mcpServers") if isinstance(data, dict) else None
     if not isinstance(servers_data, dict):
-        return [], [f'The MCP servers file {path} has no "mcpServers" object (the Claude Desktop layout).']
+        return [], [Notice("mcp.no_servers", path=str(path))]
     servers, problems, prefixes = [], [], set()
     for name, raw in servers_data.items():
         try:
             entry = _Entry.model_validate(raw)
             server = _server(str(name), entry, prefixes)
         except ValidationError as exc:
-            problems.append(f"MCP server {name!r}: {_first_error(exc)}; it is skipped.")
+            problems.append(Notice("mcp.server_skipped", name=str(name), problem=_first_error(exc)))
             continue
         except ValueError as exc:
-            problems.append(f"MCP server {name!r}: {exc}; it is skipped.")
+            problems.append(Notice("mcp.server_skipped", name=str(name), problem=of(exc)))
             continue
         prefixes.add(server.prefix)
         servers.append(server)
@@ -107,6 +103,8 @@ def load_config(path: str | Path) -> tuple[list[ServerConfig], list[str]]:
 
 
 def _server(name: str, entry: _Entry, taken: set[str]) -> ServerConfig:
+    if bool(entry.command) == bool(entry.url):
+        raise _Invalid(Notice("mcp.one_transport"))
     transport = "stdio" if entry.command else ("sse" if entry.type == "sse" else "http")
     return ServerConfig(
         name=name,
@@ -128,10 +126,14 @@ def _expand(text: str) -> str:
     def value(match: re.Match) -> str:
         var = match.group(1)
         if var not in os.environ:
-            raise ValueError(f"it uses ${{{var}}}, which is not set in the app's environment")
+            raise _Invalid(Notice("mcp.variable_unset", variable=f"${{{var}}}"))
         return os.environ[var]
 
     return _VAR.sub(value, text)
+
+
+class _Invalid(NoticeError, ValueError):
+    """An entry that validates but cannot be used."""
 
 
 def _prefix(name: str, taken: set[str]) -> str:

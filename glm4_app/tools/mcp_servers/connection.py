@@ -31,6 +31,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
 from ... import runner
+from ...notices import Notice
 from ...tool_types import ToolResult
 from .config import ServerConfig
 from .results import to_result
@@ -75,16 +76,16 @@ class Connection:
         call_timeout_s: float,
         start_timeout_s: float,
         launcher: Launcher | None = None,
-        off_reason: str = "",
+        off_reason: Notice | None = None,
     ) -> None:
         self.config = config
         self.call_timeout_s = config.timeout_s or call_timeout_s
         self.start_timeout_s = start_timeout_s
         self.launcher = launcher  # set: the local server runs sandboxed
         self.state: State = "off" if off_reason else "idle"
-        self.problem = off_reason  # why it is not ready, in words
+        self.problem: Notice | str = off_reason or ""  # why it is not ready
         self.stderr = ""  # the last lines it wrote to stderr before it stopped or failed
-        self.notes: list[str] = []  # tools left out, and why
+        self.notes: list[Notice] = []  # tools left out, and why
         self.tools: list[ToolInfo] = []
         self.starts = 0  # how many times it was started (a restart counts)
         self._lock = threading.Lock()
@@ -183,20 +184,22 @@ class Connection:
                 await stop.wait()
         except asyncio.CancelledError:
             if not timed_out:
-                self._end(run, "stopped", "It was shut down.", stderr)
+                self._end(run, "stopped", Notice("mcp.shut_down"), stderr)
                 raise
             self._end(run, "failed", self._too_slow(), stderr)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes words for the sidebar
-            reason = _describe(exc) if self.config.transport == "stdio" else f"{self.config.url}: {_describe(exc)}"
+            reason = _describe(exc)
+            if self.config.transport != "stdio":
+                reason = Notice("mcp.at_url", url=self.config.url, reason=reason)
             if timed_out:
                 self._end(run, "failed", self._too_slow(), stderr)
             elif self.state == "ready":
-                self._end(run, "stopped", f"Its connection broke: {reason}.", stderr)
+                self._end(run, "stopped", Notice("mcp.connection_broke", reason=reason), stderr)
             else:
-                self._end(run, "failed", f"It could not be started: {reason}.", stderr)
+                self._end(run, "failed", Notice("mcp.could_not_start", reason=reason), stderr)
         else:
             if self.state == "ready":
-                self._end(run, "stopped", "It was shut down.", stderr)
+                self._end(run, "stopped", Notice("mcp.shut_down"), stderr)
         finally:
             watchdog.cancel()
             if run == self._run:
@@ -206,8 +209,8 @@ class Connection:
             settled.set()
             ended.set()
 
-    def _too_slow(self) -> str:
-        return f"It did not start within {self.start_timeout_s:g} s (no answer to initialize)."
+    def _too_slow(self) -> Notice:
+        return Notice("mcp.start_timeout", seconds=f"{self.start_timeout_s:g}")
 
     def _transport(self, run: int, stderr, private: Path, stop: asyncio.Event):
         config = self.config
@@ -224,10 +227,10 @@ class Connection:
     def _exited(self, run: int, stderr, stop: asyncio.Event) -> None:
         """A local server's output ended: its process is gone."""
         if self.state == "ready" and not stop.is_set():
-            self._end(run, "stopped", "Its process exited; it starts again on the next call.", stderr)
+            self._end(run, "stopped", Notice("mcp.process_exited"), stderr)
             stop.set()
 
-    def _end(self, run: int, state: State, why: str, stderr) -> None:
+    def _end(self, run: int, state: State, why: Notice, stderr) -> None:
         if run != self._run:
             return  # a newer run owns the state now
         self.state, self.problem, self.stderr = state, why, _tail(stderr)
@@ -236,7 +239,7 @@ class Connection:
             log.warning("MCP server %s: %s", self.config.name, self.why())
 
     def why(self) -> str:
-        """``problem`` with what the server said, for the model and the log."""
+        """``problem`` with what the server said, for the model and the log (English)."""
         return f"{self.problem} It wrote: {self.stderr}" if self.stderr else self.problem
 
     def _call_failed(self, name: str, error: BaseException) -> ToolResult:
@@ -298,11 +301,11 @@ def _code(error: BaseException | None) -> int | None:
     return getattr(error, "code", None) if isinstance(error, MCPError) else None
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException) -> Notice | str:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     if isinstance(exc, FileNotFoundError):
-        return f"the command was not found ({exc.filename or exc})"
+        return Notice("mcp.command_not_found", command=exc.filename or exc)
     text = str(exc) or type(exc).__name__
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause) and str(cause) not in text:

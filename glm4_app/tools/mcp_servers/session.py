@@ -20,6 +20,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...notices import Notice
 from ...settings import Settings
 from ..sandbox import MNT_DATA, bwrap_command, kernel_policy
 from .config import ServerConfig, load_config
@@ -35,9 +36,9 @@ class ServerStatus:
     transport: str
     state: str  # idle, starting, ready, failed, stopped, off
     tools: tuple[str, ...]  # the names offered to the model
-    problem: str  # why it is not ready (a fixed sentence, translated where shown)
+    problem: Notice | str  # why it is not ready, worded where shown
     stderr: str  # what the server last wrote to stderr (shown as is)
-    notes: tuple[str, ...]
+    notes: tuple[Notice, ...]
     sandboxed: bool
     shared: bool
 
@@ -93,14 +94,11 @@ class McpSession:
             if config.shared:
                 self.connections.append(hub.shared(config, settings))
                 continue
-            launcher, off = None, ""
+            launcher, off = None, None
             if not config.trusted and boxed:
                 launcher = sandbox_launcher(workdir, policy.network, settings.data_dir)
             elif not config.trusted and policy.off_reason:
-                off = (
-                    f"Local servers run in the code sandbox when hosted, and {policy.off_reason} "
-                    'Or mark this server "trusted": true in the MCP servers file.'
-                )
+                off = Notice("mcp.no_sandbox", reason=policy.off_reason)
             connection = Connection(
                 config,
                 call_timeout_s=settings.mcp_timeout_s,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from ...notices import Notice
 from ...tool_types import ToolCall, ToolResult
 from ..functions import validation_problems
 from .config import MAX_NAME, ServerConfig
@@ -37,25 +38,23 @@ class ToolInfo:
     schema: dict[str, Any]
 
 
-def offered(server: ServerConfig, listed: list[Any]) -> tuple[list[ToolInfo], list[str]]:
+def offered(server: ServerConfig, listed: list[Any]) -> tuple[list[ToolInfo], list[Notice]]:
     """(tools to offer, notes on those left out) from a ``tools/list`` answer."""
     tools: list[ToolInfo] = []
-    notes: list[str] = []
+    notes: list[Notice] = []
     seen: set[str] = set()
     for tool in listed:
         if len(tools) == MAX_TOOLS:
-            notes.append(
-                f"It lists {len(listed)} tools; only the first {MAX_TOOLS} are offered to the model."
-            )
+            notes.append(Notice("mcp.too_many_tools", count=len(listed), limit=MAX_TOOLS))
             break
         schema = tool.input_schema if isinstance(tool.input_schema, dict) else None
         problem = schema_problem(schema)
         if problem:
-            notes.append(f"Tool {tool.name!r} is left out: its input schema is not valid JSON Schema ({problem}).")
+            notes.append(Notice("mcp.bad_schema", name=tool.name, problem=problem))
             continue
         name = namespaced(server.prefix, tool.name)
         if name in seen:
-            notes.append(f"Tool {tool.name!r} is left out: another of its tools has the same name here.")
+            notes.append(Notice("mcp.same_name", name=tool.name))
             continue
         seen.add(name)
         description = (tool.description or tool.title or tool.name or "").strip()[:MAX_DESCRIPTION]
@@ -71,11 +70,11 @@ def namespaced(prefix: str, tool: str) -> str:
     return f"{name[: MAX_NAME - 7]}_{digest}"
 
 
-def schema_problem(schema: dict | None) -> str | None:
+def schema_problem(schema: dict | None) -> Notice | str | None:
     if schema is None:
-        return "not an object"
+        return Notice("mcp.schema_not_object")
     if schema.get("type", "object") != "object":
-        return f"its type is {schema.get('type')!r}, not 'object'"
+        return Notice("mcp.schema_type", type=repr(schema.get("type")))
     try:
         jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
     except jsonschema.SchemaError as exc:
