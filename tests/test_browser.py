@@ -133,6 +133,14 @@ def test_a_chinese_browser_gets_the_chinese_ui(page, app_url):
         expect(box).to_have_attribute("placeholder", "给模型发消息…")
         expect(zh_page.get_by_role("button", name="➕ 新对话")).to_be_visible()
         expect(zh_page.get_by_test_id("stAlert").filter(has_text="内置的小模型")).to_be_visible()
+        # Streamlit's own words in its uploader (📥 Import): the button in Chinese, no English
+        # "50MB per file" line (the label states the limit).
+        zh_page.get_by_text("📥 导入").click()
+        dropzone = zh_page.get_by_test_id("stSidebar").get_by_test_id("stFileUploaderDropzone")
+        expect(zh_page.get_by_text("导出为 JSON 的对话（最大 50 MB）")).to_be_visible()
+        button = dropzone.get_by_test_id("stBaseButton-secondary").locator("p")
+        assert button.evaluate("p => getComputedStyle(p, '::after').content") == '"上传"'
+        expect(dropzone.get_by_test_id("stFileUploaderDropzoneInstructions")).to_be_hidden()
         if os.environ.get("GLM4_TEST_SCREENSHOT"):
             zh_page.screenshot(path=os.environ["GLM4_TEST_SCREENSHOT"].replace(".png", "-zh.png"))
         zh_page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()

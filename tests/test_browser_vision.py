@@ -1,7 +1,8 @@
 """In a real browser: a GLM-4.6V conversation whose answer marked two regions. The boxes are
 drawn on the picture under the answer in the colours of the answer's labels, the toggle takes
 them off, and the sidebar has the Thinking switch (the tiny GLM-4.6V-Flash's template takes
-``enable_thinking``). Set GLM4_TEST_SCREENSHOT to a folder to keep the screenshots."""
+``enable_thinking``). The question's thumbnail opens the whole picture in a new tab. Set
+GLM4_TEST_SCREENSHOT to a folder to keep the screenshots."""
 
 from __future__ import annotations
 
@@ -88,3 +89,21 @@ def test_a_grounded_answer_shows_its_boxes_and_the_thinking_switch(page):
     plain = drawn_picture(page)
     assert near(plain, "red") < 20 and near(plain, "blue") < 20  # the picture alone
     shot(page, "grounded-answer-boxes-off.png")
+
+
+def test_the_thumbnail_and_full_size_open_the_whole_picture_in_a_new_tab(page):
+    question = page.get_by_test_id("stChatMessage").nth(0)
+    thumbnail = question.get_by_test_id("stImageLink")
+    expect(thumbnail).to_be_visible(timeout=60_000)
+    assert question.get_by_test_id("stImage").locator("img").bounding_box()["width"] <= 160
+    full_size = question.get_by_role("link", name="🔍 Full size")
+    assert full_size.get_attribute("href") == thumbnail.get_attribute("href")
+    with page.context.expect_page() as opened:
+        thumbnail.click()
+    tab = opened.value
+    try:
+        tab.wait_for_load_state()
+        size = tab.locator("img").evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert size == [600, 400]  # the picture as uploaded, not the thumbnail
+    finally:
+        tab.close()

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from glm4_app.conversation import Conversation
 from glm4_app.events import Error, Started, TextDelta
 from glm4_app.generation import ModelInfo
+from glm4_app.notices import Notice
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.store import ConversationStore
 from glm4_app.turns import TURNS
@@ -140,12 +141,7 @@ class ContextLimitBackend(ScriptedBackend):
             yield from super().stream(messages, params)
             return
         self.calls.append([dict(m) for m in messages])
-        yield Error(
-            f"This conversation is {prompt:,} tokens long, but {self.info.name} reads at most "
-            f"{window:,}. Nothing was cut: shorten your message, remove earlier turns or start "
-            "a new chat.",
-            "context",
-        )
+        yield Error(Notice("engine.context_too_long", tokens=prompt, window=window), "context")
 
 
 # --- Sending ------------------------------------------------------------------------------

@@ -10,9 +10,12 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
+from glm4_app.conversation import Conversation
 from glm4_app.events import Error
 from glm4_app.generation import ModelInfo
+from glm4_app.notices import Notice
 from glm4_app.scripted import ScriptedBackend
+from glm4_app.store import ConversationStore
 from glm4_app.ui import state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -128,14 +131,30 @@ def test_language_from_url_setting_and_across_pages(open_app, monkeypatch):
 
 
 @pytest.mark.timeout(120)
-def test_errors_from_the_engine_show_in_chinese(open_app):
+def test_errors_from_the_engine_show_in_the_readers_language(open_app, tmp_path):
+    """The engine says what happened as a notice; the answer keeps it as data, so it reads in
+    whichever language the page is in, now and later. An English sentence saved by an older
+    version shows as it is."""
     class Busy(ScriptedBackend):
         def stream(self, messages, params, tools=None, cache_key=None):
-            yield Error("The server is busy: 32 requests are already waiting. Try again in a moment.", "queue_full")
+            yield Error(Notice("engine.queue_full", count=32), "queue_full")
 
     at = open_app(Busy([], info=ModelInfo(name="scripted", context_window=4096)), lang="zh")
     at.chat_input[0].set_value("Hello").run()
     assert at.error[0].value == "服务器繁忙：已有 32 个请求在排队。请稍后再试。"
+    switch(at, "en")
+    assert at.error[0].value == "The server is busy: 32 requests are already waiting. Try again in a moment."
+
+    store = ConversationStore(tmp_path / "conversations.sqlite3")
+    owner = store.load(at.query_params["c"]).owner
+    old = Conversation(mode="chat", owner=owner)
+    old.add_user("Hello")
+    old.add_answer("").error = "The model ran out of memory (saved by an older version)."
+    store.save(old)
+    again = AppTest.from_file(APP, default_timeout=30)
+    again.query_params["c"], again.query_params["lang"] = old.id, "zh"
+    again.run()
+    assert again.error[0].value == "The model ran out of memory (saved by an older version)."
 
 
 @pytest.mark.timeout(120)

@@ -109,8 +109,9 @@ UI = {
     "(image no longer on disk: {name})": "（图片已不在磁盘上：{name}）",
     # Long document
     "📎 Documents ({count})": "📎 文档（{count}）",
-    "Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files":
-    "上传文件：PDF、Word、PowerPoint、Excel、CSV、文本、Markdown 或代码文件",
+    "Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files (up to {mb} MB each)":
+    "上传文件：PDF、Word、PowerPoint、Excel、CSV、文本、Markdown 或代码文件（每个最大 {mb} MB）",
+    "Up to {total} MB of documents per conversation.": "每段对话的文档合计最多 {total} MB。",
     "Reading {name}…": "正在读取 {name}…",
     "**{name}**: {error}": "**{name}**：{error}",
     "{pages:,} pages": "{pages:,} 页",
@@ -182,7 +183,7 @@ UI = {
     "Yes, delete": "确认删除",
     "Deleted “{title}”.": "已删除“{title}”。",
     "📥 Import": "📥 导入",
-    "A conversation exported as JSON": "导出为 JSON 的对话",
+    "A conversation exported as JSON (up to {mb} MB)": "导出为 JSON 的对话（最大 {mb} MB）",
     "**{name}** was not imported: {problem}": "**{name}** 未导入：{problem}",
     "Imported “{title}” into {mode}.": "已将“{title}”导入到{mode}。",
     "Open it in {mode}": "在{mode}中打开",
@@ -246,13 +247,31 @@ UI = {
     # Vision
     "the vision model": "视觉模型",
     "🖼 Attach images ({count} attached)": "🖼 添加图片（已添加 {count} 张）",
-    "PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send":
-    "支持 PNG、JPEG、BMP、TIFF、WEBP 或 GIF；发送时按 {model} 的规则检查",
+    "PNG, JPEG, BMP, TIFF, WEBP or GIF, up to {images} MB; {model} rules apply when you send":
+    "支持 PNG、JPEG、BMP、TIFF、WEBP 或 GIF，最大 {images} MB；发送时按 {model} 的规则检查",
     "✕ Remove attached images": "✕ 移除已添加的图片",
     "Your message, not sent: {message}": "未发送的消息：{message}",
     "🆕 Start a new conversation with it": "🆕 用它开始新对话",
     "Keep this conversation": "保留当前对话",
     "🖼 image no longer available ({name})": "🖼 图片已不存在（{name}）",
+    "Opens the image at full size in a new tab": "在新标签页中打开原尺寸图片",
+    "Upload": "上传",
+    """\
+**Vision mode needs a vision model, and none is configured.**
+
+Answers come from a model server here (`GLM4_BACKEND={backend}`): no weights are loaded in this
+app, so serve a vision model and name it. Set `GLM4_VISION_MODEL` to the model name the server
+serves (as `/v1/models` lists it, e.g. `THUDM/glm-4v-9b`, `zai-org/GLM-4.1V-9B-Thinking`,
+`zai-org/GLM-4.5V`), and `GLM4_OPENAI_VISION_BASE_URL` to that server's address when it is not
+the chat model's server (`{chat_server}`). Then restart the app.
+""": """\
+**视觉理解模式需要视觉模型，但当前未配置。**
+
+当前由模型服务器生成回答（`GLM4_BACKEND={backend}`）：本应用不加载任何权重，请用服务器部署一个视觉模型并写明它的名字。
+将 `GLM4_VISION_MODEL` 设为服务器提供的模型名（即 `/v1/models` 列出的名字，例如 `THUDM/glm-4v-9b`、
+`zai-org/GLM-4.1V-9B-Thinking`、`zai-org/GLM-4.5V`）；如果它不在对话模型所在的服务器（`{chat_server}`）上，
+再将 `GLM4_OPENAI_VISION_BASE_URL` 设为那台服务器的地址。然后重启应用。
+""",
     "🔍 Full size": "🔍 查看原图",
     """\
 **Vision mode needs a vision model, and none is configured.**
@@ -291,8 +310,9 @@ not fit.
     # Grounding (glm4_app/ui/grounding.py)
     "🔲 Show {count} boxes on the image": "🔲 在图片上显示 {count} 个框",
     # Vision: documents as page images (glm4_app/ui/vision.py)
-    "Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send":
-    "图片，或按页转成图片发送的 PDF、PowerPoint；发送时遵循 {model} 的规则",
+    "Images up to {images} MB, or a PDF or PowerPoint up to {documents} MB sent as page images; "
+    "{model} rules apply when you send":
+    "图片（最大 {images} MB），或按页转成图片发送的 PDF、PowerPoint（最大 {documents} MB）；发送时遵循 {model} 的规则",
     "Drawing the pages of {name}…": "正在将 {name} 的页面转成图片…",
     "📄 {pages} of them are document pages": "📄 其中 {pages} 张是文档页面",
     # Long document: scanned PDFs read by the vision model (glm4_app/ui/scanned.py)

@@ -48,10 +48,13 @@ def panel(conversation: Conversation, store: ConversationStore, backend: ChatBac
             st.error(error)
         del session.document_errors
         generation = session.upload_generation
+        most = quota.upload_mb(settings, settings.doc_max_file_mb)
         files = st.file_uploader(
-            t("Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files"),
+            t("Add PDF, Word, PowerPoint, Excel, CSV, text, Markdown or code files (up to {mb} MB each)", mb=most),
             accept_multiple_files=True,
             key=f"upload_{conversation.id}_{generation}",
+            max_upload_size=most,
+            help=t("Up to {total} MB of documents per conversation.", total=settings.doc_max_total_mb),
         )
         doc_worker.warm()  # a reader process ready before the first upload
         if files:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from ..i18n import N_
 from . import login, share, state
-from .i18n import switch, t
+from .i18n import streamlit_words, switch, t
 
 APP_NAME = "GLM-4"
 LOGO = str(Path(__file__).resolve().parents[2] / "assets" / "logo.svg")
@@ -29,6 +29,7 @@ PAGES = [
 def frame(title: str) -> None:
     """``title`` is the English page name; it is shown translated."""
     st.set_page_config(page_title=f"{t(title)} · {APP_NAME}", page_icon=LOGO, layout="wide")
+    streamlit_words()
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=t(label), icon=icon)

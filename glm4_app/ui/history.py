@@ -156,8 +156,10 @@ def _ask_delete(conversation_id: str) -> None:
 def import_box(store: ConversationStore, current: Conversation) -> None:
     with st.expander(t("📥 Import"), expanded=False):
         generation = session.import_generation
+        most = history.MAX_IMPORT_BYTES // 2**20
         upload = st.file_uploader(
-            t("A conversation exported as JSON"), type=["json"], key=f"import_{generation}"
+            t("A conversation exported as JSON (up to {mb} MB)", mb=most), type=["json"],
+            key=f"import_{generation}", max_upload_size=most,
         )
         if upload is None:
             return

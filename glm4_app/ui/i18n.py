@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..i18n import LANGUAGES, resolve, translate
+from ..i18n import DEFAULT, LANGUAGES, resolve, translate
 from ..notices import word
 from ..settings import Settings, SettingsError
 from .session import session
@@ -39,6 +39,25 @@ def tm(message) -> str:
     """What a non-UI module said (a notice, an error carrying one) in this session's language;
     plain text (an exception's own, an older conversation's English) as it is."""
     return word(message, language())
+
+
+# Words Streamlit writes itself inside its file uploader, which it offers no way to set: the
+# button's "Upload" and the "50MB per file • PDF" line. Outside English the button is
+# relabelled by CSS and the line hidden: every uploader's own label states its limit and kinds.
+_UPLOADER = "[data-testid='stFileUploaderDropzone']"
+_UPLOADER_CSS = (
+    f"{_UPLOADER} [data-testid='stBaseButton-secondary'] [data-testid='stMarkdownContainer'] p "
+    "{{font-size: 0}}\n"
+    f"{_UPLOADER} [data-testid='stBaseButton-secondary'] [data-testid='stMarkdownContainer'] p::after "
+    '{{content: "{upload}"; font-size: 1rem}}\n'
+    f"{_UPLOADER} [data-testid='stFileUploaderDropzoneInstructions'] {{{{display: none}}}}"
+)
+
+
+def streamlit_words() -> None:
+    """Streamlit's own words inside widgets, in this session's language (see _UPLOADER_CSS)."""
+    if language() != DEFAULT:
+        st.html(f"<style>{_UPLOADER_CSS.format(upload=t('Upload'))}</style>")
 
 
 def switch() -> None:

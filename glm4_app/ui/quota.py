@@ -43,6 +43,12 @@ def show_refusal() -> None:
         ))
 
 
+def upload_mb(settings: Settings, own_mb: int) -> int:
+    """The largest file an uploader takes, in MB: its mode's own limit, or this user's when
+    that is smaller. The uploader says it and refuses bigger files before they are sent."""
+    return min(own_mb, settings.user_upload_mb) if settings.user_upload_mb else own_mb
+
+
 def allowed_uploads(files: list, settings: Settings, report=None) -> list:
     """The uploads within this user's size limit; each one over it gets a message (shown, or
     handed to ``report``)."""

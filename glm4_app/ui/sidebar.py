@@ -17,7 +17,7 @@ from .i18n import t, tm
 def model_card(backend: ChatBackend) -> None:
     info = backend.info
     st.markdown(t("**Model** `{name}`", name=info.name))
-    facts = [info.device, info.precision, t("{window:,} tokens context", window=info.context_window)]
+    facts = [tm(info.device), tm(info.precision), t("{window:,} tokens context", window=info.context_window)]
     if info.reasoning:
         facts.append(t("reasons before answering"))
     st.caption(" · ".join(f for f in facts if f))

@@ -39,10 +39,26 @@ not fit.
 """)
 
 
+SERVED_SETUP = N_("""\
+**Vision mode needs a vision model, and none is configured.**
+
+Answers come from a model server here (`GLM4_BACKEND={backend}`): no weights are loaded in this
+app, so serve a vision model and name it. Set `GLM4_VISION_MODEL` to the model name the server
+serves (as `/v1/models` lists it, e.g. `THUDM/glm-4v-9b`, `zai-org/GLM-4.1V-9B-Thinking`,
+`zai-org/GLM-4.5V`), and `GLM4_OPENAI_VISION_BASE_URL` to that server's address when it is not
+the chat model's server (`{chat_server}`). Then restart the app.
+""")
+
+
 def require_model(settings: Settings) -> None:
-    """Explain what is needed (and stop the page) when no vision model is configured."""
+    """Explain what is needed (and stop the page) when no vision model is configured: the
+    checkpoints to load, or (answers from a server) the settings that name the served model."""
     if not settings.vision_model:
-        st.info(t(SETUP), icon="🖼️")
+        if settings.backend in ("openai", "openai-chat"):
+            text = t(SERVED_SETUP, backend=settings.backend, chat_server=settings.openai_base_url)
+        else:
+            text = t(SETUP)
+        st.info(text, icon="🖼️")
         st.stop()
 
 
@@ -74,17 +90,22 @@ def panel(conversation: Conversation, store: ConversationStore, backend, setting
     refusal_box(conversation, store, settings)
     with st.expander(t("🖼 Attach images ({count} attached)", count=len(attached)), expanded=True):
         generation = session.image_upload_generation
+        images_mb = quota.upload_mb(settings, settings.vision_max_upload_mb)
         if profile.documents:
-            label = t("Images, or a PDF or PowerPoint sent as page images; {model} rules apply when you send",
-                      model=profile.label)
+            documents_mb = quota.upload_mb(settings, settings.doc_max_file_mb)
+            label = t("Images up to {images} MB, or a PDF or PowerPoint up to {documents} MB sent as page "
+                      "images; {model} rules apply when you send",
+                      images=images_mb, documents=documents_mb, model=profile.label)
         else:
-            label = t("PNG, JPEG, BMP, TIFF, WEBP or GIF; {model} rules apply when you send",
-                      model=profile.label)
+            documents_mb = 0
+            label = t("PNG, JPEG, BMP, TIFF, WEBP or GIF, up to {images} MB; {model} rules apply when you send",
+                      images=images_mb, model=profile.label)
         files = st.file_uploader(
             label,
             type=EXTENSIONS + (DOCUMENT_EXTENSIONS if profile.documents else []),
             accept_multiple_files=True,
             key=f"image_upload_{conversation.id}_{generation}",
+            max_upload_size=max(images_mb, documents_mb),  # each kind's own limit is checked on arrival
         )
         if files:
             for upload in files:
