@@ -284,7 +284,7 @@ class Settings:
         "on",
         "What previews of model-written web pages may load: `on`: scripts, styles, images, fonts "
         "and media from https (CDNs); `off`: nothing from the network. Never fetch/XHR/WebSocket, "
-        "never the app itself (see Previews and their sandbox).",
+        "never the app itself (see The sandbox of a preview).",
         ("on", "off"),
     )
     search_provider: str = _setting(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import shutil
 from dataclasses import replace
@@ -36,6 +37,13 @@ RICH = [
     ("text/markdown", "markdown"), ("text/latex", "latex"), ("application/json", "json"),
 ]  # fmt: skip
 FILE_KINDS = {".html": "html", ".htm": "html", ".svg": "svg"}
+
+
+def file_name(artifact: Artifact) -> str:
+    """What a download of the artifact is called: its title (or kind) as a file name."""
+    stem = re.sub(r"[^\w.-]+", "-", artifact.title).strip("-.")[:60] or artifact.kind
+    extension = EXTENSIONS[artifact.kind]
+    return stem if stem.lower().endswith(extension) else stem + extension
 
 
 def new_id() -> str:

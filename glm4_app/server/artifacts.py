@@ -18,7 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..artifacts import FRAMED, access, frames
-from ..artifacts.saved import EXTENSIONS
+from ..artifacts.saved import file_name
+from ..messages import Artifact
 from . import state
 from .gate import conversations
 
@@ -40,7 +41,7 @@ async def artifact(request: Request) -> Response:
     network = settings.artifact_network == "on"
     headers = frames.headers(kind, network)
     if request.query_params.get("download") == "1":
-        name = _file_name(title, kind)
+        name = file_name(Artifact(kind, title=title))
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         return Response(source, headers=headers, media_type=_TYPES[kind])
     return Response(frames.document(kind, source), headers=headers, media_type="text/html; charset=utf-8")
@@ -63,12 +64,6 @@ async def mermaid(request: Request) -> Response:
 def _mermaid() -> tuple[bytes, bytes]:
     plain = frames.MERMAID_FILE.read_bytes()
     return plain, gzip.compress(plain, 6)
-
-
-def _file_name(title: str, kind: str) -> str:
-    stem = re.sub(r"[^\w.-]+", "-", title).strip("-.")[:60] or kind
-    extension = EXTENSIONS[kind]
-    return stem if stem.lower().endswith(extension) else stem + extension
 
 
 def _not_found() -> Response:

@@ -19,7 +19,7 @@ import streamlit as st
 
 from ..artifacts import access
 from ..artifacts.blocks import find
-from ..artifacts.saved import versions
+from ..artifacts.saved import file_name, versions
 from ..i18n import N_
 from ..markdown import to_streamlit_markdown
 from ..messages import Artifact, Message
@@ -110,7 +110,7 @@ def _version(data_dir: Path, artifact: Artifact, who: str) -> dict:
     return {
         "src": access.address(data_dir, artifact.id, who),
         "download": access.address(data_dir, artifact.id, who, download=True),
-        "name": Path(artifact.path).name if not artifact.title else artifact.title,
+        "name": file_name(artifact),
         "title": title,
     }
 
