@@ -97,8 +97,8 @@ function build(parent) {
   }
 
   function fullScreen() {
-    if (document.fullscreenElement || card.classList.contains("overlay")) {
-      if (document.fullscreenElement) document.exitFullscreen();
+    if (card.matches(":fullscreen") || card.classList.contains("overlay")) {
+      if (card.matches(":fullscreen")) document.exitFullscreen();
       card.classList.remove("overlay");
       return;
     }
@@ -118,7 +118,7 @@ function build(parent) {
   }
 
   function onFullScreen() {
-    const on = document.fullscreenElement === card || card.classList.contains("overlay");
+    const on = card.matches(":fullscreen") || card.classList.contains("overlay");
     full.title = full.ariaLabel = on ? view.data.labels.exit : view.data.labels.fullscreen;
   }
 
