@@ -265,6 +265,7 @@ def test_rich_outputs_reach_the_page_as_artifacts_and_the_model_keeps_its_text(s
     assert step.artifacts[7].title == "text/html" and step.artifacts[7].size > 25_000_000
     assert json.loads(Path(step.artifacts[8].path).read_text())["columns"] == ["s"]
     assert step.artifacts[9].title == "page.html" and "written" in Path(step.artifacts[9].path).read_text()
+    run(shared, "import os; os.remove('/mnt/data/page.html')")  # the shared kernel's folder as it was
 
 
 def test_outputs_are_bounded_and_images_indexed():
