@@ -2,9 +2,9 @@
 
 A snapshot holds the shown branch only: its messages (with their reasoning, tool steps,
 citations and the documents sent in it) and copies of its images and artifacts (previews and
-rich outputs, under new ids). It never holds the other
-branches, documents uploaded and not sent, the system prompt, files the Python kernel wrote,
-the owner's name or the conversation's own id (which opens the conversation itself). Later
+rich outputs, under new ids). It never holds the other branches, documents uploaded and not
+sent, the system prompt, files the Python kernel wrote (a page it wrote is there as its
+preview), the owner's name or the conversation's own id (which opens the conversation itself). Later
 changes to the conversation do not change it; its owner can revoke it (the link then reads
 as one that never existed), and deleting the conversation revokes its links.
 

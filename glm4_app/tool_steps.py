@@ -37,7 +37,7 @@ def step_messages(
 ) -> list[Message]:
     """``call_messages`` as stored messages, plus what the UI needs to show the step again
     later: the uncapped output, the images (saved under ``media_dir``), the rich outputs and
-previews (artifacts, saved there too), files, citations."""
+    previews (artifacts, saved there too), files, citations."""
     call_message, observation = (Message.from_dict(m) for m in call_messages(call, result, step))
     if result.display is not None and result.display != result.text:
         observation.display = result.display

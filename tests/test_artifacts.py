@@ -214,10 +214,17 @@ def test_downloads_svg_and_mermaid_pages_and_the_library(served):
     assert "immutable" in library.headers["cache-control"]
 
 
-def test_network_off_allows_nothing_from_the_network():
-    on, off = frames.policy("html", True), frames.policy("html", False)
-    assert "https:" in on and "https:" not in off and "http:" not in off
-    assert "connect-src 'none'" in off
+def test_network_off_allows_nothing_from_the_network(served, monkeypatch):
+    client, store, conversation, settings = served
+    from glm4_app.server import state
+
+    monkeypatch.setattr(state, "settings", lambda: settings.with_(artifact_network="off"))
+    page = conversation.messages[-1].artifacts[0]
+    address = access.address(settings.data_dir, page.id, visitor(ALICE))
+    policy = client.get(address, cookies={"glm4_visitor": ALICE}).headers["content-security-policy"]
+    assert policy == frames.policy("html", False)
+    assert "https:" not in policy and "http:" not in policy and "connect-src 'none'" in policy
+    assert "https:" in frames.policy("html", True)
 
 
 def test_a_row_pointing_outside_the_stores_files_is_never_served(served, tmp_path):
