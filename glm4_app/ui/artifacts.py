@@ -105,8 +105,8 @@ def frame(shown: list[Artifact], index: int, key: str) -> int:
 
 
 def _version(data_dir: Path, artifact: Artifact, who: str) -> dict:
-    untitled = (artifact.key or artifact.kind not in OUTPUT_KINDS) and KINDS or OUTPUT_KINDS  # a cell's outputs: no key
-    title = artifact.title or t(untitled[artifact.kind])
+    output = not artifact.key and artifact.kind in OUTPUT_KINDS  # a cell's outputs have no versions
+    title = artifact.title or t((OUTPUT_KINDS if output else KINDS)[artifact.kind])
     return {
         "src": access.address(data_dir, artifact.id, who),
         "download": access.address(data_dir, artifact.id, who, download=True),
