@@ -32,7 +32,9 @@ MERMAID_PATH = "/artifact-lib/mermaid.min.js"
 
 # Tells the page how tall the document's content is (the bottom of what the body holds), so a
 # preview is as tall as its content (the page caps it; a page made to fill the window keeps
-# the frame's height). The page takes only this number, and only from its own frame.
+# the frame's height), and twice a second that it is alive (a script that never ends stops
+# that: the page then stops the preview, see ui/artifact_frame.js). The page takes nothing
+# else from it, and only from its own frame.
 HEIGHT_SCRIPT = (
     "(function(){var last=0;function height(){var b=document.body;if(!b)return 0;"
     "var r=document.createRange();r.selectNodeContents(b);var s=getComputedStyle(b);"
@@ -41,7 +43,8 @@ HEIGHT_SCRIPT = (
     "function report(){var h=height();if(h>0&&h!==last){last=h;parent.postMessage({glm4ArtifactHeight:h},'*');}}"
     "addEventListener('load',report);addEventListener('load',report,true);"
     "if(window.ResizeObserver&&document.body){new ResizeObserver(report).observe(document.body);}"
-    "[0,200,1000,3000].forEach(function(ms){setTimeout(report,ms);});})();"
+    "[0,200,1000,3000].forEach(function(ms){setTimeout(report,ms);});"
+    "setInterval(function(){parent.postMessage({glm4ArtifactAlive:1},'*');},500);})();"
 )
 MERMAID_SCRIPT = (
     "(function(){var out=document.getElementById('out');"

@@ -97,6 +97,8 @@ def frame(shown: list[Artifact], index: int, key: str) -> int:
             "exit": t("Exit full screen"),
             "download": t("Download"),
             "open": t("Open in a new tab"),
+            "paused": t("⏸ Paused: a preview on this page stopped responding. This one comes back in a moment…"),
+            "stopped": t("⛔ Stopped: a script in this preview never ends, and it froze the previews of this page. Reload to run it again."),
         },
     }
     result = _FRAME(key=f"artifact_{key}", data=data, default={"version": index}, on_version_change=lambda: None)
