@@ -136,6 +136,15 @@ def test_a_steps_outputs_become_artifacts_in_order(tmp_path):
     assert Path(observation.artifacts[-1].path).parent == tmp_path / "media"  # a copy, kept with the conversation
 
 
+def test_a_page_file_over_the_limit_is_noted_not_copied(tmp_path):
+    huge = tmp_path / "huge.html"
+    with open(huge, "wb") as f:
+        f.truncate(saved.MAX_BYTES + 1)  # sparse: 20 MB on paper, nothing on disk
+    found = saved.of_tool_result(ToolResult("ok", files=(huge,)), [], tmp_path / "media")
+    assert [(a.kind, a.title, a.size, a.path) for a in found] == [("omitted", "huge.html", saved.MAX_BYTES + 1, "")]
+    assert not (tmp_path / "media").exists()
+
+
 # -- the route ----------------------------------------------------------------------------------
 
 

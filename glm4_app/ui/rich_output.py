@@ -7,6 +7,7 @@ the text, as before (tools/transcript.py)."""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import streamlit as st
@@ -50,9 +51,20 @@ def figure(path: str, caption: str) -> None:
 
 def table(artifact: Artifact) -> None:
     """A DataFrame as the kernel sent it (tools/kernel_startup.table_data)."""
+    frame, rows, columns = _table(artifact.path)
+    st.dataframe(frame)
+    if rows > len(frame) or columns > len(frame.columns):
+        st.caption(t("Showing {rows:,} of {total_rows:,} rows and {columns:,} of {total_columns:,} columns.",
+                     rows=len(frame), total_rows=rows, columns=len(frame.columns), total_columns=columns))
+
+
+@lru_cache(maxsize=32)
+def _table(path: str):
+    """(DataFrame, rows, columns of the whole) of a table file; files never change once
+    written, and every rerun draws the history again."""
     import pandas as pd
 
-    data = json.loads(Path(artifact.path).read_text())
+    data = json.loads(Path(path).read_text())
     index = data["index"]
     if index and isinstance(index[0], list):
         index = pd.MultiIndex.from_tuples([tuple(i) for i in index], names=data.get("index_names"))
@@ -62,11 +74,7 @@ def table(artifact: Artifact) -> None:
     for column, dtype in zip(frame.columns, data.get("dtypes", [])):
         if dtype.startswith("datetime64"):
             frame[column] = pd.to_datetime(frame[column], errors="coerce")
-    st.dataframe(frame)
-    rows, columns = data.get("rows", len(frame)), data.get("columns_total", len(frame.columns))
-    if rows > len(frame) or columns > len(frame.columns):
-        st.caption(t("Showing {rows:,} of {total_rows:,} rows and {columns:,} of {total_columns:,} columns.",
-                     rows=len(frame), total_rows=rows, columns=len(frame.columns), total_columns=columns))
+    return frame, data.get("rows", len(frame)), data.get("columns_total", len(frame.columns))
 
 
 def unique(names: list[str]) -> list[str]:
