@@ -51,7 +51,7 @@ def create(store: ConversationStore, conversation: Conversation, public: bool = 
     snap = snapshot(conversation, store.files_dir / SHARES_DIR / share_id, store.path.parent)
     share = Share(share_id, conversation.id, conversation.owner, public, time.time(), len(snap.messages), snap)
     with closing(store._connect()) as db, db:
-        store._index_artifacts(db, snap.messages, share_id=share_id)
+        store.index_artifacts(db, snap.messages, share_id=share_id)
         db.execute(
             "INSERT INTO shares (id, conversation_id, owner, public, created_at, data) VALUES (?, ?, ?, ?, ?, ?)",
             (share.id, share.conversation_id, share.owner, int(public), share.created_at,

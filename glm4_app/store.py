@@ -18,6 +18,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from .artifacts.saved import framed
 from .conversation import Conversation
 
 _SCHEMA = """
@@ -87,13 +88,11 @@ class ConversationStore:
                     search_text(conversation),
                 ),
             )
-            self._index_artifacts(db, [*conversation.messages, *conversation.others], conversation_id=conversation.id)
+            self.index_artifacts(db, [*conversation.messages, *conversation.others], conversation_id=conversation.id)
 
-    def _index_artifacts(self, db: sqlite3.Connection, messages: list, conversation_id: str = "", share_id: str = "") -> None:
+    def index_artifacts(self, db: sqlite3.Connection, messages: list, conversation_id: str = "", share_id: str = "") -> None:
         """Make the artifact rows of a conversation (or a share) those its messages hold, for
-        files of this store only."""
-        from .artifacts.saved import framed
-
+        files of this store only (inside the caller's transaction)."""
         db.execute("DELETE FROM artifacts WHERE conversation_id = ? AND share_id = ?", (conversation_id, share_id))
         root = self.files_dir.resolve()
         rows = [

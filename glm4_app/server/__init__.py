@@ -1,6 +1,7 @@
 """The server around the Streamlit pages (``st.App`` in app.py): sign-in routes, the
-OpenAI-compatible API, health and metrics, artifact previews, the gate every request passes, and the lifespan
-that starts loading the models when the server starts. No Streamlit imports here."""
+OpenAI-compatible API, health and metrics, artifact previews, the gate every request passes,
+and the lifespan that starts loading the models when the server starts. No Streamlit imports
+here."""
 
 from __future__ import annotations
 
