@@ -145,6 +145,23 @@ def test_a_page_file_over_the_limit_is_noted_not_copied(tmp_path):
     assert not (tmp_path / "media").exists()
 
 
+def test_a_written_page_swapped_for_a_link_is_not_read(tmp_path):
+    """The code may replace its file (or a folder above it) with a link to a server file
+    after the cell ended: the app, reading outside the sandbox, follows no link."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the app's secret")
+    work = tmp_path / "work"
+    (work / "real").mkdir(parents=True)
+    (work / "page.html").symlink_to(secret)
+    (work / "linked").symlink_to(tmp_path)
+    for path in (work / "page.html", work / "linked" / "secret.txt", work / "real"):
+        assert saved.read_written(path, 1000) == (0, b"")
+    (work / "real" / "ok.html").write_text("<p>ok</p>")
+    assert saved.read_written(work / "real" / "ok.html", 1000) == (9, b"<p>ok</p>")
+    found = saved.of_tool_result(ToolResult("ok", files=(work / "page.html",)), [], tmp_path / "media")
+    assert found == []
+
+
 # -- the route ----------------------------------------------------------------------------------
 
 

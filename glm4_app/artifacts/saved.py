@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -93,12 +95,44 @@ def of_tool_result(result: ToolResult, images: list[str], media_dir: Path) -> li
         kind = FILE_KINDS.get(path.suffix.lower())
         if kind is None:
             continue
-        size = path.stat().st_size if path.is_file() else 0
+        size, data = read_written(path, MAX_BYTES)
         if size > MAX_BYTES:
             out.append(Artifact("omitted", title=path.name, size=size))
-        elif size:
-            out.append(write(media_dir, kind, path.read_bytes(), title=path.name, key=f"file:{path.name}"))
+        elif data:
+            out.append(write(media_dir, kind, data, title=path.name, key=f"file:{path.name}"))
     return out
+
+
+def read_written(path: Path, limit: int) -> tuple[int, bytes]:
+    """(size, bytes) of a file the model's code wrote, read by the app itself: only a regular
+    file reached without following any link (the code could swap the file, or a folder above
+    it, for a link to a file of the server after the cell ended); the bytes when at most
+    ``limit``. (0, b"") for anything else. The paths given are resolved, so no link is expected."""
+    if not path.is_absolute():
+        return 0, b""
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in path.parts[1:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        inner = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return 0, b""
+        if info.st_size > limit:
+            return info.st_size, b""
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            data = f.read(limit + 1)
+        return len(data), data
+    except OSError:
+        return 0, b""
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def of_output(output: Output, images: list[str], media_dir: Path) -> Artifact | None:
