@@ -3,8 +3,9 @@
 Every one is sent with ``Content-Security-Policy: sandbox allow-scripts ...``: the browser runs
 it in an opaque origin whatever frame (or tab) shows it, so it cannot read the app's page,
 cookies, storage or session, cannot navigate the top page, open windows, submit forms or show
-dialogs; Chromium gives such a frame a process of its own, so a script that never ends stalls
-only its frame. Its network (``policy``):
+dialogs; Chromium runs such frames in a process apart from the page, so a script that never
+ends stalls the previews (which ui/artifact_frame.js then stops), never the chat. Its network
+(``policy``):
 
 - ``fetch``/XHR/WebSocket/EventSource/beacons: never (``connect-src 'none'``). This is what
   keeps it away from the app's endpoints whatever address or scheme the app is served at.

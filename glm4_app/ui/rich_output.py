@@ -13,11 +13,12 @@ from pathlib import Path
 import streamlit as st
 
 from ..artifacts import FRAMED
+from ..artifacts.saved import MAX_BYTES
 from ..messages import Artifact, Message
 from . import artifacts
 from .i18n import t
 
-OMITTED_LIMIT_MB = 20  # tools/transcript.BUNDLE_CHARS and artifacts/saved.MAX_BYTES, in MB
+OMITTED_LIMIT_MB = MAX_BYTES // 1_000_000  # (tools/transcript.BUNDLE_CHARS is the same per cell)
 
 
 def show(observation: Message) -> None:
