@@ -1,5 +1,5 @@
-"""Export a conversation as Markdown (the branch shown, to read) or JSON (the whole tree, to
-import again), and import JSON.
+"""Export a conversation as Markdown (the branch shown, to read; previews as links) or JSON
+(the whole tree, to import again, with the text of its artifacts), and import JSON.
 
 An import is checked fully before anything is saved: a broken or foreign file, or one whose
 messages do not make a tree (loops, a message following one not in the file, more than
@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from . import tree
+from .artifacts import FRAMED, saved
 from .conversation import Conversation
 from .events import Stats
-from .messages import Message
+from .messages import Artifact, Message
 
 FORMAT = "glm4-chat-conversation"
 VERSION = 2  # 1: a flat list of messages; 2: every message with its parent, and the leaf shown
@@ -27,6 +30,8 @@ MODES = {"chat": "Chat", "tools": "All Tools", "documents": "Long document", "vi
 _ROLES = {"system", "user", "assistant", "observation"}
 _TEXT_FIELDS = ("id", "parent", "reasoning", "metadata", "note", "error", "display", "model", "call_id", "not_run")
 _FLAGS = ("is_error", "stopped", "partial")
+_KINDS = {"html": "Web page", "svg": "SVG image", "mermaid": "Mermaid diagram", "table": "Table",
+          "markdown": "Markdown", "latex": "LaTeX", "json": "JSON"}
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
 
 
@@ -34,14 +39,22 @@ class ImportProblem(ValueError):
     pass
 
 
-def to_json(conversation: Conversation) -> str:
+def to_json(conversation: Conversation, media_root: Path | None = None) -> str:
+    """``media_root``: where this server keeps conversations' files; the artifacts found
+    there travel in the file (others, and without it all, are left out)."""
     data = conversation.to_dict()
     data.pop("owner", None)  # who it belonged to here means nothing elsewhere
+    for message in data["messages"]:
+        if media_root is not None:
+            saved.contents(message, media_root)
+        else:
+            message.pop("artifacts", None)
     return json.dumps({"format": FORMAT, "version": VERSION, "conversation": data}, ensure_ascii=False, indent=1)
 
 
-def to_markdown(conversation: Conversation) -> str:
-    """The branch shown, to read (the JSON export holds every branch)."""
+def to_markdown(conversation: Conversation, link: Callable[[Artifact], str] | None = None) -> str:
+    """The branch shown, to read (the JSON export holds every branch); ``link`` gives the
+    address of a preview (for its viewer, on this server)."""
     when = datetime.fromtimestamp(conversation.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# {conversation.title}", "", f"*{MODES.get(conversation.mode, conversation.mode)} · {when}*", ""]
     if conversation.others:
@@ -49,7 +62,7 @@ def to_markdown(conversation: Conversation) -> str:
     if conversation.system_prompt.strip():
         lines += ["**System prompt:**", "", _quote(conversation.system_prompt), ""]
     for m in conversation.messages:
-        lines += _message_markdown(m) + [""]
+        lines += _message_markdown(m) + _artifacts_markdown(m, link) + [""]
     for doc in conversation.documents:
         lines.append(f"📄 Document, not sent yet: **{doc.get('name', '?')}**")
     return "\n".join(lines).rstrip() + "\n"
@@ -77,12 +90,26 @@ def _message_markdown(m: Message) -> list[str]:
     return out + (["", f"*({'; '.join(facts)})*"] if facts else [])
 
 
+def _artifacts_markdown(m: Message, link: Callable[[Artifact], str] | None) -> list[str]:
+    out = []
+    for a in m.artifacts:
+        name = a.title or _KINDS.get(a.kind, a.kind)
+        if a.kind in FRAMED and a.id and link is not None:
+            out.append(f"- 🧩 Preview: [{name}]({link(a)})")
+        elif a.kind in ("table", "markdown", "latex", "json"):
+            out.append(f"- 🧩 {_KINDS[a.kind]} output (kept in the JSON export)")
+        elif a.kind == "omitted":
+            out.append(f"- ⚠️ An output too large to keep ({a.title}, {a.size:,} characters)")
+    return ["", *out] if out else []
+
+
 def _quote(text: str) -> str:
     return "\n".join("> " + line for line in text.splitlines())
 
 
-def from_json(raw: bytes, owner: str) -> Conversation:
-    """A new conversation (fresh id, this owner) from an exported file."""
+def from_json(raw: bytes, owner: str, media_root: Path | None = None) -> Conversation:
+    """A new conversation (fresh id, this owner) from an exported file; its artifacts are
+    written under ``media_root`` (without it they are left out)."""
     if len(raw) > MAX_IMPORT_BYTES:
         raise ImportProblem(f"The file is over {MAX_IMPORT_BYTES // 1024 // 1024} MB.")
     try:
@@ -104,14 +131,17 @@ def from_json(raw: bytes, owner: str) -> Conversation:
     if not _chosen_ok(conv.get("chosen", {})):
         conv.pop("chosen")  # which version was shown last at each message: worth no refusal
     conversation = Conversation.from_dict(conv)
+    conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
+    exported = {m.get("id") or f"m{i}": m.get("artifacts") or [] for i, m in enumerate(conv.get("messages", []))}
     for message in [*conversation.messages, *conversation.others]:
+        raw_artifacts = exported.get(message.id, [])
+        message.artifacts = saved.imported(raw_artifacts, media_root / conversation.id) if media_root else []
         # Paths name files on the exporting machine; here they could name any file of this
         # server (a download button would hand it out), so they are dropped, not followed.
         if message.images or message.files:
             message.images, message.files, message.pages = [], [], []
             message.note = (message.note + " (attached files were not imported)").strip()
     conversation.attached, conversation.attached_pages = [], []
-    conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
     conversation.owner = owner
     conversation.created_at = float(conv.get("created_at") or time.time())
     return conversation
@@ -144,6 +174,8 @@ def _check(conv: dict) -> None:
             raise ImportProblem(f"Message {i} has malformed statistics.")
         if not _attachments_ok(m):
             raise ImportProblem(f"Message {i} has malformed images, files or citations.")
+        if "artifacts" in m and not saved.check_imported(m["artifacts"]):
+            raise ImportProblem(f"Message {i} has malformed previews or outputs.")
         if not isinstance(m.get("created_at", 0), (int, float)) or isinstance(m.get("created_at"), bool):
             raise ImportProblem(f"Message {i} has a time that is not a number.")
         if not isinstance(m.get("documents", []), list) or not all(_doc_ok(d) for d in m.get("documents", [])):

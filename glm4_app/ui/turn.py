@@ -31,7 +31,7 @@ from ..messages import Message
 from ..tool_steps import citations_of
 from ..tools.browser import link_citations
 from ..turns import Committed, Ended, Turn
-from . import render
+from . import render, rich_output
 from .i18n import t
 from .session import session
 
@@ -126,11 +126,7 @@ def observation_text(observation: Message) -> None:
 
 
 def step_media(observation: Message) -> None:
-    for image in observation.images:
-        if Path(image.path).is_file():
-            st.image(image.path, caption=image.caption or None)
-        else:
-            st.caption(t("(image no longer on disk: {name})", name=Path(image.path).name))
+    rich_output.show(observation)  # figures, tables, HTML, SVG...: in the order the code made them
     for i, path in enumerate(map(Path, observation.files)):
         if path.is_file():
             st.download_button(f"⬇️ {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{observation.id}_{i}")
