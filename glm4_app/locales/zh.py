@@ -335,6 +335,7 @@ not fit.
     "⚠️ An output ({what}, {size:,.1f} MB) was too large to show: the limit is {limit} MB.":
     "⚠️ 一个输出（{what}，{size:,.1f} MB）太大，无法显示：上限为 {limit} MB。",
     "(output no longer on disk: {name})": "（输出已不在磁盘上：{name}）",
+    "⬇️ {name} is too large to download here ({mb:,.0f} MB)": "⬇️ {name} 太大，无法在此下载（{mb:,.0f} MB）",
     "⏸ Paused: a preview on this page stopped responding. This one comes back in a moment…":
     "⏸ 已暂停：本页的某个预览没有响应。此预览稍后会恢复…",
     "⛔ Stopped: a script in this preview never ends, and it froze the previews of this page. Reload to run it again.":

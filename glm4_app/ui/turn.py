@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ..artifacts.saved import read_written
 from ..builtin_tools import BUILTINS, FUNCTION_ICON
 from ..events import (
     PROGRESS,
@@ -38,6 +39,7 @@ from .session import session
 DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
 FOLLOW_WAIT_S = 0.25  # the longest a page waits for news before it checks for a click
 LIVE_OUTPUT_LINES = 40  # the tail of a running step's output shown while it runs
+MAX_DOWNLOAD_BYTES = 200 * 2**20  # a download button holds the file in the server's memory
 _ICONS = {name: tool.icon for name, tool in BUILTINS.items()}
 _LANGUAGES = {name: tool.language for name, tool in BUILTINS.items()}  # functions: "json"
 
@@ -128,8 +130,13 @@ def observation_text(observation: Message) -> None:
 def step_media(observation: Message) -> None:
     rich_output.show(observation)  # figures, tables, HTML, SVG...: in the order the code made them
     for i, path in enumerate(map(Path, observation.files)):
-        if path.is_file():
-            st.download_button(f"⬇️ {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{observation.id}_{i}")
+        # Read without following links: the code may have swapped its file for a link to one
+        # of the server's after the cell ended.
+        size, data = read_written(path, MAX_DOWNLOAD_BYTES)
+        if data:
+            st.download_button(f"⬇️ {path.name}", data, file_name=path.name, key=f"dl_{observation.id}_{i}")
+        elif size:
+            st.caption(t("⬇️ {name} is too large to download here ({mb:,.0f} MB)", name=path.name, mb=size / 2**20))
 
 
 # -- An answer being written ------------------------------------------------------------------
