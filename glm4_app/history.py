@@ -1,5 +1,5 @@
-"""Export a conversation as Markdown (the branch shown, to read) or JSON (the whole tree, to
-import again), and import JSON.
+"""Export a conversation as Markdown (the branch shown, to read; previews as links) or JSON
+(the whole tree, to import again, with the text of its artifacts), and import JSON.
 
 An import is checked fully before anything is saved: a broken or foreign file, or one whose
 messages do not make a tree (loops, a message following one not in the file, more than
@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from . import tree
+from .artifacts import FRAMED, saved
 from .conversation import Conversation
 from .events import Stats
-from .messages import Message
+from .messages import Artifact, Message
 from .notices import Notice, NoticeError
 
 FORMAT = "glm4-chat-conversation"
@@ -29,6 +32,8 @@ _ROLES = {"system", "user", "assistant", "observation"}
 _TEXT_FIELDS = ("id", "parent", "reasoning", "metadata", "display", "model", "call_id", "not_run")
 _NOTICE_FIELDS = ("note", "error")  # text, or a notice as data (notices.py)
 _FLAGS = ("is_error", "stopped", "partial")
+_KINDS = {"html": "Web page", "svg": "SVG image", "mermaid": "Mermaid diagram", "table": "Table",
+          "markdown": "Markdown", "latex": "LaTeX", "json": "JSON"}
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
 
 
@@ -36,14 +41,22 @@ class ImportProblem(NoticeError, ValueError):
     """Why a file cannot be imported; nothing of it was kept."""
 
 
-def to_json(conversation: Conversation) -> str:
+def to_json(conversation: Conversation, media_root: Path | None = None) -> str:
+    """``media_root``: where this server keeps conversations' files; the artifacts found
+    there travel in the file (others, and without it all, are left out)."""
     data = conversation.to_dict()
     data.pop("owner", None)  # who it belonged to here means nothing elsewhere
+    for message in data["messages"]:
+        if media_root is not None:
+            saved.contents(message, media_root)
+        else:
+            message.pop("artifacts", None)
     return json.dumps({"format": FORMAT, "version": VERSION, "conversation": data}, ensure_ascii=False, indent=1)
 
 
-def to_markdown(conversation: Conversation) -> str:
-    """The branch shown, to read (the JSON export holds every branch)."""
+def to_markdown(conversation: Conversation, link: Callable[[Artifact], str] | None = None) -> str:
+    """The branch shown, to read (the JSON export holds every branch); ``link`` gives the
+    address of a preview (for its viewer, on this server)."""
     when = datetime.fromtimestamp(conversation.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# {conversation.title}", "", f"*{MODES.get(conversation.mode, conversation.mode)} · {when}*", ""]
     if conversation.others:
@@ -51,7 +64,7 @@ def to_markdown(conversation: Conversation) -> str:
     if conversation.system_prompt.strip():
         lines += ["**System prompt:**", "", _quote(conversation.system_prompt), ""]
     for m in conversation.messages:
-        lines += _message_markdown(m) + [""]
+        lines += _message_markdown(m) + _artifacts_markdown(m, link) + [""]
     for doc in conversation.documents:
         lines.append(f"📄 Document, not sent yet: **{doc.get('name', '?')}**")
     return "\n".join(lines).rstrip() + "\n"
@@ -79,12 +92,26 @@ def _message_markdown(m: Message) -> list[str]:
     return out + (["", f"*({'; '.join(facts)})*"] if facts else [])
 
 
+def _artifacts_markdown(m: Message, link: Callable[[Artifact], str] | None) -> list[str]:
+    out = []
+    for a in m.artifacts:
+        name = a.title or _KINDS.get(a.kind, a.kind)
+        if a.kind in FRAMED and a.id and link is not None:
+            out.append(f"- 🧩 Preview: [{name}]({link(a)})")
+        elif a.kind in ("table", "markdown", "latex", "json"):
+            out.append(f"- 🧩 {_KINDS[a.kind]} output (kept in the JSON export)")
+        elif a.kind == "omitted":
+            out.append(f"- ⚠️ An output too large to keep ({a.title}, {a.size:,} characters)")
+    return ["", *out] if out else []
+
+
 def _quote(text: str) -> str:
     return "\n".join("> " + line for line in text.splitlines())
 
 
-def from_json(raw: bytes, owner: str) -> Conversation:
-    """A new conversation (fresh id, this owner) from an exported file."""
+def from_json(raw: bytes, owner: str, media_root: Path | None = None) -> Conversation:
+    """A new conversation (fresh id, this owner) from an exported file; its artifacts are
+    written under ``media_root`` (without it they are left out)."""
     if len(raw) > MAX_IMPORT_BYTES:
         raise ImportProblem(Notice("import.too_large", limit=MAX_IMPORT_BYTES // 1024 // 1024))
     try:
@@ -106,14 +133,17 @@ def from_json(raw: bytes, owner: str) -> Conversation:
     if not _chosen_ok(conv.get("chosen", {})):
         conv.pop("chosen")  # which version was shown last at each message: worth no refusal
     conversation = Conversation.from_dict(conv)
+    conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
+    exported = {m.get("id") or f"m{i}": m.get("artifacts") or [] for i, m in enumerate(conv.get("messages", []))}
     for message in [*conversation.messages, *conversation.others]:
+        raw_artifacts = exported.get(message.id, [])
+        message.artifacts = saved.imported(raw_artifacts, media_root / conversation.id) if media_root else []
         # Paths name files on the exporting machine; here they could name any file of this
         # server (a download button would hand it out), so they are dropped, not followed.
         if message.images or message.files:
             message.images, message.files, message.pages = [], [], []
             message.note = Notice("import.files_not_imported", note=message.note)
     conversation.attached, conversation.attached_pages = [], []
-    conversation.id = uuid.uuid4().hex[:12]  # never overwrites an existing conversation
     conversation.owner = owner
     conversation.created_at = float(conv.get("created_at") or time.time())
     return conversation
@@ -146,6 +176,8 @@ def _check(conv: dict) -> None:
             raise ImportProblem(Notice("import.bad_stats", number=i))
         if not _attachments_ok(m):
             raise ImportProblem(Notice("import.bad_attachments", number=i))
+        if "artifacts" in m and not saved.check_imported(m["artifacts"]):
+            raise ImportProblem(Notice("import.bad_artifacts", number=i))
         if not isinstance(m.get("created_at", 0), (int, float)) or isinstance(m.get("created_at"), bool):
             raise ImportProblem(Notice("import.time_not_number", number=i))
         if not isinstance(m.get("documents", []), list) or not all(_doc_ok(d) for d in m.get("documents", [])):

@@ -39,6 +39,23 @@ class ImageRef:
 
 
 @dataclass
+class Artifact:
+    """Something the model made that the page shows richer than text (see glm4_app/artifacts):
+    a web page, SVG or mermaid diagram written in an answer or by the python tool, previewed
+    in a sandboxed frame; or one rich output of a code cell (a table, Markdown, LaTeX, JSON,
+    a figure), in the order the cell made it. Its file lies in the conversation's media folder.
+    """
+
+    kind: str  # html | svg | mermaid (framed); table | markdown | latex | json | image; omitted
+    path: str = ""  # the file ("" for ``omitted``); for ``image``, the figure in ``images``
+    id: str = ""  # what /artifact/<id> serves (framed kinds): random, never derived from anything
+    title: str = ""
+    key: str = ""  # the versions of one artifact across turns share it
+    block: int | None = None  # an answer's artifact: which of its fenced blocks it is
+    size: int = 0  # bytes of the file; for ``omitted``, of the output that was too large
+
+
+@dataclass
 class Message:
     role: Role
     content: str = ""
@@ -57,6 +74,7 @@ class Message:
     step: int | None = None  # a tool call: the model output that made it (parallel calls share it)
     files: list[str] = field(default_factory=list)  # files a tool step wrote (downloads)
     citations: list[Citation] = field(default_factory=list)  # pages the browser opened
+    artifacts: list[Artifact] = field(default_factory=list)  # previews and rich outputs, in order
     display: str | None = None  # what the user sees of an observation, when not ``content``
     is_error: bool = False  # a failed tool step
     stats: Stats | None = None
@@ -110,6 +128,8 @@ class Message:
                 value = [i.path if self.role == "user" and not i.caption else asdict(i) for i in value]
             elif name == "citations":
                 value = [asdict(c) for c in value]
+            elif name == "artifacts":
+                value = [{k: v for k, v in asdict(a).items() if v not in (None, "") and (v or k != "size")} for a in value]
             elif name == "stats":
                 value = asdict(value)
             elif name == "params":
@@ -130,6 +150,7 @@ class Message:
             for i in data.get("images") or ()
         ]
         values["citations"] = [Citation(**c) for c in data.get("citations") or ()]
+        values["artifacts"] = [_artifact(a) for a in data.get("artifacts") or () if isinstance(a, dict)]
         values["files"] = [str(p) for p in data.get("files") or ()]
         values["documents"] = [document_entry(d, from_data) for d in data.get("documents") or ()]
         values["created_at"] = float(data.get("created_at") or 0.0)
@@ -153,6 +174,11 @@ def document_entry(doc: dict, convert) -> dict:
     if out.get("notes"):
         out["notes"] = [convert(note) for note in out["notes"]]
     return out
+
+
+def _artifact(data: dict) -> Artifact:
+    known = {f.name for f in fields(Artifact)}
+    return Artifact(**{k: v for k, v in data.items() if k in known})
 
 
 def _stats(data: dict | None) -> Stats | None:

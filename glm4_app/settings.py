@@ -191,7 +191,8 @@ class Settings:
         "",
         "Tests only: a JSON file of raw model outputs; the API then also serves a model named "
         "`scripted` that replays them in turn, in GLM-4's format or the one the file names "
-        "(`\"format\": \"glm45\"`; see glm4_app/scripted.py).",
+        "(`\"format\": \"glm45\"`; see glm4_app/scripted.py). With `GLM4_CHAT_MODEL=scripted` the "
+        "pages answer with it too.",
     )
     user_requests_per_minute: int = _setting(
         0, "Answers one user may ask for in any 60 s; 0 = unlimited."
@@ -278,6 +279,13 @@ class Settings:
         "When the sandbox is wanted but cannot work here (no bwrap), still offer the Python tool, "
         "unisolated. Otherwise the tool is off and the UI says why.",
         ("false", "true"),
+    )
+    artifact_network: str = _setting(
+        "on",
+        "What previews of model-written web pages may load: `on`: scripts, styles, images, fonts "
+        "and media from https (CDNs); `off`: nothing from the network. Never fetch/XHR/WebSocket, "
+        "never the app itself (see The sandbox of a preview).",
+        ("on", "off"),
     )
     search_provider: str = _setting(
         "",

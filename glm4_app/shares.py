@@ -1,9 +1,10 @@
 """Share links: a read-only snapshot of the branch a conversation shows, under a random id.
 
 A snapshot holds the shown branch only: its messages (with their reasoning, tool steps,
-citations and the documents sent in it) and copies of its images. It never holds the other
-branches, documents uploaded and not sent, the system prompt, files the Python kernel wrote,
-the owner's name or the conversation's own id (which opens the conversation itself). Later
+citations and the documents sent in it) and copies of its images and artifacts (previews and
+rich outputs, under new ids). It never holds the other branches, documents uploaded and not
+sent, the system prompt, files the Python kernel wrote (a page it wrote is there as its
+preview), the owner's name or the conversation's own id (which opens the conversation itself). Later
 changes to the conversation do not change it; its owner can revoke it (the link then reads
 as one that never existed), and deleting the conversation revokes its links.
 
@@ -25,6 +26,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from .artifacts import saved
 from .conversation import Conversation
 from .messages import ImageRef, Message, new_id
 from .notices import Notice
@@ -50,6 +52,7 @@ def create(store: ConversationStore, conversation: Conversation, public: bool = 
     snap = snapshot(conversation, store.files_dir / SHARES_DIR / share_id, store.path.parent)
     share = Share(share_id, conversation.id, conversation.owner, public, time.time(), len(snap.messages), snap)
     with closing(store._connect()) as db, db:
+        store.index_artifacts(db, snap.messages, share_id=share_id)
         db.execute(
             "INSERT INTO shares (id, conversation_id, owner, public, created_at, data) VALUES (?, ?, ?, ?, ?, ?)",
             (share.id, share.conversation_id, share.owner, int(public), share.created_at,
@@ -98,6 +101,8 @@ def revoke(store: ConversationStore, share_id: str, owner: str) -> bool:
     """End a link (only its owner can); its snapshot and images are deleted."""
     with closing(store._connect()) as db, db:
         gone = db.execute("DELETE FROM shares WHERE id = ? AND owner = ?", (share_id, owner)).rowcount > 0
+        if gone:
+            db.execute("DELETE FROM artifacts WHERE share_id = ?", (share_id,))
     if gone:
         store.remove_files(f"{SHARES_DIR}/{share_id}")
     return gone
@@ -112,7 +117,7 @@ def snapshot(conversation: Conversation, media: Path, data_dir: Path) -> Convers
         if message.files:
             message.files = []
             message.note = Notice("share.files_not_shared", note=message.note)
-        _copy_images(message, media, data_dir, f"{n}")
+        _copy_media(message, media, data_dir, f"{n}")
         messages.append(message)
     return Conversation(
         id=new_id(),
@@ -133,13 +138,13 @@ def copy_for(share: Share, owner: str, files_dir: Path) -> Conversation:
     copied.id, copied.owner, copied.created_at = new_id(), owner, time.time()
     media = files_dir / copied.id
     for n, message in enumerate(copied.messages):
-        _copy_images(message, media, files_dir / SHARES_DIR / share.id, f"{n}")
+        _copy_media(message, media, files_dir / SHARES_DIR / share.id, f"{n}")
     return copied
 
 
-def _copy_images(message: Message, media: Path, allowed: Path, prefix: str) -> None:
-    """Point ``message`` at copies of its images in ``media`` (which of them are document
-    pages follows); images not found under ``allowed`` are left out."""
+def _copy_media(message: Message, media: Path, allowed: Path, prefix: str) -> None:
+    """Point ``message`` at copies of its images and artifacts in ``media`` (which images are
+    document pages follows); files not found under ``allowed`` are left out."""
     kept, moved = [], {}
     root = allowed.resolve()
     for i, image in enumerate(message.images):
@@ -153,4 +158,5 @@ def _copy_images(message: Message, media: Path, allowed: Path, prefix: str) -> N
         moved[image.path] = str(target)
     message.images = kept
     message.pages = [moved[page] for page in message.pages if page in moved]
+    saved.copy(message, media, allowed, moved)
 

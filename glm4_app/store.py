@@ -4,7 +4,9 @@ Each save is its own committed transaction (WAL journal), so a server killed mid
 everything saved before that answer. Old database files are upgraded in place on open
 (``PRAGMA user_version`` counts the migrations applied). A conversation is one row holding its
 whole tree as JSON (every message with its parent, and the leaf shown: see conversation.py);
-share links are rows of their own, holding a snapshot (shares.py).
+share links are rows of their own, holding a snapshot (shares.py). The ``artifacts`` table
+says which file each previewed artifact id stands for (kept in step with the conversations
+and shares that hold them; see glm4_app/artifacts).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from .artifacts.saved import framed
 from .conversation import Conversation
 
 _SCHEMA = """
@@ -37,6 +40,15 @@ CREATE TABLE IF NOT EXISTS shares (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS shares_of ON shares (conversation_id);
+CREATE TABLE IF NOT EXISTS artifacts (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL DEFAULT '',
+    share_id TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS artifacts_of ON artifacts (conversation_id, share_id);
 """
 # 1: conversations; 2: + search_text (titles and message text, lower case); 3: conversations
 # as trees (messages with parents, a leaf), + shares.
@@ -76,6 +88,28 @@ class ConversationStore:
                     search_text(conversation),
                 ),
             )
+            self.index_artifacts(db, [*conversation.messages, *conversation.others], conversation_id=conversation.id)
+
+    def index_artifacts(self, db: sqlite3.Connection, messages: list, conversation_id: str = "", share_id: str = "") -> None:
+        """Make the artifact rows of a conversation (or a share) those its messages hold, for
+        files of this store only (inside the caller's transaction)."""
+        db.execute("DELETE FROM artifacts WHERE conversation_id = ? AND share_id = ?", (conversation_id, share_id))
+        root = self.files_dir.resolve()
+        rows = [
+            (a.id, conversation_id, share_id, a.kind, a.path, a.title)
+            for a in framed(messages)
+            if root in Path(a.path).resolve().parents
+        ]
+        db.executemany("INSERT OR REPLACE INTO artifacts (id, conversation_id, share_id, kind, path, title) VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def artifact(self, artifact_id: str) -> tuple[str, Path, str] | None:
+        """(kind, file, title) of a previewed artifact, when its file is one of this store's."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT kind, path, title FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+        if row is None:
+            return None
+        path = Path(row[1]).resolve()
+        return (row[0], path, row[2]) if self.files_dir.resolve() in path.parents and path.is_file() else None
 
     def load(self, conversation_id: str) -> Conversation | None:
         with closing(self._connect()) as db:
@@ -135,6 +169,8 @@ class ConversationStore:
             shares = [row[0] for row in db.execute("SELECT id FROM shares WHERE conversation_id = ?", [conversation_id])]
             if deleted:
                 db.execute("DELETE FROM shares WHERE conversation_id = ?", [conversation_id])
+                db.execute("DELETE FROM artifacts WHERE conversation_id = ?", [conversation_id])
+                db.executemany("DELETE FROM artifacts WHERE share_id = ?", [(s,) for s in shares])
         if deleted:
             self.remove_files(conversation_id)
             for share_id in shares:

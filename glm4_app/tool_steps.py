@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from .artifacts import saved
 from .messages import ImageRef, Message
 from .tool_types import Citation, ToolCall, ToolResult
 
@@ -35,7 +36,8 @@ def step_messages(
     call: ToolCall, result: ToolResult, media_dir: Path, step: int | None = None
 ) -> list[Message]:
     """``call_messages`` as stored messages, plus what the UI needs to show the step again
-    later: the uncapped output, the images (saved under ``media_dir``), files, citations."""
+    later: the uncapped output, the images (saved under ``media_dir``), the rich outputs and
+    previews (artifacts, saved there too), files, citations."""
     call_message, observation = (Message.from_dict(m) for m in call_messages(call, result, step))
     if result.display is not None and result.display != result.text:
         observation.display = result.display
@@ -47,6 +49,7 @@ def step_messages(
             path = media_dir / f"{uuid.uuid4().hex[:12]}{_EXTENSIONS.get(image.mime, '.png')}"
             path.write_bytes(image.data)
             observation.images.append(ImageRef(str(path), image.caption))
+    observation.artifacts = saved.of_tool_result(result, [i.path for i in observation.images], media_dir)
     observation.files = [str(p) for p in result.files]
     observation.citations = list(result.citations)
     return [call_message, observation]

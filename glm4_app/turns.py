@@ -31,6 +31,7 @@ from typing import Any, Iterator, Literal
 
 from . import metrics
 from .agent import run_agent
+from .artifacts import saved
 from .conversation import Conversation
 from .events import (
     PROGRESS,
@@ -315,6 +316,7 @@ class Turn:
         draft = self._draft
         if draft.content or draft.reasoning:
             message = Message("assistant", draft.content.lstrip(), reasoning=draft.reasoning)
+            saved.publish_answer(message, self.job.media_dir)
             draft.done.append(message)
             draft.content = draft.reasoning = ""
             self._append(Committed((message,)))
@@ -405,6 +407,8 @@ class Turn:
         answer.id, answer.created_at = self._answer_id, self._answer_created
         if job.continues is not None:  # the same answer, carried on
             answer.id, answer.created_at = job.continues.id, job.continues.created_at
+        if final is not None:  # its web pages, SVGs and diagrams get their previews
+            saved.publish_answer(answer, job.media_dir, job.continues.artifacts if job.continues else [])
         return out + [answer]
 
     def _unfinished_step(self, step: _Step, stopped: bool, partial: bool) -> list[Message]:

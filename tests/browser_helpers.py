@@ -24,6 +24,10 @@ import pytest
 try:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect, sync_playwright  # noqa: F401 (re-exported for tests)
+
+    # A page rerun takes a moment on 2 busy cores (CI installs, a model decoding): what a
+    # user would see within seconds gets 20 s, not Playwright's 5 s, before a test fails.
+    expect.set_options(timeout=20_000)
 except ImportError:  # the API tests and benchmarks only start servers
     PlaywrightError = Exception
 

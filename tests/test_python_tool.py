@@ -8,6 +8,7 @@ process of the tool's kernels survived (by their working directory, which childr
 from __future__ import annotations
 
 import gc
+import json
 import os
 import sys
 import threading
@@ -21,7 +22,8 @@ from glm4_app.settings import Settings
 from glm4_app.tools.base import ToolCall
 from glm4_app.tools.kernel_process import GRACE_S
 from glm4_app.tools.python_tool import PythonTool
-from glm4_app.tools.transcript import DISPLAY_CHARS, Transcript
+from glm4_app.tools.kernel_startup import TABLE_MIME
+from glm4_app.tools.transcript import DISPLAY_CHARS, OMITTED_MIME, Transcript
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -212,7 +214,7 @@ def test_every_output_keeps_its_mime_bundle_in_order(shared):
         ("display_data", ["application/json", "text/plain"]),
         ("display_data", ["image/svg+xml", "text/plain"]),
         ("stdout", []),
-        ("execute_result", ["text/html", "text/plain"]),
+        ("execute_result", [TABLE_MIME, "text/html", "text/plain"]),
     ]
     html = result.outputs[1].data["text/html"]
     assert html == "<b>bold</b>" and result.outputs[3].data["application/json"] == {"a": 1}
@@ -221,6 +223,49 @@ def test_every_output_keeps_its_mime_bundle_in_order(shared):
     assert result.text.startswith("first\n<IPython.core.display.HTML object>")  # as before
     assert "x\n0  1\n1  2" in result.text
     assert [o.kind for o in live] == [o.kind for o in result.outputs]
+
+
+def test_rich_outputs_reach_the_page_as_artifacts_and_the_model_keeps_its_text(shared, tmp_path):
+    """Each MIME type a notebook shows, through the real kernel to the files the page draws:
+    a DataFrame as its data (dates, the full size), HTML, SVG, Markdown, LaTeX, JSON, a figure,
+    a 25 MB HTML output too large to keep, and a page the cell wrote; the model's text is
+    what it was (reprs, capped)."""
+    from glm4_app.tool_steps import step_messages
+
+    code = (
+        "from IPython.display import display, HTML, Markdown, Latex, JSON, SVG\n"
+        "import pandas as pd, matplotlib.pyplot as plt\n"
+        "df = pd.DataFrame({'n': range(1500), 'day': pd.date_range('2024-01-01', periods=1500)})\n"
+        "display(df)\n"
+        "display(HTML('<table><tr><td>styled</td></tr></table>'))\n"
+        "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"4\" height=\"4\"/>'))\n"
+        "display(Markdown('**bold**'))\n"
+        "display(Latex(r'$$\\frac{1}{2}$$'))\n"
+        "display(JSON({'a': [1, 2]}))\n"
+        "plt.plot([1, 2]); plt.show()\n"
+        "display(HTML('<p>' + 'x' * 25_000_000 + '</p>'))\n"
+        "open('/mnt/data/page.html', 'w').write('<title>Chart</title><p>written</p>')\n"
+        "pd.Series([1, 2], name='s')"
+    )
+    result = run(shared, code)
+    assert not result.is_error, result.text
+    assert "[1500 rows x 2 columns]" in result.text and "<IPython.core.display.HTML object>" in result.text
+    assert "x" * 100 not in result.text and len(result.text) <= FAST.python_output_chars + 200
+    _, step = step_messages(ToolCall("python", code), result, tmp_path)
+    kinds = [a.kind for a in step.artifacts]
+    assert kinds == ["table", "html", "svg", "markdown", "latex", "json", "image", "omitted", "table", "html"]
+    table = json.loads(Path(step.artifacts[0].path).read_text())
+    assert table["rows"] == 1500 and len(table["data"]) == 1000 and table["columns"] == ["n", "day"]
+    assert table["data"][1] == [1, "2024-01-02T00:00:00.000"] and table["dtypes"][1].startswith("datetime64")
+    assert Path(step.artifacts[1].path).read_text() == "<table><tr><td>styled</td></tr></table>"
+    assert Path(step.artifacts[3].path).read_text() == "**bold**"
+    assert Path(step.artifacts[4].path).read_text() == "$$\\frac{1}{2}$$"
+    assert json.loads(Path(step.artifacts[5].path).read_text()) == {"a": [1, 2]}
+    assert Path(step.artifacts[6].path).read_bytes().startswith(b"\x89PNG")
+    assert step.artifacts[7].title == "text/html" and step.artifacts[7].size > 25_000_000
+    assert json.loads(Path(step.artifacts[8].path).read_text())["columns"] == ["s"]
+    assert step.artifacts[9].title == "page.html" and "written" in Path(step.artifacts[9].path).read_text()
+    run(shared, "import os; os.remove('/mnt/data/page.html')")  # the shared kernel's folder as it was
 
 
 def test_outputs_are_bounded_and_images_indexed():
@@ -233,7 +278,9 @@ def test_outputs_are_bounded_and_images_indexed():
     out.handle({"msg_type": "display_data", "content": {"data": huge, "metadata": {}}})
     first, image, big = out.outputs()
     assert first.text == "ab\n" and image.image == 0 and "image/png" not in image.data
-    assert big.data == {"text/plain": "huge"}, "a bundle past the budget keeps its text only"
+    assert big.data == {"text/plain": "huge", OMITTED_MIME: {"mimes": ["text/html"], "chars": 30_000_007}}, (
+        "a bundle past the budget keeps its text only, and says what was dropped"
+    )
     assert out.excerpt(100) == "ab\n[image 1]\nhuge\n"
 
 

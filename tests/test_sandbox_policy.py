@@ -142,3 +142,13 @@ def test_the_tools_page_says_why_python_is_off(without_bwrap, tmp_path, monkeypa
     at.chat_input[0].set_value("hi").run()
     assert [d["type"] for d in backend.tools[-1]] == ["simple_browser"], "python is not offered"
     at.session_state["toolbox"].shutdown()
+
+
+def test_folders_on_the_way_to_a_bound_path_inside_tmp_are_made_searchable():
+    """An app cloned into a root-private mktemp folder (its venv inside): the sandbox's own
+    /tmp is a fresh tmpfs, but the folders bwrap makes inside it on the way to the venv must be
+    searchable by a kernel with a uid of its own, or it cannot even start Python."""
+    from pathlib import Path
+
+    parents = sandbox._parents([Path("/tmp/ci.Ab12/.venv/bin/python")])
+    assert [Path("/tmp/ci.Ab12"), Path("/tmp/ci.Ab12/.venv"), Path("/tmp/ci.Ab12/.venv/bin")] == parents

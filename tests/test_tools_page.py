@@ -134,3 +134,22 @@ def test_a_running_step_shows_its_output_live_and_stop_keeps_it(open_tools_page,
     assert "warming up" in output and "interrupted" in output
     conversation = ConversationStore(tmp_path / "conversations.sqlite3").load(at.query_params["c"])
     assert [(m.role, m.stopped) for m in conversation.messages[-2:]] == [("observation", True), ("assistant", True)]
+
+
+def test_a_written_file_swapped_for_a_link_is_not_offered_for_download(open_tools_page, tmp_path):
+    """The code may replace the file it wrote with a link to a server file once its cell has
+    ended: the download button reads the file itself, never through a link."""
+    write = "<|assistant|>python\nopen('/mnt/data/report.csv', 'w').write('a,b\\n1,2\\n')"
+    at = open_tools_page(ScriptedBackend([write, "Written."], info=TOOLS_MODEL))
+    send(at, "Write a CSV")
+    assert [b.proto.label for b in at.get("download_button")] == ["⬇️ report.csv"]
+
+    conversation = ConversationStore(tmp_path / "conversations.sqlite3").load(at.query_params["c"])
+    (written,) = [Path(p) for m in conversation.messages for p in m.files]
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the server's secret")
+    written.unlink()
+    written.symlink_to(secret)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("download_button") == []

@@ -185,6 +185,12 @@ def offline_notice(reason: Notice) -> Notice:
 
 
 def load_chat_backend(settings: Settings, progress: Callable[[Notice], None]):
+    if settings.chat_model == "scripted" and settings.scripted_replies:  # tests: pages replay a script
+        from pathlib import Path
+
+        from ..scripted import from_file
+
+        return from_file(Path(settings.scripted_replies))
     if settings.backend == "openai":  # a server (vLLM) answers: no weights are loaded here
         from .openai_connect import connect_openai_backend
 

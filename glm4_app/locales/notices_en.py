@@ -395,6 +395,7 @@ NOTICES = {
     "import.step_not_number": "Message {number} has a step that is not a number.",
     "import.bad_stats": "Message {number} has malformed statistics.",
     "import.bad_attachments": "Message {number} has malformed images, files or citations.",
+    "import.bad_artifacts": "Message {number} has malformed previews or outputs.",
     "import.time_not_number": "Message {number} has a time that is not a number.",
     "import.bad_message_document": "Message {number} has a document that lacks its name, kind, text or "
     "sizes.",

@@ -356,6 +356,7 @@ NOTICES = {
     "import.step_not_number": "第 {number} 条消息的步骤编号不是数字。",
     "import.bad_stats": "第 {number} 条消息的统计信息格式有误。",
     "import.bad_attachments": "第 {number} 条消息的图片、文件或引用格式有误。",
+    "import.bad_artifacts": "第 {number} 条消息的预览或输出格式有误。",
     "import.time_not_number": "第 {number} 条消息的时间不是数字。",
     "import.bad_message_document": "第 {number} 条消息中有文档缺少名称、类型、文本或大小信息。",
     "import.bad_document": "第 {number} 个文档缺少名称、类型、文本或大小信息。",

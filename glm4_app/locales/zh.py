@@ -333,4 +333,32 @@ not fit.
     "📷 Reading page {page} of {pages} with {model}… {chars:,} characters":
     "📷 正在用 {model} 识别第 {page} / {pages} 页… 已得 {chars:,} 个字符",
     "📷 text recognised by {model}": "📷 文字由 {model} 识别",
+    # Artifacts and rich outputs (ui/artifacts.py, ui/rich_output.py)
+    "Web page": "网页",
+    "SVG image": "SVG 图像",
+    "Mermaid diagram": "Mermaid 图表",
+    "HTML output": "HTML 输出",
+    "SVG output": "SVG 输出",
+    "👁 Preview": "👁 预览",
+    "</> Code": "</> 代码",
+    "This SVG is not well-formed XML, so it cannot be drawn: {problem}": "此 SVG 不是格式正确的 XML，无法绘制：{problem}",
+    "Reload": "重新加载",
+    "Full screen": "全屏",
+    "Exit full screen": "退出全屏",
+    "Download": "下载",
+    "Open in a new tab": "在新标签页中打开",
+    "Previous version": "上一个版本",
+    "Next version": "下一个版本",
+    "(this file is no longer on disk)": "（此文件已不在磁盘上）",
+    "… (the rest is in the download)": "……（其余内容请下载查看）",
+    "Showing {rows:,} of {total_rows:,} rows and {columns:,} of {total_columns:,} columns.":
+    "显示 {total_rows:,} 行中的 {rows:,} 行、{total_columns:,} 列中的 {columns:,} 列。",
+    "⚠️ An output ({what}, {size:,.1f} MB) was too large to show: the limit is {limit} MB.":
+    "⚠️ 一个输出（{what}，{size:,.1f} MB）太大，无法显示：上限为 {limit} MB。",
+    "(output no longer on disk: {name})": "（输出已不在磁盘上：{name}）",
+    "⬇️ {name} is too large to download here ({mb:,.0f} MB)": "⬇️ {name} 太大，无法在此下载（{mb:,.0f} MB）",
+    "⏸ Paused: a preview on this page stopped responding. This one comes back in a moment…":
+    "⏸ 已暂停：本页的某个预览没有响应。此预览稍后会恢复…",
+    "⛔ Stopped: a script in this preview never ends, and it froze the previews of this page. Reload to run it again.":
+    "⛔ 已停止：此预览中的脚本永不结束，导致本页的预览卡住。点击重新加载可再次运行。",
 }

@@ -53,6 +53,8 @@ NOT_PAGES = (
     "/v1/",
     "/healthz",
     "/metrics",
+    "/artifact/",  # previews check their own tickets (server/artifacts.py)
+    "/artifact-lib/",
     "/signin",
     "/signup",
     "/signout",

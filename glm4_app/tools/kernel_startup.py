@@ -11,7 +11,8 @@ Two roles, chosen by how the file is run (importing it runs neither):
   does that inside).
 * ``runpy.run_path(this, {"MAX_TASKS": n}, "__glm4_kernel_setup__")`` from the kernel's
   ``exec_lines`` configures the kernel: not readable by other processes of its uid, matplotlib
-  inline with fonts for Latin and Chinese text, the usual libraries pre-imported. It runs
+  inline with fonts for Latin and Chinese text, the usual libraries pre-imported, and
+  DataFrames displayed with their data as well (``TABLE_MIME``) for an interactive table. It runs
   before the kernel answers ``kernel_info`` (inside the app's background warm-up) and in a
   namespace of its own, so the user's namespace stays clean.
 """
@@ -51,6 +52,12 @@ CJK_ALIASES = (
     "Heiti SC", "Heiti TC", "PingFang SC", "Arial Unicode MS", "WenQuanYi Micro Hei",
     "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC",
 )  # fmt: skip
+# A DataFrame's (or Series') first rows as data: the page shows them as an interactive table
+# instead of re-reading the HTML (glm4_app/artifacts/saved.py).
+TABLE_MIME = "application/vnd.glm4.table+json"
+TABLE_ROWS = 1000
+TABLE_COLUMNS = 200
+TABLE_CHARS = 2_000_000
 PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 24, 4, 38, 36
 
 
@@ -188,6 +195,10 @@ def setup_kernel(max_tasks: int) -> None:
     except ImportError:
         pass
     _note_missing_glyphs()
+    try:
+        _display_tables()
+    except Exception:  # not in IPython, no pandas: DataFrames (if any) show as their HTML
+        pass
 
 
 def _not_dumpable() -> None:
@@ -256,6 +267,61 @@ def _note_missing_glyphs() -> None:
         get_ipython().events.register("pre_run_cell", lambda *_: missing.clear())  # noqa: F821
     except Exception:  # not in IPython
         pass
+
+
+def _display_tables() -> None:
+    """Every DataFrame or Series displayed carries ``TABLE_MIME`` beside its HTML and text."""
+    from IPython import get_ipython
+    from IPython.core.formatters import JSONFormatter
+    from traitlets import ObjectName, Unicode
+
+    class TableFormatter(JSONFormatter):
+        format_type = Unicode(TABLE_MIME)
+        print_method = ObjectName("_repr_glm4_table_")
+
+    shell = get_ipython()
+    formatter = TableFormatter(parent=shell.display_formatter)
+    import pandas  # imported by setup_kernel already; the formatter needs its classes
+
+    formatter.for_type(pandas.DataFrame, table_data)
+    formatter.for_type(pandas.Series, lambda s: table_data(s.to_frame()))
+    # Registered last: the model's text and the other formats come first and stay as they were.
+    shell.display_formatter.formatters[TABLE_MIME] = formatter
+
+
+def table_data(frame) -> dict | None:
+    """The first ``TABLE_ROWS`` rows and ``TABLE_COLUMNS`` columns of a DataFrame as JSON-able
+    data, fewer rows when that is over ``TABLE_CHARS``; with the full size and each column's
+    type, so the page can say what it shows and restore dates. None (the HTML shows instead)
+    for a frame that will not go: one row over the budget, values JSON cannot hold."""
+    try:
+        return _table_data(frame)
+    except Exception:  # a formatter's traceback would land in the model's text
+        return None
+
+
+def _table_data(frame) -> dict | None:
+    import json
+
+    rows, columns = frame.shape
+    part = frame.iloc[:TABLE_ROWS, :TABLE_COLUMNS]
+    while True:
+        text = part.to_json(orient="split", date_format="iso", default_handler=str)
+        if len(text) <= TABLE_CHARS:
+            break
+        if len(part) <= 1:
+            return None
+        part = part.iloc[: max(1, len(part) * TABLE_CHARS // len(text) * 9 // 10)]
+    data = json.loads(text)
+    return {
+        "columns": [" · ".join(map(str, c)) if isinstance(c, (list, tuple)) else str(c) for c in data["columns"]],
+        "index": [list(i) if isinstance(i, (list, tuple)) else i for i in data["index"]],
+        "index_names": [None if n is None else str(n) for n in part.index.names],
+        "data": data["data"],
+        "dtypes": [str(t) for t in part.dtypes],
+        "rows": rows,
+        "columns_total": columns,
+    }
 
 
 def _guard_process_creation(max_tasks: int) -> None:

@@ -187,7 +187,9 @@ def _parents(paths: list[Path]) -> list[Path]:
     found: dict[Path, None] = {}
     for path in paths:
         for parent in reversed(Path(path).parents):
-            if parent == Path("/") or any(parent.is_relative_to(s) for s in (*SYSTEM, "/tmp")):
+            # /tmp itself is the sandbox's own tmpfs, but a folder inside it (an app or a venv
+            # in a mktemp folder, private to root) must still be made searchable.
+            if parent in (Path("/"), Path("/tmp")) or any(parent.is_relative_to(s) for s in SYSTEM):
                 continue
             found[parent] = None
     return list(found)

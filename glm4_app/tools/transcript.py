@@ -22,6 +22,9 @@ DISPLAY_CHARS = 1_000_000  # what the UI keeps of one cell's text (50 MB must no
 MAX_IMAGES = 30
 MAX_OUTPUTS = 500  # outputs kept per cell (a run of prints is one)
 BUNDLE_CHARS = 20_000_000  # all bundles of one cell; past it only their text/plain is kept
+# Marks a bundle whose rich formats were dropped ({"mimes": [...], "chars": n}), so the page
+# can say so (glm4_app/artifacts/saved.py).
+OMITTED_MIME = "application/vnd.glm4.omitted+json"
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _IMAGE_MIMES = ("image/png", "image/jpeg")
 _RICH = ("execute_result", "display_data", "update_display_data")
@@ -158,7 +161,10 @@ class Transcript:
         kept = {k: v for k, v in data.items() if k not in _IMAGE_MIMES}
         size = sum(len(v) if isinstance(v, str) else len(repr(v)) for v in kept.values())
         if self._bundle_chars + size > BUNDLE_CHARS:
+            dropped = sorted(k for k in kept if k != "text/plain")
             kept = {k: v for k, v in kept.items() if k == "text/plain"}
+            if dropped:
+                kept[OMITTED_MIME] = {"mimes": dropped, "chars": size}
         else:
             self._bundle_chars += size
         entry = _Entry(kind, span, kept, content.get("metadata") or {}, index, display_id)

@@ -23,7 +23,7 @@ from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import citations_of, stored_citations
 from ..turns import TURNS, AnswerJob, Turn
-from . import actions, documents, grounding, quota, render, share, sidebar, state, thinking
+from . import actions, artifacts, documents, grounding, quota, render, share, sidebar, state, thinking
 from .frame import frame
 from .i18n import t, tm
 from .modes import MODES, Mode
@@ -211,6 +211,7 @@ def history(
     conversation opens showing its last ``RECENT`` bubbles and what follows; "Show earlier"
     adds ``EARLIER`` more at a time."""
     messages = conversation.messages[: turn.base] if turn is not None else conversation.messages
+    artifacts.use_branch(conversation.messages)
     if not messages:
         st.markdown(t("#### What can I help you with?"))
     bubbles, index = [], 0

@@ -20,7 +20,7 @@ from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
 from ..turns import TURNS
-from . import share, state
+from . import artifacts, share, state
 from .i18n import t, tm
 from .session import session
 
@@ -108,11 +108,11 @@ def manage(store: ConversationStore, current: Conversation, settings: Settings) 
         left, right = st.columns(2)
         # The files are made when clicked, not on every rerun (a long document is megabytes).
         left.download_button(
-            t("⬇️ Markdown"), lambda: history.to_markdown(current), file_name=f"{name}.md", mime="text/markdown",
+            t("⬇️ Markdown"), lambda: history.to_markdown(current, artifacts.link), file_name=f"{name}.md", mime="text/markdown",
             key="export_md", help=t("The branch shown"),
         )
         right.download_button(
-            t("⬇️ JSON"), lambda: history.to_json(current), file_name=f"{name}.json", mime="application/json",
+            t("⬇️ JSON"), lambda: history.to_json(current, store.files_dir), file_name=f"{name}.json", mime="application/json",
             key="export_json", help=t("Every branch, to import again"),
         )
         share.manage(store, current, settings, "")
@@ -164,7 +164,7 @@ def import_box(store: ConversationStore, current: Conversation) -> None:
         if upload is None:
             return
         try:
-            imported = history.from_json(upload.getvalue(), state.owner())
+            imported = history.from_json(upload.getvalue(), state.owner(), store.files_dir)
         except history.ImportProblem as problem:
             st.error(t("**{name}** was not imported: {problem}", name=upload.name, problem=tm(problem)))
             return

@@ -8,6 +8,7 @@ from ..events import Stats
 from ..i18n import N_
 from ..markdown import to_streamlit_markdown
 from ..messages import Message
+from . import artifacts
 from .i18n import t, tm
 from .thumbnails import thumbnails
 
@@ -27,7 +28,7 @@ def message_body(message: Message, links=lambda text: text) -> None:
         with st.expander(t(REASONING_LABEL), expanded=False):
             st.markdown(to_streamlit_markdown(message.reasoning))
     if message.content:
-        st.markdown(links(to_streamlit_markdown(message.content)))
+        artifacts.answer(message, links)  # its web pages, SVGs, diagrams: previews beside the code
     if message.images:
         thumbnails([image.path for image in message.images])
     if message.error:

@@ -19,7 +19,7 @@ from ..messages import turn_groups
 from ..settings import Settings
 from ..tool_steps import citations_of
 from ..store import ConversationStore
-from . import grounding, login, state
+from . import artifacts, grounding, login, state
 from .i18n import t
 from .session import session
 
@@ -58,6 +58,7 @@ def page(store: ConversationStore, settings: Settings, draw) -> None:
     st.caption(t("🔗 A read-only copy of a conversation, shared {when}. Later changes to it do not show here.", when=when))
     image = None  # the last image sent: the one an answer's boxes are drawn on
     cited = citations_of(snap.messages)
+    artifacts.use_branch(snap.messages)
     for role, group in turn_groups(snap.messages):
         image = grounding.latest_image(group) or image
         with st.chat_message(role):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from ..artifacts.saved import read_written
 from ..builtin_tools import BUILTINS, FUNCTION_ICON
 from ..events import (
     PROGRESS,
@@ -32,13 +33,14 @@ from ..messages import Message
 from ..tool_steps import citations_of
 from ..tools.browser import link_citations
 from ..turns import Committed, Ended, Turn
-from . import render
+from . import render, rich_output
 from .i18n import t
 from .session import session
 
 DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
 FOLLOW_WAIT_S = 0.25  # the longest a page waits for news before it checks for a click
 LIVE_OUTPUT_LINES = 40  # the tail of a running step's output shown while it runs
+MAX_DOWNLOAD_BYTES = 200 * 2**20  # a download button holds the file in the server's memory
 _ICONS = {name: tool.icon for name, tool in BUILTINS.items()}
 _LANGUAGES = {name: tool.language for name, tool in BUILTINS.items()}  # functions: "json"
 
@@ -150,14 +152,15 @@ def _target(url: str) -> str:
 
 
 def step_media(observation: Message) -> None:
-    for image in observation.images:
-        if Path(image.path).is_file():
-            st.image(image.path, caption=image.caption or None)
-        else:
-            st.caption(t("(image no longer on disk: {name})", name=Path(image.path).name))
+    rich_output.show(observation)  # figures, tables, HTML, SVG...: in the order the code made them
     for i, path in enumerate(map(Path, observation.files)):
-        if path.is_file():
-            st.download_button(f"⬇️ {path.name}", path.read_bytes(), file_name=path.name, key=f"dl_{observation.id}_{i}")
+        # Read without following links: the code may have swapped its file for a link to one
+        # of the server's after the cell ended.
+        size, data = read_written(path, MAX_DOWNLOAD_BYTES)
+        if data:
+            st.download_button(f"⬇️ {path.name}", data, file_name=path.name, key=f"dl_{observation.id}_{i}")
+        elif size:
+            st.caption(t("⬇️ {name} is too large to download here ({mb:,.0f} MB)", name=path.name, mb=size / 2**20))
 
 
 # -- An answer being written ------------------------------------------------------------------
