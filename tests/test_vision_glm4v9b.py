@@ -72,4 +72,4 @@ def test_a_conversation_over_8k_with_its_image_is_refused_before_the_model(tmp_p
     long_text = "word " * 6600  # fits in 8K as text, not with the image's 1,600 embeddings
     events = list(vision.stream([{"role": "user", "content": long_text, "images": [str(path)]}], GenerationParams()))
     assert len(events) == 1 and isinstance(events[0], Error) and events[0].kind == "context"
-    assert "with its images" in events[0].message and "8,192" in events[0].message
+    assert "with its images" in str(events[0].message) and "8,192" in str(events[0].message)

@@ -75,7 +75,7 @@ def test_a_failed_vision_load_is_shown_until_retried(tmp_path):
     manager = ModelManager()
     settings = Settings(vision_model=str(tmp_path / "missing"))
     job = manager.vision(settings)
-    assert job.wait(60) and "No model folder" in job.error.title and "GLM4_VISION_MODEL" in job.error.hint
+    assert job.wait(60) and "No model folder" in str(job.error.title) and "GLM4_VISION_MODEL" in str(job.error.hint)
     assert manager.vision(settings) is job
     manager.forget_failed(settings, "vision")
     assert manager.vision(settings) is not job
