@@ -1,4 +1,5 @@
-"""Uploaded files are read in worker processes, never in the app's.
+"""Uploaded files are read (and PDF pages drawn for vision models) in worker processes,
+never in the app's.
 
 A hostile file (a PDF page whose content inflates to gigabytes, markup built to make a parser
 slow) can take minutes and gigabytes, and MuPDF holds the GIL while it works: read in the app
@@ -16,7 +17,8 @@ worker taken over by a file cannot run code in the app through its answers eithe
 
 Protocol (stdin/stdout of the worker): frames of one kind byte (``J`` JSON, ``B`` bytes), an
 8-byte length and the payload. The app sends a job (``J``) and the file (``B``); the worker
-sends ``progress`` frames, then ``document`` followed by the text (``B``), or ``error``.
+sends ``progress`` frames, then ``document`` followed by the text (``B``), or ``error``. A
+``pages`` job is answered with one PNG (``B``) per page, then ``done`` (the count) or ``error``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from dataclasses import asdict
 
 from .documents import Document, DocumentError, DocumentLimits
@@ -51,6 +54,8 @@ MB = 1024 * 1024
 MAX_FRAME = 4 * MAX_TEXT_CHARS + MB  # the longest text kept, in UTF-8, and room for the rest
 # The DocumentError kinds that mean more than their message, by the names a worker sends.
 _ERRORS: dict[str, type[DocumentError]] = {"ScannedPdf": ScannedPdf}
+PNG = b"\x89PNG\r\n\x1a\n"
+T = TypeVar("T")
 
 
 class Worker:
@@ -82,13 +87,13 @@ class Worker:
         self.process.stdin.write(payload)
         self.process.stdin.flush()
 
-    def receive(self, deadline: float) -> tuple[bytes, bytes]:
+    def receive(self, deadline: float, limit: int = MAX_FRAME) -> tuple[bytes, bytes]:
         """The next frame; TimeoutError past ``deadline``, EOFError if the worker died. A frame
         larger than any honest answer means the worker is not ours any more (a file took it
         over): it is treated as dead, never given the memory it asks for."""
         header = self._read(_HEADER.size, deadline)
         kind, size = _HEADER.unpack(header)
-        if size > MAX_FRAME:
+        if size > limit:
             raise EOFError(f"a frame of {size:,} bytes")
         return kind, self._read(size, deadline)
 
@@ -169,6 +174,16 @@ class Pool:
         timeout_s: float,
         memory_mb: int,
     ) -> Document:
+        return self._use(name, lambda worker: _job(worker, name, data, limits, progress, timeout_s, memory_mb))
+
+    def draw_pages(self, name: str, data: bytes, dpi: int, max_side: int, max_pages: int,
+                   timeout_s: float, memory_mb: int) -> list[bytes]:
+        job = {"task": "pages", "name": name, "dpi": dpi, "max_side": max_side, "max_pages": max_pages,
+               "timeout_s": timeout_s, "memory_mb": memory_mb}
+        return self._use(name, lambda worker: _pages_job(worker, job, data))
+
+    def _use(self, name: str, job: Callable[[Worker], T]) -> T:
+        """``job`` run on an idle worker (or a new one); a worker it lost is replaced."""
         with self._slots:
             with self._lock:
                 worker = self._idle.pop() if self._idle else None
@@ -180,9 +195,9 @@ class Pool:
                     raise DocumentError(Notice("documents.reader_did_not_start", name=name)) from None
             healthy = False
             try:
-                document = _job(worker, name, data, limits, progress, timeout_s, memory_mb)
+                answer = job(worker)
                 healthy = True
-                return document
+                return answer
             except DocumentError as error:
                 healthy = not isinstance(error, WorkerLost)
                 raise
@@ -216,7 +231,7 @@ def _started() -> Worker:
 
 
 def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document:
-    job = {"name": name, "limits": asdict(limits), "timeout_s": timeout_s, "memory_mb": memory_mb}
+    job = {"task": "read", "name": name, "limits": asdict(limits), "timeout_s": timeout_s, "memory_mb": memory_mb}
     deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
     try:
         worker.send(b"J", json.dumps(job).encode())
@@ -255,6 +270,41 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
         raise
 
 
+def _pages_job(worker: Worker, job: dict, data: bytes) -> list[bytes]:
+    """The pages as PNG bytes; each page has the whole deadline (a long PDF is many honest
+    pages, a hostile one is one page that never ends)."""
+    name, timeout_s = job["name"], job["timeout_s"]
+    largest_png = 3 * job["max_side"] ** 2 + job["max_side"] + MB  # incompressible RGB and its framing
+    images: list[bytes] = []
+    try:
+        worker.send(b"J", json.dumps(job).encode())
+        worker.send(b"B", data)
+        while True:
+            deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
+            kind, payload = worker.receive(deadline, largest_png)
+            if kind == b"B":
+                if not payload.startswith(PNG):
+                    raise ValueError("not a PNG")  # not our worker any more
+                images.append(bytes(payload))
+                continue
+            message = json.loads(payload)
+            if "error" in message:
+                error = from_data(message["error"])
+                raise WorkerLost(error) if message.get("memory") else DocumentError(error)
+            if message.get("done") == len(images):
+                return images
+            raise ValueError("pages went missing")
+    except TimeoutError:
+        raise WorkerLost(Notice("pages.draw_timeout", name=name, seconds=f"{timeout_s:g}")) from None
+    except DocumentError:
+        raise
+    except (EOFError, BrokenPipeError, ValueError, KeyError, TypeError):
+        raise WorkerLost(_died(name, worker, job["memory_mb"])) from None
+    except BaseException:  # the script was stopped: the job is abandoned
+        worker.kill()
+        raise
+
+
 class WorkerLost(DocumentError):
     """The file was refused and its worker is gone or unfit (killed at the deadline, out of
     memory, crashed): the pool replaces it."""
@@ -280,6 +330,7 @@ def _serve() -> None:
     import resource
 
     from .documents import extract
+    from .vision.pages import PagesError, page_images
 
     for module in ("pymupdf", "pptx", "openpyxl", "lxml.etree", "bs4", "charset_normalizer"):
         try:  # the ~2 s of imports happen once per worker, before the first job
@@ -311,12 +362,19 @@ def _serve() -> None:
         if job_frame is None or data_frame is None:
             return  # the app closed the pipe: it is gone or done with this worker
         job = json.loads(job_frame[1])
-        _limit(resource, job)
-        document, failure = None, None
+        _limit_memory(resource, job)
+        _limit_cpu(resource, job)
+        document, failure, drawn = None, None, 0
         try:
-            limits = DocumentLimits(**job["limits"])
-            document = extract(job["name"], data_frame[1], limits, progress)
-        except DocumentError as error:  # its type too: a scan is offered to the vision model
+            if job["task"] == "pages":
+                for image in page_images(job["name"], data_frame[1], job["dpi"], job["max_side"], job["max_pages"]):
+                    send(b"B", image)
+                    drawn += 1
+                    _limit_cpu(resource, job)  # the next page has the whole deadline again
+            else:
+                limits = DocumentLimits(**job["limits"])
+                document = extract(job["name"], data_frame[1], limits, progress)
+        except (DocumentError, PagesError) as error:  # its type too: a scan is offered to the vision model
             failure = {"error": stored(error.notice), "type": type(error).__name__}
         except MemoryError:
             mb, name = job["memory_mb"], job["name"]
@@ -329,20 +387,27 @@ def _serve() -> None:
             if failure.get("memory"):
                 return  # its heap may be in any state: the app starts another worker
             continue
+        if document is None:
+            send(b"J", json.dumps({"done": drawn}).encode())
+            continue
         fields = {k: v for k, v in asdict(document).items() if k not in ("text", "notes")}
         fields["notes"] = [stored(note) for note in document.notes]
         send(b"J", json.dumps({"document": fields}).encode())
         send(b"B", document.text.encode("utf-8", "surrogatepass"))
 
 
-def _limit(resource, job: dict) -> None:
-    """Address space: what this warm worker maps already plus the job's budget. CPU: what it
-    used so far plus the deadline, so a worker the app no longer waits for stops by itself."""
+def _limit_memory(resource, job: dict) -> None:
+    """Address space: what this warm worker maps already plus the job's budget."""
     if job.get("memory_mb"):
         with open("/proc/self/status") as f:
             mapped = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
         budget = mapped + job["memory_mb"] * MB
         resource.setrlimit(resource.RLIMIT_AS, (budget, resource.RLIM_INFINITY))
+
+
+def _limit_cpu(resource, job: dict) -> None:
+    """CPU: what this worker used so far plus the deadline, so a worker the app no longer
+    waits for stops by itself."""
     if job.get("timeout_s"):
         used = resource.getrusage(resource.RUSAGE_SELF)
         spent = int(used.ru_utime + used.ru_stime)
@@ -370,6 +435,13 @@ def extract(
     """documents.extract in a worker: the same Document or DocumentError, plus a deadline and a
     memory limit; ``progress`` is called in the caller's thread."""
     return POOL.extract(name, data, limits, progress, timeout_s, memory_mb)
+
+
+def draw_pages(name: str, data: bytes, dpi: int, max_side: int, max_pages: int,
+               timeout_s: float = 30, memory_mb: int = 1024) -> list[bytes]:
+    """The pages of a PDF drawn as PNG bytes in a worker (vision/pages.py): a DocumentError
+    says why not; ``timeout_s`` is per page."""
+    return POOL.draw_pages(name, data, dpi, max_side, max_pages, timeout_s, memory_mb)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from PIL import Image
 from glm4_app import doc_worker
 from glm4_app.documents import DocumentError, DocumentLimits
 from glm4_app.documents.pdf import ScannedPdf
+from glm4_app.vision.pages import PagesError, render_pages
 from hostile_files import (
     big_xml_docx,
     inflating_pdf,
@@ -221,6 +222,52 @@ def test_a_presentation_without_text_says_so():
 
 
 # --- other users keep streaming -----------------------------------------------------------------------
+
+
+# --- PDF pages drawn for a vision model (Vision mode, scanned documents) ---------------------------
+
+
+def test_a_pdf_page_that_takes_minutes_to_draw_is_refused_at_the_deadline(tmp_path):
+    folder = tmp_path / "pages"
+    start = time.monotonic()
+    with MemoryWatch() as memory, pytest.raises(PagesError) as caught:
+        render_pages("forms.pdf", nested_forms_pdf(26), folder, dpi=72, max_side=500, timeout_s=2)
+    assert str(caught.value) == "Drawing a page of forms.pdf took too long (over 2 s); nothing was attached."
+    assert time.monotonic() - start < 2 + MARGIN_S
+    assert memory.grew_mb < 50
+    assert not folder.exists() or not any(folder.iterdir()), "nothing half-drawn is attached"
+    pages = render_pages("ok.pdf", _small_pdf(), folder, dpi=72, max_side=500)
+    assert [Image.open(page).size for page in pages] == [(354, 500)], "the next document is drawn"
+
+
+def test_other_users_go_on_while_a_hostile_page_is_drawn(tmp_path):
+    """MuPDF holds the GIL while it draws: drawn in the app process, this page stopped every
+    thread (every user's stream) for as long as it took."""
+    ticks, running = [], True
+
+    def tick():
+        while running:
+            ticks.append(time.monotonic())
+            time.sleep(0.01)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    try:
+        with pytest.raises(PagesError):
+            render_pages("forms.pdf", nested_forms_pdf(24), tmp_path, dpi=72, max_side=500, timeout_s=3)
+    finally:
+        running = False
+        ticker.join()
+    gaps = [later - earlier for earlier, later in zip(ticks, ticks[1:])]
+    assert max(gaps) < 0.5, f"other threads stood still for {max(gaps):.2f} s"
+
+
+def test_pages_of_a_long_pdf_each_get_the_whole_deadline(tmp_path):
+    pdf = pymupdf.open()
+    for number in range(12):
+        pdf.new_page().insert_text((72, 72), f"Page {number + 1}")
+    pages = render_pages("long.pdf", pdf.tobytes(), tmp_path, dpi=144, max_side=1200, timeout_s=1)
+    assert len(pages) == 12 and all(page.read_bytes().startswith(b"\x89PNG") for page in pages)
 
 
 def test_a_concurrent_answer_keeps_streaming_while_a_hostile_file_is_read(tiny_glm):

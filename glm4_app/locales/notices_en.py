@@ -206,6 +206,7 @@ NOTICES = {
     "pages.none": "{name} has no pages.",
     "pages.too_many": "{name} has {count:,} pages; at most {limit} are sent as images. Split it, or "
     "read it as text in Long document mode.",
+    "pages.draw_timeout": "Drawing a page of {name} took too long (over {seconds} s); nothing was attached.",
     "pages.page_damaged": "{name} is damaged: page {page} can't be drawn.",
     "pages.no_office_suite": "Slides can only be drawn by an office suite, and none is installed here. "
     "Save {name} as PDF (File > Export in PowerPoint) and attach that, or install LibreOffice on the "

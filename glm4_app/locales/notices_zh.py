@@ -178,6 +178,7 @@ NOTICES = {
     "pages.password": "{name} 受密码保护。请移除密码后重新上传。",
     "pages.none": "{name} 没有页面。",
     "pages.too_many": "{name} 有 {count:,} 页；最多只能按图片发送 {limit} 页。请拆分它，或在长文档模式中按文字阅读。",
+    "pages.draw_timeout": "绘制 {name} 的页面时间过长（超过 {seconds} 秒）；未附加任何内容。",
     "pages.page_damaged": "{name} 已损坏：第 {page} 页无法绘制。",
     "pages.no_office_suite":
     "只有办公套件能绘制幻灯片，而此处没有安装。请把 {name} 另存为 PDF（PowerPoint 中的 文件 > 导出）"

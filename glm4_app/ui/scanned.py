@@ -80,7 +80,8 @@ def _read(item: ScannedUpload, conversation: Conversation, settings: Settings, f
             with st.spinner(t("Drawing the pages of {name}…", name=item.name)):
                 item.pages = render_pages(item.name, item.data, folder, vision.profile.page_dpi,
                                           settings.vision_image_max_side, settings.doc_max_pages,
-                                          settings.doc_max_file_mb)
+                                          settings.doc_max_file_mb, settings.doc_timeout_s,
+                                          settings.doc_memory_mb)
         except PagesError as err:
             st.error(tm(err))
             return

@@ -145,7 +145,8 @@ def _attach(upload, conversation: Conversation, profile, settings: Settings) -> 
     if upload.name.lower().rsplit(".", 1)[-1] in DOCUMENT_EXTENSIONS:
         with st.spinner(t("Drawing the pages of {name}…", name=upload.name)):
             pages = render_pages(upload.name, upload.getvalue(), folder, profile.page_dpi,
-                                 settings.vision_image_max_side, max_mb=settings.doc_max_file_mb)
+                                 settings.vision_image_max_side, max_mb=settings.doc_max_file_mb,
+                                 timeout_s=settings.doc_timeout_s, memory_mb=settings.doc_memory_mb)
         paths = [str(p) for p in pages]
         pending_pages(conversation).extend(p for p in paths if p not in pending_pages(conversation))
         return paths

@@ -1,7 +1,8 @@
 """A PDF or a slide deck as page images, for vision models that read documents by looking.
 
-PDF pages are rendered with pymupdf at the checkpoint profile's resolution (the GLM-V
-reference demo uses 180 dpi), each capped at the longest side uploads get. A PPTX is first
+PDF pages are drawn with pymupdf in a document worker process (deadline and memory limit as
+for reading a document), at the checkpoint profile's resolution (the GLM-V reference demo
+uses 180 dpi), each capped at the longest side uploads get. A PPTX is first
 converted to PDF by LibreOffice when an office suite is installed (as the reference demo
 does); without one there is nothing that can draw a slide, and the message says so. Every
 failure is a ``PagesError`` whose notice says why; the files land in the
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..documents import DocumentError
@@ -37,9 +39,10 @@ def office_suite() -> str | None:
 
 def render_pages(
     name: str, data: bytes, folder: Path, dpi: int, max_side: int,
-    max_pages: int = MAX_PAGES, max_mb: int = 50,
+    max_pages: int = MAX_PAGES, max_mb: int = 50, timeout_s: float = 30, memory_mb: int = 1024,
 ) -> list[Path]:
-    """The pages of a PDF or PPTX as PNG files in ``folder``, in order."""
+    """The pages of a PDF or PPTX as PNG files in ``folder``, in order. ``timeout_s`` and
+    ``memory_mb`` bound the drawing of each page, as for reading a document."""
     if len(data) > max_mb * 2**20:
         raise PagesError(Notice("pages.too_large", name=name, size=f"{len(data) / 2**20:.1f}", limit=max_mb))
     kind = sniff(data)
@@ -54,10 +57,31 @@ def render_pages(
         data = _pptx_to_pdf(name, data)
     elif kind != "pdf":
         raise PagesError(Notice("pages.not_pdf_or_pptx", name=name))
-    return _render_pdf(name, data, folder, dpi, max_side, max_pages)
+    return _render_pdf(name, data, folder, dpi, max_side, max_pages, timeout_s, memory_mb)
 
 
-def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, max_pages: int) -> list[Path]:
+def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, max_pages: int,
+                timeout_s: float, memory_mb: int) -> list[Path]:
+    """Drawn in a document worker (doc_worker.py): MuPDF holds the GIL while it draws, and a
+    page built to take minutes or gigabytes would otherwise stop every user's stream."""
+    from .. import doc_worker
+
+    try:
+        images = doc_worker.draw_pages(name, data, dpi, max_side, max_pages, timeout_s, memory_mb)
+    except DocumentError as err:
+        raise PagesError(err.notice) from None
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = hashlib.sha256(data).hexdigest()[:16]
+    paths = []
+    for number, image in enumerate(images, 1):
+        path = folder / f"{stem}-page{number}.png"
+        path.write_bytes(image)
+        paths.append(path.resolve())
+    return paths
+
+
+def page_images(name: str, data: bytes, dpi: int, max_side: int, max_pages: int) -> Iterator[bytes]:
+    """The pages of a PDF as PNG bytes, one at a time (run in a document worker)."""
     import pymupdf  # ~2 s to import: only when a document is attached
 
     try:
@@ -71,9 +95,6 @@ def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, m
             raise PagesError(Notice("pages.none", name=name))
         if pdf.page_count > max_pages:
             raise PagesError(Notice("pages.too_many", name=name, count=pdf.page_count, limit=max_pages))
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = hashlib.sha256(data).hexdigest()[:16]
-        paths = []
         for index, page in enumerate(pdf):
             longest = max(page.rect.width, page.rect.height) or 1
             zoom = min(dpi / 72, max_side / longest)  # 72 points an inch
@@ -81,10 +102,7 @@ def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, m
                 pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
             except Exception:
                 raise PagesError(Notice("pages.page_damaged", name=name, page=index + 1)) from None
-            path = folder / f"{stem}-page{index + 1}.png"
-            pixmap.save(str(path))
-            paths.append(path.resolve())
-    return paths
+            yield pixmap.tobytes("png")
 
 
 def _pptx_to_pdf(name: str, data: bytes) -> bytes:
