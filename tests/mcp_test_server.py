@@ -97,6 +97,14 @@ def read_file(path: str) -> str:
         return handle.read()
 
 
+@server.tool()
+def write_file(path: str, text: str) -> str:
+    """Write a file (tells whether the session's folder is writable for the server)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return "written"
+
+
 def _numbered(n: int):
     def tool_n(x: int = 0) -> int:
         return n + x

@@ -263,6 +263,44 @@ def test_hosted_local_servers_run_in_the_sandbox_unless_trusted(tmp_path, monkey
         session.shutdown()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root app gives the session's folder a uid of its own")
+def test_a_hosted_local_server_and_the_python_kernel_share_the_session_folder(tmp_path):
+    """A root app's kernel owns the session's folder under a uid of its own; a sandboxed
+    local server must read and write there as well (a files server, a git server), and what
+    each writes the other can change."""
+    from glm4_app.tools.sandbox import isolation_problem
+    from glm4_app.tools.toolbox import Toolbox
+
+    if isolation_problem():
+        pytest.skip(f"no sandbox here: {isolation_problem()}")
+    work = tmp_path / "work"  # the session's folder: /mnt/data in the sandbox
+    work.mkdir()
+    (work / "server.py").write_text(Path(SERVER).read_text())
+    server = {"command": sys.executable, "args": ["/mnt/data/server.py", "stdio"]}
+    config = write_config(tmp_path / "hosted.json", {"files": server})
+    toolbox = Toolbox(settings_for(config, tmp_path), work, hosted=True)
+    try:
+        python, cancel = toolbox.local_tools["python"], threading.Event()
+        made = python.run(ToolCall("python", "open('from_code.txt', 'w').write('code'); print('ok')"), cancel)
+        assert made.text.strip() == "ok", made.text
+        toolbox.mcp.wait_started(30)
+        tools = toolbox.tools
+        read = tools["files__read_file"].run(ToolCall("files__read_file", json.dumps({"path": "from_code.txt"})), cancel)
+        assert not read.is_error and read.text == "code", read.text
+        wrote = tools["files__write_file"].run(
+            ToolCall("files__write_file", json.dumps({"path": "from_server.txt", "text": "server"})), cancel
+        )
+        assert not wrote.is_error, wrote.text
+        changed = python.run(ToolCall("python", "p = 'from_server.txt'; open(p, 'a').write('+code'); print(open(p).read())"), cancel)
+        assert changed.text.strip() == "server+code", changed.text
+        over = tools["files__write_file"].run(
+            ToolCall("files__write_file", json.dumps({"path": "from_code.txt", "text": "both"})), cancel
+        )
+        assert not over.is_error, over.text
+    finally:
+        toolbox.shutdown()
+
+
 def test_the_config_file_layout_and_its_mistakes(tmp_path, monkeypatch):
     monkeypatch.setenv("SEARCH_KEY", "k-123")
     path = write_config(tmp_path / "c.json", {

@@ -45,12 +45,11 @@ from jupyter_client import KernelManager
 
 from ..settings import Settings
 from .confinement import Confinement
-from .sandbox import MNT_DATA, bwrap_command, spawn
+from .sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, spawn
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
 
-STARTUP = Path(__file__).with_name("kernel_startup.py")
 POLL_S = 0.1  # cancel is honoured within this
 WATCH_S = 0.25  # process and memory checks while a cell runs
 DISK_WATCH_S = 1.0  # disk checks (a walk of /mnt/data) while a cell runs
@@ -190,9 +189,8 @@ class Kernel:
             env = self._env()
             self.km.write_connection_file()
             if os.geteuid() == 0:  # the kernel's folders belong to its uid (0 has no caps)
-                _chown_tree(self.private, self.uid)
-                if self.workdir.stat().st_uid != self.uid:
-                    _chown_tree(self.workdir, self.uid)
+                give_folder(self.private, self.uid)
+                give_folder(self.workdir, self.uid)
             with open(self.private / "kernel.log", "wb") as log_file:
                 launch = functools.partial(
                     self.km.start_kernel,
@@ -389,16 +387,6 @@ def _sweep_private_folders() -> None:
         owner = leftover.name.split("-")[2]
         if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _chown_tree(root: Path, uid: int) -> None:
-    os.chown(root, uid, uid)
-    for folder, dirs, names in os.walk(root):
-        for name in dirs + names:
-            try:
-                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
-            except OSError:
-                continue
 
 
 def _user_tasks() -> int:

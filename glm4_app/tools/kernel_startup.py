@@ -4,8 +4,9 @@ Two roles, chosen by how the file is run (importing it runs neither):
 
 * ``python kernel_startup.py --launch LIMITS_JSON -- CMD...`` is the launcher. It applies the
   resource limits, switches to the kernel's own uid when it was given one (a root app), gives
-  up every capability, then ``exec``s the kernel, so the limits hold from the kernel's first
-  instruction and bind everything it starts. A separate process rather than a Popen
+  up every capability, then ``exec``s the kernel (or a sandboxed MCP server, as the same uid so
+  both write the session's folder), so the limits hold from the kernel's first instruction and
+  bind everything it starts. A separate process rather than a Popen
   ``preexec_fn``, because ``preexec_fn`` may deadlock in a threaded app. Outside the sandbox it
   first forks: the parent stays as the reaper of the kernel's process tree (the sandbox's init
   does that inside).
@@ -111,7 +112,7 @@ def launch(limits: dict, cmd: list) -> None:
         os.chdir(limits["cwd"])
     if limits.get("reaper"):
         _reap_for(os.fork())  # returns in the child only
-    os.execv(cmd[0], cmd)
+    os.execvp(cmd[0], cmd)  # an MCP server may be named by its command (npx, uvx) on PATH
 
 
 def _reap_for(child: int) -> None:

@@ -33,7 +33,8 @@ from ..settings import Settings
 from . import cell_log, live
 from .base import Output, ToolCall, ToolResult
 from .confinement import allocate_uid, reachable_by_anyone, release_uid
-from .kernel_process import GRACE_S, STARTUP, CellOutcome, Kernel
+from .kernel_process import GRACE_S, CellOutcome, Kernel
+from .sandbox import STARTUP
 from .transcript import DISPLAY_CHARS, Transcript
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class PythonTool:
         self.sandboxed, self.network, self.use_cgroups = sandboxed, network, use_cgroups
         self.owner, self.conversation_id = "", ""  # for the cell log, set by the Toolbox
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._uid = 0  # the kernels' own uid (root app), allocated with the first kernel
+        self._uid = 0  # the kernels' own uid (root app): see folder_uid()
         self._lock = threading.Lock()  # held while the kernel starts, runs a cell or stops
         self._state = threading.Lock()  # guards _starting and _epoch, never held for long
         self._kernel: Kernel | None = None
@@ -266,12 +267,18 @@ class PythonTool:
                 self._starting = False
             self._start_done.set()
 
+    def folder_uid(self) -> int:
+        """The uid the session's folder belongs to (0: the app's own), allocated with the first
+        kernel or the first sandboxed MCP server that asks: both must write there."""
+        with self._state:
+            if not self._uid and self._wants_own_uid():
+                self._uid = allocate_uid()
+                weakref.finalize(self, release_uid, self._uid)
+            return self._uid
+
     def _new_kernel(self) -> Kernel:
-        if not self._uid and self._wants_own_uid():
-            self._uid = allocate_uid()
-            weakref.finalize(self, release_uid, self._uid)
         kernel = Kernel(
-            self.settings, self.workdir, self.sandboxed, self.network, self._uid, self.use_cgroups
+            self.settings, self.workdir, self.sandboxed, self.network, self.folder_uid(), self.use_cgroups
         )
         kernel.start()
         return kernel

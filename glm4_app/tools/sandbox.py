@@ -54,6 +54,8 @@ ETC = (
     "nsswitch.conf", "passwd", "group", "host.conf", "hosts", "resolv.conf", "gai.conf",
     "protocols", "services", "os-release", "debian_version", "xdg",
 )  # fmt: skip
+# The launcher run first in every sandbox (limits, the folder's uid, capabilities dropped).
+STARTUP = Path(__file__).with_name("kernel_startup.py")
 SYSTEM = ("/usr", "/opt")  # read-only; /bin, /lib... are symlinks into /usr on merged-usr systems
 
 
@@ -172,6 +174,20 @@ def _system_view(targets: list[Path], data_dir: Path | None = None) -> list[str]
     return cmd
 
 
+def give_folder(root: Path, uid: int) -> None:
+    """``root`` and everything in it to ``uid`` (a root app's session folder to the uid its
+    kernel and sandboxed servers run as), unless it is that uid's already."""
+    if root.stat().st_uid == uid:
+        return
+    os.chown(root, uid, uid)
+    for folder, dirs, names in os.walk(root):
+        for name in dirs + names:
+            try:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
+            except OSError:
+                continue
+
+
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
 
 
@@ -239,9 +255,8 @@ def isolation_problem() -> Notice | str | None:
             work, private = Path(tmp, "work"), Path(tmp, "private")
             work.mkdir()
             private.mkdir()
-            startup = Path(__file__).with_name("kernel_startup.py")
             switch = os.geteuid() == 0  # the very capabilities a root app's kernels keep
-            cmd = [*bwrap_command(work, private, False, startup, switch_uid=switch), "true"]
+            cmd = [*bwrap_command(work, private, False, STARTUP, switch_uid=switch), "true"]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
                 failed = done.returncode != 0

@@ -58,7 +58,8 @@ class Toolbox:
             self.local_tools.setdefault(function.name, function)
         self.mcp: McpSession | None = None
         if settings.mcp_config:
-            self.mcp = McpSession(settings, self.workdir, hosted)
+            folder_uid = self.python.folder_uid if self.python is not None else None
+            self.mcp = McpSession(settings, self.workdir, hosted, folder_uid)
             self.mcp.start()  # in the background: the page does not wait for the servers
         REAPER.track(self)
 

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
+import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...notices import Notice
 from ...settings import Settings
-from ..sandbox import MNT_DATA, bwrap_command, kernel_policy
+from ..sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, kernel_policy
 from .config import ServerConfig, load_config
 from .connection import Connection, Launcher
 from .tool import McpTool
@@ -76,7 +79,11 @@ def hub_for(path: str) -> Hub:
 class McpSession:
     """The MCP servers of one browser session: its own local ones and the shared remote ones."""
 
-    def __init__(self, settings: Settings, workdir: Path, hosted: bool) -> None:
+    def __init__(
+        self, settings: Settings, workdir: Path, hosted: bool, folder_uid: Callable[[], int] | None = None
+    ) -> None:
+        """``folder_uid``: who the session's folder belongs to (the python tool's kernels'
+        uid in a root app); sandboxed servers run as that uid so both can write there."""
         self.settings = settings
         hub = hub_for(settings.mcp_config)
         self.problems = list(hub.problems)
@@ -96,7 +103,7 @@ class McpSession:
                 continue
             launcher, off = None, None
             if not config.trusted and boxed:
-                launcher = sandbox_launcher(workdir, policy.network, settings.data_dir)
+                launcher = sandbox_launcher(workdir, policy.network, settings.data_dir, folder_uid)
             elif not config.trusted and policy.off_reason:
                 off = Notice("mcp.no_sandbox", reason=policy.off_reason)
             connection = Connection(
@@ -162,17 +169,22 @@ class McpSession:
             connection.close(wait_s=3.0)
 
 
-def sandbox_launcher(workdir: Path, network: bool, data_dir: Path) -> Launcher:
+def sandbox_launcher(
+    workdir: Path, network: bool, data_dir: Path, folder_uid: Callable[[], int] | None = None
+) -> Launcher:
     """Runs a local server's command in the kernel's sandbox (bubblewrap), the session's
-    folder at /mnt/data as its working directory."""
+    folder at /mnt/data as its working directory. In a root app the kernel's launcher makes
+    it the folder's uid, as the kernel is: as uid 0 without capabilities it could read the
+    kernel's files but write none of them, and the kernel none of its."""
 
     def launch(command: list[str], private: Path) -> list[str]:
-        # bwrap_command binds a launcher file read-only; here it records what runs inside.
         Path(workdir).mkdir(parents=True, exist_ok=True)  # bound at /mnt/data: it must exist
-        marker = private / "mcp-server.json"
-        marker.write_text(json.dumps(command), encoding="utf-8")
-        sandbox = bwrap_command(Path(workdir), private, network, marker, data_dir)
-        return [*sandbox, "--chdir", MNT_DATA, *command]  # the kernel's launcher enters it itself
+        uid = folder_uid() if folder_uid is not None and os.geteuid() == 0 else 0
+        if uid:
+            give_folder(Path(workdir), uid)
+        sandbox = bwrap_command(Path(workdir), private, network, STARTUP, data_dir, switch_uid=bool(uid))
+        limits = json.dumps({"uid": uid, "cwd": MNT_DATA})
+        return [*sandbox, sys.executable, str(STARTUP), "--launch", limits, "--", *command]
 
     return launch
 
