@@ -63,7 +63,7 @@ class Conversation:
         self.documents = []
         self.messages.append(message)
         if self.title == "New chat":
-            self.title = _title(text)
+            self.title = auto_title(text)
         return message
 
     def add_answer(
@@ -208,7 +208,8 @@ class Conversation:
         return cls(**values, messages=path, others=[m for m in nodes if m.id not in seen])
 
 
-def _title(text: str, limit: int = 48) -> str:
+def auto_title(text: str, limit: int = 48) -> str:
+    """The title a conversation gets from its first question."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 

@@ -75,6 +75,10 @@ def edit(c: "Conversation", index: int, text: str, documents: list[dict] | None 
     if not 0 <= index < len(c.messages) or c.messages[index].role != "user" or not text.strip():
         return None
     old = c.messages[index]
+    from .conversation import auto_title  # (conversation.py imports this module)
+
+    if c.title == auto_title(old.content) and all(m.role != "user" for m in c.messages[:index]):
+        c.title = auto_title(text)  # a title the user did not choose follows the first question
     cut(c, index)
     kept = old.documents if documents is None else documents
     new = Message("user", text, images=list(old.images), pages=list(old.pages), documents=[dict(d) for d in kept])

@@ -491,7 +491,7 @@ class _Watched:
 
 class TurnRegistry:
     """The live turn of each conversation in this process (one at a time per conversation),
-    and the conversation object the last turn worked on, so every page shows the same one."""
+    and the one conversation object pages and turns share for each id (``adopt``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -514,10 +514,17 @@ class TurnRegistry:
         return None if turn is None or turn.ended else turn
 
     def conversation(self, conversation_id: str) -> Conversation | None:
-        """The in-memory conversation a turn of this process worked on, while any page
-        still holds it (pages adopt it, so they never save a stale copy over it)."""
+        """The conversation object pages and turns of this process share, while any of them
+        still holds it (so none saves a stale copy over it)."""
         with self._lock:
             return self._shared.get(conversation_id)
+
+    def adopt(self, conversation: Conversation) -> Conversation:
+        """The one object every page of this process shows for this conversation: the one
+        already shown elsewhere, or this one from now on. Two tabs holding copies of their
+        own would each save theirs over the other's new messages."""
+        with self._lock:
+            return self._shared.setdefault(conversation.id, conversation)
 
     def running(self) -> list[Turn]:
         with self._lock:

@@ -70,6 +70,37 @@ def test_editing_a_question_in_the_middle_keeps_the_old_branch_whole_and_switchi
     assert shown(c) == ["Q1", "A1", "Q2", "A2"]
 
 
+def test_the_title_follows_an_edited_first_question_unless_the_user_chose_it():
+    c = two_turns()
+    tree.edit(c, 0, "What is the capital of France?")
+    assert c.title == "What is the capital of France?"
+    tree.edit(c, 0, "Paris facts")
+    assert c.title == "Paris facts"
+    c.add_answer("Paris.")
+    c.add_user("And Italy?")
+    tree.edit(c, 2, "And Spain?")  # not the first question
+    assert c.title == "Paris facts"
+    c.title = "Capitals"  # renamed by the user
+    tree.edit(c, 0, "Q1 again")
+    assert c.title == "Capitals"
+
+
+def test_a_share_is_named_by_the_question_it_shows(tmp_path):
+    store = ConversationStore(tmp_path / "conversations.sqlite3")
+    c = Conversation(owner="alice")
+    c.add_user("My salary is 120k, draft a raise request")
+    c.add_answer("Dear boss...")
+    tree.edit(c, 0, "Draft a raise request")
+    c.add_answer("Dear manager...")
+    for first in ("Draft a raise request", "My salary is 120k, draft a raise request"):
+        tree.switch(c, next(m for m in tree.every(c) if m.content == first).id)
+        snap = shares.get(store, shares.create(store, c).id).snapshot
+        others = [m.content for m in tree.every(c) if m.role == "user" and m.content != first]
+        assert snap.title == first and all(o not in json.dumps(snap.to_dict()) for o in others)
+    c.title = "Raise"  # a title the user chose is kept
+    assert shares.get(store, shares.create(store, c).id).snapshot.title == "Raise"
+
+
 def test_switching_remembers_the_version_chosen_below():
     c = two_turns()
     c.drop_last_answer()

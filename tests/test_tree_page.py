@@ -180,6 +180,26 @@ def test_history_is_grouped_by_day_with_a_menu_per_item(open_page, data_dir):
     assert "Older plan" not in [b.label for b in at.sidebar.button]
 
 
+def test_two_tabs_of_one_conversation_never_save_over_each_other(open_page, data_dir):
+    """Tab B opened the conversation, then tab A asked more; B, not reloaded, regenerates.
+    Each tab holding a copy of its own, B saved its old copy and A's question and answer were
+    gone from the database."""
+    c = Conversation(owner="me")
+    c.add_user("Q1")
+    c.add_answer("A1")
+    ConversationStore(data_dir / "conversations.sqlite3").save(c)
+    TURNS._shared.pop(c.id, None)  # as after a restart: no page of this process holds it yet
+    backend = ScriptedBackend(["A2", "A2, again"])
+    a, b = open_page(backend, c=c.id), open_page(backend, c=c.id)
+    send(a, "Q2")
+    assert [m.content for m in stored(data_dir, c.id).messages] == ["Q1", "A1", "Q2", "A2"]
+    click(b, "regenerate")
+    saved = stored(data_dir, c.id)
+    every = [m.content for m in [*saved.messages, *saved.others]]
+    assert {"Q1", "A1", "Q2", "A2"} <= set(every), every
+    assert shown(b) == [m.content for m in saved.messages] == shown(a.run())
+
+
 def test_a_share_link_opens_read_only_for_another_visitor_who_can_continue_it_until_revoked(open_page, data_dir):
     at = open_page(ScriptedBackend(["First answer", "Second answer"]))
     send(at, "Share me")

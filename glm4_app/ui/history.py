@@ -86,7 +86,7 @@ def _item(store: ConversationStore, current: Conversation, settings: Settings, c
                          help=t("Rename, share or delete"))
     if box.open:
         with box:
-            conversation = current if conversation_id == current.id else store.load(conversation_id)
+            conversation = current if conversation_id == current.id else state.load(store, conversation_id)
             if conversation is None:
                 st.caption(t("This conversation no longer exists."))
                 return
@@ -124,8 +124,7 @@ def _rename(store: ConversationStore, conversation: Conversation, current: Conve
     # Never disabled: a click that also ends the typing must not land on a disabled button.
     if st.button(t("Rename"), key=f"rename{key}"):
         if store.rename(conversation.id, conversation.owner, title):
-            if conversation.id == current.id:
-                current.title = " ".join(title.split())
+            conversation.title = " ".join(title.split())  # the object other tabs and a turn save
             st.rerun()
         st.error(t("A title cannot be empty."))
 

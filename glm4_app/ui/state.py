@@ -118,13 +118,13 @@ def _show_progress(job, what: str) -> None:
 
 
 def conversation(store: ConversationStore, mode: str) -> Conversation:
-    """The conversation named in the URL (``?c=``), so a refresh reopens it. While an answer
-    is (or was) written in this process, every page shows that answer's own conversation
-    object, so no page saves a stale copy over it."""
+    """The conversation named in the URL (``?c=``), so a refresh reopens it. Every page of
+    this process shows the same object for it (``TURNS.adopt``), the one its answers are
+    written into, so no tab saves a stale copy over another's new messages."""
     wanted = st.query_params.get("c")
     current = session.open_conversation(mode)
     if current is None or (wanted and wanted != current.id):
-        loaded = _load(store, wanted) if wanted else None
+        loaded = load(store, wanted) if wanted else None
         if loaded is not None and not may_open(loaded):
             st.warning(t("That conversation belongs to another user."))
             loaded = None
@@ -132,8 +132,8 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
             current = loaded
         elif current is None:
             current = Conversation(mode=mode)
-    shared = TURNS.conversation(current.id)
-    if shared is not None and shared is not current and may_open(shared):
+    shared = TURNS.adopt(current)  # the copy other tabs of this conversation show and save
+    if shared is not current and may_open(shared):
         current = shared
     session.set_open_conversation(mode, current)
     session.current = current
@@ -144,7 +144,8 @@ def conversation(store: ConversationStore, mode: str) -> Conversation:
     return current
 
 
-def _load(store: ConversationStore, conversation_id: str) -> Conversation | None:
+def load(store: ConversationStore, conversation_id: str) -> Conversation | None:
+    """The conversation as this process shows it (the shared object), else as saved."""
     return TURNS.conversation(conversation_id) or store.load(conversation_id)
 
 
@@ -190,7 +191,7 @@ def new_conversation(mode: str) -> Conversation:
 
 
 def open_conversation(store: ConversationStore, conversation_id: str) -> None:
-    loaded = _load(store, conversation_id)
+    loaded = load(store, conversation_id)
     if loaded is not None and may_open(loaded):
-        session.set_open_conversation(loaded.mode, loaded)
+        session.set_open_conversation(loaded.mode, TURNS.adopt(loaded))
         st.query_params["c"] = loaded.id
