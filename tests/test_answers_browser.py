@@ -24,6 +24,8 @@ from glm4_app.store import ConversationStore
 pytestmark = [needs_chromium, pytest.mark.timeout(600)]
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
+
 from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
     STATS_MARK,
     expect,
@@ -149,8 +151,12 @@ def test_stop_before_the_first_token_leaves_a_stopped_answer(server, browser, da
         ("assistant", "", True),
     ]
     screenshot(page, "stopped-before-first-token")
-    busy.get_by_role("button", name="⏹ Stop").click()
-    expect(messages(busy).nth(1)).to_contain_text("⏹ stopped", timeout=30_000)
+    stop = busy.get_by_role("button", name="⏹ Stop")
+    try:  # free the slot for the next test, unless the other answer already ended (a slow run)
+        stop.click(timeout=5_000)
+    except PlaywrightTimeoutError:
+        pass
+    expect(stop).to_have_count(0, timeout=30_000)
     busy.context.close()
     page.context.close()
 
