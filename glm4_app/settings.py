@@ -253,7 +253,11 @@ class Settings:
         "Disk quota of a session's files: /mnt/data, and the sandbox's private /tmp and /dev/shm "
         "(each a tmpfs of this size), together. A cell that writes past it is stopped.",
     )
-    kernel_idle_s: int = _setting(1800, "A session's kernel is shut down after this long unused.")
+    kernel_idle_s: int = _setting(
+        1800,
+        "A session's Python kernel and local MCP servers are shut down after this long unused "
+        "(0: never).",
+    )
     # -- Hosting: the code sandbox ------------------------------------------------------------
     hosted: str = _setting(
         "auto",

@@ -218,6 +218,10 @@ def test_a_served_model_is_described_in_chinese_and_vision_asks_for_the_served_n
     setup = at.info[0].value
     assert "GLM4_VISION_MODEL" in setup and "GLM4_OPENAI_VISION_BASE_URL" in setup and "http://127.0.0.1:8000/v1" in setup
     assert "显存" not in setup and "GB" not in setup and "模型服务器" in setup
+    # GLM-4.5V/4.6V's tools need a server that parses their calls, reached as chat completions.
+    assert "`GLM4_BACKEND=openai-chat`" in setup and "--tool-call-parser glm45 --reasoning-parser glm45" in setup
+    assert "才能调用工具" in setup
     switch_to_english = at.selectbox(key="ui_language_switch").set_value("en").run()
     setup = switch_to_english.info[0].value
     assert "`GLM4_BACKEND=openai`" in setup and "GPU memory" not in setup
+    assert "call tools here only with `GLM4_BACKEND=openai-chat`" in setup and "--reasoning-parser glm45" in setup

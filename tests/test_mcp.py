@@ -215,6 +215,33 @@ def test_remote_servers_are_shared_local_ones_belong_to_one_session(tmp_path, ht
         bob.shutdown()
 
 
+def test_an_idle_sessions_local_server_is_reaped_and_the_next_call_starts_it_again(tmp_path):
+    """A closed tab's session may never be garbage-collected: the reaper that ends idle kernels
+    ends its local servers' processes too, and their tools keep working when called again."""
+    from glm4_app.tools.toolbox import REAPER, Toolbox
+
+    config = write_config(tmp_path / "idle.json", {"local": local()})
+    toolbox = Toolbox(settings_for(config, tmp_path, kernel_idle_s=60), tmp_path / "work", hosted=False)
+    try:
+        toolbox.mcp.wait_started(30)
+        def pid():
+            return toolbox.tools["local__pid"].run(ToolCall("local__pid", "{}"), threading.Event())
+
+        first = int(pid().text)
+        REAPER.reap()  # just used: it stays
+        os.kill(first, 0)
+        assert REAPER.reap(now=time.monotonic() + 120) >= 1
+        assert _gone(first)
+        (status,) = toolbox.mcp.statuses()
+        assert status.state == "stopped" and "after 2 min unused" in str(status.problem)
+        assert "local__pid" in toolbox.tools  # still offered: the next call starts it
+        again = pid()
+        assert not again.is_error and int(again.text) != first
+        assert [s.state for s in toolbox.mcp.statuses()] == ["ready"]
+    finally:
+        toolbox.shutdown()
+
+
 def _gone(pid: int, wait_s: float = 10) -> bool:
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:

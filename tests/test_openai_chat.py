@@ -123,10 +123,39 @@ def test_parallel_calls_in_one_reply_each_get_their_result(backend, server):
     ]
     events = list(run_agent(backend, QUESTION, PARAMS, {"get_weather": WEATHER}))
     assert [(o.call.id, o.result.text) for o in outcomes(events)] == [("c1", "18°C, light rain"), ("c2", "25°C, sunny")]
-    sent = server.requests[1].body["messages"]
-    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "tool"]
-    assert [m.get("tool_call_id") for m in sent if m["role"] == "tool"] == ["c1", "c2"]
+    # The calls go back as the one message that made them, each answered in order.
+    user, made, *answers = server.requests[1].body["messages"]
+    assert [c["id"] for c in made["tool_calls"]] == ["c1", "c2"]
+    assert [(m["role"], m["tool_call_id"]) for m in answers] == [("tool", "c1"), ("tool", "c2")]
     assert text(events) == "Paris 18°C, Rome 25°C."
+
+
+def test_the_thinking_of_the_answer_being_written_goes_back_with_its_steps(backend, server):
+    """GLM-4.5+ templates (as vLLM and SGLang serve them) render the thinking of the tool
+    steps after the last user message: without it the model forgets why it called them."""
+    server.replies = [
+        Reply(deltas=[
+            {"reasoning_content": "Both cities, "}, {"reasoning_content": "at once."},
+            call(0, id="c1", name="get_weather", arguments='{"city": "Paris"}'),
+            call(1, id="c2", name="get_weather", arguments='{"city": "Rome"}'),
+        ], finish_reason="tool_calls"),
+        Reply(deltas=[
+            {"reasoning_content": "Rome again, to be sure."}, {"content": "Checking Rome."},
+            call(0, id="c3", name="get_weather", arguments='{"city": "Rome"}'),
+        ], finish_reason="tool_calls"),
+        Reply("Paris 18°C, Rome 25°C."),
+    ]
+    earlier = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!", "reasoning": "A greeting."}]
+    events = list(run_agent(backend, earlier + QUESTION, PARAMS, {"get_weather": WEATHER}))
+    assert text(events) == "Checking Rome.Paris 18°C, Rome 25°C."
+    sent = server.requests[2].body["messages"]
+    assert sent[1] == {"role": "assistant", "content": "Hello!"}  # an earlier answer's thinking stays home
+    both, first, second, rome, third = sent[3:]
+    assert both["reasoning_content"] == "Both cities, at once." and both["content"] is None
+    assert [c["function"]["arguments"] for c in both["tool_calls"]] == ['{"city": "Paris"}', '{"city": "Rome"}']
+    assert [first["tool_call_id"], second["tool_call_id"], third["tool_call_id"]] == ["c1", "c2", "c3"]
+    assert rome["reasoning_content"] == "Rome again, to be sure." and rome["content"] == "Checking Rome."
+    assert [c["id"] for c in rome["tool_calls"]] == ["c3"]
 
 
 def test_a_builtin_is_offered_as_a_function_and_its_code_reaches_the_tool(backend, server):

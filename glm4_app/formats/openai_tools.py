@@ -107,20 +107,36 @@ class NativeCallParser(OutputParser):
 
 def to_openai_messages(messages: list[Message]) -> list[dict]:
     """Stored messages as OpenAI chat messages: a call becomes an assistant ``tool_calls``
-    entry (merged into the prose just before it), its observation a ``role: tool`` message.
-    A user message keeps its ``images`` (file paths) for the backend to attach."""
+    entry (merged into the prose just before it, and with the other calls of its ``step``:
+    parallel calls are one message, as the API returned them), its observation a
+    ``role: tool`` message. The thinking of the answer being written (the messages after the
+    last user message) goes back as ``reasoning_content``, which GLM-4.5+ templates render
+    for those steps only, as vLLM and SGLang serve them; earlier answers' thinking is never
+    sent. A user message keeps its ``images`` (file paths) for the backend to attach."""
     out: list[dict] = []
     pending: list[str] = []  # ids of calls still waiting for their result
+    calls_of: tuple[dict, Any] | None = None  # the last assistant message with calls, its step
+    current = _after_last_user(messages)
     for n, m in enumerate(messages):
         role = m["role"]
+        reasoning = m.get("reasoning") if role == "assistant" and n >= current else None
         if role == "assistant" and m.get("metadata"):
             call_id = m.get("call_id") or f"call_{n}"
             entry = {"id": call_id, "type": "function", "function": {"name": m["metadata"], "arguments": _arguments_json(m)}}
+            step = m.get("step")
             last = out[-1] if out else None
-            if last and last["role"] == "assistant" and "tool_calls" not in last and not pending:
-                last["tool_calls"] = [entry]  # "Let me check." + the call, as the API returned them
+            if calls_of and step is not None and calls_of[1] == step:
+                message = calls_of[0]  # a parallel call: its results so far stay after the message
+                message["tool_calls"].append(entry)
+            elif last and last["role"] == "assistant" and "tool_calls" not in last and not pending:
+                message = last  # "Let me check." + the call, as the API returned them
+                message["tool_calls"] = [entry]
             else:
-                out.append({"role": "assistant", "content": None, "tool_calls": [entry]})
+                message = {"role": "assistant", "content": None, "tool_calls": [entry]}
+                out.append(message)
+            if reasoning and not message.get("reasoning_content"):
+                message["reasoning_content"] = reasoning
+            calls_of = (message, step)
             pending.append(call_id)
             continue
         if role == "observation":
@@ -130,13 +146,21 @@ def to_openai_messages(messages: list[Message]) -> list[dict]:
             out.append({"role": "tool", "tool_call_id": call_id, "content": m["content"]})
             continue
         out += [{"role": "tool", "tool_call_id": i, "content": "[no result]"} for i in pending]
-        pending = []
+        pending, calls_of = [], None
         message = {"role": role, "content": m["content"]}
+        if reasoning:
+            message["reasoning_content"] = reasoning
         if role == "user" and m.get("images"):
             message["images"] = list(m["images"])
         out.append(message)
     out += [{"role": "tool", "tool_call_id": i, "content": "[no result]"} for i in pending]
     return out
+
+
+def _after_last_user(messages: list[Message]) -> int:
+    """Where the answer being written starts: just after the last user message."""
+    users = [n for n, m in enumerate(messages) if m["role"] == "user"]
+    return users[-1] + 1 if users else 0
 
 
 def _arguments_json(call_message: Message) -> str:

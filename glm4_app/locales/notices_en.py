@@ -342,6 +342,7 @@ NOTICES = {
     "mcp.one_transport": "give either `command` (a local server) or `url` (a remote one)",
     "mcp.variable_unset": "it uses {variable}, which is not set in the app's environment",
     "mcp.shut_down": "It was shut down.",
+    "mcp.idle_shut_down": "It was shut down after {minutes} min unused; it starts again on the next call.",
     "mcp.start_timeout": "It did not start within {seconds} s (no answer to initialize).",
     "mcp.could_not_start": "It could not be started: {reason}.",
     "mcp.connection_broke": "Its connection broke: {reason}.",

@@ -304,6 +304,7 @@ NOTICES = {
     "mcp.one_transport": "请给出 `command`（本地服务器）或 `url`（远程服务器）之一",
     "mcp.variable_unset": "它用到了 {variable}，但应用的环境变量中没有设置",
     "mcp.shut_down": "已关闭。",
+    "mcp.idle_shut_down": "闲置 {minutes} 分钟后已关闭；下次调用时会重新启动。",
     "mcp.start_timeout": "它没有在 {seconds} 秒内启动（initialize 无应答）。",
     "mcp.could_not_start": "无法启动：{reason}。",
     "mcp.connection_broke": "连接中断：{reason}。",

@@ -264,6 +264,11 @@ app, so serve a vision model and name it. Set `GLM4_VISION_MODEL` to the model n
 serves (as `/v1/models` lists it, e.g. `THUDM/glm-4v-9b`, `zai-org/GLM-4.1V-9B-Thinking`,
 `zai-org/GLM-4.5V`), and `GLM4_OPENAI_VISION_BASE_URL` to that server's address when it is not
 the chat model's server (`{chat_server}`). Then restart the app.
+
+GLM-4.5V and GLM-4.6V call tools here only with `GLM4_BACKEND=openai-chat`, from a server
+that parses their calls (vLLM:
+`--tool-call-parser glm45 --reasoning-parser glm45 --enable-auto-tool-choice`; SGLang: the
+same parsers). With `GLM4_BACKEND=openai` they answer without tools.
 """: """\
 **视觉理解模式需要视觉模型，但当前未配置。**
 
@@ -271,6 +276,9 @@ the chat model's server (`{chat_server}`). Then restart the app.
 将 `GLM4_VISION_MODEL` 设为服务器提供的模型名（即 `/v1/models` 列出的名字，例如 `THUDM/glm-4v-9b`、
 `zai-org/GLM-4.1V-9B-Thinking`、`zai-org/GLM-4.5V`）；如果它不在对话模型所在的服务器（`{chat_server}`）上，
 再将 `GLM4_OPENAI_VISION_BASE_URL` 设为那台服务器的地址。然后重启应用。
+
+GLM-4.5V 和 GLM-4.6V 只有在 `GLM4_BACKEND=openai-chat` 且服务器能解析它们的工具调用时才能调用工具
+（vLLM：`--tool-call-parser glm45 --reasoning-parser glm45 --enable-auto-tool-choice`；SGLang：同样的解析器）。在 `GLM4_BACKEND=openai` 下它们回答时不使用工具。
 """,
     "🔍 Full size": "🔍 查看原图",
     """\
@@ -283,7 +291,7 @@ Set `GLM4_VISION_MODEL` and restart the app:
 | GLM-4V-9B (one image per conversation, 8K context) | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | ~28 GB in bf16, ~10 GB with `GLM4_VISION_QUANTIZATION=4bit` |
 | GLM-4.1V-9B-Thinking (up to 10 images, PDFs as pages, boxes, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | ~22 GB in bf16, ~8 GB with `GLM4_VISION_QUANTIZATION=4bit` |
 | GLM-4.6V-Flash (as GLM-4.1V, plus tools and a thinking switch) | `GLM4_VISION_MODEL=zai-org/GLM-4.6V-Flash` | ~22 GB in bf16, ~8 GB in 4-bit |
-| GLM-4.5V / GLM-4.6V (106B mixture of experts) | serve them with vLLM (`GLM4_BACKEND=openai`) | ~216 GB in bf16, ~60 GB in 4-bit |
+| GLM-4.5V / GLM-4.6V (106B mixture of experts) | serve them with vLLM and `GLM4_BACKEND=openai-chat` (for tools: `vllm serve ... --tool-call-parser glm45 --reasoning-parser glm45 --enable-auto-tool-choice`) | ~216 GB in bf16, ~60 GB in 4-bit |
 
 A local folder holding the checkpoint works too. The chat model and the vision model can both
 stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
@@ -298,7 +306,7 @@ not fit.
 | GLM-4V-9B（每段对话一张图片，8K 上下文） | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | bf16 约 28 GB，`GLM4_VISION_QUANTIZATION=4bit` 约 10 GB |
 | GLM-4.1V-9B-Thinking（最多 10 张图片，PDF 按页发送，框选定位，先推理再回答） | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | bf16 约 22 GB，`GLM4_VISION_QUANTIZATION=4bit` 约 8 GB |
 | GLM-4.6V-Flash（同 GLM-4.1V，另支持工具调用和思考开关） | `GLM4_VISION_MODEL=zai-org/GLM-4.6V-Flash` | bf16 约 22 GB，4-bit 约 8 GB |
-| GLM-4.5V / GLM-4.6V（106B 混合专家模型） | 用 vLLM 部署（`GLM4_BACKEND=openai`） | bf16 约 216 GB，4-bit 约 60 GB |
+| GLM-4.5V / GLM-4.6V（106B 混合专家模型） | 用 vLLM 部署，并设置 `GLM4_BACKEND=openai-chat`（要调用工具：`vllm serve ... --tool-call-parser glm45 --reasoning-parser glm45 --enable-auto-tool-choice`） | bf16 约 216 GB，4-bit 约 60 GB |
 
 也可以使用存放权重的本地文件夹。对话模型和视觉模型可以同时加载；如果显存放不下两者，
 请设置 `GLM4_MODEL_MEMORY_MB`，需要其中一个时自动卸载另一个。

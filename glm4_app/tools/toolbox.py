@@ -2,8 +2,9 @@
 
 Each session gets its own Python kernel (warmed up at once, so the first call does not wait
 for it), its own browser state and its own local MCP servers; remote MCP servers are shared
-(see mcp_servers/session.py). Kernels of sessions that went away or sat idle are shut down by
-a process-wide reaper thread; a session's MCP servers go with it.
+(see mcp_servers/session.py). Kernels and local MCP servers of sessions that went away or sat
+idle are shut down by a process-wide reaper thread: a closed tab's session may never be
+garbage-collected, so idleness is what ends its processes.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ class Toolbox:
         """The tools the user left switched on (all by default)."""
         return {n: t for n, t in self.tools.items() if names is None or n in names}
 
+    def reap_idle(self, now: float | None = None) -> int:
+        """Shut down the kernel and local MCP servers unused for ``kernel_idle_s``; the next
+        call starts them again. How many were shut down."""
+        reaped = self.python.maybe_reap(now) if self.python is not None else 0
+        return reaped + (self.mcp.maybe_reap(now) if self.mcp is not None else 0)
+
     def shutdown(self) -> None:
         if self.python is not None:
             self.python.shutdown()
@@ -92,8 +99,9 @@ class Toolbox:
 
 
 class _Reaper:
-    """Every minute, shuts down the kernels that sat unused longer than ``kernel_idle_s``;
-    a session that went away (its Toolbox garbage-collected) loses its kernel at once."""
+    """Every minute, shuts down the kernels and local MCP servers that sat unused longer than
+    ``kernel_idle_s``; a session that went away (its Toolbox garbage-collected) loses them at
+    once."""
 
     def __init__(self) -> None:
         self._boxes: weakref.WeakSet[Toolbox] = weakref.WeakSet()
@@ -108,13 +116,13 @@ class _Reaper:
         with self._lock:
             self._boxes.add(box)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="kernel-reaper", daemon=True)
+                self._thread = threading.Thread(target=self._loop, name="idle-reaper", daemon=True)
                 self._thread.start()
 
     def reap(self, now: float | None = None) -> int:
         with self._lock:
             boxes = list(self._boxes)
-        return sum(box.python.maybe_reap(now) for box in boxes if box.python is not None)
+        return sum(box.reap_idle(now) for box in boxes)
 
     def _loop(self) -> None:
         while True:

@@ -31,7 +31,7 @@ Set `GLM4_VISION_MODEL` and restart the app:
 | GLM-4V-9B (one image per conversation, 8K context) | `GLM4_VISION_MODEL=THUDM/glm-4v-9b` | ~28 GB in bf16, ~10 GB with `GLM4_VISION_QUANTIZATION=4bit` |
 | GLM-4.1V-9B-Thinking (up to 10 images, PDFs as pages, boxes, reasons first) | `GLM4_VISION_MODEL=zai-org/GLM-4.1V-9B-Thinking` | ~22 GB in bf16, ~8 GB with `GLM4_VISION_QUANTIZATION=4bit` |
 | GLM-4.6V-Flash (as GLM-4.1V, plus tools and a thinking switch) | `GLM4_VISION_MODEL=zai-org/GLM-4.6V-Flash` | ~22 GB in bf16, ~8 GB in 4-bit |
-| GLM-4.5V / GLM-4.6V (106B mixture of experts) | serve them with vLLM (`GLM4_BACKEND=openai`) | ~216 GB in bf16, ~60 GB in 4-bit |
+| GLM-4.5V / GLM-4.6V (106B mixture of experts) | serve them with vLLM and `GLM4_BACKEND=openai-chat` (for tools: `vllm serve ... --tool-call-parser glm45 --reasoning-parser glm45 --enable-auto-tool-choice`) | ~216 GB in bf16, ~60 GB in 4-bit |
 
 A local folder holding the checkpoint works too. The chat model and the vision model can both
 stay loaded; set `GLM4_MODEL_MEMORY_MB` to unload one when the other is needed and both would
@@ -47,6 +47,11 @@ app, so serve a vision model and name it. Set `GLM4_VISION_MODEL` to the model n
 serves (as `/v1/models` lists it, e.g. `THUDM/glm-4v-9b`, `zai-org/GLM-4.1V-9B-Thinking`,
 `zai-org/GLM-4.5V`), and `GLM4_OPENAI_VISION_BASE_URL` to that server's address when it is not
 the chat model's server (`{chat_server}`). Then restart the app.
+
+GLM-4.5V and GLM-4.6V call tools here only with `GLM4_BACKEND=openai-chat`, from a server
+that parses their calls (vLLM:
+`--tool-call-parser glm45 --reasoning-parser glm45 --enable-auto-tool-choice`; SGLang: the
+same parsers). With `GLM4_BACKEND=openai` they answer without tools.
 """)
 
 

@@ -97,6 +97,9 @@ class Connection:
         self._client: Client | None = None
         self._stop: asyncio.Event | None = None
         self._failed_at = 0.0
+        self._busy = 0  # calls in flight: a server in use is never idle
+        self._last_used = time.monotonic()  # when it last started or ended a call
+        self._closed_why: Notice = Notice("mcp.shut_down")
 
     # -- from any thread ----------------------------------------------------------------------
 
@@ -108,6 +111,7 @@ class Connection:
             if self.state == "failed" and time.monotonic() - self._failed_at < RETRY_S:
                 return
             self.state, self.starts = "starting", self.starts + 1
+            self._last_used = time.monotonic()
             self._run += 1
             self._settled, self._ended = threading.Event(), threading.Event()
             self._stop = asyncio.Event()  # binds to the loop when first awaited there
@@ -129,6 +133,16 @@ class Connection:
 
     def call(self, name: str, arguments: dict, cancel: threading.Event) -> ToolResult:
         """Call one tool; every failure is an error observation."""
+        with self._lock:  # waits while the idle reaper closes it: then it starts again below
+            self._busy += 1
+        try:
+            return self._call(name, arguments, cancel)
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._last_used = time.monotonic()
+
+    def _call(self, name: str, arguments: dict, cancel: threading.Event) -> ToolResult:
         if self.state != "ready":
             self.start()
             self.wait(self.start_timeout_s + 5)
@@ -151,12 +165,24 @@ class Connection:
             return self._call_failed(name, outcome.error)
         return to_result(outcome.value)
 
-    def close(self, wait_s: float = 5.0) -> None:
-        """Shut the server down (a local one's process ends); waits a little for it."""
+    def close(self, wait_s: float = 5.0, why: Notice | None = None) -> None:
+        """Shut the server down (a local one's process ends); waits a little for it. ``why``
+        is what the sidebar says of it afterwards."""
         stop, loop = self._stop, LOOP.get()
         if stop is not None and not self._ended.is_set():
+            self._closed_why = why or Notice("mcp.shut_down")
             loop.call_soon_threadsafe(stop.set)
             self._ended.wait(wait_s)
+
+    def close_if_idle(self, idle_s: float, now: float | None = None) -> bool:
+        """Shut a running server down if no call used it for ``idle_s`` seconds (``now`` on the
+        ``time.monotonic`` clock); its tools stay offered and the next call starts it again."""
+        with self._lock:  # held while it closes: a call arriving meanwhile waits, then restarts it
+            idle = (time.monotonic() if now is None else now) - self._last_used
+            if self.state != "ready" or self._busy or idle < idle_s:
+                return False
+            self.close(wait_s=3.0, why=Notice("mcp.idle_shut_down", minutes=round(idle / 60)))
+        return True
 
     # -- on the loop --------------------------------------------------------------------------
 
@@ -199,7 +225,7 @@ class Connection:
                 self._end(run, "failed", Notice("mcp.could_not_start", reason=reason), stderr)
         else:
             if self.state == "ready":
-                self._end(run, "stopped", Notice("mcp.shut_down"), stderr)
+                self._end(run, "stopped", self._closed_why, stderr)
         finally:
             watchdog.cancel()
             if run == self._run:

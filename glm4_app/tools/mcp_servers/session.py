@@ -3,7 +3,8 @@
 Remote (HTTP) servers are reached over stateless requests: one connection per process serves
 every session (``Hub``). A local (stdio) server is a process per browser session, like the
 Python kernel, so one user's server state (open files, a browser page, a database session)
-is never another's; it is shut down with the session. Hosted, a local server runs inside the
+is never another's; it is shut down with the session, or once idle for GLM4_KERNEL_IDLE_S
+(the next call starts it again). Hosted, a local server runs inside the
 same bubblewrap sandbox as the kernel (sandbox.py: no network unless GLM4_KERNEL_NETWORK, only
 the session's folder at /mnt/data) unless the admin marks it ``"trusted": true``; locally only
 with GLM4_KERNEL_SANDBOX=on. Everything
@@ -162,6 +163,15 @@ class McpSession:
         for connection in self.connections:
             if connection.config.name == name:
                 connection.restart()
+
+    def maybe_reap(self, now: float | None = None) -> int:
+        """Stop this session's local servers unused for ``kernel_idle_s`` (0: never), as its
+        kernel is: a tab closed without its session ending must not keep processes running.
+        The shared remote ones are connections, not processes: they stay. How many stopped."""
+        limit = self.settings.kernel_idle_s
+        if not limit:
+            return 0
+        return sum(connection.close_if_idle(limit, now) for connection in self._own)
 
     def shutdown(self) -> None:
         """Stop this session's local servers (the shared remote ones stay for the others)."""
