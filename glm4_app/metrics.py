@@ -12,12 +12,25 @@ from __future__ import annotations
 import sys
 from typing import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily
 
 from .events import Done, Error, Event
 
 REGISTRY = CollectorRegistry()
+# The process itself (memory, CPU, open files; Python's version and garbage collector), as
+# every Prometheus client exposes by default: the app has a registry of its own.
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
 
 REQUESTS = Counter(
     "glm4_requests",
@@ -26,9 +39,18 @@ REQUESTS = Counter(
     ["mode", "outcome"],
     registry=REGISTRY,
 )
+REFUSALS = Counter(
+    "glm4_refusals",
+    "Requests turned away before they reached the model (outcome refused), by mode and code: "
+    "the API's error code (invalid_api_key, invalid_value, model_not_found, model_loading, "
+    "context_length_exceeded, rate_limit_exceeded, ...), or limit for the pages' per-user limits.",
+    ["mode", "code"],
+    registry=REGISTRY,
+)
 ERRORS = Counter(
     "glm4_errors",
-    "Answers that failed, by kind (context, oom, queue_full, backend).",
+    "Answers that failed, by kind (context, oom, queue_full, backend; server: a failure of "
+    "the app itself).",
     ["kind"],
     registry=REGISTRY,
 )
@@ -107,9 +129,16 @@ def record(done: Done, mode: str) -> None:
         TOKENS_PER_S.labels(mode).observe(stats.tokens_per_s)
 
 
-def refused(mode: str) -> None:
+def refused(mode: str, code: str = "limit") -> None:
     """A request turned away before it reached the model (a per-user limit, a bad request)."""
     REQUESTS.labels(mode, "refused").inc()
+    REFUSALS.labels(mode, code).inc()
+
+
+def failed(mode: str) -> None:
+    """A request the app itself failed on (a bug), before its answer was observed."""
+    REQUESTS.labels(mode, "error").inc()
+    ERRORS.labels("server").inc()
 
 
 class _LiveState:

@@ -1,6 +1,7 @@
 """Which models the API serves and what a request may call them: the chat model, the vision
 model when one is configured, and (tests only) the scripted one; each by its loaded name or
-by the setting that names it."""
+by the setting that names it. While a model loads, the names it will answer to are known
+from its setting, so a misspelled name is a 404 at once, not a 503 to retry."""
 
 from __future__ import annotations
 
@@ -19,10 +20,17 @@ class Served:
     kind: str  # "chat" | "vision" | "scripted"
     job: object  # a LoadJob (backend/manager.py): done, result, error, started_at
     names: frozenset[str]  # what a request may call it
+    # Before it is loaded (loading, failed): the names it will answer to; None when only the
+    # load can tell (a remote server's first model), so any name may be this one.
+    expected: frozenset[str] | None = frozenset()
 
     @property
     def backend(self):
         return self.job.result if self.job.done else None
+
+    def may_be(self, name: str) -> bool:
+        """Whether a request for ``name`` means this model, before it is loaded."""
+        return self.expected is None or name in self.expected
 
 
 class _Ready:  # a backend that needs no loading (the test-only scripted one)
@@ -33,9 +41,11 @@ class _Ready:  # a backend that needs no loading (the test-only scripted one)
 def served_models(settings: Settings) -> list[Served]:
     from ..backend.manager import MANAGER
 
-    served = [Served("chat", MANAGER.chat(settings), _names(settings.chat_model))]
+    chat = Served("chat", MANAGER.chat(settings), _names(settings.chat_model), _chat_names(settings))
+    served = [chat]
     if settings.vision_model:
-        served.append(Served("vision", MANAGER.vision(settings), _names(settings.vision_model)))
+        names = _names(settings.vision_model)
+        served.append(Served("vision", MANAGER.vision(settings), names, names))
     if settings.scripted_replies:
         from ..scripted import from_file
 
@@ -51,6 +61,21 @@ def served_models(settings: Settings) -> list[Served]:
 
 def _names(setting: str) -> frozenset[str]:
     return frozenset({setting} - {"", "auto"})
+
+
+def _chat_names(settings: Settings) -> frozenset[str] | None:
+    """What the chat model may be called once loaded, known from its settings; None when
+    only the load can tell (a remote server's first model)."""
+    from ..backend.manager import DEFAULT_GPU_MODEL, OFFLINE_MODEL_ID, OFFLINE_MODEL_NAME
+
+    names = _names(settings.chat_model)
+    if settings.backend in ("openai", "openai-chat"):
+        return names | {settings.openai_model} if settings.openai_model else None
+    if settings.chat_model == OFFLINE_MODEL_ID:
+        return names | {OFFLINE_MODEL_NAME}
+    if settings.chat_model in ("", "auto"):  # the offline model on a CPU, GLM-4-9B-Chat on a GPU
+        return frozenset({OFFLINE_MODEL_NAME, DEFAULT_GPU_MODEL})
+    return names
 
 
 def model_object(served: Served) -> dict:
@@ -80,16 +105,17 @@ def ready_models(settings: Settings) -> list[Served]:
 
 
 def resolve(settings: Settings, name: str) -> Served:
-    """The loaded model a request names, else why not: 503 while it may still be loading or
+    """The loaded model a request names, else why not: 503 while it is still loading or
     after it failed, 404 for a name nobody serves."""
     served = served_models(settings)
     for s in served:
         if s.backend is not None and name in s.names:
             return s
-    if any(not s.job.done for s in served):
-        raise _loading(served)  # it may be the one still loading
+    loading = [s for s in served if not s.job.done and s.may_be(name)]
+    if loading:
+        raise _loading(loading)
     for s in served:
-        if s.job.error is not None and name in s.names:
+        if s.job.error is not None and s.may_be(name):
             raise ApiError(
                 503,
                 f"The model failed to load: {s.job.error.title} {s.job.error.hint}",

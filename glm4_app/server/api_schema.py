@@ -112,6 +112,7 @@ _TYPES = {
     400: "invalid_request_error",
     401: "invalid_request_error",
     404: "invalid_request_error",
+    405: "invalid_request_error",
     413: "invalid_request_error",
     429: "requests",
     500: "server_error",
@@ -138,12 +139,13 @@ def error(
     code: str | None = None,
     param: str | None = None,
     retry_after: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    headers = (
-        {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
-    )
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     if status == 401:
-        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="glm4"'}
+        headers["WWW-Authenticate"] = 'Bearer realm="glm4"'
     return JSONResponse(error_body(message, status, code, param), status, headers=headers)
 
 
@@ -157,9 +159,11 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         retry_after: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.param, self.retry_after = status, code, param, retry_after
+        self.headers = headers
 
     def response(self) -> JSONResponse:
-        return error(self.status, str(self), self.code, self.param, self.retry_after)
+        return error(self.status, str(self), self.code, self.param, self.retry_after, self.headers)

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse
@@ -87,9 +88,9 @@ class Gate:
             connection = HTTPConnection(scope)
             if settings.auth == "password":
                 token = connection.cookies.get(SESSION_COOKIE)
-                if store_for(settings).session_user(token) is None and not public_share(
-                    connection, settings
-                ):
+                # SQLite in a worker thread: a busy database must not stall every other
+                # request and websocket this event loop serves.
+                if not await run_in_threadpool(may_open, connection, settings, token):
                     return await to_signin(scope, receive, send, stale=bool(token))
             elif (
                 settings.auth == "none"
@@ -97,6 +98,11 @@ class Gate:
             ):
                 send = with_visitor_cookie(send, secure=secure(connection))
         await self.app(scope, receive, send)
+
+
+def may_open(connection: HTTPConnection, settings: Settings, token: str | None) -> bool:
+    """Whether a page load passes in password mode: a valid session, or a public share."""
+    return store_for(settings).session_user(token) is not None or public_share(connection, settings)
 
 
 def public_share(connection: HTTPConnection, settings: Settings) -> bool:

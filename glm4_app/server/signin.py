@@ -1,11 +1,12 @@
 """Sign-in, sign-up and sign-out as plain HTTP routes (``GLM4_AUTH=password``).
 
 A cookie can only be set by an HTTP response, not by a Streamlit script run, so signing in is
-an HTML form posted here: the password is checked (Argon2, off the event loop), failures are
+an HTML form posted here: the password is checked (Argon2), failures are
 throttled per name and per client address, and a session token goes into an HttpOnly,
 SameSite=Lax cookie (Secure over HTTPS) before the browser is sent back to the page it wanted.
 Forms posted from another site are refused (their ``Origin`` differs), so nobody can sign a
-visitor in or out behind their back.
+visitor in or out behind their back. Each route's work (SQLite, Argon2) runs in a worker thread,
+off the event loop every page's websocket shares.
 """
 
 from __future__ import annotations
@@ -92,6 +93,18 @@ async def _form(request: Request) -> dict[str, str] | None:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def off_the_loop(page):
+    """An endpoint whose ``page(request, form)`` runs in a worker thread, where it may wait
+    for the database and hash passwords; ``form`` is the posted fields ({} for a GET, None
+    for a form too large)."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await _form(request) if request.method == "POST" else {}
+        return await run_in_threadpool(page, request, form)
+
+    return endpoint
+
+
 def _signup_open(store: AccountStore) -> bool:
     mode = state.settings().signup
     return mode == "open" or (mode == "first" and store.count_users() == 0)
@@ -100,7 +113,8 @@ def _signup_open(store: AccountStore) -> bool:
 # --- Sign in -----------------------------------------------------------------------------------
 
 
-async def signin(request: Request) -> Response:
+@off_the_loop
+def signin(request: Request, form: dict[str, str] | None) -> Response:
     settings = state.settings()
     if settings.auth != "password":
         return RedirectResponse("/", 303)  # nobody signs in here in this mode
@@ -116,7 +130,6 @@ async def signin(request: Request) -> Response:
         elif "expired" in request.query_params:
             note = N_("Your session has ended: sign in again.")
         return _signin_page(lang, store, target, note=note)
-    form = await _form(request)
     if form is None:
         return _signin_page(lang, store, target, error=N_("The form is too large."), status=413)
     if not same_origin(request):
@@ -143,7 +156,7 @@ async def signin(request: Request) -> Response:
         return _signin_page(
             lang, store, target, name, raw_error=word(problem, lang), status=400
         )
-    user = await run_in_threadpool(store.verify, name, password)  # Argon2: ~0.1 s of CPU
+    user = store.verify(name, password)  # Argon2: ~0.1 s of CPU
     if user is None:
         BY_NAME.failed(name.lower())
         BY_ADDRESS.failed(address)
@@ -201,7 +214,8 @@ def _signin_page(
 # --- Sign up -----------------------------------------------------------------------------------
 
 
-async def signup(request: Request) -> Response:
+@off_the_loop
+def signup(request: Request, form: dict[str, str] | None) -> Response:
     settings = state.settings()
     store = store_for(settings)
     lang = html.language(request.query_params.get("lang"), request.headers.get("accept-language"))
@@ -210,7 +224,6 @@ async def signup(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"))
     if request.method == "GET":
         return _signup_page(lang, store, target)
-    form = await _form(request)
     if form is None or not same_origin(request):
         return _signup_page(
             lang,
@@ -231,16 +244,14 @@ async def signup(request: Request) -> Response:
         )
     first = store.count_users() == 0
     try:
-        user = await run_in_threadpool(
-            store.add_user, name, password, "admin" if first else "user", first
-        )
+        user = store.add_user(name, password, "admin" if first else "user", first)
     except AccountError as err:
         if not (first and settings.signup == "open" and store.count_users()):
             return _signup_page(
                 lang, store, target, name, raw_error=word(err, lang), status=400
             )
         try:  # someone else just became the first (admin): an ordinary account then
-            user = await run_in_threadpool(store.add_user, name, password)
+            user = store.add_user(name, password)
         except AccountError as again_err:
             return _signup_page(
                 lang,
@@ -287,16 +298,16 @@ def _signup_page(
 # --- Sign out ----------------------------------------------------------------------------------
 
 
-async def signout(request: Request) -> Response:
+@off_the_loop
+def signout(request: Request, form: dict[str, str] | None) -> Response:
     """GET from a link of this site (or a typed URL) signs out at once; from anywhere else it
     asks first, so a link on another site cannot sign anyone out."""
     lang = html.language(request.query_params.get("lang"), request.headers.get("accept-language"))
     everywhere = request.query_params.get("everywhere") == "1"
     if request.method == "POST":
-        form = await _form(request) or {}
         if not same_origin(request):
             return _signout_page(lang, status=403)
-        everywhere = form.get("everywhere") == "1"
+        everywhere = (form or {}).get("everywhere") == "1"
     elif request.headers.get("sec-fetch-site") not in ("same-origin", "none"):
         return _signout_page(lang)
     settings = state.settings()
