@@ -165,7 +165,7 @@ def _check(conv: dict) -> None:
             raise ImportProblem(Notice("import.not_a_message", number=i))
         if any(not isinstance(m[key], str) for key in _TEXT_FIELDS if key in m) or any(
             not _notice_ok(m[key]) for key in _NOTICE_FIELDS if key in m
-        ):
+        ) or not _notices_ok(m.get("notices", [])):
             raise ImportProblem(Notice("import.field_not_text", number=i))
         if any(not isinstance(m[key], bool) for key in _FLAGS if key in m):
             raise ImportProblem(Notice("import.flag_not_bool", number=i))
@@ -207,6 +207,11 @@ def _notice_ok(value) -> bool:
     return isinstance(value, str) or isinstance(value, dict) and isinstance(value.get("kind"), str) and isinstance(
         value.get("values", {}), dict
     )
+
+
+def _notices_ok(value) -> bool:
+    """An observation's notices: a list of notices as data (``_notice_ok`` takes text too)."""
+    return isinstance(value, list) and all(isinstance(n, dict) and _notice_ok(n) for n in value)
 
 
 def _doc_ok(doc) -> bool:

@@ -34,7 +34,7 @@ from ..tool_steps import citations_of
 from ..tools.browser import link_citations
 from ..turns import Committed, Ended, Turn
 from . import render, rich_output
-from .i18n import t
+from .i18n import language, t
 from .session import session
 
 DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
@@ -122,7 +122,7 @@ def tool_call_body(name: str, body: str) -> None:
 
 
 def observation_text(observation: Message) -> None:
-    shown = observation.shown
+    shown = observation.shown_in(language())  # a failure's words in the reader's language
     if shown and observation.metadata.startswith(("browser_result", "quote_result")):
         sources(observation)
         with st.container(height=300):
