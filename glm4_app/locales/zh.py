@@ -40,6 +40,7 @@ UI = {
     "{window:,} tokens context": "上下文 {window:,} token",
     "reasons before answering": "先推理再回答",
     "➕ New chat": "➕ 新对话",
+    "New chat": "新对话",
     "⚙️ Generation": "⚙️ 生成参数",
     "System prompt": "系统提示词",
     "You are a helpful assistant.": "你是一个乐于助人的助手。",
