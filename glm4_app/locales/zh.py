@@ -75,6 +75,7 @@ UI = {
     "⏳ 模型忙碌中：正在等待另外 {count} 个回答完成",
     "📖 Reading {done:,} / {total:,} tokens": "📖 正在读取 {done:,} / {total:,} token",
     "Context: about {used:,} / {window:,} tokens (estimate)": "上下文：约 {used:,} / {window:,} token（估算）",
+    "{meter}: over the {budget:,} that leave room for the answer": "{meter}：超过 {budget:,}，回答将没有足够的空间",
     # MCP servers (sidebar)
     "⚪ not started": "⚪ 未启动",
     "⏳ starting…": "⏳ 启动中…",
