@@ -204,6 +204,7 @@ NOTICES = {
     "(a decompression bomb or a huge scan). Resize it and upload again.",
     "images.bomb": "{name} is too large to open safely (a decompression bomb or a huge scan). Resize "
     "it and upload again.",
+    "images.gone": "The image {name} can no longer be read; upload it again.",
     # Documents as page images (glm4_app/vision/pages.py)
     "pages.too_large": "{name} is {size} MB; documents up to {limit} MB are accepted.",
     "pages.not_pdf_or_pptx": "{name} is not a PDF or a PowerPoint presentation (.pptx).",

@@ -177,6 +177,7 @@ NOTICES = {
     "images.damaged": "{name} 已损坏或不完整，无法读取（{error}）。",
     "images.bomb_size": "{name} 声称有 {width:,} x {height:,} 像素，太大，无法安全打开（可能是解压炸弹或超大扫描件）。请缩小尺寸后重新上传。",
     "images.bomb": "{name} 太大，无法安全打开（可能是解压炸弹或超大扫描件）。请缩小尺寸后重新上传。",
+    "images.gone": "图片 {name} 已无法读取，请重新上传。",
     # Documents as page images (glm4_app/vision/pages.py)
     "pages.too_large": "{name} 大小为 {size} MB；文档最大为 {limit} MB。",
     "pages.not_pdf_or_pptx": "{name} 不是 PDF 或 PowerPoint 演示文稿（.pptx）。",
