@@ -29,7 +29,7 @@ NOTICES = {
     # The model card (glm4_app/backend/openai_backend.py, openai_chat.py)
     "model.served_by": "由 {base_url} 提供",
     "model.completions_api": "OpenAI 兼容 API",
-    "model.chat_completions_api": "chat-completions API",
+    "model.chat_completions_api": "Chat Completions 接口",
     # The OpenAI-compatible model server (glm4_app/backend/openai_*.py)
     "server.timed_out":
     "{base_url} 的模型服务器 {seconds} 秒内没有任何响应，请求已放弃。服务器可能过载；等待时长由 GLM4_OPENAI_TIMEOUT_S "
