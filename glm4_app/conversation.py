@@ -16,8 +16,13 @@ from . import tree
 from .doc_budget import Doc, build_messages
 from .events import Stats
 from .generation import Message as PromptMessage
+from .i18n import N_
 from .messages import ImageRef, Message, answered, document_entry
 from .notices import from_data, stored
+
+# The title of a conversation not titled yet (its first question titles it); stored in English,
+# shown in the reader's language.
+DEFAULT_TITLE = N_("New chat")
 
 
 @dataclass
@@ -25,7 +30,7 @@ class Conversation:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     mode: str = "chat"
     owner: str = ""  # the signed-in user, or without login the browser link (see ui.state.owner)
-    title: str = "New chat"
+    title: str = DEFAULT_TITLE
     system_prompt: str = ""
     messages: list[Message] = field(default_factory=list)  # the branch shown, first to last
     others: list[Message] = field(default_factory=list)  # the messages of every other branch
@@ -62,7 +67,7 @@ class Conversation:
         message = Message("user", text, images=[ImageRef(path) for path in images or ()], documents=self.documents)
         self.documents = []
         self.messages.append(message)
-        if self.title == "New chat":
+        if self.title == DEFAULT_TITLE:
             self.title = auto_title(text)
         return message
 
@@ -110,7 +115,7 @@ class Conversation:
         self.messages.clear()
         self.others.clear()
         self.chosen.clear()
-        self.title = "New chat"
+        self.title = DEFAULT_TITLE
         self.waiting_for = ""
 
     def branch_documents(self) -> list[dict]:

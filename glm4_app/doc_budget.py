@@ -76,6 +76,12 @@ def build_messages(system_prompt: str, turns: list[dict], remember: bool = True)
     return messages
 
 
+def answer_reserve(window: int, max_new_tokens: int) -> int:
+    """The tokens a prompt leaves for the answer: its longest, up to a quarter of the window.
+    ``fit`` fits prompts into the rest; the meter turns red past it."""
+    return min(max_new_tokens, window // 4)
+
+
 def docs_in(turns: list[dict]) -> list[Doc]:
     return [doc for turn in turns for doc in turn.get("documents") or ()]
 

@@ -22,6 +22,8 @@ from .conversation import Conversation
 from .events import Stats
 from .messages import Artifact, Message
 from .notices import Notice, NoticeError
+from .tool_steps import citations_of
+from .tools.browser import link_citations
 
 FORMAT = "glm4-chat-conversation"
 VERSION = 2  # 1: a flat list of messages; 2: every message with its parent, and the leaf shown
@@ -63,14 +65,15 @@ def to_markdown(conversation: Conversation, link: Callable[[Artifact], str] | No
         lines += [f"*The branch shown; {len(conversation.others)} messages of other versions are in the JSON export.*", ""]
     if conversation.system_prompt.strip():
         lines += ["**System prompt:**", "", _quote(conversation.system_prompt), ""]
+    cited = citations_of(conversation.messages)  # quotes are numbered across the conversation
     for m in conversation.messages:
-        lines += _message_markdown(m) + _artifacts_markdown(m, link) + [""]
+        lines += _message_markdown(m, cited) + _artifacts_markdown(m, link) + [""]
     for doc in conversation.documents:
         lines.append(f"📄 Document, not sent yet: **{doc.get('name', '?')}**")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _message_markdown(m: Message) -> list[str]:
+def _message_markdown(m: Message, cited: dict) -> list[str]:
     if m.role == "user":
         docs = [f"📄 Document: **{doc.get('name', '?')}**" for doc in m.documents]
         return ["## 🧑 User", "", *docs, *([""] if docs else []), m.content]
@@ -81,7 +84,7 @@ def _message_markdown(m: Message) -> list[str]:
     out = ["## 🤖 Assistant", ""]
     if m.reasoning:
         out += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
-    out.append(m.content)
+    out.append(link_citations(m.content, cited))  # 【3†source】 as a numbered link, as on the page
     facts = [f"model {m.model}"] if m.model else []
     if m.stopped:
         facts.append("stopped")
@@ -165,7 +168,7 @@ def _check(conv: dict) -> None:
             raise ImportProblem(Notice("import.not_a_message", number=i))
         if any(not isinstance(m[key], str) for key in _TEXT_FIELDS if key in m) or any(
             not _notice_ok(m[key]) for key in _NOTICE_FIELDS if key in m
-        ):
+        ) or not _notices_ok(m.get("notices", [])):
             raise ImportProblem(Notice("import.field_not_text", number=i))
         if any(not isinstance(m[key], bool) for key in _FLAGS if key in m):
             raise ImportProblem(Notice("import.flag_not_bool", number=i))
@@ -207,6 +210,11 @@ def _notice_ok(value) -> bool:
     return isinstance(value, str) or isinstance(value, dict) and isinstance(value.get("kind"), str) and isinstance(
         value.get("values", {}), dict
     )
+
+
+def _notices_ok(value) -> bool:
+    """An observation's notices: a list of notices as data (``_notice_ok`` takes text too)."""
+    return isinstance(value, list) and all(isinstance(n, dict) and _notice_ok(n) for n in value)
 
 
 def _doc_ok(doc) -> bool:

@@ -8,8 +8,8 @@ see tree.py), and ``created_at`` orders the versions of a message (siblings) as 
 ``to_dict`` writes the JSON stored since the first version (only the fields that are set, plus
 ``id``), and ``from_dict`` reads every earlier form: messages saved without an id get one
 from their position, and keys this version does not know are kept as they were. An error or a
-note is stored as a notice's data (notices.py), so it reads in the reader's language; files
-from before notices hold English sentences, shown as they are.
+note (and an observation's notices) is stored as a notice's data (notices.py), so it reads in
+the reader's language; files from before notices hold English sentences, shown as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from .events import Stats
-from .notices import Notice, from_data, stored
+from .notices import Notice, from_data, stored, word
 from .tool_types import Citation
 
 Role = Literal["system", "user", "assistant", "observation"]
@@ -86,6 +86,7 @@ class Message:
     params: dict | None = None
     call_id: str = ""  # the API's id of a native tool call, on the call and its observation
     not_run: str = ""  # an observation of a call to a tool switched off ("switched_off") or unknown
+    notices: list[Notice] = field(default_factory=list)  # an observation's words for the user (shown_in)
     extra: dict[str, Any] = field(default_factory=dict)  # keys of a newer version, kept
 
     @property
@@ -100,6 +101,14 @@ class Message:
     @property
     def shown(self) -> str:
         return self.content if self.display is None else self.display
+
+    def shown_in(self, lang: str) -> str:
+        """``shown`` for a reader of ``lang``: the English of each notice (what the model read)
+        worded in that language. A step saved before notices shows its text as it was."""
+        shown = self.shown
+        for notice in self.notices:
+            shown = shown.replace(str(notice), word(notice, lang))
+        return shown
 
     def prompt(self, reasoning: bool = True) -> dict:
         """This message as a backend reads it (see generation.Message); ``reasoning``: with
@@ -138,6 +147,8 @@ class Message:
                 value = [document_entry(d, stored) for d in value]
             elif name in ("error", "note"):
                 value = stored(value)
+            elif name == "notices":
+                value = [stored(n) for n in value]
             out[name] = value
         return {**self.extra, **out}
 
@@ -159,6 +170,7 @@ class Message:
         values["stats"] = _stats(data.get("stats"))
         values["error"] = from_data(data.get("error") or "")
         values["note"] = from_data(data.get("note") or "")
+        values["notices"] = [n for n in map(from_data, data.get("notices") or ()) if isinstance(n, Notice)]
         values["id"] = data.get("id") or fallback_id or new_id()
         return cls(**values, extra={k: v for k, v in data.items() if k not in known})
 

@@ -43,6 +43,7 @@ def step_messages(
         observation.display = result.display
     observation.is_error = result.is_error
     observation.not_run = result.not_run  # the UI says the tool is off / unknown
+    observation.notices = list(result.notices)
     if result.images:
         media_dir.mkdir(parents=True, exist_ok=True)
         for image in result.images:

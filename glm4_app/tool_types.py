@@ -1,7 +1,8 @@
 """What a tool call and its result are: plain data shared by the formats, the agent loop,
 the tools and the UI (low level: imports nothing of the app, so ``events`` can use it).
 
-A tool failure is data for the model (``ToolResult(is_error=True)``), never an exception.
+A tool failure is data for the model (``ToolResult(is_error=True)``), never an exception; what
+it tells the user is a notice beside it (``notices``), so it reads in the user's language.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from .notices import Notice  # low level too: imports nothing of the app
 
 # Why a call was not run at all (the UI says so in words, the model gets an error observation).
 NotRun = Literal["", "switched_off", "unknown"]
@@ -64,7 +67,16 @@ class ToolResult:
     citations: tuple[Citation, ...] = ()
     not_run: NotRun = ""  # set when the call named a tool that is switched off or unknown
     outputs: tuple[Output, ...] = ()  # a code cell's outputs in order, with their MIME bundles
+    # What the user is told (a failure, a limit, a stop), worded in the reader's language where
+    # shown; ``str()`` of each, its English, is what the model reads in ``text``.
+    notices: tuple[Notice, ...] = ()
 
     @property
     def shown(self) -> str:
         return self.text if self.display is None else self.display
+
+    @classmethod
+    def failure(cls, notice: Notice, metadata: str = "") -> "ToolResult":
+        """An error observation that is one notice: the model reads its English, the user
+        its words in their language."""
+        return cls(str(notice), metadata=metadata, is_error=True, notices=(notice,))

@@ -67,13 +67,12 @@ OUTPUT_EVERY_S = 0.1  # a tool's output bits are logged in batches at most this 
 
 Outcome = Literal["done", "stopped", "failed"]
 StopReason = Literal["user", "orphaned"]
-STOPPED_NOTES = {  # what the model reads in an interrupted step's observation
-    "user": "[Stopped by the user: execution was interrupted.]",
-    "orphaned": "[Stopped: nobody was watching the answer.]",
-}
+# What an interrupted step's observation says (the model reads the English, the user the words
+# of their language).
+STOPPED_NOTES = {"user": Notice("tool.stopped"), "orphaned": Notice("tool.orphaned")}
 NOT_RUN = {  # a call the answer ended in the middle of writing
-    True: "[Stopped while the call was being written; it was not run.]",
-    False: "[The answer ended before the call was complete; it was not run.]",
+    True: Notice("tool.stopped_while_written"),
+    False: Notice("tool.call_incomplete"),
 }
 
 
@@ -421,13 +420,14 @@ class Turn:
         else:
             body = step.call.body if step.call is not None else step.body
             if partial:
-                why = ""
+                why = []
             elif step.call is None:
-                why = NOT_RUN[stopped]
+                why = [NOT_RUN[stopped]]
             else:
-                why = STOPPED_NOTES[self.stop_reason or "user"]
+                why = [STOPPED_NOTES[self.stop_reason or "user"]]
             call = Message("assistant", body, metadata=step.name, step=step.output_number)
-            observation = Message("observation", "\n".join(filter(None, [step.output.rstrip("\n"), why])))
+            text = "\n".join(filter(None, [step.output.rstrip("\n"), *map(str, why)]))
+            observation = Message("observation", text, notices=why)
         observation.stopped, observation.partial = stopped, partial
         return [call, observation]
 

@@ -118,6 +118,20 @@ def test_too_long_asks_what_gives_and_shortening_is_visible(open_page):
     assert used <= 1200 and not text.startswith(":red[")
 
 
+def test_the_meter_turns_red_where_sending_would_ask_what_gives(open_page):
+    """Inside the window but over what leaves room for the answer (the fit step's budget):
+    the meter is red and says why, and sending asks what gives, as the meter warned."""
+    backend = ScriptedBackend(["Short answer."], info=ModelInfo(name="small", context_window=1200))
+    at = open_page(backend)
+    upload(at, ("mid.txt", ("word " * 800).encode(), "text/plain"))
+    used, text = meter(at)
+    budget = 1200 - 300  # a quarter of the window is kept for the answer
+    assert budget < used <= 1200
+    assert text.startswith(":red[") and "over the 900 that leave room for the answer" in text
+    send(at, "Summarise")
+    assert backend.calls == [] and "What should give?" in at.warning[0].value
+
+
 def test_a_hostile_upload_is_refused_in_words_and_a_repaired_one_says_what_was_lost(open_page, monkeypatch):
     from hostile_files import nested_forms_pdf, repaired_pdf
 

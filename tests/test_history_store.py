@@ -19,6 +19,7 @@ from glm4_app.events import Stats
 from glm4_app.history import ImportProblem, from_json, to_json, to_markdown
 from glm4_app.messages import ImageRef, Message
 from glm4_app.store import SCHEMA_VERSION, ConversationStore
+from glm4_app.tool_types import Citation
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -108,6 +109,21 @@ def test_export_then_import_gives_an_equal_copy_for_the_importer(tmp_path):
     for part in ("> Be exact.", "## 🧑 User", "Plot sin(x)", "**Tool call `python`:**", "import numpy",
                  "**Tool result** (python_result):", "Here it is.", "model THUDM/glm-4-9b-chat-hf"):
         assert part in md
+
+
+def test_the_markdown_export_links_citations_as_the_page_does():
+    c = Conversation(mode="tools", title="Foxes")
+    c.add_user("Where do red foxes live?")
+    fox = Citation(3, "Red fox - Wikipedia", "https://en.wikipedia.org/wiki/Red_fox")
+    c.messages += [
+        Message("assistant", "search('red fox')", metadata="simple_browser"),
+        Message("observation", "【3†Red fox - Wikipedia】 ...", metadata="browser_result", citations=[fox]),
+    ]
+    c.add_answer("Across the northern hemisphere【3†source】, and in Australia【9†source】.")
+    md = to_markdown(c)
+    assert 'hemisphere[\\[3\\]](https://en.wikipedia.org/wiki/Red_fox "Red fox - Wikipedia")' in md
+    assert "Australia\\[9\\]" in md  # no page known for it: a plain number
+    assert "```\n【3†Red fox - Wikipedia】 ...\n```" in md  # what the tool returned stays as it was
 
 
 def test_an_import_never_points_at_files_of_this_server():

@@ -10,9 +10,10 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from glm4_app.conversation import Conversation
+from glm4_app.conversation import DEFAULT_TITLE, Conversation
 from glm4_app.events import Error
 from glm4_app.generation import ModelInfo
+from glm4_app.messages import Message
 from glm4_app.notices import Notice
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.store import ConversationStore
@@ -35,12 +36,14 @@ def local_server():
 def open_app(tmp_path, monkeypatch, local_server):
     monkeypatch.setenv("GLM4_DATA_DIR", str(tmp_path))
 
-    def open_(backend=None, lang: str | None = None) -> AppTest:
+    def open_(backend=None, lang: str | None = None, **query: str) -> AppTest:
         backend = backend or ScriptedBackend(["Hi!"], info=ModelInfo(name="scripted", context_window=4096))
         monkeypatch.setattr(state, "chat_backend", lambda settings: backend)
         at = AppTest.from_file(APP, default_timeout=30)
         if lang is not None:
             at.query_params["lang"] = lang
+        for name, value in query.items():
+            at.query_params[name] = value
         at.run()
         assert not at.exception, at.exception
         return at
@@ -155,6 +158,35 @@ def test_errors_from_the_engine_show_in_the_readers_language(open_app, tmp_path)
     again.query_params["c"], again.query_params["lang"] = old.id, "zh"
     again.run()
     assert again.error[0].value == "The model ran out of memory (saved by an older version)."
+
+
+@pytest.mark.timeout(120)
+def test_tool_failures_and_untitled_chats_read_in_chinese(open_app, tmp_path):
+    """A tool's failure is kept as a notice beside the English the model read, so the step box
+    shows it in the reader's language; a step saved before notices shows its text as it was.
+    An untitled conversation is listed under the reader's words for "New chat"."""
+    store = ConversationStore(tmp_path / "conversations.sqlite3")
+    failed = {"kind": "python.no_kernel", "values": {"error": "no kernel today"}}
+    conversation = Conversation(mode="chat", owner="alice", messages=[
+        Message("user", "Run it"),
+        Message("assistant", "print(1)", metadata="python"),
+        Message.from_dict({"role": "observation", "content": "Could not start the Python kernel: no kernel today",
+                           "is_error": True, "notices": [failed]}),
+        Message("assistant", "print(2)", metadata="python"),
+        Message("observation", "Could not start the Python kernel: saved long ago", is_error=True),
+        Message("assistant", "It failed."),
+    ])
+    store.save(conversation)
+    at = open_app(lang="zh", u="alice", c=conversation.id)
+    steps = at.get("status")
+    assert [s.label for s in steps] == ["🐍 运行了 Python（失败）"] * 2
+    assert [c.value for c in steps[0].code] == ["print(1)", "无法启动 Python 内核：no kernel today"]
+    assert [c.value for c in steps[1].code] == ["print(2)", "Could not start the Python kernel: saved long ago"]
+    assert conversation.title == DEFAULT_TITLE
+    assert "▸ 新对话" in [b.label for b in at.sidebar.button]
+    switch(at, "en")
+    assert [c.value for c in at.get("status")[0].code][-1] == "Could not start the Python kernel: no kernel today"
+    assert "▸ New chat" in [b.label for b in at.sidebar.button]
 
 
 @pytest.mark.timeout(120)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import struct
 import threading
@@ -14,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from glm4_app.notices import word
 from glm4_app.settings import Settings
 from glm4_app.tools.base import ToolCall
 from glm4_app.tools.image import GENERATED_TEXT, ImageTool, available
@@ -196,8 +198,21 @@ def test_failures_are_error_results_with_clear_words(api, scenario, words):
     result = generate(api.settings(scenario))
     assert result.is_error
     assert result.images == ()
-    for word in words:
-        assert word in result.text, result.text
+    for expected in words:
+        assert expected in result.text, result.text
+    # The model reads the English; a user reading Chinese gets the same failure in Chinese.
+    (notice,) = result.notices
+    assert str(notice) == result.text
+    chinese = word(notice, "zh")
+    assert re.search("[\u4e00-\u9fff]", chinese) and chinese != result.text
+    assert all(part in chinese for part in re.findall(r"HTTP \d+|GLM4_\w+", result.text))
+
+
+def test_an_api_refusal_reads_in_chinese_with_the_apis_own_words(api):
+    (notice,) = generate(api.settings("auth")).notices
+    assert word(notice, "zh") == (
+        "图像 API 拒绝了请求（HTTP 401）：Invalid API key (code 1000)。请检查 GLM4_IMAGE_API_KEY。"
+    )
 
 
 def test_download_size_cap(api):

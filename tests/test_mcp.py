@@ -21,6 +21,7 @@ import pytest
 from glm4_app.agent import run_agent
 from glm4_app.events import Done, TextDelta, ToolOutcome
 from glm4_app.generation import GenerationParams
+from glm4_app.notices import word
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.settings import Settings
 from glm4_app.tool_types import ToolCall
@@ -141,11 +142,13 @@ def test_a_slow_call_times_out_and_stop_cancels_one(servers):
         tools = servers.tools()
         slow = tools["web__slow"].run(ToolCall("web__slow", '{"seconds": 30}'), threading.Event())
         assert slow.is_error and "did not answer slow within 1 s" in slow.text
+        assert [word(n, "zh") for n in slow.notices] == ["MCP 服务器 web 在 1 秒内没有回应对 slow 的调用，已放弃。"]
         cancel = threading.Event()
         threading.Timer(0.5, cancel.set).start()
         started = time.monotonic()
         stopped = tools["web__slow"].run(ToolCall("web__slow", '{"seconds": 30}'), cancel)
         assert stopped.is_error and "stopped" in stopped.text and time.monotonic() - started < 5
+        assert [word(n, "zh") for n in stopped.notices] == ["对 slow 的调用已停止。"]
     finally:
         connection.call_timeout_s = 20
     assert servers.tools()["web__echo"].run(ToolCall("web__echo", '{"text": "still here"}'), threading.Event()).text == "still here"
@@ -157,6 +160,9 @@ def test_a_local_server_that_dies_mid_call_restarts_for_the_next_call(servers):
     before = tools["local__pid"].run(ToolCall("local__pid", "{}"), cancel).text
     crashed = tools["local__crash"].run(ToolCall("local__crash", "{}"), cancel)
     assert crashed.is_error and "stopped during the call to crash" in crashed.text and "crashing on purpose" in crashed.text
+    (notice,) = crashed.notices
+    assert str(notice) == crashed.text and "MCP 服务器 local 在调用 crash 时停止了" in word(notice, "zh")
+    assert "crashing on purpose" in word(notice, "zh")  # what the server said, as it said it
     (local,) = [s for s in servers.statuses() if s.name == "local"]
     assert local.state == "stopped" and "exited" in str(local.problem) and local.stderr == "crashing on purpose"
     after = servers.tools()["local__pid"].run(ToolCall("local__pid", "{}"), cancel)  # started again
@@ -189,6 +195,9 @@ def test_servers_that_cannot_be_used_say_why_and_the_others_still_work(tmp_path)
         assert call.text == "8"
         missing = session.connections[0].call("anything", {}, threading.Event())
         assert missing.is_error and "is not available" in missing.text
+        (notice,) = missing.notices
+        assert str(notice) == missing.text and word(notice, "zh").startswith("MCP 服务器 missing 不可用：")
+        assert "命令" in word(notice, "zh")  # the reason inside is worded in Chinese too
     finally:
         session.shutdown()
 

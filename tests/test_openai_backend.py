@@ -16,7 +16,8 @@ from glm4_app.backend.engine import Engine
 from glm4_app.backend.manager import ModelManager
 from glm4_app.backend.openai_backend import OpenAIBackend
 from glm4_app.backend.openai_connect import connect_openai_backend, connect_openai_vision_backend
-from glm4_app.events import Done, ReasoningDelta, Started, TextDelta, ToolOutcome
+from glm4_app.events import Done, Error, ReasoningDelta, Started, TextDelta, ToolOutcome
+from glm4_app.notices import Notice
 from glm4_app.settings import Settings
 from glm4_app.tool_steps import call_messages
 from glm4_app.tools.base import ToolResult
@@ -121,6 +122,11 @@ def test_an_image_message_goes_to_chat_completions_as_a_data_url(backend, server
     assert base64.b64decode(image["image_url"]["url"][len(prefix):]) == path.read_bytes()
     # No exact count for images without the server: the meter shows an estimate.
     assert backend.count_tokens(messages) >= 1600
+
+
+def test_an_image_gone_from_disk_is_a_notice_not_english(backend, server, tmp_path):
+    events = list(backend.stream([{"role": "user", "content": "What is this?", "images": [str(tmp_path / "red.png")]}], PARAMS))
+    assert events[-1] == Error(Notice("images.gone", name="red.png"), "backend") and server.requests == []
 
 
 def test_reasoning_is_split_as_the_in_process_backend_does(server, tiny_z1_path):

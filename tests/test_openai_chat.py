@@ -18,6 +18,7 @@ from glm4_app.backend.openai_chat import OpenAIChatBackend
 from glm4_app.backend.openai_connect import connect_openai_chat_backend
 from glm4_app.events import Done, Error, ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStart, ToolOutcome
 from glm4_app.generation import GenerationParams
+from glm4_app.notices import Notice, word
 from glm4_app.settings import Settings
 from glm4_app.tool_types import ToolResult
 from glm4_app.tools.functions import make_tool
@@ -250,3 +251,10 @@ def test_images_go_as_content_parts(backend, server, tmp_path):
     assert text(events) == "A blue square."
     image, words = server.requests[0].body["messages"][0]["content"]
     assert image["image_url"]["url"].startswith("data:image/png;base64,") and words == {"type": "text", "text": "What is it?"}
+
+
+def test_an_image_gone_from_disk_ends_the_answer_in_the_readers_language(backend, server, tmp_path):
+    events = list(backend.stream([{"role": "user", "content": "What is it?", "images": [str(tmp_path / "dot.png")]}], PARAMS))
+    (error,) = [e for e in events if isinstance(e, Error)]
+    assert error.message == Notice("images.gone", name="dot.png") and server.requests == []
+    assert "dot.png" in word(error.message, "zh") and "重新上传" in word(error.message, "zh")

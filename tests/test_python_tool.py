@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from glm4_app.notices import word
 from glm4_app.settings import Settings
 from glm4_app.tools.base import ToolCall
 from glm4_app.tools.kernel_process import GRACE_S
@@ -327,6 +328,8 @@ def test_the_cpu_limit_kills_and_the_kernel_comes_back(make_tool):
     assert tool.ready(60)
     result = run(tool, "while True:\n    pass")
     assert result.is_error and "CPU time limit of 6 s" in result.text
+    (died,) = result.notices  # what the user reads, in their language
+    assert str(died) in result.text and "6 秒的 CPU 时间上限" in word(died, "zh")
     assert run(tool, "print('back')").text.strip() == "back"
 
 
@@ -334,16 +337,18 @@ def test_the_cpu_limit_kills_and_the_kernel_comes_back(make_tool):
 
 
 @pytest.mark.parametrize(
-    "code",
-    ["import os\nos._exit(1)", "import ctypes\nctypes.string_at(0)"],
+    "code, chinese",
+    [("import os\nos._exit(1)", "退出码 1"), ("import ctypes\nctypes.string_at(0)", "段错误")],
     ids=["exit", "segfault"],
 )
-def test_a_dead_kernel_is_restarted_and_the_model_told(make_tool, code):
+def test_a_dead_kernel_is_restarted_and_the_model_told(make_tool, code, chinese):
     tool = make_tool()
     run(tool, "x = 1")
     result = run(tool, code)
     assert result.is_error
     assert "kernel died" in result.text and "lost" in result.text
+    (died,) = result.notices  # the model reads English; the user reads their language
+    assert str(died) in result.text and chinese in word(died, "zh") and "内核" in word(died, "zh")
     assert run(tool, "print('back')").text.strip() == "back"
     assert "NameError" in run(tool, "x").text
 
@@ -555,3 +560,23 @@ def test_run_never_raises(tmp_path, monkeypatch):
     monkeypatch.setattr(PythonTool, "_new_kernel", broken)
     result = run(PythonTool(FAST, tmp_path), "print(1)")
     assert result.is_error and "no kernel today" in result.text
+
+
+def test_failures_before_the_code_runs_are_told_in_the_readers_language(tmp_path, monkeypatch):
+    """The model reads English; the step box shows the same failure as a notice, worded in
+    whatever language its reader uses."""
+    def broken(self):
+        raise OSError("no kernel today")
+
+    monkeypatch.setattr(PythonTool, "_new_kernel", broken)
+    tool = PythonTool(FAST, tmp_path)
+    failed = run(tool, "print(1)")
+    (notice,) = failed.notices
+    assert failed.text == str(notice) == "Could not start the Python kernel: no kernel today"
+    assert word(notice, "zh") == "无法启动 Python 内核：no kernel today"
+    cancel = threading.Event()
+    cancel.set()
+    with tool._lock:  # a kernel still starting holds it: Stop wins before the code runs
+        stopped = run(tool, "print(1)", cancel)
+    assert stopped.is_error and stopped.text == "[Stopped by the user before the code ran.]"
+    assert [word(n, "zh") for n in stopped.notices] == ["[代码运行前已被用户停止。]"]

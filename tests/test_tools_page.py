@@ -128,8 +128,9 @@ def test_a_running_step_shows_its_output_live_and_stop_keeps_it(open_tools_page,
     assert "warming up" in [c.value for c in running.code][-1]
     at.button(key="stop").click().run()
 
-    (stopped,) = at.get("status")
-    assert stopped.label == "🐍 Ran Python (stopped)" and stopped.state == "complete"
+    assert at.get("status") == [], "a stopped step is not drawn as complete (✓) nor failed"
+    (stopped,) = [e for e in at.main.expander if e.label.startswith("🐍")]
+    assert stopped.label == "🐍 Ran Python (stopped)" and stopped.icon == ":material/stop_circle:"
     output = [c.value for c in stopped.code][-1]
     assert "warming up" in output and "interrupted" in output
     conversation = ConversationStore(tmp_path / "conversations.sqlite3").load(at.query_params["c"])

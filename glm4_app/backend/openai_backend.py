@@ -84,10 +84,10 @@ class OpenAIBackend:
         started = time.perf_counter()
         try:
             reply, room = self._reply(messages, params, tools)
-        except NoticeError as exc:  # images with tools, tools without a template
+        except NoticeError as exc:  # images with tools, tools without a template, an image gone
             yield Error(exc.notice, "backend")
             return
-        except (OSError, ValueError) as exc:  # an image gone from disk, a template's own error
+        except ValueError as exc:  # a template's own error
             yield Error(str(exc), "backend")
             return
         if room is not None and room <= 0:

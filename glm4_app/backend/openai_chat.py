@@ -21,7 +21,7 @@ import openai
 from ..events import Error, Event, ReasoningDelta, TextDelta, ToolCallChunk
 from ..formats import OpenAIToolsFormat
 from ..generation import GenerationParams, Message, ModelInfo
-from ..notices import Notice
+from ..notices import Notice, NoticeError
 from ..reasoning import split_reasoning
 from ..vision.answer import without_answer_tags
 from . import openai_stream
@@ -75,8 +75,8 @@ class OpenAIChatBackend:
         chat, extra = FORMAT.template_inputs(messages, tools)
         try:
             chat = with_images(chat)
-        except OSError as exc:  # an image gone from disk
-            yield Error(str(exc), "backend")
+        except NoticeError as exc:  # an image gone from disk
+            yield Error(exc.notice, "backend")
             return
         fields, extra_body = sampling(params)
         if self.info.thinking_switch:

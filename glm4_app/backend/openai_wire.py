@@ -11,6 +11,7 @@ from pathlib import Path
 import openai
 
 from ..generation import GenerationParams, Message
+from ..notices import Notice, NoticeError
 from ..settings import Settings
 
 # A guess for the meter only: GLM-4V-9B expands an image to 1,600 patch embeddings.
@@ -82,8 +83,8 @@ def with_images(messages: list[dict]) -> list[dict]:
 def image_part(path: Path) -> dict:
     try:
         data = path.read_bytes()
-    except OSError as exc:
-        raise OSError(f"The image {path.name} can no longer be read ({exc.strerror}); upload it again.") from None
+    except OSError:
+        raise NoticeError(Notice("images.gone", name=path.name)) from None
     mime = mimetypes.guess_type(path.name)[0] or "image/png"
     url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return {"type": "image_url", "image_url": {"url": url}}

@@ -40,6 +40,7 @@ UI = {
     "{window:,} tokens context": "上下文 {window:,} token",
     "reasons before answering": "先推理再回答",
     "➕ New chat": "➕ 新对话",
+    "New chat": "新对话",
     "⚙️ Generation": "⚙️ 生成参数",
     "System prompt": "系统提示词",
     "You are a helpful assistant.": "你是一个乐于助人的助手。",
@@ -74,6 +75,7 @@ UI = {
     "⏳ 模型忙碌中：正在等待另外 {count} 个回答完成",
     "📖 Reading {done:,} / {total:,} tokens": "📖 正在读取 {done:,} / {total:,} token",
     "Context: about {used:,} / {window:,} tokens (estimate)": "上下文：约 {used:,} / {window:,} token（估算）",
+    "{meter}: over the {budget:,} that leave room for the answer": "{meter}：超过 {budget:,}，回答将没有足够的空间",
     # MCP servers (sidebar)
     "⚪ not started": "⚪ 未启动",
     "⏳ starting…": "⏳ 启动中…",

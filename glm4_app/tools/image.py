@@ -7,8 +7,9 @@ read ``data[0].url`` (downloaded here, since Zhipu's links expire) or ``data[0].
 The image goes to the UI; the model gets the reference demo's words for "the image was
 generated and shown", plus the URL when there is one.
 
-Every failure is an ``is_error`` result with plain words; ``run`` never raises. The request
-runs on a worker thread so Stop returns at once even while the API is still thinking.
+Every failure is an ``is_error`` result with plain words (English for the model, a notice for
+the user); ``run`` never raises. The request runs on a worker thread so Stop returns at once
+even while the API is still thinking.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import openai
 
-from ..notices import Notice
+from ..notices import Notice, NoticeError
 from ..settings import Settings
 from .base import Image, ToolCall, ToolResult
 from .. import runner
@@ -56,8 +57,8 @@ def available(settings: Settings) -> Notice | None:
     return None
 
 
-class _Failure(Exception):
-    """A failure with words meant for the model and the user."""
+class _Failure(NoticeError):
+    """A failure: its notice's English goes to the model, its notice to the user."""
 
 
 class ImageTool:
@@ -82,15 +83,15 @@ class ImageTool:
             return self._run(call, cancel)
         except Exception as exc:  # a bug here must still not end the turn
             log.exception("image tool failed unexpectedly")
-            return _error(f"Image generation failed: {type(exc).__name__}: {exc}")
+            return _error(Notice("image.failed", error=f"{type(exc).__name__}: {exc}"))
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         reason = available(self.settings)
         if reason:
-            return _error(f"Text-to-image is not available: {reason}.")
+            return _error(Notice("image.unavailable", reason=reason))
         prompt = call.body.strip()
         if not prompt:
-            return _error("The image description is empty; send cogview an English description.")
+            return _error(Notice("image.empty_prompt"))
         # The worker's own HTTP timeouts normally fire first; this outer limit also catches a
         # server that trickles bytes slowly enough to dodge httpx's per-read timeout.
         outcome = runner.run(
@@ -100,11 +101,11 @@ class ImageTool:
             name="cogview",
         )
         if outcome.cancelled:
-            return _error("Image generation was stopped.")
+            return _error(Notice("image.stopped"))
         if outcome.timed_out:
-            return _error(f"The image API did not finish within {self.timeout_s * 2 + 5:g} s.")
+            return _error(Notice("image.did_not_finish", seconds=f"{self.timeout_s * 2 + 5:g}"))
         if isinstance(outcome.error, _Failure):
-            return _error(str(outcome.error))
+            return _error(outcome.error.notice)
         if outcome.error is not None:
             raise outcome.error  # turned into an error result by run()
         return outcome.value
@@ -122,17 +123,17 @@ class ImageTool:
                     extra_headers=None if self.settings.image_api_key else {"Authorization": openai.Omit()},
                 ).http_response
             except openai.APITimeoutError:
-                raise _Failure(f"The image API did not answer within {self.timeout_s:g} s.")
+                raise _Failure(Notice("image.no_answer", seconds=f"{self.timeout_s:g}"))
             except openai.APIStatusError as exc:
                 raise _Failure(_http_failure(exc.response))
             except openai.APIConnectionError as exc:
-                raise _Failure(f"Could not reach the image API at {endpoint}: {_why(exc)}.")
+                raise _Failure(Notice("image.unreachable", endpoint=endpoint, reason=_why(exc)))
             try:
                 payload = response.json()
             except ValueError:
+                content_type = response.headers.get("content-type") or Notice("image.no_content_type")
                 raise _Failure(
-                    f"The image API's answer is not JSON (HTTP {response.status_code}, "
-                    f"{response.headers.get('content-type', 'no content type')})."
+                    Notice("image.not_json", status=response.status_code, content_type=content_type)
                 ) from None
             item = _first_image(payload)
             url = item.get("url") if isinstance(item.get("url"), str) else None
@@ -140,25 +141,23 @@ class ImageTool:
                 data = _decode_b64(item["b64_json"])
             elif url:
                 if cancel.is_set():
-                    raise _Failure("Image generation was stopped.")
+                    raise _Failure(Notice("image.stopped"))
                 # No Authorization header here: the image usually lives on another host (a CDN).
                 data = self._download(client, url, cancel)
             else:
-                raise _Failure("The image API's answer has neither a url nor b64_json image.")
+                raise _Failure(Notice("image.no_url_or_b64"))
         mime = _sniff(data)
         if mime is None:
-            raise _Failure(
-                f"The image API returned data that is not an image ({len(data)} bytes "
-                f"starting {data[:16]!r})."
-            )
+            raise _Failure(Notice("image.not_an_image", size=len(data), start=repr(data[:16])))
         caption = item.get("revised_prompt") if isinstance(item.get("revised_prompt"), str) else ""
         text = GENERATED_TEXT + (f"\nImage URL: {url}" if url else "")
-        display = f"Image generated by {self.settings.image_model}." + (f"\n{url}" if url else "")
+        generated = Notice("image.generated", model=self.settings.image_model)
         return ToolResult(
             text,
             metadata="cogview_result",
-            display=display,
+            display=str(generated) + (f"\n{url}" if url else ""),
             images=(Image(data, mime, caption or prompt),),
+            notices=(generated,),
         )
 
     def _api(self) -> openai.OpenAI:
@@ -172,41 +171,37 @@ class ImageTool:
 
     def _download(self, client: httpx.Client, url: str, cancel: threading.Event) -> bytes:
         if urlsplit(url).scheme not in ("http", "https"):
-            raise _Failure(f"The image API returned a URL that is not http(s): {url[:200]}")
+            raise _Failure(Notice("image.url_not_http", url=url[:200]))
         try:
             with client.stream("GET", url, follow_redirects=True) as response:
                 if response.status_code >= 400:
-                    raise _Failure(
-                        f"The generated image could not be downloaded (HTTP "
-                        f"{response.status_code} from {url[:200]})."
-                    )
+                    status = response.status_code
+                    raise _Failure(Notice("image.download_status", status=status, url=url[:200]))
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self.max_image_bytes:
                     raise _Failure(self._too_big())
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     if cancel.is_set():
-                        raise _Failure("Image generation was stopped.")
+                        raise _Failure(Notice("image.stopped"))
                     size += len(chunk)
                     if size > self.max_image_bytes:
                         raise _Failure(self._too_big())
                     chunks.append(chunk)
         except httpx.TimeoutException:
-            raise _Failure(f"Downloading the generated image took over {self.timeout_s:g} s.")
+            raise _Failure(Notice("image.download_timeout", seconds=f"{self.timeout_s:g}"))
         except httpx.HTTPError as exc:
-            raise _Failure(f"The generated image could not be downloaded: {_why(exc)}.")
+            raise _Failure(Notice("image.download_failed", reason=_why(exc)))
         return b"".join(chunks)
 
-    def _too_big(self) -> str:
-        return f"The generated image is larger than {self.max_image_bytes:,} bytes; not downloaded."
+    def _too_big(self) -> Notice:
+        return Notice("image.too_big", limit=self.max_image_bytes)
 
 
 def _first_image(payload: Any) -> dict[str, Any]:
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
-        raise _Failure(
-            "The image API's answer holds no image (expected data[0].url or data[0].b64_json)."
-        )
+        raise _Failure(Notice("image.no_image"))
     return data[0]
 
 
@@ -216,7 +211,7 @@ def _decode_b64(text: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise _Failure("The image API's b64_json is not valid base64.") from None
+        raise _Failure(Notice("image.bad_base64")) from None
 
 
 def _sniff(data: bytes) -> str | None:
@@ -228,20 +223,17 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _http_failure(response) -> str:  # the openai client's response (httpx-like)
+def _http_failure(response) -> Notice:  # the openai client's response (httpx-like)
     status = response.status_code
     message = _api_message(response)
     if status in (401, 403):
-        return (
-            f"The image API refused the request (HTTP {status}): {message}. "
-            "Check GLM4_IMAGE_API_KEY."
-        )
+        return Notice("image.refused", status=status, message=message)
     if status == 429:
-        return f"The image API is rate limiting requests (HTTP 429): {message}. Try again later."
+        return Notice("image.rate_limited", message=message)
     if status >= 500:
-        return f"The image service failed (HTTP {status}): {message}. Try again later."
+        return Notice("image.service_failed", status=status, message=message)
     # Other 4xx: often a content-policy refusal the model can address by rewording.
-    return f"The image API rejected the request (HTTP {status}): {message}"
+    return Notice("image.rejected", status=status, message=message)
 
 
 def _api_message(response) -> str:
@@ -268,5 +260,5 @@ def _why(exc: Exception) -> str:
     return str(cause) or type(cause).__name__
 
 
-def _error(text: str) -> ToolResult:
-    return ToolResult(text, metadata="cogview_result", is_error=True)
+def _error(notice: Notice) -> ToolResult:
+    return ToolResult.failure(notice, metadata="cogview_result")

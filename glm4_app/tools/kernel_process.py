@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 
 from jupyter_client import KernelManager
 
+from ..notices import Notice
 from ..settings import Settings
 from .confinement import Confinement
 from .sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, spawn
@@ -237,22 +238,22 @@ class Kernel:
             except OSError:
                 pass  # exited meanwhile
 
-    def death_reason(self) -> str:
+    def death_reason(self) -> Notice:
+        """Why the kernel died, for the model (English) and the user (their language)."""
         if self.confinement.over_memory():
-            limit = self.settings.python_memory_mb
-            return f"killed: the session's memory limit of {limit} MB was reached"
+            return Notice("kernel.memory_limit", mb=self.settings.python_memory_mb)
         code = getattr(getattr(self.km.provisioner, "process", None), "returncode", None)
         if self.sandboxed and code is not None and code > 128:
             code = 128 - code  # bwrap exits with 128 + the signal that ended the kernel
         if code is None or code >= 0:
-            return f"exit code {code}" if code else "it exited"
+            return Notice("kernel.exit_code", code=code) if code else Notice("kernel.exited")
         reasons = {
-            signal.SIGKILL: "killed, possibly for using too much memory",
-            signal.SIGXCPU: f"CPU time limit of {self.settings.python_cpu_s} s reached",
-            signal.SIGXFSZ: f"file size limit of {self.settings.python_file_mb} MB reached",
-            signal.SIGSEGV: "segmentation fault",
+            signal.SIGKILL: Notice("kernel.killed"),
+            signal.SIGXCPU: Notice("kernel.cpu_limit", seconds=self.settings.python_cpu_s),
+            signal.SIGXFSZ: Notice("kernel.file_limit", mb=self.settings.python_file_mb),
+            signal.SIGSEGV: Notice("kernel.segfault"),
         }
-        return reasons.get(-code, f"signal {signal.Signals(-code).name}")
+        return reasons.get(-code) or Notice("kernel.signal", name=signal.Signals(-code).name)
 
     def stop(self) -> None:
         try:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..notices import Notice
 from ..settings import Settings
 from . import cell_log, live
 from .base import Output, ToolCall, ToolResult
@@ -43,7 +44,6 @@ MNT_DATA = "/mnt/data"
 _MNT_DATA = re.compile(r"(?<![\w.])/mnt/data(?![\w.-])")
 MAX_FILES = 50
 POLL_S = 0.1  # cancel is honoured within this
-_LOST = "all variables and imports are lost"
 
 
 class PythonTool:
@@ -72,7 +72,7 @@ class PythonTool:
         self._start_done = threading.Event()
         self._start_done.set()
         self._stop_cell = threading.Event()  # shutdown() asks a running cell to stop
-        self._lost_note = ""  # why earlier state is gone, told with the next result
+        self._lost_note: Notice | None = None  # why earlier state is gone, told with the next result
         self._last_used = time.monotonic()
         _LIVE.add(self)
 
@@ -118,7 +118,7 @@ class PythonTool:
             return False  # a cell is running: not idle
         try:
             minutes = round(self.idle_for(now) / 60)
-            self._stop_kernel(f"The Python kernel was shut down after {minutes} min unused")
+            self._stop_kernel(Notice("python.reaped", minutes=minutes))
             return True
         finally:
             self._lock.release()
@@ -128,7 +128,7 @@ class PythonTool:
         self._stop_cell.set()
         try:
             with self._lock:
-                self._stop_kernel("The Python kernel was shut down")
+                self._stop_kernel(Notice("python.shut_down"))
         finally:
             self._stop_cell.clear()
 
@@ -145,35 +145,35 @@ class PythonTool:
             return self._run(call.body, cancel, on_output)
         except Exception as exc:  # a tool failure is an observation, never an exception
             log.exception("python tool failed")
-            return ToolResult(f"The Python tool failed: {type(exc).__name__}: {exc}", is_error=True)
+            return ToolResult.failure(Notice("python.failed", error=f"{type(exc).__name__}: {exc}"))
         finally:
             self._last_used = time.monotonic()
 
     def _run(self, code: str, cancel: threading.Event, on_output) -> ToolResult:
         while not self._lock.acquire(timeout=POLL_S):  # the warm-up may still hold it
             if cancel.is_set():
-                return ToolResult("[Stopped by the user before the code ran.]", is_error=True)
+                return ToolResult.failure(Notice("python.stopped_before_run"))
         try:
             notes = []
             kernel = self._kernel
             if kernel is not None and not kernel.alive():
-                self._stop_kernel(f"The Python kernel had died ({kernel.death_reason()})")
-            if self._lost_note:
-                notes.append(f"[{self._lost_note}; a new one was started and {_LOST}.]")
-                self._lost_note = ""
+                self._stop_kernel(Notice("python.had_died", reason=kernel.death_reason()))
+            if self._lost_note is not None:
+                notes.append(Notice("python.state_lost", why=self._lost_note))
+                self._lost_note = None
             if self._kernel is None:
                 try:
                     self._kernel = self._new_kernel()
                 except Exception as exc:
-                    return ToolResult(f"Could not start the Python kernel: {exc}", is_error=True)
+                    return ToolResult.failure(Notice("python.no_kernel", error=exc))
             if cancel.is_set():
-                return ToolResult("[Stopped by the user before the code ran.]", is_error=True)
+                return ToolResult.failure(Notice("python.stopped_before_run"))
             return self._execute(self._kernel, code, cancel, notes, on_output)
         finally:
             self._lock.release()
 
     def _execute(
-        self, kernel: Kernel, code: str, cancel, notes: list[str], on_output
+        self, kernel: Kernel, code: str, cancel, notes: list[Notice], on_output
     ) -> ToolResult:
         before = _snapshot(self.workdir)
 
@@ -197,15 +197,16 @@ class PythonTool:
         )
         ending = self._ending(kernel, outcome, restart)
         if restart:
-            self._stop_kernel("")
+            self._stop_kernel(None)
             self.start()  # the replacement warms up while the model reads this result
         files = _changed_files(before, _snapshot(self.workdir))
         chars = min(self.settings.python_output_chars, DISPLAY_CHARS)
         model = self.to_model_paths(out.excerpt(chars))
         why = f"over {DISPLAY_CHARS:,} characters"
         display = self.to_model_paths(out.excerpt(DISPLAY_CHARS, why))
-        text = "\n".join(filter(None, [*notes, model, ending]))
-        shown = "\n".join(filter(None, [*notes, display, ending]))
+        end = [ending] if ending else []  # how the cell ended, after its output; why state was lost, before
+        text = "\n".join(filter(None, [*map(str, notes), model, *map(str, end)]))
+        shown = "\n".join(filter(None, [*map(str, notes), display, *map(str, end)]))
         return ToolResult(
             text=text,
             is_error=out.error or outcome is not CellOutcome.OK,
@@ -213,37 +214,27 @@ class PythonTool:
             images=tuple(out.images),
             files=files,
             outputs=out.outputs(),
+            notices=(*notes, *end),
         )
 
-    def _ending(self, kernel: Kernel, outcome: CellOutcome, restart: bool) -> str:
-        """What the model is told about how the cell ended, when it did not end normally."""
+    def _ending(self, kernel: Kernel, outcome: CellOutcome, restart: bool) -> Notice | None:
+        """What the model (in English) and the user are told about how the cell ended, when it
+        did not end normally."""
         s = self.settings
         if outcome is CellOutcome.OK:
-            return ""
+            return None
         if outcome is CellOutcome.DIED:
-            return f"[The Python kernel died ({kernel.death_reason()}) and was restarted; {_LOST}.]"
+            return Notice("python.kernel_died", reason=kernel.death_reason())
         what = {
-            CellOutcome.TIMEOUT: (
-                f"[Timed out after {s.python_timeout_s} s: execution was interrupted."
-            ),
-            CellOutcome.CANCELLED: "[Stopped by the user: execution was interrupted.",
-            CellOutcome.PROCESSES: (
-                f"[The code tried to run more than {s.python_max_processes} processes and "
-                "threads at once (the limit): the extra ones were refused and the processes it "
-                "started were killed."
-            ),
-            CellOutcome.MEMORY: (
-                f"[The code's processes together needed more than {s.python_memory_mb} MB of "
-                "memory (the limit): it was stopped and the processes it started were killed."
-            ),
-            CellOutcome.DISK: (
-                f"[The session's files grew past the disk quota of {s.python_disk_mb} MB "
-                "(/mnt/data and /tmp together): the code was stopped. Delete files to make room."
-            ),
+            CellOutcome.TIMEOUT: Notice("python.timed_out", seconds=s.python_timeout_s),
+            CellOutcome.CANCELLED: Notice("python.stopped"),
+            CellOutcome.PROCESSES: Notice("python.too_many_processes", limit=s.python_max_processes),
+            CellOutcome.MEMORY: Notice("python.too_much_memory", mb=s.python_memory_mb),
+            CellOutcome.DISK: Notice("python.disk_full", mb=s.python_disk_mb),
         }[outcome]
         if restart:
-            return f"{what} It did not stop within {GRACE_S:.0f} s: kernel restarted, {_LOST}.]"
-        return f"{what} Variables defined so far are kept.]"
+            return Notice("python.restarted", what=what, seconds=f"{GRACE_S:.0f}")
+        return Notice("python.interrupted", what=what)
 
     def to_kernel_paths(self, code: str) -> str:
         if self.sandboxed:
@@ -291,13 +282,13 @@ class PythonTool:
         needed = (sys.executable, sys.prefix, sys.base_prefix, STARTUP)
         return self.sandboxed or all(reachable_by_anyone(Path(p)) for p in needed)
 
-    def _stop_kernel(self, note: str) -> None:
+    def _stop_kernel(self, note: Notice | None) -> None:
         with self._state:
             self._epoch += 1
         kernel, self._kernel = self._kernel, None
         if kernel is None:
             return
-        if note and kernel.executed:
+        if note is not None and kernel.executed:
             self._lost_note = note
         kernel.stop()
 

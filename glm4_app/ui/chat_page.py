@@ -82,7 +82,8 @@ def page(name: str = "chat") -> None:
         turn, problem = start_answer(mode, conversation, store, backend, params, settings, toolbox, carry_on)
 
     with meter.container():
-        sidebar.token_meter(backend, mode.meter(conversation, backend, params, _declarations(toolbox, conversation)))
+        used = mode.meter(conversation, backend, params, _declarations(toolbox, conversation))
+        sidebar.token_meter(backend, used, params)
     controls = turn is None and problem is None
     history(conversation, store, turn, controls, controls and continuable(mode, conversation, backend))
     quota.show_refusal()

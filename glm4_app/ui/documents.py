@@ -11,7 +11,7 @@ import streamlit as st
 
 from .. import doc_worker, metrics
 from ..conversation import Conversation
-from ..doc_budget import Doc, DoesNotFit, Fit, build_messages, documents_block, fit
+from ..doc_budget import Doc, DoesNotFit, Fit, answer_reserve, build_messages, documents_block, fit
 from ..documents import DocumentError, DocumentLimits, check_total
 from ..documents.pdf import ScannedPdf
 from ..generation import ChatBackend, GenerationParams
@@ -196,7 +196,7 @@ def prompt(conversation: Conversation, backend: ChatBackend, params: GenerationP
 
 def _fit(conversation: Conversation, turns: list[dict], backend: ChatBackend, params: GenerationParams) -> Fit:
     window = backend.info.context_window
-    reserve = min(params.max_new_tokens, window // 4)
+    reserve = answer_reserve(window, params.max_new_tokens)
     return fit(
         conversation.system_prompt, turns, window, reserve, COUNTS.counter(backend), conversation.fit_strategy
     )

@@ -21,7 +21,7 @@ from ..settings import Settings
 from ..store import ConversationStore
 from ..turns import TURNS
 from . import artifacts, share, state
-from .i18n import t, tm
+from .i18n import shown_title, t, tm
 from .session import session
 
 PAGE_OF_MODE = {"chat": "app.py", "tools": "pages/tools.py", "documents": "pages/documents.py"}
@@ -78,7 +78,7 @@ def _item(store: ConversationStore, current: Conversation, settings: Settings, c
     if TURNS.live(conversation_id) is not None:
         marker += "⏳ "  # an answer is being written there
     name, menu = st.columns([7, 1], gap=None, vertical_alignment="center")
-    if name.button(marker + title, key=f"open_{conversation_id}", use_container_width=True):
+    if name.button(marker + shown_title(title), key=f"open_{conversation_id}", use_container_width=True):
         state.open_conversation(store, conversation_id)
         st.rerun()
     with menu:
@@ -143,7 +143,7 @@ def _delete(store: ConversationStore, conversation: Conversation, current: Conve
         store.delete(conversation.id, conversation.owner)
         if conversation.id == current.id:
             state.new_conversation(current.mode)
-        st.toast(t("Deleted “{title}”.", title=conversation.title))
+        st.toast(t("Deleted “{title}”.", title=shown_title(conversation.title)))
         st.rerun()
     no.button(t("Cancel"), key=f"delete_no{key}", on_click=session.forget, args=("confirm_delete",))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..conversation import DEFAULT_TITLE
 from ..i18n import DEFAULT, LANGUAGES, resolve, translate
 from ..notices import word
 from ..settings import Settings, SettingsError
@@ -39,6 +40,11 @@ def tm(message) -> str:
     """What a non-UI module said (a notice, an error carrying one) in this session's language;
     plain text (an exception's own, an older conversation's English) as it is."""
     return word(message, language())
+
+
+def shown_title(title: str) -> str:
+    """A conversation's title as shown: an untitled one's in this session's language."""
+    return t(DEFAULT_TITLE) if title == DEFAULT_TITLE else title
 
 
 # Words Streamlit writes itself inside its file uploader, which it offers no way to set: the

@@ -20,7 +20,7 @@ from ..settings import Settings
 from ..tool_steps import citations_of
 from ..store import ConversationStore
 from . import artifacts, grounding, login, state
-from .i18n import t
+from .i18n import shown_title, t
 from .session import session
 
 PAGES = {"chat": "app.py", "tools": "pages/tools.py", "documents": "pages/documents.py", "vision": "pages/vision.py"}
@@ -53,7 +53,7 @@ def page(store: ConversationStore, settings: Settings, draw) -> None:
         st.page_link(PAGES["chat"], label=t("Go to my chats"), icon="💬")
         return
     snap = found.snapshot
-    st.subheader(snap.title)
+    st.subheader(shown_title(snap.title))
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.created_at))
     st.caption(t("🔗 A read-only copy of a conversation, shared {when}. Later changes to it do not show here.", when=when))
     image = None  # the last image sent: the one an answer's boxes are drawn on

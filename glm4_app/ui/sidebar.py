@@ -6,6 +6,7 @@ import streamlit as st
 
 from ..builtin_tools import BUILTINS, FUNCTION_ICON
 from ..conversation import Conversation
+from ..doc_budget import answer_reserve
 from ..generation import ChatBackend, GenerationParams
 from ..i18n import N_
 from ..settings import Settings
@@ -65,15 +66,19 @@ def generation_params(settings: Settings, conversation: Conversation) -> Generat
 OVER = ":red[{}]"  # the meter's text when the prompt does not fit
 
 
-def token_meter(backend: ChatBackend, used: int) -> None:
+def token_meter(backend: ChatBackend, used: int, params: GenerationParams) -> None:
     """How much of the context window the next prompt takes (``used`` tokens, counted once
-    per distinct prompt: see token_counts.py); red when it does not fit."""
+    per distinct prompt: see token_counts.py); red, saying why, past what leaves the answer
+    its room: where the Long document page asks what gives."""
     window = backend.info.context_window
+    budget = window - answer_reserve(window, params.max_new_tokens)
     if getattr(backend.info, "exact_counts", True):
         text = t("Context: {used:,} / {window:,} tokens", used=used, window=window)
     else:  # no local tokenizer (a chat-completions API): the answer's stats hold the real count
         text = t("Context: about {used:,} / {window:,} tokens (estimate)", used=used, window=window)
-    st.progress(min(used / window, 1.0), text=OVER.format(text) if used > window else text)
+    if used > budget:
+        text = OVER.format(t("{meter}: over the {budget:,} that leave room for the answer", meter=text, budget=budget))
+    st.progress(min(used / window, 1.0), text=text)
 
 
 def tool_label(name: str) -> str:

@@ -34,13 +34,14 @@ from ..tool_steps import citations_of
 from ..tools.browser import link_citations
 from ..turns import Committed, Ended, Turn
 from . import render, rich_output
-from .i18n import t
+from .i18n import language, t
 from .session import session
 
 DRAW_EVERY_S = 0.05  # redrawing on every token floods the websocket on fast GPUs
 FOLLOW_WAIT_S = 0.25  # the longest a page waits for news before it checks for a click
 LIVE_OUTPUT_LINES = 40  # the tail of a running step's output shown while it runs
 MAX_DOWNLOAD_BYTES = 200 * 2**20  # a download button holds the file in the server's memory
+STOPPED_ICON = ":material/stop_circle:"  # a stopped step: neither done (✓) nor failed
 _ICONS = {name: tool.icon for name, tool in BUILTINS.items()}
 _LANGUAGES = {name: tool.language for name, tool in BUILTINS.items()}  # functions: "json"
 
@@ -70,9 +71,7 @@ def assistant_turn(messages: list[Message], citations: dict | None = None) -> No
 def tool_step(call: Message, observation: Message | None) -> None:
     """A folded box with the call and its text output; the images and files the step made
     show below it, without opening the box."""
-    failed = observation is None or observation.partial or (observation.is_error and not observation.stopped)
-    label = step_label(call.metadata, call.content, observation)
-    with st.status(label, state="error" if failed else "complete", expanded=False):
+    with _step_box(step_label(call.metadata, call.content, observation), observation):
         if observation is not None:
             not_run_notice(observation)
         tool_call_body(call.metadata, call.content)
@@ -80,6 +79,15 @@ def tool_step(call: Message, observation: Message | None) -> None:
             observation_text(observation)
     if observation is not None:
         step_media(observation)
+
+
+def _step_box(label: str, observation: Message | None):
+    """A finished step's box: ✓ when it ran, ✗ when it failed or was cut off, ⏹ when the
+    user stopped it (as a stopped answer says ⏹ stopped)."""
+    if observation is not None and observation.stopped and not observation.partial:
+        return st.expander(label, icon=STOPPED_ICON)
+    failed = observation is None or observation.partial or observation.is_error
+    return st.status(label, state="error" if failed else "complete", expanded=False)
 
 
 def step_label(name: str, body: str, observation: Message | None) -> str:
@@ -122,7 +130,7 @@ def tool_call_body(name: str, body: str) -> None:
 
 
 def observation_text(observation: Message) -> None:
-    shown = observation.shown
+    shown = observation.shown_in(language())  # a failure's words in the reader's language
     if shown and observation.metadata.startswith(("browser_result", "quote_result")):
         sources(observation)
         with st.container(height=300):

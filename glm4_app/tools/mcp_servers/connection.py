@@ -148,19 +148,18 @@ class Connection:
             self.wait(self.start_timeout_s + 5)
         client = self._client
         if self.state != "ready" or client is None:
-            return ToolResult(f"The MCP server {self.config.name!r} is not available: {self.why()}", is_error=True)
+            unavailable = Notice("mcp.not_available", name=self.config.name, reason=self.why())
+            return ToolResult.failure(unavailable)
         future = LOOP.submit(client.call_tool(name, arguments, read_timeout_seconds=self.call_timeout_s))
         outcome = runner.wait(future, timeout_s=self.call_timeout_s + 5, cancel=cancel)
         if outcome.cancelled or outcome.timed_out:
             future.cancel()  # the SDK tells the server the request is cancelled
         if outcome.cancelled:
-            return ToolResult(f"The call to {name} was stopped.", is_error=True)
+            return ToolResult.failure(Notice("mcp.call_stopped", tool=name))
         if outcome.timed_out or _code(outcome.error) == types.REQUEST_TIMEOUT:
-            return ToolResult(
-                f"The MCP server {self.config.name!r} did not answer {name} within "
-                f"{self.call_timeout_s:g} s; the call was abandoned.",
-                is_error=True,
-            )
+            seconds = f"{self.call_timeout_s:g}"
+            timed_out = Notice("mcp.call_timed_out", name=self.config.name, tool=name, seconds=seconds)
+            return ToolResult.failure(timed_out)
         if outcome.error is not None:
             return self._call_failed(name, outcome.error)
         return to_result(outcome.value)
@@ -264,15 +263,18 @@ class Connection:
             self._failed_at = time.monotonic()
             log.warning("MCP server %s: %s", self.config.name, self.why())
 
-    def why(self) -> str:
-        """``problem`` with what the server said, for the model and the log (English)."""
-        return f"{self.problem} It wrote: {self.stderr}" if self.stderr else self.problem
+    def why(self) -> Notice | str:
+        """``problem`` with what the server said (``str()`` for the model and the log)."""
+        if not self.stderr:
+            return self.problem
+        return Notice("mcp.it_wrote", problem=self.problem, stderr=self.stderr)
 
     def _call_failed(self, name: str, error: BaseException) -> ToolResult:
+        server = self.config.name
         if _code(error) == types.CONNECTION_CLOSED or self.state != "ready":
-            why = self.why() or "Its connection closed; it starts again on the next call."
-            return ToolResult(f"The MCP server {self.config.name!r} stopped during the call to {name}. {why}", is_error=True)
-        return ToolResult(f"The MCP server {self.config.name!r} failed to run {name}: {_describe(error)}", is_error=True)
+            why = self.why() or Notice("mcp.connection_closed")
+            return ToolResult.failure(Notice("mcp.stopped_during_call", name=server, tool=name, reason=why))
+        return ToolResult.failure(Notice("mcp.call_failed", name=server, tool=name, reason=_describe(error)))
 
 
 async def _list_tools(client: Client) -> list:
