@@ -13,7 +13,6 @@ for the outside world.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +24,15 @@ from browser_helpers import needs_chromium
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from browser_helpers import STATS_MARK, expect, messages, new_page, run_server, send  # noqa: E402
+from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
+    element_shot,
+    expect,
+    finished,
+    new_page,
+    preview_card,
+    run_server,
+    send,
+)
 
 LEFT = "tried to open another address"
 
@@ -103,24 +110,6 @@ def page(server, browser):
     page.context.close()
 
 
-def card(page, title: str):
-    return page.locator(".card").filter(has=page.locator(".title", has_text=title))
-
-
-def finished(page, count: int):
-    bubble = messages(page).nth(count - 1)
-    expect(bubble).to_contain_text(STATS_MARK, timeout=120_000)
-    return bubble
-
-
-def shot(locator, name: str) -> None:
-    folder = os.environ.get("GLM4_TEST_SCREENSHOT_DIR")
-    if folder:
-        locator.scroll_into_view_if_needed()
-        time.sleep(0.3)
-        locator.screenshot(path=os.path.join(folder, name))
-
-
 def hits(path: str) -> int:
     return sum(1 for hit in Outside.hits if hit == path)
 
@@ -129,19 +118,19 @@ def test_a_page_that_navigates_itself_is_stopped_after_its_one_request(page):
     send(page, "Write four pages")
     finished(page, 2)
     for title in ("Jump", "Refresh", "Sly"):
-        expect(card(page, title).locator(".notice")).to_contain_text(LEFT, timeout=30_000)
-        expect(card(page, title).locator("iframe")).to_be_hidden()
-    calm = card(page, "Calm")
+        expect(preview_card(page, title).locator(".notice")).to_contain_text(LEFT, timeout=30_000)
+        expect(preview_card(page, title).locator("iframe")).to_be_hidden()
+    calm = preview_card(page, "Calm")
     expect(calm.frame_locator("iframe").locator("#state")).to_have_text("still here")  # a hash is no leaving
     expect(calm.locator(".notice")).to_be_hidden()
     time.sleep(2)  # a page put back and leaving again would have sent more by now
     assert all(hits(path) <= 1 for path in ("/jump", "/refresh", "/sly")), Outside.hits
     assert set(Outside.hits) <= {"/jump", "/refresh", "/sly"}, Outside.hits
-    shot(card(page, "Jump"), "artifact-left.png")
+    element_shot(preview_card(page, "Jump"), "artifact-left.png")
 
     before = hits("/jump")
-    card(page, "Jump").locator("button.reload").click()  # runs it again: it leaves again, once
-    expect(card(page, "Jump").locator(".notice")).to_contain_text(LEFT, timeout=30_000)
+    preview_card(page, "Jump").locator("button.reload").click()  # runs it again: it leaves again, once
+    expect(preview_card(page, "Jump").locator(".notice")).to_contain_text(LEFT, timeout=30_000)
     time.sleep(1)
     assert hits("/jump") <= before + 1, Outside.hits
     expect(calm.frame_locator("iframe").locator("#state")).to_have_text("still here")
@@ -152,8 +141,8 @@ def test_a_plotly_figure_draws_with_no_network(page):
     send(page, "Chart the sales")
     answer = finished(page, 4)
     expect(answer).to_contain_text("The south sells most.")
-    chart = card(page, "HTML output").frame_locator("iframe")
+    chart = preview_card(page, "HTML output").frame_locator("iframe")
     expect(chart.locator(".main-svg").first).to_be_visible(timeout=60_000)  # plotly.js ran, inline
     expect(chart.locator(".gtitle")).to_have_text("Sales by region")
     expect(chart.locator(".point")).to_have_count(3)  # one bar a region
-    shot(card(page, "HTML output"), "artifact-plotly.png")
+    element_shot(preview_card(page, "HTML output"), "artifact-plotly.png")
