@@ -287,7 +287,8 @@ class Settings:
     artifact_network: str = _setting(
         "on",
         "What previews of model-written web pages may load: `on`: scripts, styles, images, fonts "
-        "and media from https (CDNs); `off`: nothing from the network. Never fetch/XHR/WebSocket, "
+        "and media from https (CDNs); `off`: nothing from the network, but a preview that navigates "
+        "itself (one request, then it is stopped). Never fetch/XHR/WebSocket, "
         "never the app itself (see The sandbox of a preview).",
         ("on", "off"),
     )

@@ -218,6 +218,31 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name))
 
 
+def element_shot(locator, name: str) -> None:
+    """Keep a screenshot of one element as ``name`` when GLM4_TEST_SCREENSHOT_DIR names a folder."""
+    folder = os.environ.get("GLM4_TEST_SCREENSHOT_DIR")
+    if folder:
+        locator.scroll_into_view_if_needed()
+        time.sleep(0.3)
+        locator.screenshot(path=str(Path(folder) / name))
+
+
+def finished(page, count: int):
+    """Chat bubble number ``count``, once its answer is complete (its caption is there)."""
+    bubble = messages(page).nth(count - 1)
+    expect(bubble).to_contain_text(STATS_MARK, timeout=120_000)
+    return bubble
+
+
+def preview_card(page, title: str, nth: int = 0):
+    """A preview card (ui/artifact_frame.js), by the title in its toolbar."""
+    return page.locator(".card").filter(has=page.locator(".title", has_text=title)).nth(nth)
+
+
+def preview_frame(page, title: str, nth: int = 0):
+    return preview_card(page, title, nth).frame_locator("iframe")
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -247,10 +247,19 @@ def test_network_off_allows_nothing_from_the_network(served, monkeypatch):
     monkeypatch.setattr(state, "settings", lambda: settings.with_(artifact_network="off"))
     page = conversation.messages[-1].artifacts[0]
     address = access.address(settings.data_dir, page.id, visitor(ALICE))
-    policy = client.get(address, cookies={"glm4_visitor": ALICE}).headers["content-security-policy"]
+    response = client.get(address, cookies={"glm4_visitor": ALICE})
+    policy = response.headers["content-security-policy"]
     assert policy == frames.policy("html", False)
     assert "https:" not in policy and "http:" not in policy and "connect-src 'none'" in policy
     assert "https:" in frames.policy("html", True)
+    # The one way out no policy closes, navigating itself: the page's first script tells the
+    # app's page, which stops the preview (after the doctype, which keeps standards mode).
+    leave = f"<script>{frames.LEAVE_SCRIPT}</script>"
+    assert response.text.startswith("<!doctype html>" + leave + "<html>")
+    assert frames.document("html", b"<meta http-equiv=refresh content=0;url=x>", False).startswith(leave.encode())
+    commented = frames.document("html", b"\n<!-- a -->\n<!DOCTYPE html><p>", False)
+    assert commented.startswith(b"\n<!-- a -->\n<!DOCTYPE html>" + leave.encode() + b"<p>")
+    assert b"beforeunload" not in frames.document("html", PAGE.encode(), True)  # the network on: as written
 
 
 def test_a_row_pointing_outside_the_stores_files_is_never_served(served, tmp_path):

@@ -15,7 +15,6 @@ order: the script's replies are handed out one per request.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 
@@ -28,11 +27,14 @@ pytestmark = [needs_chromium, pytest.mark.timeout(400)]
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
-    STATS_MARK,
     PlaywrightError,
+    element_shot,
     expect,
+    finished,
     messages,
     new_page,
+    preview_card,
+    preview_frame,
     run_server,
     screenshot,
     send,
@@ -168,76 +170,53 @@ def alice(server, browser):
     page.context.close()
 
 
-def finished(page, count: int):
-    bubble = messages(page).nth(count - 1)
-    expect(bubble).to_contain_text(STATS_MARK, timeout=120_000)
-    return bubble
-
-
-def card(page, title: str, nth: int = 0):
-    """A preview card (the frame component), by the title in its toolbar."""
-    return page.locator(".card").filter(has=page.locator(".title", has_text=title)).nth(nth)
-
-
-def frame_of(page, title: str, nth: int = 0):
-    return card(page, title, nth).frame_locator("iframe")
-
-
-def shot(locator, name: str) -> None:
-    folder = os.environ.get("GLM4_TEST_SCREENSHOT_DIR")
-    if folder:
-        locator.scroll_into_view_if_needed()
-        time.sleep(0.3)
-        locator.screenshot(path=os.path.join(folder, name))
-
-
 def test_an_answer_previews_its_page_svg_and_diagram_with_versions_and_keeps_them(server, browser, alice):
     send(alice, "Draw the solar system, a badge and a flow chart")
     finished(alice, 2)
-    expect(frame_of(alice, "Solar system").locator("#state")).to_have_text("Script ran: v1", timeout=30_000)
-    badge = frame_of(alice, "Badge").locator("img")
+    expect(preview_frame(alice, "Solar system").locator("#state")).to_have_text("Script ran: v1", timeout=30_000)
+    badge = preview_frame(alice, "Badge").locator("img")
     expect(badge).to_be_visible()
     assert badge.evaluate("img => img.naturalWidth") == 220  # the SVG was drawn, as an image
-    diagram = frame_of(alice, "Mermaid diagram").locator("#out svg")
+    diagram = preview_frame(alice, "Mermaid diagram").locator("#out svg")
     expect(diagram).to_contain_text("Needs code?", timeout=30_000)  # drawn by the app's own mermaid
     for title, name in (("Solar system", "artifact-html.png"), ("Badge", "artifact-svg.png"), ("Mermaid diagram", "artifact-mermaid.png")):
-        shot(card(alice, title), name)
+        element_shot(preview_card(alice, title), name)
 
-    full = card(alice, "Solar system").locator("button.full")
+    full = preview_card(alice, "Solar system").locator("button.full")
     full.click()  # the card fills the screen, its preview under the toolbar
     expect(full).to_have_attribute("title", "Exit full screen")
-    frame = card(alice, "Solar system").locator("iframe")
+    frame = preview_card(alice, "Solar system").locator("iframe")
     alice.wait_for_function("f => f.getBoundingClientRect().height > 0.9 * innerHeight", arg=frame.element_handle())
     screenshot(alice, "artifact-full-screen.png")
     full.click()
     alice.wait_for_function("f => f.getBoundingClientRect().height < 0.9 * innerHeight", arg=frame.element_handle())
     expect(full).to_have_attribute("title", "Full screen")
 
-    source = card(alice, "Solar system").locator("a.download").get_attribute("href")
+    source = preview_card(alice, "Solar system").locator("a.download").get_attribute("href")
     download = alice.request.get(server.url + source)  # the viewer's own cookies
     assert download.ok and download.body().decode() == PAGE_V1 + "\n"
     assert "attachment" in download.headers["content-disposition"]
-    src = card(alice, "Solar system").locator("iframe").get_attribute("src")
+    src = preview_card(alice, "Solar system").locator("iframe").get_attribute("src")
     assert httpx.get(server.url + src).status_code == 404  # signed out: nothing
     bob = signed_in(browser, server.url + "/tools", "bob")
     assert bob.request.get(server.url + src).status == 404  # another user: nothing
 
     send(alice, "Make the sun bigger")
     finished(alice, 4)
-    newer = card(alice, "Solar system", 1)
+    newer = preview_card(alice, "Solar system", 1)
     expect(newer.locator(".count")).to_have_text("2/2")
-    expect(frame_of(alice, "Solar system", 1).locator("#state")).to_have_text("Script ran: v2", timeout=30_000)
+    expect(preview_frame(alice, "Solar system", 1).locator("#state")).to_have_text("Script ran: v2", timeout=30_000)
     newer.locator("button.previous").click()
     expect(newer.locator(".count")).to_have_text("1/2")
-    expect(frame_of(alice, "Solar system", 1).locator("#state")).to_have_text("Script ran: v1", timeout=30_000)
+    expect(preview_frame(alice, "Solar system", 1).locator("#state")).to_have_text("Script ran: v1", timeout=30_000)
     answer = messages(alice).nth(3)
     answer.get_by_role("tab", name="</> Code").click()
     expect(answer.get_by_test_id("stCode")).to_contain_text("90px")  # the code of the version shown
 
     alice.reload()  # everything is still there, drawn again
     expect(messages(alice)).to_have_count(4, timeout=60_000)
-    expect(frame_of(alice, "Solar system").locator("#state")).to_have_text("Script ran: v1", timeout=30_000)
-    expect(frame_of(alice, "Mermaid diagram").locator("#out svg")).to_contain_text("Run Python", timeout=30_000)
+    expect(preview_frame(alice, "Solar system").locator("#state")).to_have_text("Script ran: v1", timeout=30_000)
+    expect(preview_frame(alice, "Mermaid diagram").locator("#out svg")).to_contain_text("Run Python", timeout=30_000)
 
     sidebar = alice.get_by_test_id("stSidebar")  # a share link: bob sees the previews too
     sidebar.get_by_role("button", name="⋯").first.click()
@@ -246,9 +225,9 @@ def test_an_answer_previews_its_page_svg_and_diagram_with_versions_and_keeps_the
     link = re.search(r"\S+\?share=[\w-]+", code.inner_text()).group(0)
     alice.keyboard.press("Escape")
     bob.goto(link)
-    expect(frame_of(bob, "Solar system", 1).locator("#state")).to_have_text("Script ran: v2", timeout=60_000)
-    expect(frame_of(bob, "Badge").locator("img")).to_be_visible()
-    shared = card(bob, "Solar system").locator("iframe").get_attribute("src")
+    expect(preview_frame(bob, "Solar system", 1).locator("#state")).to_have_text("Script ran: v2", timeout=60_000)
+    expect(preview_frame(bob, "Badge").locator("img")).to_be_visible()
+    shared = preview_card(bob, "Solar system").locator("iframe").get_attribute("src")
     assert shared.split("?")[0] != src.split("?")[0]  # the share's own copy
     assert alice.request.get(server.url + shared).status == 404  # bob's ticket is bob's
     bob.context.close()
@@ -260,21 +239,21 @@ def test_a_hostile_page_is_contained_and_the_chat_keeps_working(server, alice):
     title = alice.title()
     send(alice, "Attack the app")
     finished(alice, 2)
-    results = frame_of(alice, "Attack").locator("#results li")
+    results = preview_frame(alice, "Attack").locator("#results li")
     expect(results).to_have_count(len(ATTACKS), timeout=30_000)
     lines = results.all_inner_texts()
     assert sorted(line.split(":")[0] for line in lines) == sorted(ATTACKS)
     assert [line for line in lines if "NOT BLOCKED" in line] == [], lines
-    shot(card(alice, "Attack"), "artifact-attacks.png")
+    element_shot(preview_card(alice, "Attack"), "artifact-attacks.png")
     assert len(alice.context.pages) == 1 and alice.dialogs == []  # no popup, no dialog
     assert alice.url.startswith(server.url) and alice.title() == title
     expect(alice.get_by_test_id("stChatInputTextArea")).to_be_visible()  # the page was not replaced
     expect(alice.get_by_text("This SVG is not well-formed XML")).to_be_visible()
-    expect(frame_of(alice, "SVG image").locator("img")).to_be_visible()  # the icon, drawn without its scripts
+    expect(preview_frame(alice, "SVG image").locator("img")).to_be_visible()  # the icon, drawn without its scripts
 
     send(alice, "Loop forever")
     finished(alice, 4)
-    stuck = frame_of(alice, "Forever").locator("#state")
+    stuck = preview_frame(alice, "Forever").locator("#state")
     expect(stuck).to_have_text("looping", timeout=30_000)
     started = time.monotonic()
     assert alice.evaluate("1 + 1") == 2 and time.monotonic() - started < 5  # the page is free
@@ -283,10 +262,10 @@ def test_a_hostile_page_is_contained_and_the_chat_keeps_working(server, alice):
     # The previews shared the stalled process: the watch stops the one that loops (its
     # notice says so) and brings the others back, the attack page run again.
     messages(alice).nth(3).get_by_role("tab", name="👁 Preview").click()
-    expect(card(alice, "Forever").locator(".notice")).to_contain_text("never ends", timeout=60_000)
-    expect(card(alice, "Forever").locator("iframe")).to_be_hidden()
-    expect(frame_of(alice, "Attack").locator("#results li")).to_have_count(len(ATTACKS), timeout=60_000)
-    shot(card(alice, "Forever"), "artifact-stopped.png")
+    expect(preview_card(alice, "Forever").locator(".notice")).to_contain_text("never ends", timeout=60_000)
+    expect(preview_card(alice, "Forever").locator("iframe")).to_be_hidden()
+    expect(preview_frame(alice, "Attack").locator("#results li")).to_have_count(len(ATTACKS), timeout=60_000)
+    element_shot(preview_card(alice, "Forever"), "artifact-stopped.png")
     send(alice, "Still there?")
     expect(finished(alice, 6)).to_contain_text("Yes, still here.")
     assert alice.title() == title
@@ -300,17 +279,17 @@ def test_a_code_cells_rich_outputs_show_as_a_notebook_shows_them(server, browser
     table = answer.get_by_test_id("stDataFrame")
     expect(table).to_be_visible()
     expect(answer.locator(".card")).to_have_count(2)  # the SVG and the HTML output
-    expect(frame_of(page, "HTML output").locator("#made")).to_have_text("HTML from the kernel")
-    expect(frame_of(page, "SVG output").locator("img")).to_be_visible()
+    expect(preview_frame(page, "HTML output").locator("#made")).to_have_text("HTML from the kernel")
+    expect(preview_frame(page, "SVG output").locator("img")).to_be_visible()
     expect(answer.locator("strong", has_text="Markdown")).to_be_visible()
     expect(answer.locator(".katex")).to_be_visible()
     expect(answer.get_by_test_id("stJson")).to_contain_text("42")
     expect(answer).to_contain_text("was too large to show")
-    shot(table, "artifact-dataframe.png")
-    shot(answer, "artifact-rich-outputs.png")
+    element_shot(table, "artifact-dataframe.png")
+    element_shot(answer, "artifact-rich-outputs.png")
 
     page.reload()
     answer = messages(page).nth(1)
     expect(answer.get_by_test_id("stDataFrame")).to_be_visible(timeout=60_000)
-    expect(frame_of(page, "HTML output").locator("#made")).to_have_text("HTML from the kernel")
+    expect(preview_frame(page, "HTML output").locator("#made")).to_have_text("HTML from the kernel")
     page.context.close()

@@ -269,6 +269,28 @@ def test_rich_outputs_reach_the_page_as_artifacts_and_the_model_keeps_its_text(s
     run(shared, "import os; os.remove('/mnt/data/page.html')")  # the shared kernel's folder as it was
 
 
+def test_a_plotly_figure_is_a_self_contained_preview_and_the_model_reads_a_line(shared, tmp_path):
+    """``fig.show()`` and a figure as the cell's result each become an HTML preview that carries
+    plotly.js and the figure's data (no CDN: previews may have no network), while the model
+    reads one line per figure instead of plotly's JSON."""
+    from glm4_app.tool_steps import step_messages
+
+    code = (
+        "import plotly.express as px, plotly.graph_objects as go\n"
+        "px.bar(x=['north', 'south', 'east'], y=[12, 31, 7], title='Sales by region').show()\n"
+        "go.Figure([go.Scatter(y=[1, 4, 2]), go.Pie(values=[1, 2])])"
+    )
+    result = run(shared, code)
+    assert not result.is_error, result.text
+    assert "[plotly figure 'Sales by region', 1 trace: bar]" in result.text
+    assert "[plotly figure, 2 traces: scatter, pie]" in result.text
+    _, step = step_messages(ToolCall("python", code), result, tmp_path)
+    assert [a.kind for a in step.artifacts] == ["html", "html"]
+    page = Path(step.artifacts[0].path).read_text()
+    assert "Plotly.newPlot" in page and '"Sales by region"' in page and '"south"' in page
+    assert "plotly.js v" in page and "<script src" not in page  # the library itself, inline
+
+
 def test_outputs_are_bounded_and_images_indexed():
     out = Transcript()
     png = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}

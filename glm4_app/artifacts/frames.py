@@ -12,6 +12,14 @@ ends stalls the previews (which ui/artifact_frame.js then stops), never the chat
 - scripts, styles, images, fonts and media from ``https:`` (CDNs: the pages models write
   use them), unless ``GLM4_ARTIFACT_NETWORK=off``; inline ones and ``data:``/``blob:`` always.
 - no frames inside it, no form targets, no ``<base>``; only the app may frame it.
+- with the network off, one way out stays open, and no browser offers a way to close it: a
+  sandboxed page may always navigate itself (``location = ...``, a link, ``<meta
+  http-equiv=refresh>``; CSP's ``navigate-to`` was never shipped, and Chromium fires no
+  cancelable ``navigate`` event in an opaque origin). So the page's first script
+  (``LEAVE_SCRIPT``) tells the app's page the moment it starts to leave, and the page stops
+  the preview there (ui/artifact_frame.js): the request may go out, what answers is not
+  shown. A page that gets rid of that script first (``document.open()`` drops its listener)
+  is stopped when its frame loads again.
 
 An HTML artifact is served as written, with a small script appended that tells the page its
 height. An SVG is shown as an image (``<img src="data:...">``: scripts in it never run, nothing
@@ -25,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from pathlib import Path
 
 MERMAID_FILE = Path(__file__).resolve().parents[2] / "assets" / "vendor" / "mermaid" / "mermaid.min.js"
@@ -47,6 +56,15 @@ HEIGHT_SCRIPT = (
     "[0,200,1000,3000].forEach(function(ms){setTimeout(report,ms);});"
     "setInterval(function(){parent.postMessage({glm4ArtifactAlive:1},'*');},500);})();"
 )
+# The first thing an HTML preview runs when the network is off: a navigation it starts
+# (``beforeunload``, in the capture phase so that no listener of the page can stop it first)
+# tells the page, which then removes the frame. See the module's docstring.
+LEAVE_SCRIPT = (
+    "addEventListener('beforeunload',function(){parent.postMessage({glm4ArtifactLeaving:1},'*');},true);"
+)
+# Where LEAVE_SCRIPT goes: after a doctype (before it, the page would be drawn in quirks mode),
+# else first of all.
+_PROLOGUE = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<!--.*?-->)*(?:<!doctype[^>]*>)?", re.I | re.S)
 MERMAID_SCRIPT = (
     "(function(){var out=document.getElementById('out');"
     "function fail(e){out.className='error';out.textContent=String((e&&e.message)||e);}"
@@ -89,10 +107,13 @@ def policy(kind: str, network: bool) -> str:
     )
 
 
-def document(kind: str, source: bytes) -> bytes:
+def document(kind: str, source: bytes, network: bool = True) -> bytes:
     """The page a preview frame loads for an artifact whose file holds ``source``."""
     reporter = f"<script>{HEIGHT_SCRIPT}</script>".encode()
     if kind == "html":
+        if not network:
+            cut = _PROLOGUE.match(source).end()
+            source = source[:cut] + f"<script>{LEAVE_SCRIPT}</script>".encode() + source[cut:]
         return source + b"\n" + reporter
     head = f'<!doctype html><html><head><meta charset="utf-8"><style>{_STYLE}</style></head><body>'
     if kind == "svg":

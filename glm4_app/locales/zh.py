@@ -371,4 +371,6 @@ not fit.
     "⏸ 已暂停：本页的某个预览没有响应。此预览稍后会恢复…",
     "⛔ Stopped: a script in this preview never ends, and it froze the previews of this page. Reload to run it again.":
     "⛔ 已停止：此预览中的脚本永不结束，导致本页的预览卡住。点击重新加载可再次运行。",
+    "⛔ Stopped: this page tried to open another address, and previews on this server may not use the network. Reload to run it again.":
+    "⛔ 已停止：此页面试图打开另一个地址，而本服务器上的预览不允许使用网络。点击重新加载可再次运行。",
 }

@@ -44,7 +44,7 @@ async def artifact(request: Request) -> Response:
         name = file_name(Artifact(kind, title=title))
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         return Response(source, headers=headers, media_type=_TYPES[kind])
-    return Response(frames.document(kind, source), headers=headers, media_type="text/html; charset=utf-8")
+    return Response(frames.document(kind, source, network), headers=headers, media_type="text/html; charset=utf-8")
 
 
 async def mermaid(request: Request) -> Response:

@@ -12,8 +12,9 @@ Two roles, chosen by how the file is run (importing it runs neither):
   does that inside).
 * ``runpy.run_path(this, {"MAX_TASKS": n}, "__glm4_kernel_setup__")`` from the kernel's
   ``exec_lines`` configures the kernel: not readable by other processes of its uid, matplotlib
-  inline with fonts for Latin and Chinese text, the usual libraries pre-imported, and
-  DataFrames displayed with their data as well (``TABLE_MIME``) for an interactive table. It runs
+  inline with fonts for Latin and Chinese text, the usual libraries pre-imported,
+  DataFrames displayed with their data as well (``TABLE_MIME``) for an interactive table, and
+  plotly figures as self-contained HTML (``plotly_figures``). It runs
   before the kernel answers ``kernel_info`` (inside the app's background warm-up) and in a
   namespace of its own, so the user's namespace stays clean.
 """
@@ -200,6 +201,10 @@ def setup_kernel(max_tasks: int) -> None:
         _display_tables()
     except Exception:  # not in IPython, no pandas: DataFrames (if any) show as their HTML
         pass
+    try:
+        plotly_figures()
+    except Exception:  # plotly not installed (or not the API this expects): its own defaults
+        pass
 
 
 def _not_dumpable() -> None:
@@ -323,6 +328,41 @@ def _table_data(frame) -> dict | None:
         "rows": rows,
         "columns_total": columns,
     }
+
+
+def plotly_figures() -> None:
+    """``fig.show()`` and a figure as a cell's result give one ``text/html`` output holding
+    plotly.js itself (about 4.7 MB), and a line of text for the model. Plotly's own choice in
+    a kernel (``plotly_mimetype``, or ``notebook`` with plotly.js loaded once by an earlier
+    output) draws nothing here: each output is a preview of its own, in a sandbox that may
+    load nothing from the network (``GLM4_ARTIFACT_NETWORK=off``) on a server that may have
+    none. Importing ``plotly.io`` costs little (it loads the rest lazily)."""
+    import plotly.io as pio
+    from plotly.io.base_renderers import MimetypeRenderer
+
+    class SelfContained(MimetypeRenderer):
+        def to_mimebundle(self, fig_dict):
+            # No MathJax: plotly would load it from a CDN in <head> for every figure, which
+            # stalls the preview where the network drops packets (LaTeX labels stay as typed).
+            html = pio.to_html(
+                fig_dict, include_plotlyjs=True, include_mathjax=False, full_html=True,
+                default_width="100%", default_height=525, validate=False,
+            )  # fmt: skip
+            return {"text/html": html, "text/plain": figure_text(fig_dict)}
+
+    pio.renderers["glm4"] = SelfContained()
+    pio.renderers.default = "glm4"
+
+
+def figure_text(fig_dict: dict) -> str:
+    """What the model reads of a plotly figure: its title and the kinds of its traces."""
+    title = (fig_dict.get("layout") or {}).get("title") or {}
+    title = title.get("text", "") if isinstance(title, dict) else str(title)
+    kinds = [str(trace.get("type", "scatter")) for trace in fig_dict.get("data") or ()]
+    traces = f"{len(kinds)} trace{'s' if len(kinds) != 1 else ''}"
+    if kinds:
+        traces += ": " + ", ".join(dict.fromkeys(kinds))
+    return f"[plotly figure{f' {title!r}' if title else ''}, {traces}]"
 
 
 def _guard_process_creation(max_tasks: int) -> None:

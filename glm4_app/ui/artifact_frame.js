@@ -14,6 +14,12 @@
 // chat itself does not. The watch below notices (no heartbeat for SILENT_MS), removes the
 // silent frames (their process then ends), and brings them back one at a time: the one that
 // stalls again while it is the only newcomer is the culprit and stays stopped, with Reload.
+//
+// With the network off (data.network false), a preview that navigates itself (no browser lets
+// the page forbid that) is stopped as it leaves: its first script says so (frames.LEAVE_SCRIPT)
+// as the navigation starts, and a second load of its frame (a page that got rid of that script
+// with document.open(), which also loads the frame again) stops it too. Its one request may
+// have gone out; the page that answers it is not left on show.
 
 const MIN_HEIGHT = 48;
 const MAX_HEIGHT = 720;
@@ -139,6 +145,12 @@ function build(parent) {
     frame = fresh;
     view.src = src;
     frame.setAttribute("src", src);
+    // After the src: inserting the element loaded about:blank. The first load is the preview,
+    // any later one a page the preview navigated to.
+    let loads = 0;
+    fresh.addEventListener("load", () => {
+      if (++loads > 1 && fresh === frame && !view.data.network) view.halt("left");
+    });
     view.state = "running";
     notice.hidden = true;
     view.watched = true;
@@ -149,11 +161,12 @@ function build(parent) {
   view.halt = (why) => {
     view.state = why;
     view.watched = false;
+    if (watch.probation === view) watch.probation = null; // the next one may come back
     const stub = newFrame();
     stub.hidden = true;
     frame.replaceWith(stub);
     frame = stub;
-    notice.textContent = why === "stopped" ? view.data.labels.stopped : view.data.labels.paused;
+    notice.textContent = view.data.labels[why];
     notice.hidden = false;
   };
   view.resume = () => load(view.src);
@@ -197,6 +210,10 @@ function build(parent) {
 
   function onMessage(event) {
     if (event.source !== frame.contentWindow || !event.data) return;
+    if (event.data.glm4ArtifactLeaving && !view.data.network) {
+      view.halt("left"); // the navigation ends with its frame: the other page never shows
+      return;
+    }
     view.lastBeat = performance.now();
     view.beaten = true;
     const height = event.data.glm4ArtifactHeight;

@@ -89,6 +89,7 @@ def frame(shown: list[Artifact], index: int, key: str) -> int:
         "versions": [_version(settings.data_dir, a, who) for a in shown],
         "index": index,
         "height": DEFAULT_HEIGHT.get(shown[index].kind, 420),
+        "network": settings.artifact_network == "on",
         "labels": {
             "previous": t("Previous version"),
             "next": t("Next version"),
@@ -99,6 +100,7 @@ def frame(shown: list[Artifact], index: int, key: str) -> int:
             "open": t("Open in a new tab"),
             "paused": t("⏸ Paused: a preview on this page stopped responding. This one comes back in a moment…"),
             "stopped": t("⛔ Stopped: a script in this preview never ends, and it froze the previews of this page. Reload to run it again."),
+            "left": t("⛔ Stopped: this page tried to open another address, and previews on this server may not use the network. Reload to run it again."),
         },
     }
     result = _FRAME(key=f"artifact_{key}", data=data, default={"version": index}, on_version_change=lambda: None)
