@@ -10,7 +10,9 @@ each one long before its backstop.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
@@ -73,17 +75,21 @@ def alive(tool: PythonTool) -> None:
 
 
 @pytest.fixture(scope="module")
-def app_data(tmp_path_factory):
+def app_data():
     """A data directory like the app's: the database with another user's conversation, and
-    another session's folder."""
-    data = tmp_path_factory.mktemp("data")
+    another session's folder; in a folder readable by anyone, as a checkout is (pytest's own
+    temporary folders are 0700: they would hide it from a kernel with a uid of its own)."""
+    deployment = Path(tempfile.mkdtemp(prefix="glm4-deployment-"))
+    deployment.chmod(0o755)
+    data = deployment / "data"
     secret = [{"role": "user", "content": "bob's secret"}]
     ConversationStore(data / "conversations.sqlite3").save(
         Conversation(mode="tools", owner="bob", messages=secret)
     )
     (data / "workspaces" / "bob").mkdir(parents=True)
     (data / "workspaces" / "bob" / "private.txt").write_text("bob's file")
-    return data
+    yield data
+    shutil.rmtree(deployment)
 
 
 @pytest.fixture(scope="module", params=MODES)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..data_dir import private_folder
 from ..settings import Settings
 from . import cell_log, live
 from .base import Output, ToolCall, ToolResult
@@ -62,7 +63,7 @@ class PythonTool:
         # In the sandbox (sandbox.py) the workdir is mounted at /mnt/data itself.
         self.sandboxed, self.network, self.use_cgroups = sandboxed, network, use_cgroups
         self.owner, self.conversation_id = "", ""  # for the cell log, set by the Toolbox
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.workdir)  # no other uid enters it (a neighbour's kernel)
         self._uid = 0  # the kernels' own uid (root app): see folder_uid()
         self._lock = threading.Lock()  # held while the kernel starts, runs a cell or stops
         self._state = threading.Lock()  # guards _starting and _epoch, never held for long

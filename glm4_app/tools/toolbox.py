@@ -14,6 +14,7 @@ import uuid
 import weakref
 from pathlib import Path
 
+from ..data_dir import prepare, private_folder
 from ..notices import Notice
 from ..settings import Settings
 from .base import Tool, Unavailable
@@ -30,8 +31,9 @@ class Toolbox:
         self, settings: Settings, workdir: Path | None = None, hosted: bool = False
     ) -> None:
         self.settings = settings
-        self.workdir = workdir or settings.data_dir / "workspaces" / uuid.uuid4().hex[:12]
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        if workdir is None:
+            workdir = prepare(settings.data_dir) / "workspaces" / uuid.uuid4().hex[:12]
+        self.workdir = private_folder(workdir)  # no other uid enters it (a neighbour's kernel)
         self.local_tools: dict[str, Tool] = {}  # built-ins and user functions
         self.unavailable: list[Unavailable] = []
         # Hosted: the kernel runs sandboxed, or not at all unless explicitly allowed (sandbox.py).
