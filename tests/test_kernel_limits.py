@@ -9,12 +9,15 @@ each one long before its backstop.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -63,6 +66,15 @@ if os.fork() == 0:
     os._exit(0)
 time.sleep(1)
 print('parent done')
+"""
+
+
+# Processes a cell leaves running, out of the kernel's session: one after setsid, two orphaned
+# by a shell that exits at once (a double fork).
+LEFT_RUNNING = """
+import subprocess
+subprocess.Popen(['sleep', '300'], start_new_session=True)
+subprocess.Popen(['sh', '-c', 'sleep 300 & sleep 300 &'], start_new_session=True).wait()
 """
 
 
@@ -137,6 +149,13 @@ def _processes_in(folder: Path) -> list[int]:
         if proc.info["cwd"] and proc.info["cwd"].startswith(str(folder)) and proc.info["status"] != "zombie":
             found.append(proc.pid)
     return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def machine_processes() -> int:
@@ -345,10 +364,13 @@ def without_cgroups(request, tmp_path_factory):
     assert tool.ready(60)
     yield tool
     confinement = tool._kernel.confinement
+    run(tool, LEFT_RUNNING)
+    started = set(confinement.members()) - {confinement.kernel_pid, *confinement.plumbing}
+    assert len(started) >= 3, started
     tool.shutdown()
     assert confinement.cgroup is None
-    leftovers = [p for p in (confinement.kernel_pid, *confinement.plumbing) if psutil.pid_exists(p)]
-    assert not [p for p in leftovers if psutil.Process(p).status() != "zombie"]
+    leftovers = [confinement.kernel_pid, *confinement.plumbing, *started]
+    assert not [p for p in leftovers if _alive(p)], "a process of the kernel survived shutdown"
 
 
 def test_without_cgroups_a_fork_loop_is_still_capped(without_cgroups):
@@ -373,3 +395,42 @@ def test_without_cgroups_the_memory_of_all_processes_is_summed(without_cgroups):
     )
     assert "needed more than 1024 MB of memory" in result.text, result.text
     alive(without_cgroups)
+
+
+# --- when the app itself dies -------------------------------------------------------------------
+
+APP = """
+import json, os, signal, sys, threading
+from pathlib import Path
+from glm4_app.settings import Settings
+from glm4_app.tools.base import ToolCall
+from glm4_app.tools.python_tool import PythonTool
+
+tool = PythonTool(Settings().with_(data_dir=Path(sys.argv[1])), Path(sys.argv[1]) / "work",
+                  sandboxed=False)
+result = tool.run(ToolCall("python", sys.argv[2]), threading.Event())
+print(json.dumps(tool._kernel.confinement.members()), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # a crash: no atexit, no shutdown
+"""
+
+
+def test_an_app_that_crashes_leaves_no_process_of_its_kernels(tmp_path):
+    """Outside the sandbox only the kernel's reaper is left to clean up after the app (a
+    sandbox dies with the app): the kernel, which sees the reaper as its parent, would never
+    notice the app is gone."""
+    app = subprocess.run([sys.executable, "-c", APP, str(tmp_path), LEFT_RUNNING],
+                         capture_output=True, text=True, timeout=120, cwd=APP_DIR)
+    assert app.returncode == -9, app.stderr[-2000:]
+    members = json.loads(app.stdout.splitlines()[-1])
+    assert len(members) >= 5  # the reaper, the kernel and the three sleeps
+    deadline = time.monotonic() + 30  # the reaper looks for the app every second
+    while [p for p in members if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [_describe(p) for p in members if _alive(p)], "processes outlived the app"
+
+
+def _describe(pid: int) -> str:
+    try:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return "gone"

@@ -255,13 +255,17 @@ class Kernel:
         return reasons.get(-code, f"signal {signal.Signals(-code).name}")
 
     def stop(self) -> None:
+        # Every process of the kernel first, while the tree that finds them is whole: without
+        # a cgroup or the sandbox they are the reaper's descendants, and shutdown_kernel kills
+        # the reaper (with its process group), leaving a setsid child to nobody.
+        self.confinement.kill_all()
         try:
             if self.kc is not None:
                 self.kc.stop_channels()
-            self.km.shutdown_kernel(now=True)  # SIGKILL to the process group
+            self.km.shutdown_kernel(now=True)  # connection file and sockets
         except Exception as exc:
             log.debug("kernel shutdown: %s", exc)
-        self.confinement.release()  # everything that left the process group too
+        self.confinement.release()
         shutil.rmtree(self.private, ignore_errors=True)
 
     # --- running a cell ----------------------------------------------------------------------
