@@ -111,7 +111,7 @@ class AccountStore:
         self.path = Path(path)
         self.hasher = hasher or PasswordHasher()
         self.clock = clock
-        private_database(self.path)  # the app's alone: a kernel with a uid of its own may not read it
+        private_database(self.path)  # the app's alone, not a kernel's with a uid of its own
         with closing(self._connect()) as db, db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)

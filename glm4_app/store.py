@@ -62,7 +62,7 @@ class ConversationStore:
         self.path = Path(path)
         # Files a conversation made (plots, images) live in files_dir/<conversation id>/.
         self.files_dir = Path(files_dir) if files_dir else self.path.parent / "media"
-        private_database(self.path)  # the app's alone: a kernel with a uid of its own may not read it
+        private_database(self.path)  # the app's alone, not a kernel's with a uid of its own
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
             db.executescript(_SCHEMA)

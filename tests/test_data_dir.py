@@ -46,7 +46,8 @@ def other_uid():
 def reads(uid: int | None, path: Path) -> bool:
     """Whether a process of another uid can read ``path`` (list it, for a folder)."""
     if uid is None:
-        return bool(path.stat().st_mode & 0o004) and all(p.stat().st_mode & 0o001 for p in path.parents)
+        searchable = all(p.stat().st_mode & 0o001 for p in path.parents)
+        return bool(path.stat().st_mode & 0o004) and searchable
     cmd = ["ls", str(path)] if path.is_dir() else ["cat", str(path)]
     done = subprocess.run(cmd, user=uid, group=uid, extra_groups=[], capture_output=True)
     return done.returncode == 0

@@ -261,7 +261,7 @@ def test_a_500_mb_file_in_tmp_is_stopped(alice, mode):
             print('stopped at', written, 'MB:', error)
         """,
     )
-    Path(name).unlink(missing_ok=True)  # outside the sandbox it is the host's /tmp
+    run(alice, f"import os\nos.remove({name!r})")  # the session's space, for the next tests
     if mode == "sandboxed":  # a private tmpfs of the disk quota
         assert "stopped at 64 MB: [Errno 28] No space left on device" in result.text, result.text
     else:  # the host's /tmp: the per-file limit
@@ -285,6 +285,82 @@ def test_filling_mnt_data_past_the_quota_is_stopped(alice):
     assert used < 250  # stopped within a second or so of crossing 64 MB
     cleanup = run(alice, "import os, glob\nfor p in glob.glob('/mnt/data/fill*'):\n    os.remove(p)\nprint('freed')")
     assert "freed" in cleanup.text and "quota" not in cleanup.text  # freeing space is never stopped
+
+
+# Writers a cell leaves running, growing /mnt/data by 1 MB every 20 ms: a process (until the
+# per-file limit of 100 MB ends it, should the quota fail), and a thread of the kernel itself.
+PROCESS_WRITER = """
+import subprocess
+subprocess.Popen(['sh', '-c', 'while head -c 1048576 /dev/zero >> /mnt/data/grows.bin; do sleep 0.02; done'],
+                 start_new_session=True)
+print('writing')
+"""
+THREAD_WRITER = """
+import threading, time
+def write():
+    for i in range(300):
+        open(f'/mnt/data/thread{i}', 'wb').write(b'0' * (1 << 20))
+        time.sleep(0.02)
+threading.Thread(target=write, daemon=True).start()
+print('writing')
+"""
+
+
+def past_the_quota(folder: Path) -> None:
+    deadline = time.monotonic() + 60
+    while _used_mb(folder) < 70 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _used_mb(folder) >= 70
+
+
+def _used_mb(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) >> 20
+
+
+def stopped_growing(folder: Path) -> bool:
+    before = _used_mb(folder)
+    time.sleep(0.5)
+    return _used_mb(folder) == before
+
+
+def empty(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink()
+
+
+def test_a_process_left_writing_after_its_cell_is_stopped_at_the_quota(alice):
+    folder = alice.workdir
+    # Past the quota when the next cell starts: the writer is killed and the cell told.
+    assert run(alice, PROCESS_WRITER).text.strip() == "writing"
+    past_the_quota(folder)
+    result = run(alice, "print('next cell')")
+    assert "next cell" in result.text and "left running by earlier code" in result.text, result.text
+    assert "disk quota of 64 MB" in result.text
+    assert only_the_kernel_is_left(alice) and stopped_growing(folder)
+    # Between cells the watch (every few seconds in the app) does not wait for a cell.
+    empty(folder)
+    assert run(alice, PROCESS_WRITER).text.strip() == "writing"
+    past_the_quota(folder)
+    assert alice.watch_disk() is False  # the writer is killed, the kernel kept
+    assert only_the_kernel_is_left(alice) and stopped_growing(folder)
+    assert "left running by earlier code" in run(alice, "x = 1").text
+    empty(folder)
+    assert run(alice, "print(x)").text.strip() == "1"  # under the quota again: nothing to tell
+
+
+def test_a_thread_left_writing_after_its_cell_stops_the_kernel(alice):
+    folder = alice.workdir
+    assert run(alice, "kept = 1\n" + THREAD_WRITER).text.strip() == "writing"
+    past_the_quota(folder)
+    # Two looks in a row find the kernel alone writing: killing other processes cannot help.
+    assert alice.watch_disk() is False
+    time.sleep(0.3)
+    assert alice.watch_disk() is True
+    assert stopped_growing(folder)
+    empty(folder)
+    result = run(alice, "print('kept' in dir())")
+    assert "kept writing past the disk quota of 64 MB" in result.text, result.text
+    assert result.text.strip().endswith("False")
 
 
 # --- reaching the app and other sessions --------------------------------------------------------

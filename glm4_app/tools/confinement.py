@@ -167,6 +167,11 @@ class Confinement:
                 pass
         return list(dict.fromkeys([*found, *filter(_alive, self.plumbing)]))
 
+    def strays(self) -> list[int]:
+        """The processes the kernel started (not the kernel, not its plumbing)."""
+        keep = {self.kernel_pid, *self.plumbing}
+        return [pid for pid in self.members() if pid not in keep]
+
     def tasks(self) -> int:
         """Processes and threads of the kernel (what pids.max and RLIMIT_NPROC count)."""
         total = 0

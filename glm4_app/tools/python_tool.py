@@ -124,6 +124,25 @@ class PythonTool:
         finally:
             self._lock.release()
 
+    def watch_disk(self) -> bool:
+        """Between cells (a running cell is watched by its own loop): kill what a cell left
+        running that writes the session past its disk quota; stop a kernel that keeps writing
+        past it itself. Called every few seconds by the Toolbox reaper; True if it stopped one."""
+        kernel = self._kernel
+        if kernel is None or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if kernel is not self._kernel or not kernel.watch_between_cells():
+                return False
+            quota = self.settings.python_disk_mb
+            self._stop_kernel(
+                f"The Python kernel was stopped: after its cell ended it kept writing past the "
+                f"disk quota of {quota} MB"
+            )
+            return True
+        finally:
+            self._lock.release()
+
     def shutdown(self) -> None:
         """Stop the kernel (a running cell first). Safe to call twice; a later call starts anew."""
         self._stop_cell.set()
@@ -240,6 +259,11 @@ class PythonTool:
             CellOutcome.DISK: (
                 f"[The session's files grew past the disk quota of {s.python_disk_mb} MB "
                 "(/mnt/data and /tmp together): the code was stopped. Delete files to make room."
+            ),
+            CellOutcome.DISK_BETWEEN_CELLS: (
+                "[Processes left running by earlier code wrote the session's files past the disk "
+                f"quota of {s.python_disk_mb} MB (/mnt/data and /tmp together): they were "
+                "killed. Delete files to make room."
             ),
         }[outcome]
         if restart:

@@ -8,6 +8,7 @@ a process-wide reaper thread; a session's MCP servers go with it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -21,10 +22,15 @@ from .base import Tool, Unavailable
 from .browser import BrowserTool
 from .functions import load_tools_dir
 from .image import ImageTool, available as image_available
+from .kernel_process import IDLE_DISK_WATCH_S
 from .mcp_servers import McpSession
 from .python_tool import PythonTool
 from .sandbox import kernel_policy
 from .search import not_configured_reason
+
+log = logging.getLogger(__name__)
+REAP_EVERY_S = 60.0
+
 
 class Toolbox:
     def __init__(
@@ -95,7 +101,8 @@ class Toolbox:
 
 class _Reaper:
     """Every minute, shuts down the kernels that sat unused longer than ``kernel_idle_s``;
-    a session that went away (its Toolbox garbage-collected) loses its kernel at once."""
+    a session that went away (its Toolbox garbage-collected) loses its kernel at once. Every
+    few seconds, watches the disk quota of kernels between cells (PythonTool.watch_disk)."""
 
     def __init__(self) -> None:
         self._boxes: weakref.WeakSet[Toolbox] = weakref.WeakSet()
@@ -114,14 +121,27 @@ class _Reaper:
                 self._thread.start()
 
     def reap(self, now: float | None = None) -> int:
+        return sum(kernel.maybe_reap(now) for kernel in self._kernels())
+
+    def watch_disks(self) -> int:
+        return sum(kernel.watch_disk() for kernel in self._kernels())
+
+    def _kernels(self) -> list[PythonTool]:
         with self._lock:
             boxes = list(self._boxes)
-        return sum(box.python.maybe_reap(now) for box in boxes if box.python is not None)
+        return [box.python for box in boxes if box.python is not None]
 
     def _loop(self) -> None:
+        last_reap = time.monotonic()
         while True:
-            time.sleep(60)
-            self.reap()
+            time.sleep(IDLE_DISK_WATCH_S)
+            try:
+                self.watch_disks()
+                if time.monotonic() - last_reap >= REAP_EVERY_S:
+                    last_reap = time.monotonic()
+                    self.reap()
+            except Exception:  # the next round tries again: the thread must not end
+                log.exception("kernel reaper")
 
 
 REAPER = _Reaper()
