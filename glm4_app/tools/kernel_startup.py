@@ -163,28 +163,34 @@ def _reap(child: int) -> "int | None":
 
 
 def _end_tree() -> None:
-    """SIGKILL every process below this one: each is stopped first (a stopped process cannot
-    fork) until a round finds no new one, then all are killed and reaped."""
+    """SIGKILL every process below this one, and reap them."""
+    stop_then_kill(_descendants)
+    _reap(0)
+
+
+def stop_then_kill(targets) -> list:
+    """SIGKILL every process ``targets()`` lists (the confinement uses it too). Nothing caps a
+    fork loop here: each is stopped first (a stopped process cannot fork) until a round finds
+    no new one, then all are killed. Returns those still alive after 200 rounds."""
     import signal
     import time
 
     stopped: set = set()
     for _ in range(50):
-        found = [pid for pid in _descendants() if pid not in stopped]
+        found = [pid for pid in targets() if pid not in stopped]
         if not found:
             break
         for pid in found:
             _send(pid, signal.SIGSTOP)
         stopped.update(found)
     for _ in range(200):
-        left = _descendants()
+        left = targets()
         if not left:
-            break
+            return []
         for pid in left:
             _send(pid, signal.SIGKILL)
         time.sleep(0.005)
-        _reap(0)
-    _reap(0)
+    return targets()
 
 
 def _descendants() -> list:
