@@ -4,13 +4,15 @@ A root app's kernel may run outside the sandbox as a uid of its own (python_tool
 still reach its session's folder (``workspaces/<random id>``) by path, so the data directory
 and ``workspaces`` let other users pass through (0711) but not list them; every other folder
 there is 0700 and the databases 0600, whatever the umask. Existing ones are tightened when
-the app opens them, so a data directory made by an older version is closed too.
+the app opens them, so a data directory made by an older version is closed too; a folder
+shared with others (such as /tmp, should it be named) is left as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 PASS_THROUGH = 0o711  # others may open a folder inside whose name they know, not list
@@ -51,6 +53,13 @@ def private_folder(folder: Path) -> Path:
 
 
 def _folder(folder: Path, mode: int) -> None:
-    folder.mkdir(mode=mode, parents=True, exist_ok=True)
-    if folder.stat().st_mode & 0o777 != mode:  # made earlier, or loosened by the umask
+    """``folder`` with ``mode``: made so, or tightened if it is the app's own. A folder shared
+    with others (world-writable or sticky, as /tmp) or another user's is left as it is."""
+    try:
+        folder.mkdir(mode=mode, parents=True)
+    except FileExistsError:
+        found = folder.stat()
+        if found.st_uid != os.geteuid() or found.st_mode & (stat.S_ISVTX | 0o002):
+            return
+    if stat.S_IMODE(folder.stat().st_mode) != mode:  # made earlier, or by the umask
         folder.chmod(mode)

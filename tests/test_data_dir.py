@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from glm4_app import data_dir
 from glm4_app.accounts import AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.settings import Settings
@@ -88,6 +89,15 @@ def test_another_uid_reads_nothing_of_the_data_directory(deployment, other_uid):
     # A session's own kernel (with its uid) still reaches its folder by path.
     passage = [deployment / "data", deployment / "data" / "workspaces"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o711 for p in passage)
+
+
+def test_a_shared_folder_is_left_as_it_is(deployment):
+    shared = deployment / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as /tmp
+    data_dir.prepare(shared)
+    data_dir.private_folder(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
 
 
 def test_a_data_directory_made_loose_is_tightened_when_opened(deployment, other_uid):
