@@ -29,6 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .auth import password_owner, user_name_problem
+from .data_dir import private_database
 from .notices import Notice, NoticeError
 
 ROLES = ("admin", "user")
@@ -110,7 +111,7 @@ class AccountStore:
         self.path = Path(path)
         self.hasher = hasher or PasswordHasher()
         self.clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(self.path)  # the app's alone, not a kernel's with a uid of its own
         with closing(self._connect()) as db, db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)

@@ -58,7 +58,9 @@ class Settings:
     )
     max_new_tokens: int = _setting(2048, "Default (and initial slider value) for answer length.")
     data_dir: Path = _setting(
-        APP_DIR / "data", "Conversations database and the converted offline model live here."
+        APP_DIR / "data",
+        "Conversations database and the converted offline model live here. The app makes it "
+        "private (mode 0711, its databases 0600: see Code sandbox); give it a folder of its own.",
     )
     queue_max: int = _setting(
         32, "Requests allowed to wait for the model; later ones are refused with a message."

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .artifacts.saved import framed
 from .conversation import Conversation
+from .data_dir import private_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -61,7 +62,7 @@ class ConversationStore:
         self.path = Path(path)
         # Files a conversation made (plots, images) live in files_dir/<conversation id>/.
         self.files_dir = Path(files_dir) if files_dir else self.path.parent / "media"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(self.path)  # the app's alone, not a kernel's with a uid of its own
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
             db.executescript(_SCHEMA)

@@ -420,7 +420,7 @@ def test_allowlist_by_hostname(server):
 @pytest.mark.parametrize(
     "address, blocked",
     [("8.8.8.8", None), ("2606:4700::1111", None), ("2001:4860:4860::8888", None),
-     ("192.0.1.1", None), ("64:ff9b::808:808", None), ("64:ff9b:1::808:808", None),
+     ("192.0.1.1", None), ("64:ff9b::808:808", None),
      ("127.0.0.1", "loopback"), ("10.1.2.3", "private"), ("172.16.5.4", "private"),
      ("192.168.1.1", "private"), ("169.254.169.254", "link-local"),
      ("100.100.100.200", "carrier-grade NAT"), ("100.64.0.1", "carrier-grade NAT"),
@@ -436,7 +436,9 @@ def test_allowlist_by_hostname(server):
      ("fec0::1", "site-local"), ("feff::1", "site-local"), ("ff02::1", "multicast"),
      ("::ffff:10.0.0.1", "private"), ("::ffff:169.254.169.254", "link-local"),
      ("64:ff9b::a00:1", "private"), ("64:ff9b::7f00:1", "loopback"),
-     ("64:ff9b::a9fe:a9fe", "link-local"), ("64:ff9b:1::c000:c0", "IETF protocol"),
+     ("64:ff9b::a9fe:a9fe", "link-local"), ("64:ff9b::c000:c0", "IETF protocol"),
+     # RFC 6052 puts 127.0.0.1 at bits 48-87 of a /48 prefix: its last 32 bits say nothing
+     ("64:ff9b:1:7f00:0:100:808:808", "local-use NAT64"), ("64:ff9b:1::808:808", "local-use NAT64"),
      ("2002:7f00:1::1", "6to4"), ("2002:a9fe:a9fe::1", "6to4"), ("2002:808:808::1", "6to4"),
      ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"), ("2001:2::1", "IETF protocol"),
      ("2001:db8::1", "documentation"), ("3fff::1", "documentation"), ("100::1", "discard"),

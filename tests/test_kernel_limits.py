@@ -9,10 +9,15 @@ each one long before its backstop.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -64,6 +69,15 @@ print('parent done')
 """
 
 
+# Processes a cell leaves running, out of the kernel's session: one after setsid, two orphaned
+# by a shell that exits at once (a double fork).
+LEFT_RUNNING = """
+import subprocess
+subprocess.Popen(['sleep', '300'], start_new_session=True)
+subprocess.Popen(['sh', '-c', 'sleep 300 & sleep 300 &'], start_new_session=True).wait()
+"""
+
+
 def run(tool: PythonTool, code: str):
     return tool.run(ToolCall("python", textwrap.dedent(code)), threading.Event())
 
@@ -73,17 +87,21 @@ def alive(tool: PythonTool) -> None:
 
 
 @pytest.fixture(scope="module")
-def app_data(tmp_path_factory):
+def app_data():
     """A data directory like the app's: the database with another user's conversation, and
-    another session's folder."""
-    data = tmp_path_factory.mktemp("data")
+    another session's folder; in a folder readable by anyone, as a checkout is (pytest's own
+    temporary folders are 0700: they would hide it from a kernel with a uid of its own)."""
+    deployment = Path(tempfile.mkdtemp(prefix="glm4-deployment-"))
+    deployment.chmod(0o755)
+    data = deployment / "data"
     secret = [{"role": "user", "content": "bob's secret"}]
     ConversationStore(data / "conversations.sqlite3").save(
         Conversation(mode="tools", owner="bob", messages=secret)
     )
     (data / "workspaces" / "bob").mkdir(parents=True)
     (data / "workspaces" / "bob" / "private.txt").write_text("bob's file")
-    return data
+    yield data
+    shutil.rmtree(deployment)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -131,6 +149,13 @@ def _processes_in(folder: Path) -> list[int]:
         if proc.info["cwd"] and proc.info["cwd"].startswith(str(folder)) and proc.info["status"] != "zombie":
             found.append(proc.pid)
     return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def machine_processes() -> int:
@@ -236,7 +261,7 @@ def test_a_500_mb_file_in_tmp_is_stopped(alice, mode):
             print('stopped at', written, 'MB:', error)
         """,
     )
-    Path(name).unlink(missing_ok=True)  # outside the sandbox it is the host's /tmp
+    run(alice, f"import os\nos.remove({name!r})")  # the session's space, for the next tests
     if mode == "sandboxed":  # a private tmpfs of the disk quota
         assert "stopped at 64 MB: [Errno 28] No space left on device" in result.text, result.text
     else:  # the host's /tmp: the per-file limit
@@ -260,6 +285,82 @@ def test_filling_mnt_data_past_the_quota_is_stopped(alice):
     assert used < 250  # stopped within a second or so of crossing 64 MB
     cleanup = run(alice, "import os, glob\nfor p in glob.glob('/mnt/data/fill*'):\n    os.remove(p)\nprint('freed')")
     assert "freed" in cleanup.text and "quota" not in cleanup.text  # freeing space is never stopped
+
+
+# Writers a cell leaves running, growing /mnt/data by 1 MB every 20 ms: a process (until the
+# per-file limit of 100 MB ends it, should the quota fail), and a thread of the kernel itself.
+PROCESS_WRITER = """
+import subprocess
+subprocess.Popen(['sh', '-c', 'while head -c 1048576 /dev/zero >> /mnt/data/grows.bin; do sleep 0.02; done'],
+                 start_new_session=True)
+print('writing')
+"""
+THREAD_WRITER = """
+import threading, time
+def write():
+    for i in range(300):
+        open(f'/mnt/data/thread{i}', 'wb').write(b'0' * (1 << 20))
+        time.sleep(0.02)
+threading.Thread(target=write, daemon=True).start()
+print('writing')
+"""
+
+
+def past_the_quota(folder: Path) -> None:
+    deadline = time.monotonic() + 60
+    while _used_mb(folder) < 70 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _used_mb(folder) >= 70
+
+
+def _used_mb(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) >> 20
+
+
+def stopped_growing(folder: Path) -> bool:
+    before = _used_mb(folder)
+    time.sleep(0.5)
+    return _used_mb(folder) == before
+
+
+def empty(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink()
+
+
+def test_a_process_left_writing_after_its_cell_is_stopped_at_the_quota(alice):
+    folder = alice.workdir
+    # Past the quota when the next cell starts: the writer is killed and the cell told.
+    assert run(alice, PROCESS_WRITER).text.strip() == "writing"
+    past_the_quota(folder)
+    result = run(alice, "print('next cell')")
+    assert "next cell" in result.text and "left running by earlier code" in result.text, result.text
+    assert "disk quota of 64 MB" in result.text
+    assert only_the_kernel_is_left(alice) and stopped_growing(folder)
+    # Between cells the watch (every few seconds in the app) does not wait for a cell.
+    empty(folder)
+    assert run(alice, PROCESS_WRITER).text.strip() == "writing"
+    past_the_quota(folder)
+    assert alice.watch_disk() is False  # the writer is killed, the kernel kept
+    assert only_the_kernel_is_left(alice) and stopped_growing(folder)
+    assert "left running by earlier code" in run(alice, "x = 1").text
+    empty(folder)
+    assert run(alice, "print(x)").text.strip() == "1"  # under the quota again: nothing to tell
+
+
+def test_a_thread_left_writing_after_its_cell_stops_the_kernel(alice):
+    folder = alice.workdir
+    assert run(alice, "kept = 1\n" + THREAD_WRITER).text.strip() == "writing"
+    past_the_quota(folder)
+    # Two looks in a row find the kernel alone writing: killing other processes cannot help.
+    assert alice.watch_disk() is False
+    time.sleep(0.3)
+    assert alice.watch_disk() is True
+    assert stopped_growing(folder)
+    empty(folder)
+    result = run(alice, "print('kept' in dir())")
+    assert "kept writing past the disk quota of 64 MB" in result.text, result.text
+    assert result.text.strip().endswith("False")
 
 
 # --- reaching the app and other sessions --------------------------------------------------------
@@ -339,10 +440,13 @@ def without_cgroups(request, tmp_path_factory):
     assert tool.ready(60)
     yield tool
     confinement = tool._kernel.confinement
+    run(tool, LEFT_RUNNING)
+    started = set(confinement.members()) - {confinement.kernel_pid, *confinement.plumbing}
+    assert len(started) >= 3, started
     tool.shutdown()
     assert confinement.cgroup is None
-    leftovers = [p for p in (confinement.kernel_pid, *confinement.plumbing) if psutil.pid_exists(p)]
-    assert not [p for p in leftovers if psutil.Process(p).status() != "zombie"]
+    leftovers = [confinement.kernel_pid, *confinement.plumbing, *started]
+    assert not [p for p in leftovers if _alive(p)], "a process of the kernel survived shutdown"
 
 
 def test_without_cgroups_a_fork_loop_is_still_capped(without_cgroups):
@@ -367,3 +471,42 @@ def test_without_cgroups_the_memory_of_all_processes_is_summed(without_cgroups):
     )
     assert "needed more than 1024 MB of memory" in result.text, result.text
     alive(without_cgroups)
+
+
+# --- when the app itself dies -------------------------------------------------------------------
+
+APP = """
+import json, os, signal, sys, threading
+from pathlib import Path
+from glm4_app.settings import Settings
+from glm4_app.tools.base import ToolCall
+from glm4_app.tools.python_tool import PythonTool
+
+tool = PythonTool(Settings().with_(data_dir=Path(sys.argv[1])), Path(sys.argv[1]) / "work",
+                  sandboxed=False)
+result = tool.run(ToolCall("python", sys.argv[2]), threading.Event())
+print(json.dumps(tool._kernel.confinement.members()), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # a crash: no atexit, no shutdown
+"""
+
+
+def test_an_app_that_crashes_leaves_no_process_of_its_kernels(tmp_path):
+    """Outside the sandbox only the kernel's reaper is left to clean up after the app (a
+    sandbox dies with the app): the kernel, which sees the reaper as its parent, would never
+    notice the app is gone."""
+    app = subprocess.run([sys.executable, "-c", APP, str(tmp_path), LEFT_RUNNING],
+                         capture_output=True, text=True, timeout=120, cwd=APP_DIR)
+    assert app.returncode == -9, app.stderr[-2000:]
+    members = json.loads(app.stdout.splitlines()[-1])
+    assert len(members) >= 5  # the reaper, the kernel and the three sleeps
+    deadline = time.monotonic() + 30  # the reaper looks for the app every second
+    while [p for p in members if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [_describe(p) for p in members if _alive(p)], "processes outlived the app"
+
+
+def _describe(pid: int) -> str:
+    try:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
+        return "gone"

@@ -369,6 +369,8 @@ NOTICES = {
     "python.state_lost": "[{why}; a new one was started and all variables and imports are lost.]",
     "python.had_died": "The Python kernel had died ({reason})",
     "python.reaped": "The Python kernel was shut down after {minutes} min unused",
+    "python.kept_writing": "The Python kernel was stopped: after its cell ended it kept writing past the "
+    "disk quota of {mb} MB",
     "python.shut_down": "The Python kernel was shut down",
     "python.kernel_died": "[The Python kernel died ({reason}) and was restarted; all variables and imports "
     "are lost.]",
@@ -383,6 +385,8 @@ NOTICES = {
     "limit): it was stopped and the processes it started were killed.",
     "python.disk_full": "The session's files grew past the disk quota of {mb} MB (/mnt/data and /tmp "
     "together): the code was stopped. Delete files to make room.",
+    "python.disk_full_between_cells": "Processes left running by earlier code wrote the session's files past the disk "
+    "quota of {mb} MB (/mnt/data and /tmp together): they were killed. Delete files to make room.",
     "kernel.memory_limit": "killed: the session's memory limit of {mb} MB was reached",
     "kernel.exit_code": "exit code {code}",
     "kernel.exited": "it exited",

@@ -2,7 +2,7 @@
 
 One JSON object a line: time (UTC, ISO 8601), owner, conversation id, code, outcome (a
 ``kernel_process.CellOutcome``: ``ok``, ``error``, ``timeout``, ``cancelled``, ``died``,
-``processes``, ``memory``, ``disk``) and duration in seconds. An
+``processes``, ``memory``, ``disk``, ``disk-between-cells``) and duration in seconds. An
 administrator of a hosted app can see who ran what; a line is written whole with one
 ``write`` on a file opened for appending, so concurrent sessions of one user do not interleave.
 A failure to log is logged and never fails the cell.

@@ -29,6 +29,7 @@ from pathlib import Path
 import psutil
 
 from .cgroups import CgroupError, KernelCgroup
+from .kernel_startup import stop_then_kill
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,11 @@ class Confinement:
                 pass
         return list(dict.fromkeys([*found, *filter(_alive, self.plumbing)]))
 
+    def strays(self) -> list[int]:
+        """The processes the kernel started (not the kernel, not its plumbing)."""
+        keep = {self.kernel_pid, *self.plumbing}
+        return [pid for pid in self.members() if pid not in keep]
+
     def tasks(self) -> int:
         """Processes and threads of the kernel (what pids.max and RLIMIT_NPROC count)."""
         total = 0
@@ -226,25 +232,11 @@ class Confinement:
         if not keep and self._pidns and self.plumbing:
             for pid in self.plumbing:  # the sandbox's init: its namespace dies with it
                 _signal(pid, signal.SIGKILL)
-        # Without a cgroup nothing caps a fork loop: stop every process first (a stopped
-        # process cannot fork) until a round finds no new one, then kill them all.
-        stopped: set[int] = set()
-        for _ in range(50):
-            targets = [p for p in self.members() if p not in keep and p not in stopped]
-            if not targets:
-                break
-            for pid in targets:
-                _signal(pid, signal.SIGSTOP)
-            stopped.update(targets)
-        for _ in range(200):
-            targets = [p for p in self.members() if p not in keep]
-            if not targets:
-                return
-            for pid in targets:
-                _signal(pid, signal.SIGKILL)
-            time.sleep(0.005)
-        left = {p: _describe(p) for p in self.members() if p not in keep}
-        log.warning("processes of kernel %d survived SIGKILL: %s", self.kernel_pid, left)
+        # Without a cgroup nothing caps a fork loop: stopped first, then killed.
+        left = stop_then_kill(lambda: [p for p in self.members() if p not in keep])
+        if left:
+            survivors = {p: _describe(p) for p in left}
+            log.warning("processes of kernel %d survived SIGKILL: %s", self.kernel_pid, survivors)
 
     def release(self) -> None:
         """After the kernel stopped: nothing of it may be left."""

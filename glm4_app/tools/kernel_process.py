@@ -19,7 +19,11 @@ missing):
 * CPU and file size: RLIMIT_CPU, RLIMIT_FSIZE.
 * disk: the sandbox's /tmp and /dev/shm are tmpfs of ``python_disk_mb``; /mnt/data (a folder
   of the host) is measured every ``DISK_WATCH_S`` while a cell runs, and a cell that writes
-  the session past the quota is stopped.
+  the session past the quota is stopped. Between cells, what a cell left running is watched
+  (``watch_between_cells``, every ``IDLE_DISK_WATCH_S``) and checked again when the next cell
+  starts: processes writing past the quota are killed and the next cell is told; a kernel
+  that keeps writing itself (a thread) is stopped. Measuring runs in a child process
+  (``find``), never in the app's, which would hold the GIL for every file.
 * secrets: the kernel gets a minimal environment of its own, never the app's.
 """
 
@@ -41,6 +45,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psutil
 from jupyter_client import KernelManager
 
 from ..notices import Notice
@@ -53,7 +58,10 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # cancel is honoured within this
 WATCH_S = 0.25  # process and memory checks while a cell runs
-DISK_WATCH_S = 1.0  # disk checks (a walk of /mnt/data) while a cell runs
+DISK_WATCH_S = 1.0  # disk checks (a find over /mnt/data) while a cell runs
+IDLE_DISK_WATCH_S = 5.0  # between cells, where something the cell left may still write
+QUIET_WRITES = 1 << 20  # what an idle kernel may write between cells before it is measured
+DISK_MEASURE_TIMEOUT_S = 60.0  # a folder that takes longer holds millions of files: over quota
 GRACE_S = 3.0  # how long an interrupted kernel gets to come back before it is restarted
 START_TIMEOUT_S = 60.0
 MB = 1024 * 1024
@@ -70,6 +78,8 @@ class CellOutcome(str, Enum):
     PROCESSES = "processes"  # the process limit was reached
     MEMORY = "memory"  # the memory limit was reached
     DISK = "disk"  # the disk quota was reached
+    # processes an earlier cell left running wrote past the disk quota (they were killed)
+    DISK_BETWEEN_CELLS = "disk-between-cells"
 
 
 class _LaunchingKernelManager(KernelManager):
@@ -100,6 +110,14 @@ class Kernel:
         self.sandboxed = sandboxed
         self.uid = uid
         self.executed = False  # whether a cell ran, i.e. whether stopping loses user state
+        # Disk between cells: MB used when the last cell ended, MB at the latest look, whether
+        # processes were killed for the quota since, looks in a row that found the kernel
+        # itself writing past it, and the bytes the kernel had written at the latest look.
+        self._disk_after_cell: int | None = None
+        self._disk_seen: int | None = None
+        self._disk_killed = False
+        self._growing = 0
+        self._written = 0
         self.kc: Any = None
         tasks = settings.python_max_processes
         plumbing = 2 if sandboxed else 1  # bwrap and its init, or the reaper
@@ -256,13 +274,17 @@ class Kernel:
         return reasons.get(-code) or Notice("kernel.signal", name=signal.Signals(-code).name)
 
     def stop(self) -> None:
+        # Every process of the kernel first, while the tree that finds them is whole: without
+        # a cgroup or the sandbox they are the reaper's descendants, and shutdown_kernel kills
+        # the reaper (with its process group), leaving a setsid child to nobody.
+        self.confinement.kill_all()
         try:
             if self.kc is not None:
                 self.kc.stop_channels()
-            self.km.shutdown_kernel(now=True)  # SIGKILL to the process group
+            self.km.shutdown_kernel(now=True)  # connection file and sockets
         except Exception as exc:
             log.debug("kernel shutdown: %s", exc)
-        self.confinement.release()  # everything that left the process group too
+        self.confinement.release()
         shutil.rmtree(self.private, ignore_errors=True)
 
     # --- running a cell ----------------------------------------------------------------------
@@ -277,8 +299,12 @@ class Kernel:
         self.confinement.mark()
         now = time.monotonic()
         deadline = now + timeout if timeout > 0 else float("inf")
-        disk_before = self.disk_used_mb()
+        quota = self.settings.python_disk_mb
+        disk_before = self.disk_used_mb() if quota else 0
         outcome, interrupted_at = CellOutcome.OK, None
+        if self._left_over_quota(disk_before):
+            outcome = CellOutcome.DISK_BETWEEN_CELLS
+            disk_before = self.disk_used_mb()  # what they wrote until killed is not the cell's
         next_watch, next_disk = now + WATCH_S, now + DISK_WATCH_S
         while True:
             try:
@@ -313,10 +339,14 @@ class Kernel:
             if msg is None and not self.alive():
                 self._drain(msg_id, out)
                 return CellOutcome.DIED, True
-        if outcome is CellOutcome.OK:  # a short cell may have hit a limit between two checks
+        if outcome in (CellOutcome.OK, CellOutcome.DISK_BETWEEN_CELLS):
+            # a short cell may have hit a limit between two checks
             problem = self._over_limit(disk_before)
             if problem is not None:
                 outcome = problem
+        if quota:
+            self._disk_after_cell = self._disk_seen = self.disk_used_mb()
+            self._growing, self._written = 0, self._kernel_written() or 0
         if outcome in (CellOutcome.PROCESSES, CellOutcome.MEMORY, CellOutcome.DISK):
             self.confinement.kill_strays()
         if outcome is CellOutcome.MEMORY and not self.confinement.hard_memory_cap:
@@ -338,10 +368,61 @@ class Kernel:
             return CellOutcome.MEMORY
         quota = self.settings.python_disk_mb
         if quota and disk_before is not None:
-            used = self.disk_used_mb(stop_at=quota + 1)
+            used = self.disk_used_mb()
             if used > quota and used > disk_before:  # a cell that frees space is never stopped
                 return CellOutcome.DISK
         return None
+
+    # --- between cells -------------------------------------------------------------------------
+
+    def _left_over_quota(self, used: int) -> bool:
+        """At a cell's start (``used``: MB now): whether what earlier cells left running wrote
+        the session past its disk quota since the last cell ended. Whatever they left running
+        is killed then."""
+        told, self._disk_killed = self._disk_killed, False
+        quota = self.settings.python_disk_mb
+        if not quota or used <= quota:
+            return told
+        strays = self.confinement.strays()
+        if strays:
+            self.confinement.kill_strays()
+        grew = self._disk_after_cell is not None and used > self._disk_after_cell
+        return told or bool(strays) or grew
+
+    def watch_between_cells(self) -> bool:
+        """Between cells: stop what writes the session past its disk quota. Processes a cell
+        left running are killed (the next cell is told). Returns True when the kernel itself
+        keeps writing past it (a thread a cell left running), which only stopping it ends."""
+        quota = self.settings.python_disk_mb
+        if not quota or not self.executed:
+            return False
+        strays = self.confinement.strays()
+        written = self._kernel_written()
+        if not strays and written is not None and written - self._written < QUIET_WRITES:
+            return False  # nothing else runs and the kernel wrote next to nothing: not measured
+        self._written = written or 0
+        used, seen = self.disk_used_mb(), self._disk_seen
+        self._disk_seen = used
+        if used <= quota:
+            self._growing = 0
+            return False
+        if strays:
+            self.confinement.kill_strays()
+            self._disk_killed = True
+            return False
+        # Two looks in a row that found it growing: one could be a process that wrote and
+        # exited just before.
+        self._growing = self._growing + 1 if seen is not None and used > seen else 0
+        return self._growing >= 2
+
+    def _kernel_written(self) -> int | None:
+        """Bytes the kernel process wrote so far (files and sockets, all its threads), or None
+        where the app may not read it (a non-root app's kernel outside the sandbox is not
+        dumpable)."""
+        try:
+            return psutil.Process(self.pid).io_counters().write_chars
+        except (psutil.Error, AttributeError):
+            return None
 
     def _end_cell(self, why: CellOutcome) -> None:
         """Stop the cell: every process it started, then the code itself (SIGINT)."""
@@ -359,7 +440,7 @@ class Kernel:
             if msg["parent_header"].get("msg_id") == msg_id:
                 out.handle(msg)
 
-    def disk_used_mb(self, stop_at: int = 0) -> int:
+    def disk_used_mb(self) -> int:
         """MB the session's files take: /mnt/data, and the sandbox's /tmp and /dev/shm."""
         used = 0
         if self.sandboxed and self.pid:
@@ -369,16 +450,37 @@ class Kernel:
                     used += (fs.f_blocks - fs.f_bfree) * fs.f_frsize
                 except OSError:
                     pass
-        limit = stop_at * MB if stop_at else 0
-        for folder, dirs, names in os.walk(self.workdir):
-            for name in dirs + names:
-                try:  # at least a block each: a million empty files use the disk too
-                    used += max(os.lstat(os.path.join(folder, name)).st_blocks * 512, 4096)
-                except OSError:
-                    continue
-            if limit and used > limit:
-                break
-        return used // MB
+        return (used + _folder_bytes(self.workdir)) // MB
+
+
+# At least a block for each entry: a million empty files use the disk too.
+_FOLDER_BYTES = (
+    'find "$1" -mindepth 1 -printf "%b\\n" 2>/dev/null'
+    " | awk '{ b = $1 * 512; s += (b > 4096 ? b : 4096) } END { printf \"%.0f\\n\", s }'"
+)
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes the files under ``folder`` take, counted by ``find`` in a child process: the walk
+    of a folder of 100,000 files would hold the app's GIL for a third of a second."""
+    measure = subprocess.Popen(
+        ["/bin/sh", "-c", _FOLDER_BYTES, "glm4-du", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # find and awk are killed with it on a timeout
+    )
+    try:
+        out, _ = measure.communicate(timeout=DISK_MEASURE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(measure.pid, signal.SIGKILL)
+        measure.wait()
+        log.warning("measuring %s took too long: counted as over quota", folder)
+        return 1 << 50
+    try:
+        return int(out.strip() or 0)
+    except ValueError:
+        return 0
 
 
 @functools.cache

@@ -119,8 +119,11 @@ def launch(limits: dict, cmd: list) -> None:
 def _reap_for(child: int) -> None:
     """Outside the sandbox (whose init does it) someone must reap the processes the kernel's
     code leaves behind: until reaped, each still counts against the process limit. The
-    parent becomes that reaper, a subreaper for the kernel's whole tree, and ends as the
-    kernel ends (the same exit code or signal), so that it stands for the kernel to the app."""
+    parent becomes that reaper, a subreaper for the kernel's whole tree. It ends as the kernel
+    ends (the same exit code or signal), so that it stands for the kernel to the app, but
+    first kills every process left in the tree (``setsid`` ones too); and if the app goes
+    away (a crash: nobody would stop the kernel, which sees this reaper as its parent), it
+    kills the kernel and its tree as well."""
     if child == 0:
         return
     import ctypes
@@ -128,18 +131,99 @@ def _reap_for(child: int) -> None:
 
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts are for the kernel
+    app = os.getppid()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # waited for below
+    status = _reap(child)
+    while status is None:
+        if os.getppid() != app:  # the app is gone
+            status = signal.SIGKILL  # as waitpid reports a kernel killed by SIGKILL
+            break
+        signal.sigtimedwait({signal.SIGCHLD}, 1.0)
+        status = _reap(child)
+    _end_tree()
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+def _reap(child: int) -> "int | None":
+    """Reap every child that exited; the wait status of ``child`` if it was one of them."""
+    found = None
     while True:
         try:
-            pid, status = os.waitpid(-1, 0)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            os._exit(0)
+            return found
         except InterruptedError:
             continue
+        if pid == 0:
+            return found
         if pid == child:
-            if os.WIFSIGNALED(status):
-                signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-                os.kill(os.getpid(), os.WTERMSIG(status))
-            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+            found = status
+
+
+def _end_tree() -> None:
+    """SIGKILL every process below this one, and reap them."""
+    stop_then_kill(_descendants)
+    _reap(0)
+
+
+def stop_then_kill(targets) -> list:
+    """SIGKILL every process ``targets()`` lists (the confinement uses it too). Nothing caps a
+    fork loop here: each is stopped first (a stopped process cannot fork) until a round finds
+    no new one, then all are killed. Returns those still alive after 200 rounds."""
+    import signal
+    import time
+
+    stopped: set = set()
+    for _ in range(50):
+        found = [pid for pid in targets() if pid not in stopped]
+        if not found:
+            break
+        for pid in found:
+            _send(pid, signal.SIGSTOP)
+        stopped.update(found)
+    for _ in range(200):
+        left = targets()
+        if not left:
+            return []
+        for pid in left:
+            _send(pid, signal.SIGKILL)
+        time.sleep(0.005)
+    return targets()
+
+
+def _descendants() -> list:
+    """Live processes below this one (zombies are only reaped)."""
+    children: dict = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()  # state ppid ...
+        except (OSError, IndexError):
+            continue
+        if fields[0] not in (b"Z", b"X"):
+            children.setdefault(int(fields[1]), []).append(int(name))
+    found, todo = [], [os.getpid()]
+    while todo:
+        for pid in children.get(todo.pop(), ()):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
+def _send(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass  # exited meanwhile
 
 
 def _own_user_namespace() -> bool:

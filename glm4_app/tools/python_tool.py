@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..data_dir import private_folder
 from ..notices import Notice
 from ..settings import Settings
 from . import cell_log, live
@@ -62,7 +63,7 @@ class PythonTool:
         # In the sandbox (sandbox.py) the workdir is mounted at /mnt/data itself.
         self.sandboxed, self.network, self.use_cgroups = sandboxed, network, use_cgroups
         self.owner, self.conversation_id = "", ""  # for the cell log, set by the Toolbox
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_folder(self.workdir)  # no other uid enters it (a neighbour's kernel)
         self._uid = 0  # the kernels' own uid (root app): see folder_uid()
         self._lock = threading.Lock()  # held while the kernel starts, runs a cell or stops
         self._state = threading.Lock()  # guards _starting and _epoch, never held for long
@@ -119,6 +120,21 @@ class PythonTool:
         try:
             minutes = round(self.idle_for(now) / 60)
             self._stop_kernel(Notice("python.reaped", minutes=minutes))
+            return True
+        finally:
+            self._lock.release()
+
+    def watch_disk(self) -> bool:
+        """Between cells (a running cell is watched by its own loop): kill what a cell left
+        running that writes the session past its disk quota; stop a kernel that keeps writing
+        past it itself. Called every few seconds by the Toolbox reaper; True if it stopped one."""
+        kernel = self._kernel
+        if kernel is None or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if kernel is not self._kernel or not kernel.watch_between_cells():
+                return False
+            self._stop_kernel(Notice("python.kept_writing", mb=self.settings.python_disk_mb))
             return True
         finally:
             self._lock.release()
@@ -231,6 +247,7 @@ class PythonTool:
             CellOutcome.PROCESSES: Notice("python.too_many_processes", limit=s.python_max_processes),
             CellOutcome.MEMORY: Notice("python.too_much_memory", mb=s.python_memory_mb),
             CellOutcome.DISK: Notice("python.disk_full", mb=s.python_disk_mb),
+            CellOutcome.DISK_BETWEEN_CELLS: Notice("python.disk_full_between_cells", mb=s.python_disk_mb),
         }[outcome]
         if restart:
             return Notice("python.restarted", what=what, seconds=f"{GRACE_S:.0f}")

@@ -9,30 +9,38 @@ garbage-collected, so idleness is what ends its processes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 import weakref
 from pathlib import Path
 
+from ..data_dir import prepare, private_folder
 from ..notices import Notice
 from ..settings import Settings
 from .base import Tool, Unavailable
 from .browser import BrowserTool
 from .functions import load_tools_dir
 from .image import ImageTool, available as image_available
+from .kernel_process import IDLE_DISK_WATCH_S
 from .mcp_servers import McpSession
 from .python_tool import PythonTool
 from .sandbox import kernel_policy
 from .search import not_configured_reason
+
+log = logging.getLogger(__name__)
+REAP_EVERY_S = 60.0
+
 
 class Toolbox:
     def __init__(
         self, settings: Settings, workdir: Path | None = None, hosted: bool = False
     ) -> None:
         self.settings = settings
-        self.workdir = workdir or settings.data_dir / "workspaces" / uuid.uuid4().hex[:12]
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        if workdir is None:
+            workdir = prepare(settings.data_dir) / "workspaces" / uuid.uuid4().hex[:12]
+        self.workdir = private_folder(workdir)  # no other uid enters it (a neighbour's kernel)
         self.local_tools: dict[str, Tool] = {}  # built-ins and user functions
         self.unavailable: list[Unavailable] = []
         # Hosted: the kernel runs sandboxed, or not at all unless explicitly allowed (sandbox.py).
@@ -101,7 +109,8 @@ class Toolbox:
 class _Reaper:
     """Every minute, shuts down the kernels and local MCP servers that sat unused longer than
     ``kernel_idle_s``; a session that went away (its Toolbox garbage-collected) loses them at
-    once."""
+    once. Every few seconds, watches the disk quota of kernels between cells
+    (PythonTool.watch_disk)."""
 
     def __init__(self) -> None:
         self._boxes: weakref.WeakSet[Toolbox] = weakref.WeakSet()
@@ -124,10 +133,25 @@ class _Reaper:
             boxes = list(self._boxes)
         return sum(box.reap_idle(now) for box in boxes)
 
+    def watch_disks(self) -> int:
+        return sum(kernel.watch_disk() for kernel in self._kernels())
+
+    def _kernels(self) -> list[PythonTool]:
+        with self._lock:
+            boxes = list(self._boxes)
+        return [box.python for box in boxes if box.python is not None]
+
     def _loop(self) -> None:
+        last_reap = time.monotonic()
         while True:
-            time.sleep(60)
-            self.reap()
+            time.sleep(IDLE_DISK_WATCH_S)
+            try:
+                self.watch_disks()
+                if time.monotonic() - last_reap >= REAP_EVERY_S:
+                    last_reap = time.monotonic()
+                    self.reap()
+            except Exception:  # the next round tries again: the thread must not end
+                log.exception("kernel reaper")
 
 
 REAPER = _Reaper()

@@ -89,6 +89,7 @@ _DENIED: tuple[tuple[str, str], ...] = (
     ("::1/128", "loopback"),
     ("::/96", "IPv4-compatible"),
     ("100::/64", "discard"),
+    ("64:ff9b:1::/48", "local-use NAT64"),  # where it puts the IPv4 differs by network
     ("2001::/32", "Teredo"),  # embeds an IPv4 server and client: never fetched
     ("2001::/23", "IETF protocol"),
     ("2001:db8::/32", "documentation"),
@@ -101,9 +102,10 @@ _DENIED: tuple[tuple[str, str], ...] = (
     ("ff00::/8", "multicast"),
 )
 _DENIED_NETWORKS = tuple((ipaddress.ip_network(n), reason) for n, reason in _DENIED)
-# NAT64 (IPv6-only networks): the gateway forwards to the IPv4 address in the last 32 bits,
-# which is checked instead; public sites reach users there through these prefixes.
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# NAT64 (IPv6-only networks): the well-known prefix's gateway forwards to the IPv4 address
+# in the last 32 bits, which is checked instead; public sites reach users there through it.
+# (The local-use 64:ff9b:1::/48 may embed the IPv4 at other bits: it is denied above.)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
@@ -112,7 +114,7 @@ def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return blocked_reason(ip.ipv4_mapped)
-        if any(ip in prefix for prefix in _NAT64):
+        if ip in _NAT64:
             return blocked_reason(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     for network, reason in _DENIED_NETWORKS:
         if ip.version == network.version and ip in network:
