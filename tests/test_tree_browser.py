@@ -128,8 +128,8 @@ def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, brow
     expect(bob.get_by_test_id("stChatInputTextArea")).to_be_visible()
     expect(messages(bob)).to_have_count(2)
     wait_for(lambda: "c=" in bob.url and "share=" not in bob.url, 30, "bob's own copy in the URL")
-    mine = bob.get_by_test_id("stSidebar").get_by_role("button", name="What is the capital of France?")
-    expect(mine).to_be_visible()  # in bob's own list, under the conversation's title
+    mine = bob.get_by_test_id("stSidebar").get_by_role("button", name="What is the capital of Italy?")
+    expect(mine).to_be_visible()  # in bob's own list, named by the question shared (not France's)
 
 
 def test_a_link_open_to_anyone_opens_signed_out_and_sign_in_comes_back_to_it(server, browser):
