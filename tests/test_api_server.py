@@ -132,12 +132,17 @@ def server(offline_data_dir, tiny_glm4v_path, tmp_path_factory):
 
 
 def test_health_while_loading_then_ready(server):
-    first = server.first_health
-    assert first.status_code == 503 and first.json()["status"] == "loading"
-    assert first.json()["reason"].startswith("The chat model is loading")
-    early = server.early_completion  # the API says so too, and when to come back
-    assert early.status_code == 503 and early.json()["error"]["code"] == "model_loading"
-    assert int(early.headers["Retry-After"]) >= 1
+    # Asked at once, the server usually still loads (~1 s here); a run slow to reach the
+    # first request may find it loaded. test_server_start and test_api_faults hold the load
+    # to test this state for sure.
+    first, early = server.first_health, server.early_completion
+    if first.status_code != 200:
+        assert first.status_code == 503 and first.json()["status"] == "loading"
+        assert first.json()["reason"].startswith("The chat model is loading")
+    if early.status_code != 200:  # the API says so too, and when to come back
+        assert early.status_code == 503 and early.json()["error"]["code"] == "model_loading"
+        assert int(early.headers["Retry-After"]) >= 1
+        assert first.status_code == 503, "loading again after it was ready"
     wait_for(
         lambda: httpx.get(server.url + "/healthz").status_code == 200, 120, "the model to load"
     )
