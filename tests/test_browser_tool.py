@@ -707,7 +707,7 @@ def test_a_missing_page_and_unknown_ids_read_in_chinese(server, tmp_path):
     run(tool, 'search("apple")')  # ids 0-3; 2 is the missing page
     result = run(tool, "mclick([2, 3, 42])")
     zh = shown(result, "zh", tmp_path)
-    assert f"无法打开 [2] {server.base}/missing：HTTP 404 Not Found。" in zh
+    assert f"无法打开 [2] {server.base}/missing：网站返回 HTTP 404 Not Found。" in zh
     assert "未知的编号（不在任何搜索结果中）：[42]。" in zh
     assert "Just plain text." in zh  # the page itself is not translated
     assert "Could not open" not in zh and "Unknown ids" not in zh

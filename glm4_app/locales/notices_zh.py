@@ -310,7 +310,7 @@ NOTICES = {
     "fetch.connection_failed": "连接失败（{error}）",
     "fetch.invalid_redirect": "无效的重定向目标 {location}（{error}）",
     "fetch.too_many_redirects": "重定向超过 {limit} 次",
-    "fetch.http_status": "HTTP {status} {reason}",
+    "fetch.http_status": "网站返回 HTTP {status} {reason}",
     "fetch.not_text": "不是文本网页（{mime}），不显示其内容",
     "fetch.not_text_sized": "不是文本网页（{mime}，{size:,} 字节），不显示其内容",
     "fetch.binary": "不是文本网页（无内容类型，二进制内容），不显示",
