@@ -25,6 +25,12 @@ NOTICES = {
     "agent.too_many_steps": "Stopped after {steps} tool steps without a final answer "
     "(GLM4_TOOL_MAX_STEPS). Ask again, or raise the limit.",
     # A tool step the answer ended in the middle of (glm4_app/turns.py)
+    "tool.failed": "The tool failed: {error}",
+    "tool.switched_off": "The {name} tool is switched off in this conversation, so nothing was run. Answer "
+    "without it. Available tools: {tools}.",
+    "tool.no_such_tool": "There is no tool named {name}. Available tools: {tools}.",
+    "tool.no_tools": "none",
+    "tool.no_output": "[no output]",
     "tool.stopped": "[Stopped by the user: execution was interrupted.]",
     "tool.orphaned": "[Stopped: nobody was watching the answer.]",
     "tool.stopped_while_written": "[Stopped while the call was being written; it was not run.]",
@@ -409,6 +415,7 @@ NOTICES = {
     "sandbox.bwrap_cannot": "bwrap cannot create a sandbox here: {error}",
     "sandbox.bwrap_failed": "bwrap failed: {error}",
     # The python tool's kernel (glm4_app/tools/python_tool.py, kernel_process.py)
+    "python.no_output": "(no output)",
     "python.failed": "The Python tool failed: {error}",
     "python.no_kernel": "Could not start the Python kernel: {error}",
     "python.stopped_before_run": "[Stopped by the user before the code ran.]",
@@ -473,6 +480,29 @@ NOTICES = {
     "mcp.stopped_during_call": "The MCP server '{name}' stopped during the call to {tool}. {reason}",
     "mcp.connection_closed": "Its connection closed; it starts again on the next call.",
     "mcp.call_failed": "The MCP server '{name}' failed to run {tool}: {reason}",
+    "mcp.bad_json": "The arguments of {name} are not valid JSON ({problem}). Call it again with one JSON "
+    "object.",
+    "mcp.not_an_object": "The arguments of {name} must be one JSON object.",
+    "mcp.invalid_arguments": "Invalid arguments for {name}:\n{problems}\nCall it again with arguments "
+    "matching: {schema}",
+    # A function call's failures (glm4_app/tools/functions.py)
+    "functions.could_not_run": "{name} could not be run: {error}",
+    "functions.bad_json": "The arguments of {name} are not valid JSON ({problem}). Call {name} again with "
+    "one JSON object. You sent: {sent}",
+    "functions.not_an_object": "The arguments of {name} must be one JSON object, not {type}. Parameters: "
+    "{schema}",
+    "functions.invalid_arguments": "Invalid arguments for {name}:\n{problems}\nCall {name} again with "
+    "arguments matching: {schema}",
+    "functions.invalid_value": "Invalid arguments for {name}: {error}",
+    "functions.stopped": "{name} was stopped before it finished.",
+    "functions.timed_out": "{name} did not finish within {seconds} s and was abandoned (it may still be "
+    "running in the background).",
+    "functions.raised": "{name} raised {error}",
+    "json.array": "an array",
+    "json.string": "a string",
+    "json.boolean": "a boolean",
+    "json.null": "null",
+    "json.number": "a number",
     # Accounts and sign-in (glm4_app/accounts.py, auth.py)
     "accounts.role": "A role is one of {roles}.",
     "accounts.sign_up_closed": "Sign-up is closed: the first account exists already.",
