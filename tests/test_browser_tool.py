@@ -697,7 +697,7 @@ def test_a_blocked_address_reads_in_chinese(server, tmp_path):
     )
     assert shown(result, "en", tmp_path) == result.text
     assert shown(result, "zh", tmp_path) == (
-        "无法打开 http://10.0.0.1/：拒绝连接 10.0.0.1：private 类地址已被屏蔽"
+        "无法打开 http://10.0.0.1/：拒绝连接 10.0.0.1：私有地址已被屏蔽"
         "（管理员可通过 GLM4_BROWSER_ALLOWLIST 放行）。"
     )
 

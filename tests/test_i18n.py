@@ -312,7 +312,8 @@ def test_empty_results_and_calls_not_run_read_in_the_readers_language(tmp_path):
     _, empty = step_messages(ToolCall("f", "{}"), ToolResult(""), tmp_path)
     assert empty.content == "[no output]" and empty.shown_in("zh") == "[没有输出]"
     cell = Transcript().excerpt(1000)
-    _, silent = step_messages(ToolCall("python", "x = 1"), ToolResult(cell, notices=(Notice("python.no_output"),)), tmp_path)
+    result = ToolResult(cell, notices=(Notice("python.no_output"),))
+    _, silent = step_messages(ToolCall("python", "x = 1"), result, tmp_path)
     assert cell == "(no output)" and silent.shown_in("zh") == "（没有输出）"
     off = not_offered(ToolCall("python", "1"), {})
     assert off.not_run == "switched_off" and off.text.startswith("The python tool is switched off")

@@ -71,37 +71,37 @@ class Page:
 # taken from ``ipaddress.is_global``, whose answer changed between Python versions (3.11
 # calls 192.0.0.0/24, 2002::/16 and fec0::/10 global). Deny by default: an IPv6 address
 # outside 2000::/3, the only global unicast block, is refused too. Most specific first.
-_DENIED: tuple[tuple[str, str], ...] = (
-    ("0.0.0.0/8", "unspecified"),
-    ("10.0.0.0/8", "private"),
-    ("100.64.0.0/10", "carrier-grade NAT"),  # also Alibaba Cloud's metadata service
-    ("127.0.0.0/8", "loopback"),
-    ("169.254.0.0/16", "link-local"),  # 169.254.169.254: the cloud metadata service
-    ("172.16.0.0/12", "private"),
-    ("192.0.0.0/24", "IETF protocol"),  # 192.0.0.192: Oracle Cloud's metadata service
-    ("192.0.2.0/24", "documentation"),
-    ("192.88.99.0/24", "6to4 relay"),
-    ("192.168.0.0/16", "private"),
-    ("198.18.0.0/15", "benchmarking"),
-    ("198.51.100.0/24", "documentation"),
-    ("203.0.113.0/24", "documentation"),
-    ("224.0.0.0/4", "multicast"),
-    ("240.0.0.0/4", "reserved"),  # 255.255.255.255 included
-    ("::/128", "unspecified"),
-    ("::1/128", "loopback"),
-    ("::/96", "IPv4-compatible"),
-    ("100::/64", "discard"),
-    ("64:ff9b:1::/48", "local-use NAT64"),  # where it puts the IPv4 differs by network
-    ("2001::/32", "Teredo"),  # embeds an IPv4 server and client: never fetched
-    ("2001::/23", "IETF protocol"),
-    ("2001:db8::/32", "documentation"),
-    ("2002::/16", "6to4"),  # embeds any IPv4 address, 127.0.0.1 or 169.254.169.254 too
-    ("3fff::/20", "documentation"),
-    ("5f00::/16", "segment routing"),
-    ("fc00::/7", "private"),
-    ("fe80::/10", "link-local"),
-    ("fec0::/10", "site-local"),
-    ("ff00::/8", "multicast"),
+_DENIED: tuple[tuple[str, Notice], ...] = (
+    ("0.0.0.0/8", Notice("address.unspecified")),
+    ("10.0.0.0/8", Notice("address.private")),
+    ("100.64.0.0/10", Notice("address.carrier_grade_nat")),  # also Alibaba Cloud's metadata service
+    ("127.0.0.0/8", Notice("address.loopback")),
+    ("169.254.0.0/16", Notice("address.link_local")),  # 169.254.169.254: the cloud metadata service
+    ("172.16.0.0/12", Notice("address.private")),
+    ("192.0.0.0/24", Notice("address.ietf_protocol")),  # 192.0.0.192: Oracle Cloud's metadata service
+    ("192.0.2.0/24", Notice("address.documentation")),
+    ("192.88.99.0/24", Notice("address.6to4_relay")),
+    ("192.168.0.0/16", Notice("address.private")),
+    ("198.18.0.0/15", Notice("address.benchmarking")),
+    ("198.51.100.0/24", Notice("address.documentation")),
+    ("203.0.113.0/24", Notice("address.documentation")),
+    ("224.0.0.0/4", Notice("address.multicast")),
+    ("240.0.0.0/4", Notice("address.reserved")),  # 255.255.255.255 included
+    ("::/128", Notice("address.unspecified")),
+    ("::1/128", Notice("address.loopback")),
+    ("::/96", Notice("address.ipv4_compatible")),
+    ("100::/64", Notice("address.discard")),
+    ("64:ff9b:1::/48", Notice("address.local_use_nat64")),  # where it puts the IPv4 differs by network
+    ("2001::/32", Notice("address.teredo")),  # embeds an IPv4 server and client: never fetched
+    ("2001::/23", Notice("address.ietf_protocol")),
+    ("2001:db8::/32", Notice("address.documentation")),
+    ("2002::/16", Notice("address.6to4")),  # embeds any IPv4 address, 127.0.0.1 or 169.254.169.254 too
+    ("3fff::/20", Notice("address.documentation")),
+    ("5f00::/16", Notice("address.segment_routing")),
+    ("fc00::/7", Notice("address.private")),
+    ("fe80::/10", Notice("address.link_local")),
+    ("fec0::/10", Notice("address.site_local")),
+    ("ff00::/8", Notice("address.multicast")),
 )
 _DENIED_NETWORKS = tuple((ipaddress.ip_network(n), reason) for n, reason in _DENIED)
 # NAT64 (IPv6-only networks): the well-known prefix's gateway forwards to the IPv4 address
@@ -111,7 +111,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
-def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Notice | None:
     """Why ``ip`` must not be fetched by default, or None when it is a public address."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
@@ -122,7 +122,7 @@ def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
         if ip.version == network.version and ip in network:
             return reason
     if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST:
-        return "reserved"
+        return Notice("address.reserved")
     return None
 
 
