@@ -118,24 +118,19 @@ def run_tool(tool: Tool | None, call: ToolCall, tools: dict[str, Tool]) -> Itera
 
 def not_offered(call: ToolCall, tools: dict[str, Tool]) -> ToolResult:
     """The observation for a call to a tool this conversation does not offer."""
-    names = ", ".join(tools) or "none"
+    names = tuple(tools) or Notice("tool.no_tools")
     if call.name in BUILTINS:
-        return ToolResult(
-            f"The {call.name} tool is switched off in this conversation, so nothing was run. "
-            f"Answer without it. Available tools: {names}.",
-            is_error=True,
-            not_run="switched_off",
-        )
-    return ToolResult(
-        f"There is no tool named {call.name!r}. Available tools: {names}.", is_error=True, not_run="unknown"
-    )
+        notice = Notice("tool.switched_off", name=call.name, tools=names)
+        return replace(ToolResult.failure(notice), not_run="switched_off")
+    notice = Notice("tool.no_such_tool", name=repr(call.name), tools=names)
+    return replace(ToolResult.failure(notice), not_run="unknown")
 
 
 def _safe_run(tool: Tool, call: ToolCall, cancel: threading.Event) -> ToolResult:
     try:
         return tool.run(call, cancel)
     except Exception as exc:  # tools promise not to raise; a bug still must not end the turn
-        return ToolResult(f"The tool failed: {type(exc).__name__}: {exc}", is_error=True)
+        return ToolResult.failure(Notice("tool.failed", error=f"{type(exc).__name__}: {exc}"))
 
 
 def _combined(steps: list[Stats]) -> Stats:

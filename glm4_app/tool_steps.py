@@ -12,8 +12,10 @@ from pathlib import Path
 
 from .artifacts import saved
 from .messages import ImageRef, Message
+from .notices import Notice
 from .tool_types import Citation, ToolCall, ToolResult
 
+NO_OUTPUT = Notice("tool.no_output")  # what stands for a tool's empty result (see call_messages)
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
 
@@ -26,7 +28,8 @@ def call_messages(call: ToolCall, result: ToolResult, step: int | None = None) -
     call_message = {"role": "assistant", "metadata": call.name, "content": call.body}
     if step is not None:
         call_message["step"] = step
-    observation = {"role": "observation", "metadata": result.metadata, "content": result.text or "[no output]"}
+    content = result.text or str(NO_OUTPUT)
+    observation = {"role": "observation", "metadata": result.metadata, "content": content}
     if call.id:
         call_message["call_id"] = observation["call_id"] = call.id
     return [call_message, observation]
@@ -43,7 +46,7 @@ def step_messages(
         observation.display = result.display
     observation.is_error = result.is_error
     observation.not_run = result.not_run  # the UI says the tool is off / unknown
-    observation.notices = list(result.notices)
+    observation.notices = list(result.notices) if result.text else [NO_OUTPUT]
     if result.images:
         media_dir.mkdir(parents=True, exist_ok=True)
         for image in result.images:

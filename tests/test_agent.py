@@ -12,6 +12,7 @@ import pytest
 from glm4_app.agent import run_agent
 from glm4_app.events import Done, Error, TextDelta, ToolCallStart, ToolOutcome, ToolRunning
 from glm4_app.generation import GenerationParams
+from glm4_app.notices import word
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.settings import Settings
 from glm4_app.tools.base import ToolCall, ToolResult
@@ -97,6 +98,23 @@ def test_unknown_tool_is_told_which_tools_exist():
     (outcome,) = outcomes(events)
     assert outcome.result.is_error
     assert "no tool named 'get_wether'" in outcome.result.text and "get_weather" in outcome.result.text
+    assert word(outcome.result.notices[0], "zh") == "没有名为 'get_wether' 的工具。可用的工具：get_weather。"
+
+
+def test_a_tool_that_raises_is_told_in_the_readers_language():
+    class Broken:
+        name = "get_weather"
+
+        def declaration(self):
+            return Recorder().declaration()
+
+        def run(self, call, cancel):
+            raise KeyError("city")
+
+    _, events = run(['get_weather\n{"city": "Paris"}', "Sorry."], {"get_weather": Broken()})
+    (outcome,) = outcomes(events)
+    assert outcome.result.is_error and outcome.result.text == "The tool failed: KeyError: 'city'"
+    assert word(outcome.result.notices[0], "zh") == "工具出错：KeyError: 'city'"
 
 
 def test_a_chain_stops_at_the_step_limit():

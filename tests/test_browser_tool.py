@@ -676,3 +676,65 @@ def test_link_citations_accepts_stored_form():
     as_pair = {3: ('Apple "Inc"\nnews', "https://a.example/")}
     assert link_citations("【3†A】", as_pair) == "[\\[3\\]](https://a.example/ \"Apple 'Inc' news\")"
     assert link_citations("【3†A】", {}) == "\\[3\\]"
+
+
+# --- What a Chinese reader sees of a failed step ------------------------------------------------
+
+
+def shown(result, lang: str, tmp_path) -> str:
+    """The step's text as the page shows it to a reader of ``lang``, after saving."""
+    from glm4_app.tool_steps import step_messages
+
+    _, observation = step_messages(ToolCall("simple_browser", "call"), result, tmp_path)
+    return observation.shown_in(lang)
+
+
+def test_a_blocked_address_reads_in_chinese(server, tmp_path):
+    result = run(make_tool(server, browser_allowlist=""), "open_url('http://10.0.0.1/')")
+    assert result.text == (  # the model reads the English, unchanged
+        "Could not open http://10.0.0.1/: refused to connect to 10.0.0.1: private addresses "
+        "are blocked (an administrator can allow it with GLM4_BROWSER_ALLOWLIST)."
+    )
+    assert shown(result, "en", tmp_path) == result.text
+    assert shown(result, "zh", tmp_path) == (
+        "无法打开 http://10.0.0.1/：拒绝连接 10.0.0.1：私有地址已被屏蔽"
+        "（管理员可通过 GLM4_BROWSER_ALLOWLIST 放行）。"
+    )
+
+
+def test_a_missing_page_and_unknown_ids_read_in_chinese(server, tmp_path):
+    tool = make_tool(server)
+    run(tool, 'search("apple")')  # ids 0-3; 2 is the missing page
+    result = run(tool, "mclick([2, 3, 42])")
+    zh = shown(result, "zh", tmp_path)
+    assert f"无法打开 [2] {server.base}/missing：网站返回 HTTP 404 Not Found。" in zh
+    assert "未知的编号（不在任何搜索结果中）：[42]。" in zh
+    assert "Just plain text." in zh  # the page itself is not translated
+    assert "Could not open" not in zh and "Unknown ids" not in zh
+
+
+@pytest.mark.parametrize(
+    "body, changes, expected",
+    [
+        ("open_url('{base}/slow')", {"browser_timeout_s": 1}, "无法打开 {base}/slow：1 秒后超时。"),
+        ("search('x')", {"search_url": "{base}/search-500"},
+         "搜索 'x' 失败：搜索服务返回 HTTP 500 Internal Server Error。"),
+        ("search('x')", {"search_provider": ""},
+         "搜索不可用：未配置联网搜索（GLM4_SEARCH_PROVIDER 为空）。open_url 仍可使用。"),
+        ("mclick([7])", {}, "未知的编号（不在任何搜索结果中）：[7]。 请使用搜索结果给出的编号，例如 mclick([0, 1, 2])。"),
+        ("open_url('{base}/binary')", {},
+         "无法打开 {base}/binary：不是文本网页（image/png，10,248 字节），不显示其内容。"),
+    ],
+    ids=["timeout", "search-http-500", "search-off", "unknown-id", "binary"],
+)
+def test_browser_failures_read_in_chinese(server, tmp_path, body, changes, expected):
+    changes = {k: v.format(base=server.base) if isinstance(v, str) else v for k, v in changes.items()}
+    result = run(make_tool(server, **changes), body.format(base=server.base))
+    assert result.is_error and shown(result, "zh", tmp_path) == expected.format(base=server.base)
+
+
+def test_a_malformed_command_tells_the_reader_what_was_wrong_in_chinese(server, tmp_path):
+    result = run(make_tool(server), "Let me search for that.")
+    assert "Valid simple_browser commands" in result.text  # the model learns the syntax
+    assert shown(result, "zh", tmp_path) == "无法理解命令 'Let me search for that.'。"
+    assert shown(result, "en", tmp_path) == "Cannot understand the command 'Let me search for that.'."

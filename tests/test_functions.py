@@ -425,6 +425,40 @@ def test_exception_becomes_an_error_result_without_traceback():
     assert "Traceback" not in result.text
 
 
+def zh(result, tmp_path) -> str:
+    """What a reader of Chinese sees of the step, after it is saved."""
+    from glm4_app.tool_steps import step_messages
+
+    _, observation = step_messages(ToolCall("f", "{}"), result, tmp_path)
+    return observation.shown_in("zh")
+
+
+def test_a_functions_failures_read_in_chinese(tmp_path):
+    @tool
+    def fails(x: int) -> int:
+        raise ValueError(f"x must be positive, got {x}")
+
+    assert zh(call(fails, {"x": -1}), tmp_path) == "fails 抛出了异常 ValueError: x must be positive, got -1"
+    assert zh(call(fails, ["x"]), tmp_path).startswith("fails 的参数必须是一个 JSON 对象，而不是数组。参数：{")
+    assert zh(call(fails, {"x": "one"}), tmp_path).startswith("fails 的参数无效：\n- x: 'one' is not of type")
+    assert zh(call(fails, None, body='{"x": 1,'), tmp_path).startswith("fails 的参数不是有效的 JSON（")
+
+
+def test_a_long_failure_is_capped_for_the_model_and_read_whole_in_chinese(tmp_path):
+    @tool
+    def loud() -> None:
+        raise RuntimeError("e" * 1999)
+
+    @tool
+    def wide(a: Literal[tuple(f"choice-{i}" for i in range(1000))]) -> str:  # a schema of ~14K
+        return a
+
+    result = call(wide, {"a": "nope"})
+    assert len(result.text) < MAX_RESULT_CHARS + 100 and "truncated" in result.text
+    assert zh(result, tmp_path).startswith("wide 的参数无效：") and "choice-999" in zh(result, tmp_path)
+    assert zh(call(loud, {}), tmp_path) == "loud 抛出了异常 RuntimeError: " + "e" * 1999
+
+
 def test_system_exit_in_a_tool_is_an_error_too():
     @tool
     def quits() -> None:

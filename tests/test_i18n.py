@@ -303,6 +303,23 @@ def test_a_tool_failure_is_kept_as_a_notice_and_reads_in_the_readers_language(tm
     assert saved.shown_in("zh") == "partial output\n[Python 内核已终止（段错误）并已重启；所有变量和导入都已丢失。]"
 
 
+def test_empty_results_and_calls_not_run_read_in_the_readers_language(tmp_path):
+    from glm4_app.agent import not_offered
+    from glm4_app.tool_steps import step_messages
+    from glm4_app.tool_types import ToolCall, ToolResult
+    from glm4_app.tools.transcript import Transcript
+
+    _, empty = step_messages(ToolCall("f", "{}"), ToolResult(""), tmp_path)
+    assert empty.content == "[no output]" and empty.shown_in("zh") == "[没有输出]"
+    cell = Transcript().excerpt(1000)
+    result = ToolResult(cell, notices=(Notice("python.no_output"),))
+    _, silent = step_messages(ToolCall("python", "x = 1"), result, tmp_path)
+    assert cell == "(no output)" and silent.shown_in("zh") == "（没有输出）"
+    off = not_offered(ToolCall("python", "1"), {})
+    assert off.not_run == "switched_off" and off.text.startswith("The python tool is switched off")
+    assert word(off.notices[0], "zh") == "本对话关闭了 python 工具，因此没有运行。需不借助它回答。可用的工具：无。"
+
+
 def test_language_follows_setting_then_browser():
     assert set(LANGUAGES) == {"en", "zh"}
     assert resolve("zh", "en-US") == "zh" and resolve("en", "zh-CN") == "en"

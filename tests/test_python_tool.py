@@ -124,6 +124,14 @@ def test_figure_left_open_is_shown_after_the_result(shared):
     assert len(result.images) == 1
 
 
+def test_a_silent_cell_says_so_in_the_readers_language(shared):
+    from glm4_app.notices import word
+
+    result = run(shared, "quiet = 1")
+    assert not result.is_error and result.text == "(no output)"
+    assert [word(n, "zh") for n in result.notices] == ["（没有输出）"]
+
+
 def test_errors_come_with_a_clean_traceback(shared):
     result = run(shared, "print('before')\ndef f():\n    raise ValueError('bad value')\nf()")
     assert result.is_error

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from glm4_app.notices import Notice, NoticeError, of
 from glm4_app.settings import Settings
 from glm4_app.tools.base import Citation, ToolCall, ToolResult
 from glm4_app.tools.search import SearchError, not_configured_reason, search
@@ -48,8 +49,8 @@ _PARAMS = {"search": ("query", "recency_days"), "mclick": ("ids",), "open_url": 
 _REQUIRED = {"search": 1, "mclick": 1, "open_url": 1}
 
 
-class CommandError(ValueError):
-    pass
+class CommandError(NoticeError):
+    """A command the model wrote cannot be run: ``.notice`` says why."""
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,14 @@ def parse_commands(body: str) -> list[Command]:
     lines = [line.strip().rstrip(";").strip() for line in body.strip().splitlines()]
     lines = [line for line in lines if line and not line.startswith("```")]  # fenced calls
     if not lines:
-        raise CommandError("The browser call is empty.")
+        raise CommandError(Notice("browser.empty_call"))
     if len(lines) > MAX_COMMANDS:
-        raise CommandError(f"At most {MAX_COMMANDS} commands per call.")
+        raise CommandError(Notice("browser.too_many_commands", limit=MAX_COMMANDS))
     return [_parse_line(line) for line in lines]
 
 
 def _parse_line(line: str) -> Command:
+    shown = repr(line[:200])
     try:
         if len(line) > 4000:
             raise ValueError("too long")
@@ -81,16 +83,16 @@ def _parse_line(line: str) -> Command:
         args = [ast.literal_eval(a) for a in call.args]
         kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
-        raise CommandError(f"Cannot understand the command {line[:200]!r}.") from None
+        raise CommandError(Notice("browser.cannot_understand", line=shown)) from None
     if name not in _PARAMS:
-        raise CommandError(f"Unknown command {name!r} in {line[:200]!r}.")
+        raise CommandError(Notice("browser.unknown_command", name=repr(name), line=shown))
     params = _PARAMS[name]
     if None in kwargs or len(args) > len(params) or set(kwargs) - set(params[len(args):]):
-        raise CommandError(f"Wrong arguments in {line[:200]!r}.")
+        raise CommandError(Notice("browser.wrong_arguments", line=shown))
     values = dict(zip(params, args)) | kwargs
     if len(values) < _REQUIRED[name]:
-        raise CommandError(f"Missing argument in {line[:200]!r}.")
-    return Command(name, _validate(name, values, line[:200]))
+        raise CommandError(Notice("browser.missing_argument", line=shown))
+    return Command(name, _validate(name, values, shown))
 
 
 def _validate(name: str, values: dict, line: str) -> tuple:
@@ -99,22 +101,22 @@ def _validate(name: str, values: dict, line: str) -> tuple:
             return int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise CommandError(f"Expected a whole number, got {value!r} in {line!r}.")
+        raise CommandError(Notice("browser.not_a_number", value=repr(value), line=line))
 
     if name == "search":
         query, days = values["query"], values.get("recency_days")
         if not isinstance(query, str) or not query.strip():
-            raise CommandError(f"search needs a query string: {line!r}.")
+            raise CommandError(Notice("browser.search_needs_query", line=line))
         return (query.strip(), None if days is None else as_int(days))
     if name == "mclick":
         ids = values["ids"]
         ids = list(ids) if isinstance(ids, (list, tuple)) else [ids]
         if not ids:
-            raise CommandError(f"mclick needs at least one id: {line!r}.")
+            raise CommandError(Notice("browser.mclick_needs_id", line=line))
         return (tuple(as_int(i) for i in ids),)
     url = values["url"]
     if not isinstance(url, str) or not url.strip():
-        raise CommandError(f"open_url needs a URL string: {line!r}.")
+        raise CommandError(Notice("browser.open_url_needs_url", line=line))
     url = url.strip()
     return (url if "://" in url else "https://" + url,)  # open_url("example.com")
 
@@ -125,6 +127,11 @@ class _Output:
     is_error: bool = False
     quote_ids: tuple[int, ...] = ()
     citations: tuple[Citation, ...] = ()
+    notices: tuple[Notice, ...] = ()  # what of ``text`` the user reads in their language
+
+
+def _told(notice: Notice, is_error: bool = True) -> _Output:
+    return _Output(str(notice), is_error, notices=(notice,))
 
 
 class BrowserTool:
@@ -165,18 +172,19 @@ class BrowserTool:
             return self._run(call, cancel)
         except Exception as exc:  # never raise: the model gets the error as its observation
             log.exception("browser tool failed")
-            return ToolResult(f"The browser failed: {type(exc).__name__}: {exc}",
-                              metadata="browser_result", is_error=True)
+            notice = Notice("browser.failed", error=f"{type(exc).__name__}: {exc}")
+            return ToolResult.failure(notice, metadata="browser_result")
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         try:
             commands = parse_commands(call.body)
-        except CommandError as exc:
-            return ToolResult(f"{exc}\n{USAGE}", metadata="browser_result", is_error=True)
+        except CommandError as exc:  # the model gets the usage too; the user, what was wrong
+            return ToolResult(f"{exc}\n{USAGE}", metadata="browser_result", is_error=True,
+                              display=str(exc), notices=(exc.notice,))
         outputs: list[_Output] = []
         for command in commands:
             if cancel.is_set():
-                outputs.append(_Output("Cancelled.", is_error=True))
+                outputs.append(_told(Notice("browser.cancelled")))
                 break
             outputs.append(getattr(self, "_" + command.name)(*command.args, cancel=cancel))
         quote_ids = [i for out in outputs for i in out.quote_ids]
@@ -187,6 +195,7 @@ class BrowserTool:
             metadata=metadata,
             is_error=all(out.is_error for out in outputs),
             citations=tuple(c for out in outputs for c in out.citations),
+            notices=tuple(n for out in outputs for n in out.notices),
         )
 
     # --- Commands ---------------------------------------------------------------------------
@@ -194,12 +203,12 @@ class BrowserTool:
     def _search(self, query: str, recency_days: int | None, cancel: threading.Event) -> _Output:
         reason = not_configured_reason(self.settings)
         if reason:
-            return _Output(f"Search is not available: {reason}. open_url still works.", True)
+            return _told(Notice("browser.search_unavailable", reason=reason))
         [result] = self._in_threads([lambda: search(self.settings, query, recency_days)], cancel)
         if isinstance(result, BaseException):
-            return _Output(f"Search for {query!r} failed: {_reason(result)}.", True)
+            return _told(Notice("browser.search_failed", query=repr(query), reason=_reason(result)))
         if not result:
-            return _Output(f"No results for {query!r}.")
+            return _told(Notice("browser.no_results", query=repr(query)), is_error=False)
         blocks, citations = [], []
         for hit in result:
             citation = self._register(hit.title, hit.url)
@@ -210,15 +219,15 @@ class BrowserTool:
 
     def _mclick(self, ids: tuple[int, ...], cancel: threading.Event) -> _Output:
         ids = tuple(dict.fromkeys(ids))
-        notes = [f"Only the first {MAX_PAGES} ids were opened."] if len(ids) > MAX_PAGES else []
+        notes = [Notice("browser.first_ids_only", limit=MAX_PAGES)] if len(ids) > MAX_PAGES else []
         with self._lock:
             known = [self._sources[i] for i in ids[:MAX_PAGES] if i in self._sources]
         unknown = [i for i in ids[:MAX_PAGES] if i not in {c.id for c in known}]
         if unknown:
-            notes.append(f"Unknown ids (not in any search result): {unknown}.")
+            notes.append(Notice("browser.unknown_ids", ids=str(unknown)))
         if not known:
-            hint = "Use the ids shown by search, e.g. mclick([0, 1, 2])."
-            return _Output(" ".join(notes + [hint]), is_error=True)
+            notes.append(Notice("browser.use_search_ids"))
+            return _Output(" ".join(map(str, notes)), is_error=True, notices=tuple(notes))
         return self._open([(f"[{c.id}] {c.url}", c.url) for c in known], cancel, notes)
 
     def _open_url(self, url: str, cancel: threading.Event) -> _Output:
@@ -226,29 +235,38 @@ class BrowserTool:
 
     # --- Helpers ----------------------------------------------------------------------------
 
-    def _open(self, targets: list[tuple[str, str]], cancel: threading.Event, notes: list[str]
+    def _open(self, targets: list[tuple[str, str]], cancel: threading.Event, notes: list[Notice]
               ) -> _Output:
         """Fetch (label, url) pairs concurrently; number the pages that opened, in order."""
         jobs = [lambda url=url: self._fetcher.fetch(url, cancel) for _, url in targets]
         results = self._in_threads(jobs, cancel)
-        sections, failures, citations = [], [], []
+        sections, failures, citations, notices = [], [], [], []
         for (label, _), result in zip(targets, results):
             if isinstance(result, Page):
                 citation = self._register(result.title, result.url)
                 citations.append(citation)
-                sections.append(self._quote(citation.id, result))
+                quote, told = self._quote(citation.id, result)
+                sections.append(quote)
+                notices += told
             else:
-                failures.append(f"Could not open {label}: {_reason(result)}.")
+                failures.append(Notice("browser.could_not_open", target=label, reason=_reason(result)))
         if failures or notes:
-            sections.append("\n".join(failures + notes))
+            sections.append("\n".join(map(str, failures + notes)))
         text = "\n\n".join(sections)
-        return _Output(text, not citations, tuple(c.id for c in citations), tuple(citations))
+        return _Output(text, not citations, tuple(c.id for c in citations), tuple(citations),
+                       tuple(notices + failures + notes))
 
-    def _quote(self, quote_id: int, page: Page) -> str:
-        text = page.text or "(no readable text; the page may need JavaScript)"
+    def _quote(self, quote_id: int, page: Page) -> tuple[str, list[Notice]]:
+        """An opened page's section, and the notices in it (the user reads them worded)."""
+        told = []
+        text = page.text
+        if not text:
+            told.append(Notice("browser.no_readable_text"))
+            text = str(told[-1])
         if len(text) > self.page_chars or page.truncated:
-            text = text[: self.page_chars].rstrip() + "\n…(page truncated)"
-        return f"【{quote_id}†{_safe(page.title)}†{_host(page.url)}】\n{page.url}\n{text}"
+            told.append(Notice("browser.page_truncated"))
+            text = text[: self.page_chars].rstrip() + "\n" + str(told[-1])
+        return f"【{quote_id}†{_safe(page.title)}†{_host(page.url)}】\n{page.url}\n{text}", told
 
     def _register(self, title: str, url: str) -> Citation:
         with self._lock:
@@ -273,14 +291,15 @@ class BrowserTool:
                     break
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        gone = FetchError("cancelled") if cancel.is_set() else TimeoutError("timed out")
+        gone = FetchError(Notice("fetch.cancelled") if cancel.is_set() else Notice("browser.timed_out"))
         return [(f.exception() or f.result()) if f.done() and not f.cancelled() else gone
                 for f in futures]
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, (FetchError, SearchError, TimeoutError)):
-        return str(exc)
+def _reason(exc: BaseException) -> Notice | str:
+    """Why a page or a search failed: a notice, or for a bug, the exception's text."""
+    if isinstance(exc, (FetchError, SearchError)):
+        return of(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -100,7 +100,7 @@ class FunctionTool:
             return self._run(call, cancel)
         except Exception as exc:  # a bug in this module must still not end the turn
             log.exception("function tool %s failed unexpectedly", self.name)
-            return _error(f"{self.name} could not be run: {type(exc).__name__}: {exc}")
+            return _error(Notice("functions.could_not_run", name=self.name, error=f"{type(exc).__name__}: {exc}"))
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         arguments = call.arguments
@@ -109,30 +109,28 @@ class FunctionTool:
             # here to tell the model exactly what was wrong with it.
             arguments, problem = _parse_arguments(call.body)
             if problem:
-                return _error(
-                    f"The arguments of {self.name} are not valid JSON ({problem}). Call "
-                    f"{self.name} again with one JSON object. You sent: {_clip(call.body, 300)}"
-                )
+                sent = _clip(call.body, 300)
+                return _error(Notice("functions.bad_json", name=self.name, problem=problem, sent=sent))
         if not isinstance(arguments, dict):
-            return _error(
-                f"The arguments of {self.name} must be one JSON object, not "
-                f"{_json_type(arguments)}. Parameters: {_compact(self.parameters)}"
-            )
+            return _error(Notice(
+                "functions.not_an_object", name=self.name, type=_json_type(arguments),
+                schema=_compact(self.parameters),
+            ))
         # A JSON null for a parameter that may be None means "use the default".
         arguments = {
             k: v for k, v in arguments.items() if not (v is None and k in self._nullable)
         }
         problems = validation_problems(self.parameters, arguments)
         if problems:
-            listed = "\n".join(f"- {p}" for p in problems)
-            return _error(
-                f"Invalid arguments for {self.name}:\n{listed}\n"
-                f"Call {self.name} again with arguments matching: {_compact(self.parameters)}"
-            )
+            listed = "\n".join(f"- {p}" for p in problems)  # JSON Schema's words, in English
+            return _error(Notice(
+                "functions.invalid_arguments", name=self.name, problems=listed,
+                schema=_compact(self.parameters),
+            ))
         try:
             kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
         except ValidationError as exc:  # a check JSON Schema cannot express (a model's validator)
-            return _error(f"Invalid arguments for {self.name}: {_clip(str(exc), 2000)}")
+            return _error(Notice("functions.invalid_value", name=self.name, error=_clip(str(exc), 2000)))
         for name in self._none_if_missing - kwargs.keys():
             kwargs[name] = None  # "not required" but no Python default: the function gets None
         if self._cancel_param:
@@ -142,16 +140,14 @@ class FunctionTool:
             lambda: self.fn(**kwargs), timeout_s=self.timeout_s, cancel=cancel, name=self.name
         )
         if outcome.cancelled:
-            return _error(f"{self.name} was stopped before it finished.")
+            return _error(Notice("functions.stopped", name=self.name))
         if outcome.timed_out:
-            return _error(
-                f"{self.name} did not finish within {self.timeout_s:g} s and was abandoned "
-                "(it may still be running in the background)."
-            )
+            return _error(Notice("functions.timed_out", name=self.name, seconds=f"{self.timeout_s:g}"))
         if outcome.error is not None:
             exc = outcome.error
             log.warning("function tool %s raised", self.name, exc_info=exc)
-            return _error(f"{self.name} raised {type(exc).__name__}: {_clip(str(exc), 2000)}")
+            error = f"{type(exc).__name__}: {_clip(str(exc), 2000)}"
+            return _error(Notice("functions.raised", name=self.name, error=error))
         return _success(outcome.value)
 
 
@@ -388,8 +384,11 @@ def _success(value: Any) -> ToolResult:
     return ToolResult(_clip(text, MAX_RESULT_CHARS), display=_clip(text, MAX_DISPLAY_CHARS))
 
 
-def _error(text: str) -> ToolResult:
-    return ToolResult(_clip(text, MAX_RESULT_CHARS), is_error=True)
+def _error(notice: Notice) -> ToolResult:
+    """A failure: the model reads its English (capped), the user its words in their language
+    (the whole notice is kept for the UI, so a capped one still reads translated)."""
+    text, shown = _clip(str(notice), MAX_RESULT_CHARS), _clip(str(notice), MAX_DISPLAY_CHARS)
+    return ToolResult(text, is_error=True, display=None if shown == text else shown, notices=(notice,))
 
 
 def _clip(text: str, limit: int) -> str:
@@ -402,10 +401,14 @@ def _compact(schema: dict[str, Any]) -> str:
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_type(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
+def _json_type(value: Any) -> Notice:
+    if isinstance(value, list):
+        return Notice("json.array")
+    if isinstance(value, str):
+        return Notice("json.string")
+    if isinstance(value, bool):
+        return Notice("json.boolean")
+    return Notice("json.null") if value is None else Notice("json.number")
 
 
 _NOT_JSON = object()

@@ -37,7 +37,7 @@ from .base import Output, ToolCall, ToolResult
 from .confinement import allocate_uid, reachable_by_anyone, release_uid
 from .kernel_process import GRACE_S, CellOutcome, Kernel
 from .sandbox import STARTUP
-from .transcript import DISPLAY_CHARS, Transcript
+from .transcript import DISPLAY_CHARS, NO_OUTPUT, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class PythonTool:
             images=tuple(out.images),
             files=files,
             outputs=out.outputs(),
-            notices=(*notes, *end),
+            notices=(*notes, *end, *([NO_OUTPUT] if out.total == 0 else [])),
         )
 
     def _ending(self, kernel: Kernel, outcome: CellOutcome, restart: bool) -> Notice | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from glm4_app.notices import Notice
+from glm4_app.notices import Notice, NoticeError
 from glm4_app.settings import Settings
 
 BRAVE_URL = "https://api.search.brave.com/res/v1/web/search"
@@ -23,8 +23,8 @@ MAX_RESULTS = 10
 SNIPPET_CHARS = 400
 
 
-class SearchError(Exception):
-    """The search failed; the message is meant for the model and the user."""
+class SearchError(NoticeError):
+    """The search failed: ``.notice`` says why, the model reads its English."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def search(settings: Settings, query: str, recency_days: int | None = None) -> l
         items = web.get("results", []) if isinstance(web, dict) else []
         fields = ("title", "url", "description")
     if not isinstance(items, list):
-        raise SearchError("the search service answered without a result list")
+        raise SearchError(Notice("search.no_list"))
     hits = []
     for item in items:
         if not isinstance(item, dict):
@@ -94,23 +94,23 @@ def _get_json(settings: Settings, url: str, params: dict, headers: dict):
             with client.stream("GET", url, params=params, headers=headers) as response:
                 if response.status_code != 200:
                     status = f"{response.status_code} {response.reason_phrase}".rstrip()
-                    raise SearchError(f"the search service answered HTTP {status}")
+                    raise SearchError(Notice("search.http_status", status=status))
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
                     if len(body) > settings.browser_max_bytes:
-                        raise SearchError("the search service's answer is too large")
+                        raise SearchError(Notice("search.too_large"))
     except httpx.TimeoutException:
-        seconds = settings.browser_timeout_s
-        raise SearchError(f"the search service timed out after {seconds} s") from None
+        seconds = f"{settings.browser_timeout_s:g}"
+        raise SearchError(Notice("search.timed_out", seconds=seconds)) from None
     except httpx.HTTPError as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        raise SearchError(f"cannot reach the search service ({reason})") from None
+        error = f"{type(exc).__name__}: {exc}"
+        raise SearchError(Notice("search.unreachable", error=error)) from None
     try:
         return json.loads(bytes(body))
     except ValueError:
-        hint = "is its JSON format enabled?"  # SearXNG answers HTML unless settings allow json
-        raise SearchError(f"the search service did not answer JSON ({hint})") from None
+        # SearXNG answers HTML unless its settings allow json: the notice asks about it
+        raise SearchError(Notice("search.not_json")) from None
 
 
 def _searxng_range(days: int) -> str:

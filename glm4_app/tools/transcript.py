@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..notices import Notice
 from .base import Image, Output
 
 DISPLAY_CHARS = 1_000_000  # what the UI keeps of one cell's text (50 MB must not reach a page)
@@ -28,6 +29,7 @@ OMITTED_MIME = "application/vnd.glm4.omitted+json"
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 _IMAGE_MIMES = ("image/png", "image/jpeg")
 _RICH = ("execute_result", "display_data", "update_display_data")
+NO_OUTPUT = Notice("python.no_output")  # a cell that printed nothing: the user reads it worded
 
 
 @dataclass
@@ -86,7 +88,7 @@ class Transcript:
         head = "".join(self._head)
         whole = self.total == len(head) + len(self._tail)
         if whole and self.total <= limit:
-            return head + self._tail or "(no output)"
+            return head + self._tail or str(NO_OUTPUT)
         first, last = limit // 2, limit - limit // 2
         end = (head + self._tail)[-last:] if whole else self._tail[-last:]
         omitted = self.total - first - last

@@ -35,6 +35,8 @@ import httpx
 from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
+from glm4_app.notices import Notice, NoticeError
+
 MAX_REDIRECTS = 5
 USER_AGENT = "Mozilla/5.0 (compatible; glm4-app-browser/1.0)"
 # Content types we turn into text; everything else is described, not dumped.
@@ -47,8 +49,8 @@ TEXT_KINDS = {
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 
-class FetchError(Exception):
-    """A page could not be opened; the message is meant for the model and the user."""
+class FetchError(NoticeError):
+    """A page could not be opened: ``.notice`` says why, the model reads its English."""
 
 
 class BlockedAddress(FetchError):
@@ -69,37 +71,37 @@ class Page:
 # taken from ``ipaddress.is_global``, whose answer changed between Python versions (3.11
 # calls 192.0.0.0/24, 2002::/16 and fec0::/10 global). Deny by default: an IPv6 address
 # outside 2000::/3, the only global unicast block, is refused too. Most specific first.
-_DENIED: tuple[tuple[str, str], ...] = (
-    ("0.0.0.0/8", "unspecified"),
-    ("10.0.0.0/8", "private"),
-    ("100.64.0.0/10", "carrier-grade NAT"),  # also Alibaba Cloud's metadata service
-    ("127.0.0.0/8", "loopback"),
-    ("169.254.0.0/16", "link-local"),  # 169.254.169.254: the cloud metadata service
-    ("172.16.0.0/12", "private"),
-    ("192.0.0.0/24", "IETF protocol"),  # 192.0.0.192: Oracle Cloud's metadata service
-    ("192.0.2.0/24", "documentation"),
-    ("192.88.99.0/24", "6to4 relay"),
-    ("192.168.0.0/16", "private"),
-    ("198.18.0.0/15", "benchmarking"),
-    ("198.51.100.0/24", "documentation"),
-    ("203.0.113.0/24", "documentation"),
-    ("224.0.0.0/4", "multicast"),
-    ("240.0.0.0/4", "reserved"),  # 255.255.255.255 included
-    ("::/128", "unspecified"),
-    ("::1/128", "loopback"),
-    ("::/96", "IPv4-compatible"),
-    ("100::/64", "discard"),
-    ("64:ff9b:1::/48", "local-use NAT64"),  # where it puts the IPv4 differs by network
-    ("2001::/32", "Teredo"),  # embeds an IPv4 server and client: never fetched
-    ("2001::/23", "IETF protocol"),
-    ("2001:db8::/32", "documentation"),
-    ("2002::/16", "6to4"),  # embeds any IPv4 address, 127.0.0.1 or 169.254.169.254 too
-    ("3fff::/20", "documentation"),
-    ("5f00::/16", "segment routing"),
-    ("fc00::/7", "private"),
-    ("fe80::/10", "link-local"),
-    ("fec0::/10", "site-local"),
-    ("ff00::/8", "multicast"),
+_DENIED: tuple[tuple[str, Notice], ...] = (
+    ("0.0.0.0/8", Notice("address.unspecified")),
+    ("10.0.0.0/8", Notice("address.private")),
+    ("100.64.0.0/10", Notice("address.carrier_grade_nat")),  # also Alibaba Cloud's metadata service
+    ("127.0.0.0/8", Notice("address.loopback")),
+    ("169.254.0.0/16", Notice("address.link_local")),  # 169.254.169.254: the cloud metadata service
+    ("172.16.0.0/12", Notice("address.private")),
+    ("192.0.0.0/24", Notice("address.ietf_protocol")),  # 192.0.0.192: Oracle Cloud's metadata service
+    ("192.0.2.0/24", Notice("address.documentation")),
+    ("192.88.99.0/24", Notice("address.6to4_relay")),
+    ("192.168.0.0/16", Notice("address.private")),
+    ("198.18.0.0/15", Notice("address.benchmarking")),
+    ("198.51.100.0/24", Notice("address.documentation")),
+    ("203.0.113.0/24", Notice("address.documentation")),
+    ("224.0.0.0/4", Notice("address.multicast")),
+    ("240.0.0.0/4", Notice("address.reserved")),  # 255.255.255.255 included
+    ("::/128", Notice("address.unspecified")),
+    ("::1/128", Notice("address.loopback")),
+    ("::/96", Notice("address.ipv4_compatible")),
+    ("100::/64", Notice("address.discard")),
+    ("64:ff9b:1::/48", Notice("address.local_use_nat64")),  # where it puts the IPv4 differs by network
+    ("2001::/32", Notice("address.teredo")),  # embeds an IPv4 server and client: never fetched
+    ("2001::/23", Notice("address.ietf_protocol")),
+    ("2001:db8::/32", Notice("address.documentation")),
+    ("2002::/16", Notice("address.6to4")),  # embeds any IPv4 address, 127.0.0.1 or 169.254.169.254 too
+    ("3fff::/20", Notice("address.documentation")),
+    ("5f00::/16", Notice("address.segment_routing")),
+    ("fc00::/7", Notice("address.private")),
+    ("fe80::/10", Notice("address.link_local")),
+    ("fec0::/10", Notice("address.site_local")),
+    ("ff00::/8", Notice("address.multicast")),
 )
 _DENIED_NETWORKS = tuple((ipaddress.ip_network(n), reason) for n, reason in _DENIED)
 # NAT64 (IPv6-only networks): the well-known prefix's gateway forwards to the IPv4 address
@@ -109,7 +111,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
-def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Notice | None:
     """Why ``ip`` must not be fetched by default, or None when it is a public address."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
@@ -120,7 +122,7 @@ def blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | N
         if ip.version == network.version and ip in network:
             return reason
     if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST:
-        return "reserved"
+        return Notice("address.reserved")
     return None
 
 
@@ -152,17 +154,14 @@ class AddressPolicy:
         reason = blocked_reason(address)
         if reason:
             shown = host if host == ip else f"{host} ({address})"
-            raise BlockedAddress(
-                f"refused to connect to {shown}: {reason} addresses are blocked "
-                "(an administrator can allow it with GLM4_BROWSER_ALLOWLIST)"
-            )
+            raise BlockedAddress(Notice("fetch.blocked", host=shown, reason=reason))
 
     def resolve(self, host: str, port: int) -> list[str]:
         """All addresses of ``host``, after checking EVERY one (one bad address blocks all)."""
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
-            raise FetchError(f"cannot resolve host {host!r} ({exc})") from None
+            raise FetchError(Notice("fetch.cannot_resolve", host=repr(host), error=exc)) from None
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         for ip in addresses:
             self.check(host, ip)
@@ -189,10 +188,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
                 )
             except httpcore.ConnectError as exc:
                 error = exc
-        raise error or FetchError(f"no address for {host}")
+        raise error or FetchError(Notice("fetch.no_address", host=host))
 
     def connect_unix_socket(self, path, timeout=None, socket_options=None):
-        raise BlockedAddress("unix sockets are not allowed")
+        raise BlockedAddress(Notice("fetch.unix_socket"))
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -219,23 +218,24 @@ class Fetcher:
             try:
                 target = httpx.URL(url.strip())
             except (httpx.InvalidURL, TypeError, ValueError) as exc:
-                raise FetchError(f"invalid URL {url!r} ({exc})") from None
+                raise FetchError(Notice("fetch.invalid_url", url=repr(url), error=exc)) from None
             if target.scheme not in ("http", "https") or not target.host:
-                raise FetchError(f"only http:// and https:// URLs can be opened, not {url!r}")
+                raise FetchError(Notice("fetch.not_http", url=repr(url)))
             try:
                 result = self._request(target, deadline, cancel)
             except httpcore.TimeoutException:
-                raise FetchError(f"timed out after {self.timeout_s:g} s") from None
+                raise FetchError(Notice("fetch.timed_out", seconds=f"{self.timeout_s:g}")) from None
             except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) \
                     as exc:  # TLS failures (certificate, host name) arrive as ConnectError
-                raise FetchError(f"connection failed ({type(exc).__name__}: {exc})") from None
+                error = f"{type(exc).__name__}: {exc}"
+                raise FetchError(Notice("fetch.connection_failed", error=error)) from None
             if isinstance(result, Page):
                 return result
             try:  # a redirect: the next hop goes through every check again
                 url = str(target.join(result).copy_with(fragment=None))
             except (httpx.InvalidURL, ValueError) as exc:
-                raise FetchError(f"invalid redirect to {result!r} ({exc})") from None
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+                raise FetchError(Notice("fetch.invalid_redirect", location=repr(result), error=exc)) from None
+        raise FetchError(Notice("fetch.too_many_redirects", limit=MAX_REDIRECTS))
 
     def _request(self, target: httpx.URL, deadline: float, cancel: threading.Event) -> Page | str:
         """One hop: a Page, or the Location of a redirect."""
@@ -261,13 +261,13 @@ class Fetcher:
                 return head["location"]
             if not 200 <= response.status < 300:
                 reason = response.extensions.get("reason_phrase", b"").decode("latin-1")
-                raise FetchError(f"HTTP {response.status} {reason}".strip())
+                raise FetchError(Notice("fetch.http_status", status=response.status, reason=reason))
             mime, charset = _content_type(head.get("content-type", ""))
             kind = TEXT_KINDS.get(mime)
             if kind is None and mime:  # described, never downloaded
                 size = head.get("content-length", "")
-                size = f", {int(size):,} bytes" if size.isdigit() else ""
-                raise FetchError(f"not a text page ({mime}{size}); its content is not shown")
+                raise FetchError(Notice("fetch.not_text_sized", mime=mime, size=int(size))
+                                 if size.isdigit() else Notice("fetch.not_text", mime=mime))
             body, truncated = self._read(response, head, deadline, cancel)
         return to_page(str(target), body, kind, charset, truncated)
 
@@ -278,7 +278,7 @@ class Fetcher:
         size = 0
         for chunk in response.iter_stream():
             if cancel.is_set():
-                raise FetchError("cancelled")
+                raise FetchError(Notice("fetch.cancelled"))
             if time.monotonic() > deadline:  # a server dripping bytes never trips a read timeout
                 raise httpcore.ReadTimeout("deadline")
             if decoder is not None:
@@ -299,7 +299,7 @@ def _decoder(encoding: str):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
         return zlib.decompressobj()
-    raise FetchError(f"unsupported content encoding {encoding!r}")
+    raise FetchError(Notice("fetch.bad_encoding", encoding=repr(encoding)))
 
 
 def _content_type(value: str) -> tuple[str, str | None]:
@@ -346,7 +346,7 @@ def to_page(url: str, body: bytes, kind: str | None, charset: str | None, trunca
     if kind is None:  # no Content-Type: sniff
         kind = "html" if re.match(rb"\s*<(!doctype|html|head|body)", body[:512], re.I) else "text"
         if b"\x00" in body[:1024] and kind == "text":
-            raise FetchError("not a text page (no content type, binary content); not shown")
+            raise FetchError(Notice("fetch.binary"))
     text = decode_body(body, charset, kind == "html")
     fallback_title = url.rstrip("/").rsplit("/", 1)[-1] or url
     if kind == "html":

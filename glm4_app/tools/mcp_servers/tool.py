@@ -104,19 +104,15 @@ class McpTool:
             try:
                 arguments = json.loads(call.body) if call.body.strip() else {}
             except json.JSONDecodeError as exc:
-                return ToolResult(
-                    f"The arguments of {self.name} are not valid JSON ({exc.msg} at line {exc.lineno} "
-                    f"column {exc.colno}). Call it again with one JSON object.",
-                    is_error=True,
-                )
+                problem = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+                return ToolResult.failure(Notice("mcp.bad_json", name=self.name, problem=problem))
         if not isinstance(arguments, dict):
-            return ToolResult(f"The arguments of {self.name} must be one JSON object.", is_error=True)
+            return ToolResult.failure(Notice("mcp.not_an_object", name=self.name))
         problems = validation_problems(self.info.schema, arguments)
         if problems:
             listed = "\n".join(f"- {p}" for p in problems)
             schema = json.dumps(self.info.schema, ensure_ascii=False, separators=(",", ":"))[:2000]
-            return ToolResult(
-                f"Invalid arguments for {self.name}:\n{listed}\nCall it again with arguments matching: {schema}",
-                is_error=True,
+            return ToolResult.failure(
+                Notice("mcp.invalid_arguments", name=self.name, problems=listed, schema=schema)
             )
         return self.connection.call(self.info.remote, arguments, cancel)
