@@ -34,8 +34,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from contextlib import contextmanager
 from dataclasses import asdict
+from typing import TypeVar
 
 from .documents import Document, DocumentError, DocumentLimits
 from .documents.base import MAX_TEXT_CHARS
@@ -232,8 +233,9 @@ def _started() -> Worker:
 
 def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document:
     job = {"task": "read", "name": name, "limits": asdict(limits), "timeout_s": timeout_s, "memory_mb": memory_mb}
-    deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
-    try:
+    deadline = _deadline(timeout_s)
+    too_slow = Notice("documents.read_timeout", name=name, seconds=f"{timeout_s:g}")
+    with _answers(worker, name, memory_mb, too_slow):
         worker.send(b"J", json.dumps(job).encode())
         worker.send(b"B", data)
         while True:
@@ -243,11 +245,7 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
                 if progress is not None:
                     progress(float(message["progress"]), from_data(message["message"]))
                 continue
-            if "error" in message:
-                error = from_data(message["error"])
-                if message.get("memory"):
-                    raise WorkerLost(error)
-                raise _ERRORS.get(message.get("type"), DocumentError)(error)
+            _raise_failure(message)
             kind, text = worker.receive(deadline)
             fields = message["document"]
             pages = fields["pages"]
@@ -259,15 +257,6 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
                 chars=int(fields["chars"]),
                 notes=tuple(from_data(note) for note in fields["notes"]),
             )
-    except TimeoutError:
-        raise WorkerLost(Notice("documents.read_timeout", name=name, seconds=f"{timeout_s:g}")) from None
-    except DocumentError:
-        raise
-    except (EOFError, BrokenPipeError, ValueError, KeyError, TypeError):
-        raise WorkerLost(_died(name, worker, memory_mb)) from None
-    except BaseException:  # the progress callback stopped the script: the job is abandoned
-        worker.kill()
-        raise
 
 
 def _pages_job(worker: Worker, job: dict, data: bytes) -> list[bytes]:
@@ -276,31 +265,53 @@ def _pages_job(worker: Worker, job: dict, data: bytes) -> list[bytes]:
     name, timeout_s = job["name"], job["timeout_s"]
     largest_png = 3 * job["max_side"] ** 2 + job["max_side"] + MB  # incompressible RGB and its framing
     images: list[bytes] = []
-    try:
+    too_slow = Notice("pages.draw_timeout", name=name, seconds=f"{timeout_s:g}")
+    with _answers(worker, name, job["memory_mb"], too_slow):
         worker.send(b"J", json.dumps(job).encode())
         worker.send(b"B", data)
         while True:
-            deadline = time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
-            kind, payload = worker.receive(deadline, largest_png)
+            kind, payload = worker.receive(_deadline(timeout_s), largest_png)
             if kind == b"B":
                 if not payload.startswith(PNG):
                     raise ValueError("not a PNG")  # not our worker any more
                 images.append(bytes(payload))
                 continue
             message = json.loads(payload)
-            if "error" in message:
-                error = from_data(message["error"])
-                raise WorkerLost(error) if message.get("memory") else DocumentError(error)
+            _raise_failure(message)
             if message.get("done") == len(images):
                 return images
             raise ValueError("pages went missing")
+
+
+def _deadline(timeout_s: float) -> float:
+    return time.monotonic() + timeout_s if timeout_s > 0 else float("inf")
+
+
+def _raise_failure(message: dict) -> None:
+    """The worker's answer when it is a failure, raised: the file's own problem, or the worker
+    lost (out of memory: its heap may be in any state)."""
+    if "error" not in message:
+        return
+    error = from_data(message["error"])
+    if message.get("memory"):
+        raise WorkerLost(error)
+    raise _ERRORS.get(message.get("type"), DocumentError)(error)
+
+
+@contextmanager
+def _answers(worker: Worker, name: str, memory_mb: int, too_slow: Notice):
+    """What a job's failures are to the caller: the file's problem as sent, ``too_slow`` past
+    the deadline, the worker's end for a worker that died or answered what no worker of ours
+    sends; a job abandoned by the caller (Stop) kills its worker."""
+    try:
+        yield
     except TimeoutError:
-        raise WorkerLost(Notice("pages.draw_timeout", name=name, seconds=f"{timeout_s:g}")) from None
+        raise WorkerLost(too_slow) from None
     except DocumentError:
         raise
     except (EOFError, BrokenPipeError, ValueError, KeyError, TypeError):
-        raise WorkerLost(_died(name, worker, job["memory_mb"])) from None
-    except BaseException:  # the script was stopped: the job is abandoned
+        raise WorkerLost(_died(name, worker, memory_mb)) from None
+    except BaseException:  # the progress callback stopped the script: the job is abandoned
         worker.kill()
         raise
 
