@@ -27,7 +27,9 @@ _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _TYPES = {"html": "text/html", "svg": "image/svg+xml", "mermaid": "text/plain"}
 
 
-async def artifact(request: Request) -> Response:
+def artifact(request: Request) -> Response:
+    """A plain function: Starlette runs it in a worker thread, so the session lookup, the
+    SQLite query and the file read never stall the event loop (every page's websocket)."""
     settings = state.settings()
     artifact_id = request.path_params["id"]
     who = access.viewer(settings, request.cookies, {k.lower(): v for k, v in request.headers.items()})
