@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -163,12 +164,18 @@ def step_media(observation: Message) -> None:
     rich_output.show(observation)  # figures, tables, HTML, SVG...: in the order the code made them
     for i, path in enumerate(map(Path, observation.files)):
         # Read without following links: the code may have swapped its file for a link to one
-        # of the server's after the cell ended.
-        size, data = read_written(path, MAX_DOWNLOAD_BYTES)
-        if data:
+        # of the server's after the cell ended. Only its size on every rerun; the bytes (up to
+        # MAX_DOWNLOAD_BYTES) when the button is clicked.
+        size, _ = read_written(path, 0)
+        if 0 < size <= MAX_DOWNLOAD_BYTES:
+            data = partial(_written_bytes, path)
             st.download_button(f"⬇️ {path.name}", data, file_name=path.name, key=f"dl_{observation.id}_{i}")
         elif size:
             st.caption(t("⬇️ {name} is too large to download here ({mb:,.0f} MB)", name=path.name, mb=size / 2**20))
+
+
+def _written_bytes(path: Path) -> bytes:
+    return read_written(path, MAX_DOWNLOAD_BYTES)[1]
 
 
 # -- An answer being written ------------------------------------------------------------------
