@@ -316,7 +316,7 @@ class Engine:
             return
         except Exception as exc:  # the batch's state is unknown: end it, keep the engine
             log.exception("decode step failed")
-            self._fail_all(f"Generation failed: {type(exc).__name__}: {exc}")
+            self._fail_all(Notice("engine.failed", error=f"{type(exc).__name__}: {exc}"))
             return
         self._good_steps += 1
         if self._good_steps >= RECOVERY_STEPS and self._batch_limit < self.max_batch:
