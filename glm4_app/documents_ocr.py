@@ -59,12 +59,14 @@ def recognise(
     for number, path in enumerate(pages[start:], start + 1):
         yield Reading(number, total, 0)
         text: list[str] = []
+        chars = 0
         request = [{"role": "user", "content": PROMPT, "images": [str(path)]}]
         with contextlib.closing(backend.stream(request, params)) as events:  # closing cancels
             for event in events:
                 if isinstance(event, TextDelta):
                     text.append(event.text)
-                    yield Reading(number, total, sum(map(len, text)))
+                    chars += len(event.text)
+                    yield Reading(number, total, chars)
                 elif isinstance(event, Prefill):
                     yield Reading(number, total, 0)
                 elif isinstance(event, Error):

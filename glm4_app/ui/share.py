@@ -38,17 +38,17 @@ def open_to_anyone(settings: Settings) -> bool:
     return shares.open_to_anyone(store, st.query_params.get("share"), settings.public_shares)
 
 
-def may_view(share: shares.Share, store: ConversationStore, settings: Settings) -> bool:
+def may_view(share: shares.Share, settings: Settings) -> bool:
     if settings.auth == "none" or state.signed_in():
         return True
-    return shares.open_to_anyone(store, share.id, settings.public_shares)
+    return settings.public_shares == "true" and share.public  # as open_to_anyone, from the row read
 
 
 def page(store: ConversationStore, settings: Settings, draw) -> None:
     """The shared conversation, read-only; nothing of the viewer's own is shown or changed.
     ``draw(role, messages, image, citations)`` draws a bubble's messages as the chat page does."""
     found = shares.get(store, st.query_params.get("share"))
-    if found is None or not may_view(found, store, settings):
+    if found is None or not may_view(found, settings):
         st.error(t("This shared link does not exist, or its owner revoked it."))
         st.page_link(PAGES["chat"], label=t("Go to my chats"), icon="💬")
         return

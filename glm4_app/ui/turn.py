@@ -33,7 +33,7 @@ from ..markdown import to_streamlit_markdown
 from ..messages import Message
 from ..tool_steps import citations_of
 from ..tools.browser import link_citations
-from ..turns import Committed, Ended, Turn
+from ..turns import LIVE_OUTPUT_CHARS, Committed, Ended, Turn
 from . import render, rich_output
 from .i18n import language, t
 from .session import session
@@ -245,7 +245,7 @@ class LiveView:
             if isinstance(entry, ToolRunning):
                 segment.seconds = int(entry.elapsed_s)
             else:
-                segment.output += entry.text
+                segment.output = (segment.output + entry.text)[-LIVE_OUTPUT_CHARS:]  # as the turn keeps it
             segment.dirty = True
         elif isinstance(entry, Committed):
             first = entry.messages[0]
