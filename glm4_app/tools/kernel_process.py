@@ -339,13 +339,14 @@ class Kernel:
             if msg is None and not self.alive():
                 self._drain(msg_id, out)
                 return CellOutcome.DIED, True
+        used = self.disk_used_mb() if quota else None  # measured once: a walk in a child process
         if outcome in (CellOutcome.OK, CellOutcome.DISK_BETWEEN_CELLS):
             # a short cell may have hit a limit between two checks
-            problem = self._over_limit(disk_before)
+            problem = self._over_limit(disk_before, used)
             if problem is not None:
                 outcome = problem
         if quota:
-            self._disk_after_cell = self._disk_seen = self.disk_used_mb()
+            self._disk_after_cell = self._disk_seen = used
             self._growing, self._written = 0, self._kernel_written() or 0
         if outcome in (CellOutcome.PROCESSES, CellOutcome.MEMORY, CellOutcome.DISK):
             self.confinement.kill_strays()
@@ -359,16 +360,17 @@ class Kernel:
                 break
         return outcome, False
 
-    def _over_limit(self, disk_before: int | None) -> CellOutcome | None:
+    def _over_limit(self, disk_before: int | None, used: int | None = None) -> CellOutcome | None:
         """Which limit the running cell reached, if any. ``disk_before``: the usage when the
-        cell started, or None to skip the (slower) disk check this time."""
+        cell started, or None to skip the (slower) disk check this time; ``used``: the usage
+        now, when the caller measured it already."""
         if self.confinement.hit_process_limit():
             return CellOutcome.PROCESSES
         if self.confinement.over_memory():
             return CellOutcome.MEMORY
         quota = self.settings.python_disk_mb
         if quota and disk_before is not None:
-            used = self.disk_used_mb()
+            used = self.disk_used_mb() if used is None else used
             if used > quota and used > disk_before:  # a cell that frees space is never stopped
                 return CellOutcome.DISK
         return None
