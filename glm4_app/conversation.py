@@ -133,7 +133,7 @@ class Conversation:
 
     def prompt_messages(self, with_system: bool = True) -> list[PromptMessage]:
         """What the model sees: system prompt, then the turns of the branch shown, each user
-        turn holding the documents sent with it (doc_budget.user_content)."""
+        turn holding the documents sent with it (doc_budget.build_messages)."""
         return build_messages(self.system_prompt if with_system else "", self.prompt_turns())
 
     def prompt_turns(self) -> list[PromptMessage]:
@@ -213,8 +213,13 @@ class Conversation:
         return cls(**values, messages=path, others=[m for m in nodes if m.id not in seen])
 
 
-def auto_title(text: str, limit: int = 48) -> str:
+def auto_title(text: str) -> str:
     """The title a conversation gets from its first question."""
+    return one_line(text, 48)
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 

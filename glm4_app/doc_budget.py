@@ -44,11 +44,6 @@ class DoesNotFit(NoticeError, ValueError):
     """Nothing was cut, or cutting cannot help; the notice says which and what to do."""
 
 
-def user_content(docs: list[Doc], question: str) -> str:
-    """A user turn's text with the documents uploaded with it, in the reference layout."""
-    return _layout(tuple(docs), question) if docs else question
-
-
 def _layout(docs: tuple[Doc, ...], question: str) -> str:
     return f"{documents_block(docs)}\n\n\n{len(docs)} files uploaded.\n{question}"
 

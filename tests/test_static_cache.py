@@ -177,7 +177,7 @@ def test_the_dynamic_cache_serves_where_the_static_one_cannot(tiny_glm, engines)
     try:
         assert auto.decode_path == (GRAPHS if CUDA else "dynamic")
         assert static.decode_path == GRAPHS
-        assert (static._batch.static_length, len(static._batch._static.keys)) == (1024, 2)
+        assert (static._batch._static.length, len(static._batch._static.keys)) == (1024, 2)
         _, text = collect(static.submit(prompt_ids(tiny_glm), GREEDY))
         _, reference = collect(auto.submit(prompt_ids(tiny_glm), GREEDY))
         assert text == reference

@@ -82,11 +82,6 @@ class DecodeBatch:
             return "dynamic"
         return "static+cuda-graphs" if static.graphs is not None else "static"
 
-    @property
-    def static_length(self) -> int:
-        static = self._static
-        return static.length if static is not None else 0
-
     def admits(self, reaches: list[int]) -> bool | None:
         """Whether requests that can grow to ``reaches`` tokens may decode together as far as
         the static cache goes: True (they fit its rows), False (the static batch decodes and

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import doc_worker, metrics
-from ..conversation import Conversation
+from ..conversation import Conversation, one_line
 from ..doc_budget import Doc, DoesNotFit, Fit, answer_reserve, build_messages, documents_block, fit
 from ..documents import DocumentError, DocumentLimits, check_total
 from ..documents.pdf import ScannedPdf
@@ -144,7 +144,7 @@ def card(
             for note in notes:
                 st.caption(tm(note))
             if sent_with is not None:
-                st.caption(t("Sent with “{question}”", question=_short(sent_with.content)))
+                st.caption(t("Sent with “{question}”", question=one_line(sent_with.content, 60)))
             else:
                 st.caption(t("Goes with your next question"))
             preview = doc["text"][:3000]
@@ -161,11 +161,6 @@ def under_question(message: Message) -> None:
     """Under a question: the documents that went with it."""
     if message.documents:
         st.caption(" · ".join(f"📄 {d['name']}" for d in message.documents))
-
-
-def _short(text: str, limit: int = 60) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _waiting_turn(conversation: Conversation) -> list[dict]:
