@@ -106,6 +106,10 @@ class ToolCallChunk:
     arguments: str = ""
 
 
+# What a model writes (as opposed to progress and the end): a stream has started answering.
+WRITTEN = (TextDelta, ReasoningDelta, ToolCallChunk)
+
+
 @dataclass(frozen=True)
 class ToolRunning:
     name: str

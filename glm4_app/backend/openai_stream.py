@@ -17,11 +17,9 @@ from typing import Any, Callable, Iterator
 
 import openai
 
-from ..events import TERMINAL, Done, Error, Event, ReasoningDelta, Started, Stats, TextDelta, ToolCallChunk
+from ..events import TERMINAL, WRITTEN, Done, Error, Event, Started, Stats
 from ..notices import Notice
 from .openai_errors import cut_message, error_event, said
-
-ANSWER_EVENTS = (TextDelta, ReasoningDelta, ToolCallChunk)
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ def events(reply: Reply, server: Server, started: float, heartbeat_s: float) -> 
                 if not answering:  # progress belongs before the first words, not among them
                     yield Started(prompt_tokens=reply.prompt_tokens)
                 continue
-            answering = answering or isinstance(event, ANSWER_EVENTS)
+            answering = answering or isinstance(event, WRITTEN)
             yield event
             if isinstance(event, TERMINAL):
                 return

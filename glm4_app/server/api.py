@@ -25,7 +25,7 @@ from starlette.routing import Match, Route
 
 from .. import limits, metrics
 from ..accounts import store_for
-from ..events import Done, Error, ReasoningDelta, TextDelta, ToolCallChunk
+from ..events import WRITTEN, Done, Error
 from ..limits import Refusal
 from ..settings import Settings
 from . import state
@@ -46,8 +46,6 @@ FLUSH_EVERY_S = 0.01
 # A non-streamed answer asks this often whether its client is still there: one that left
 # frees its place in the batch and its user's slot instead of writing an answer nobody reads.
 DISCONNECT_POLL_S = 0.5
-OUTPUT = (TextDelta, ReasoningDelta, ToolCallChunk)  # what the model wrote
-
 log = logging.getLogger(__name__)
 
 
@@ -240,7 +238,7 @@ async def _stream(
     try:
         early = await _first_events(request, pipe)
         failed = next((e for e in early or () if isinstance(e, Error)), None)
-        if failed is not None and not any(isinstance(e, OUTPUT) for e in early):
+        if failed is not None and not any(isinstance(e, WRITTEN) for e in early):
             raise _engine_error(failed)  # before any output: the error's own status
     except BaseException:
         release()
@@ -292,7 +290,7 @@ async def _first_events(request: Request, pipe: EventPipe) -> list | None:
     """The events before the stream's headers: up to the first output, the end or an error,
     or whatever came within HEADERS_WAIT_S; None when the client left meanwhile."""
     early, deadline = [], time.monotonic() + HEADERS_WAIT_S
-    while not any(item is END or isinstance(item, (*OUTPUT, Done, Error)) for item in early):
+    while not any(item is END or isinstance(item, (*WRITTEN, Done, Error)) for item in early):
         left = deadline - time.monotonic()
         if left <= 0:
             break
