@@ -22,8 +22,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Mapping
 
 from .auth import password_owner
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 SESSION_COOKIE = "glm4_session"  # a sign-in session token (accounts.py stores its hash)
 VISITOR_COOKIE = "glm4_visitor"  # a random id for a browser without a login
@@ -62,6 +66,22 @@ def header_identity(value: str | None) -> Identity | None:
     if not value or len(value) > 254 or any(c.isspace() or not c.isprintable() for c in value):
         return None
     return Identity(password_owner(value), value, "header")
+
+
+def identity_of(settings: "Settings", cookies: Mapping[str, str], headers: Mapping[str, str]) -> Identity | None:
+    """Who a request or a page's connection comes from (``headers`` by lower-case name): the
+    signed-in account, the user a trusted proxy names, or a browser's visitor without a login.
+    None for nobody known, and always under ``oidc``, whose user Streamlit knows (``st.user``)."""
+    if settings.auth == "password":
+        from .accounts import store_for
+
+        user = store_for(settings).session_user(cookies.get(SESSION_COOKIE))
+        return Identity(user.owner, user.name, "account", user.role) if user else None
+    if settings.auth == "header":
+        return header_identity(headers.get(settings.auth_header.lower()))
+    if settings.auth == "none":
+        return visitor_identity(cookies.get(VISITOR_COOKIE))
+    return None
 
 
 def adoptable_link_key(key: str | None) -> bool:

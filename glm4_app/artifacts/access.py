@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from ..identity import SESSION_COOKIE, VISITOR_COOKIE, header_identity, visitor_identity
+from ..identity import identity_of
 from ..settings import Settings
 
 KEY_FILE = "artifact_key"
@@ -35,18 +35,10 @@ OIDC_COOKIE = "_streamlit_user"  # Streamlit's st.login cookie (server_util.AUTH
 def viewer(settings: Settings, cookies: Mapping[str, str], headers: Mapping[str, str]) -> str:
     """Who a request (or a page's connection) comes from; "" for nobody known. ``headers``
     by lower-case name."""
-    if settings.auth == "password":
-        from ..accounts import store_for
-
-        user = store_for(settings).session_user(cookies.get(SESSION_COOKIE))
-        return user.owner if user is not None else ""
-    if settings.auth == "header":
-        found = header_identity(headers.get(settings.auth_header.lower()))
-        return found.owner if found is not None else ""
     if settings.auth == "oidc":
         cookie = cookies.get(OIDC_COOKIE)
         return "oidc-cookie:" + hashlib.sha256(cookie.encode()).hexdigest()[:32] if cookie else ""
-    found = visitor_identity(cookies.get(VISITOR_COOKIE))
+    found = identity_of(settings, cookies, headers)
     return found.owner if found is not None else ""
 
 

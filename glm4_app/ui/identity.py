@@ -13,15 +13,7 @@ from typing import Mapping
 
 import streamlit as st
 
-from ..accounts import store_for
-from ..identity import (
-    SESSION_COOKIE,
-    VISITOR_COOKIE,
-    Identity,
-    adoptable_link_key,
-    header_identity,
-    visitor_identity,
-)
+from ..identity import Identity, adoptable_link_key, identity_of
 from ..settings import Settings
 from .session import session
 
@@ -29,15 +21,7 @@ from .session import session
 def resolve(settings: Settings) -> Identity | None:
     """This run's identity: the signed-in user, the visitor of this browser, or None (nobody
     signed in; without a login and without cookies, the page falls back to a ``?u=`` key)."""
-    if settings.auth == "password":
-        user = store_for(settings).session_user(cookies().get(SESSION_COOKIE))
-        found = Identity(user.owner, user.name, "account", user.role) if user else None
-    elif settings.auth == "header":
-        found = header_identity(headers().get(settings.auth_header.lower()))
-    elif settings.auth == "none":
-        found = visitor_identity(cookies().get(VISITOR_COOKIE))
-    else:
-        found = None  # oidc: ui/login.py asks st.user
+    found = identity_of(settings, cookies(), headers())  # oidc: None, ui/login.py asks st.user
     remember(found)
     return found
 
