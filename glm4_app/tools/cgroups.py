@@ -20,10 +20,11 @@ import functools
 import itertools
 import logging
 import os
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .kernel_startup import kill_until_gone
 
 log = logging.getLogger(__name__)
 
@@ -212,18 +213,10 @@ class KernelCgroup:
                 self._write("pids", "cgroup.kill", "1", optional=True)
             except OSError:
                 pass
-        for _ in range(rounds):
-            targets = [pid for pid in self.pids() if pid not in keep and pid != os.getpid()]
-            if not targets:
-                self._settle()
-                return True
-            for pid in targets:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.005)
-        return False
+        if kill_until_gone(lambda: [pid for pid in self.pids() if pid not in keep and pid != os.getpid()], rounds):
+            return False
+        self._settle()
+        return True
 
     def _settle(self, wait_s: float = 2.0) -> None:
         """Wait for the killed processes to be reaped: until then they still hold pids of the
@@ -263,13 +256,22 @@ class KernelCgroup:
 def _sweep(parent: Path) -> None:
     """Remove the empty groups left by apps that died without cleaning up (killed, crashed):
     once per parent and process."""
+    for leftover in left_by_dead_apps(parent):
+        try:
+            leftover.rmdir()  # fails, and so stays, while a process is still in it
+        except OSError:
+            pass
+
+
+def left_by_dead_apps(parent: Path) -> list[Path]:
+    """The ``glm4-kernel-<app pid>-...`` entries of ``parent`` (cgroups, kernels' private
+    folders) whose app is no longer running."""
+    found = []
     for leftover in parent.glob("glm4-kernel-*-*"):
         owner = leftover.name.split("-")[2]
         if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
-            try:
-                leftover.rmdir()  # fails, and so stays, while a process is still in it
-            except OSError:
-                pass
+            found.append(leftover)
+    return found
 
 
 def _threads(pid: int) -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 
 from .cgroups import CgroupError, KernelCgroup
-from .kernel_startup import stop_then_kill
+from .kernel_startup import send_signal, stop_then_kill
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class Confinement:
             return
         if not keep and self._pidns and self.plumbing:
             for pid in self.plumbing:  # the sandbox's init: its namespace dies with it
-                _signal(pid, signal.SIGKILL)
+                send_signal(pid, signal.SIGKILL)
         # Without a cgroup nothing caps a fork loop: stopped first, then killed.
         left = stop_then_kill(lambda: [p for p in self.members() if p not in keep])
         if left:
@@ -271,10 +271,3 @@ def _describe(pid: int) -> str:
         return f"{proc.name()} {proc.status()} uid {proc.uids().real}"
     except psutil.Error:
         return "gone"
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except OSError:
-        pass

@@ -50,6 +50,7 @@ from jupyter_client import KernelManager
 
 from ..notices import Notice
 from ..settings import Settings
+from .cgroups import left_by_dead_apps
 from .confinement import Confinement
 from .sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, spawn
 from .transcript import Transcript
@@ -488,10 +489,8 @@ def _folder_bytes(folder: Path) -> int:
 @functools.cache
 def _sweep_private_folders() -> None:
     """Remove the private folders of kernels whose app died without cleaning up (once)."""
-    for leftover in Path(tempfile.gettempdir()).glob("glm4-kernel-*-*"):
-        owner = leftover.name.split("-")[2]
-        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
-            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in left_by_dead_apps(Path(tempfile.gettempdir())):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _user_tasks() -> int:

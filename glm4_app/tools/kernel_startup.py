@@ -182,14 +182,23 @@ def stop_then_kill(targets) -> list:
         if not found:
             break
         for pid in found:
-            _send(pid, signal.SIGSTOP)
+            send_signal(pid, signal.SIGSTOP)
         stopped.update(found)
-    for _ in range(200):
+    return kill_until_gone(targets)
+
+
+def kill_until_gone(targets, rounds: int = 200) -> list:
+    """SIGKILL what ``targets()`` lists, round after round, until it lists nothing (a fork
+    loop may still add some while the first die). Returns those left after ``rounds``."""
+    import signal
+    import time
+
+    for _ in range(rounds):
         left = targets()
         if not left:
             return []
         for pid in left:
-            _send(pid, signal.SIGKILL)
+            send_signal(pid, signal.SIGKILL)
         time.sleep(0.005)
     return targets()
 
@@ -219,7 +228,7 @@ def _descendants() -> list:
     return found
 
 
-def _send(pid: int, sig: int) -> None:
+def send_signal(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
     except OSError:
