@@ -18,7 +18,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from .artifacts.saved import framed
+from .artifacts.saved import file_inside, framed
 from .conversation import Conversation
 from .data_dir import private_database
 
@@ -109,8 +109,8 @@ class ConversationStore:
             row = db.execute("SELECT kind, path, title FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
         if row is None:
             return None
-        path = Path(row[1]).resolve()
-        return (row[0], path, row[2]) if self.files_dir.resolve() in path.parents and path.is_file() else None
+        path = file_inside(row[1], self.files_dir.resolve())
+        return (row[0], path, row[2]) if path is not None else None
 
     def load(self, conversation_id: str) -> Conversation | None:
         with closing(self._connect()) as db:

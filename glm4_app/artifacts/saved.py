@@ -165,7 +165,7 @@ def copy(message: Message, media_dir: Path, allowed: Path, images: dict[str, str
         elif artifact.kind == "image":
             if artifact.path in images:
                 kept.append(replace(artifact, path=images[artifact.path]))
-        elif (source := _inside(artifact.path, root)) is not None:
+        elif (source := file_inside(artifact.path, root)) is not None:
             media_dir.mkdir(parents=True, exist_ok=True)
             artifact_id = new_id()
             target = media_dir / f"{artifact_id}{EXTENSIONS[artifact.kind]}"
@@ -180,7 +180,7 @@ def contents(message: dict, allowed: Path) -> None:
     root = allowed.resolve()
     kept = []
     for artifact in message.get("artifacts", []):
-        source = _inside(artifact.get("path", ""), root)
+        source = file_inside(artifact.get("path", ""), root)
         if artifact.get("kind") == "omitted":
             kept.append(artifact)
         elif artifact.get("kind") != "image" and source is not None:
@@ -221,7 +221,8 @@ def framed(messages: list[Message]) -> list[Artifact]:
     return [a for m in messages for a in m.artifacts if a.kind in FRAMED and a.id and a.path]
 
 
-def _inside(path: str, root: Path) -> Path | None:
+def file_inside(path: str, root: Path) -> Path | None:
+    """``path`` resolved, when it is a file under ``root`` (resolved too)."""
     if not path:
         return None
     source = Path(path).resolve()
