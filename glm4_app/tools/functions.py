@@ -107,14 +107,14 @@ class FunctionTool:
         if arguments is None:
             # The parser leaves ``arguments`` empty when the JSON did not parse; parse again
             # here to tell the model exactly what was wrong with it.
-            arguments, problem = _parse_arguments(call.body)
+            arguments, problem = parse_arguments(call.body)
             if problem:
-                sent = _clip(call.body, 300)
+                sent = clip(call.body, 300)
                 return _error(Notice("functions.bad_json", name=self.name, problem=problem, sent=sent))
         if not isinstance(arguments, dict):
             return _error(Notice(
                 "functions.not_an_object", name=self.name, type=_json_type(arguments),
-                schema=_compact(self.parameters),
+                schema=compact(self.parameters),
             ))
         # A JSON null for a parameter that may be None means "use the default".
         arguments = {
@@ -125,12 +125,12 @@ class FunctionTool:
             listed = "\n".join(f"- {p}" for p in problems)  # JSON Schema's words, in English
             return _error(Notice(
                 "functions.invalid_arguments", name=self.name, problems=listed,
-                schema=_compact(self.parameters),
+                schema=compact(self.parameters),
             ))
         try:
             kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
         except ValidationError as exc:  # a check JSON Schema cannot express (a model's validator)
-            return _error(Notice("functions.invalid_value", name=self.name, error=_clip(str(exc), 2000)))
+            return _error(Notice("functions.invalid_value", name=self.name, error=clip(str(exc), 2000)))
         for name in self._none_if_missing - kwargs.keys():
             kwargs[name] = None  # "not required" but no Python default: the function gets None
         if self._cancel_param:
@@ -146,7 +146,7 @@ class FunctionTool:
         if outcome.error is not None:
             exc = outcome.error
             log.warning("function tool %s raised", self.name, exc_info=exc)
-            error = f"{type(exc).__name__}: {_clip(str(exc), 2000)}"
+            error = f"{type(exc).__name__}: {clip(str(exc), 2000)}"
             return _error(Notice("functions.raised", name=self.name, error=error))
         return _success(outcome.value)
 
@@ -365,7 +365,8 @@ def validation_problems(schema: dict[str, Any], arguments: Any) -> list[str]:
     return sorted(problems)
 
 
-def _parse_arguments(body: str) -> tuple[Any, str | None]:
+def parse_arguments(body: str) -> tuple[Any, str | None]:
+    """A call's JSON arguments, or None and what is wrong with them."""
     if not body.strip():
         return {}, None  # a call with no arguments at all: fine for a function without any
     try:
@@ -381,23 +382,24 @@ def _success(value: Any) -> ToolResult:
         text = json.dumps(value, ensure_ascii=False, default=_json_default)
     if len(text) <= MAX_RESULT_CHARS:
         return ToolResult(text)
-    return ToolResult(_clip(text, MAX_RESULT_CHARS), display=_clip(text, MAX_DISPLAY_CHARS))
+    return ToolResult(clip(text, MAX_RESULT_CHARS), display=clip(text, MAX_DISPLAY_CHARS))
 
 
 def _error(notice: Notice) -> ToolResult:
     """A failure: the model reads its English (capped), the user its words in their language
     (the whole notice is kept for the UI, so a capped one still reads translated)."""
-    text, shown = _clip(str(notice), MAX_RESULT_CHARS), _clip(str(notice), MAX_DISPLAY_CHARS)
+    text, shown = clip(str(notice), MAX_RESULT_CHARS), clip(str(notice), MAX_DISPLAY_CHARS)
     return ToolResult(text, is_error=True, display=None if shown == text else shown, notices=(notice,))
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n… [truncated: {len(text):,} characters in all]"
 
 
-def _compact(schema: dict[str, Any]) -> str:
+def compact(schema: dict[str, Any]) -> str:
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
 
 

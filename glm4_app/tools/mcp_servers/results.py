@@ -18,9 +18,8 @@ from typing import Any
 import mcp_types as types
 
 from ...tool_types import Image, ToolResult
+from ..functions import MAX_DISPLAY_CHARS, MAX_RESULT_CHARS, clip
 
-MAX_RESULT_CHARS = 8000  # what the model reads of one result
-MAX_DISPLAY_CHARS = 200_000  # what the step box shows
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 10_000_000
 _SHOWN_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -78,9 +77,3 @@ def _decode(data: str) -> bytes | None:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return None
-
-
-def clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n… [truncated: {len(text):,} characters in all]"

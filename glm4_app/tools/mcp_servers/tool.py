@@ -9,7 +9,6 @@ tools beyond ``MAX_TOOLS`` (a prompt holds only so many declarations).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import jsonschema
 
 from ...notices import Notice
 from ...tool_types import ToolCall, ToolResult
-from ..functions import validation_problems
+from ..functions import compact, parse_arguments, validation_problems
 from .config import MAX_NAME, ServerConfig
 
 if TYPE_CHECKING:
@@ -101,17 +100,15 @@ class McpTool:
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         arguments = call.arguments
         if arguments is None:
-            try:
-                arguments = json.loads(call.body) if call.body.strip() else {}
-            except json.JSONDecodeError as exc:
-                problem = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+            arguments, problem = parse_arguments(call.body)
+            if problem:
                 return ToolResult.failure(Notice("mcp.bad_json", name=self.name, problem=problem))
         if not isinstance(arguments, dict):
             return ToolResult.failure(Notice("mcp.not_an_object", name=self.name))
         problems = validation_problems(self.info.schema, arguments)
         if problems:
             listed = "\n".join(f"- {p}" for p in problems)
-            schema = json.dumps(self.info.schema, ensure_ascii=False, separators=(",", ":"))[:2000]
+            schema = compact(self.info.schema)[:2000]
             return ToolResult.failure(
                 Notice("mcp.invalid_arguments", name=self.name, problems=listed, schema=schema)
             )
