@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from .events import TERMINAL, Event, ReasoningDelta, TextDelta
+from .streamed_text import held_back
 
 OPEN, CLOSE = "<think>", "</think>"
 
@@ -44,7 +45,7 @@ class ReasoningSplitter:
             tag = CLOSE if self._inside else OPEN
             at = self._pending.find(tag)
             if at < 0:
-                keep = _partial_suffix(self._pending, tag)
+                keep = held_back(self._pending, (tag,))
                 cut = len(self._pending) - keep
                 self._emit(self._pending[:cut], out)
                 self._pending = self._pending[cut:]
@@ -77,14 +78,6 @@ class ReasoningSplitter:
             # Whitespace alone does not start the answer: a `<think>` may still follow it.
             self._answer_started = self._answer_started or not text.isspace()
             out.append(TextDelta(text))
-
-
-def _partial_suffix(text: str, tag: str) -> int:
-    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
-    for n in range(min(len(tag) - 1, len(text)), 0, -1):
-        if text.endswith(tag[:n]):
-            return n
-    return 0
 
 
 def split_reasoning(

@@ -31,6 +31,7 @@ from typing import Any, Collection, Mapping
 
 from ..builtin_tools import BUILTINS
 from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
+from ..streamed_text import first_tag, held_back
 from ..tool_types import ToolCall
 from .base import OutputParser, ParsedOutput, StreamEvent
 from .segments import build_call
@@ -81,9 +82,9 @@ class Glm45Parser(OutputParser):
             return out
         self._pending += text
         while self._pending:
-            at, tag = _first(self._pending, _ENDS[self._state])
+            at, tag = first_tag(self._pending, _ENDS[self._state])
             if tag is None:
-                keep = _partial(self._pending, _ENDS[self._state])
+                keep = held_back(self._pending, _ENDS[self._state])
                 self._take(self._pending[: len(self._pending) - keep], out)
                 self._pending = self._pending[len(self._pending) - keep :]
                 break
@@ -278,19 +279,3 @@ class _Stripped:
         self.held = text[len(body) :]
         self.text += body
         return body
-
-
-def _first(text: str, tags: tuple[str, ...]) -> tuple[int, str | None]:
-    found = [(at, tag) for tag in tags if (at := text.find(tag)) >= 0]
-    return min(found) if found else (-1, None)
-
-
-def _partial(text: str, tags: tuple[str, ...]) -> int:
-    """Length of the longest suffix of ``text`` that is a proper prefix of one of ``tags``."""
-    longest = 0
-    for tag in tags:
-        for n in range(min(len(tag) - 1, len(text)), longest, -1):
-            if text.endswith(tag[:n]):
-                longest = n
-                break
-    return longest

@@ -30,6 +30,7 @@ from typing import Any, Collection
 
 from ..builtin_tools import BUILTINS
 from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
+from ..streamed_text import first_tag, held_back
 from ..tool_types import ToolCall
 from .base import OutputParser, ParsedOutput, StreamEvent
 
@@ -90,9 +91,9 @@ class SegmentParser(OutputParser):
             return out
         self._pending += chunk
         while True:
-            at, token = _find_token(self._pending)
+            at, token = first_tag(self._pending, TOKENS)
             if token is None:
-                cut = len(self._pending) - _partial_token(self._pending)
+                cut = len(self._pending) - held_back(self._pending, TOKENS)
                 self._seg += self._pending[:cut]
                 self._pending = self._pending[cut:]
                 self._advance(out)
@@ -256,20 +257,6 @@ def build_call(name: str, content: str, call_id: str | None = None) -> ToolCall:
         if len(values) == 1 and isinstance(values[0], str):
             return ToolCall(name, values[0], None, call_id)
     return ToolCall(name, _unfence(content, builtin.fences), None, call_id)
-
-
-def _find_token(text: str) -> tuple[int, str | None]:
-    found = [(at, tok) for tok in TOKENS if (at := text.find(tok)) >= 0]
-    return min(found) if found else (-1, None)
-
-
-def _partial_token(text: str) -> int:
-    """Length of the suffix of ``text`` that may be the start of a special token."""
-    at = text.rfind("<")  # every token has a single "<", at its start
-    if at < 0:
-        return 0
-    tail = text[at:]
-    return len(tail) if any(t.startswith(tail) and t != tail for t in TOKENS) else 0
 
 
 def _json_start(text: str) -> bool | None:

@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 
 from ..events import Done, Error, Event, ReasoningDelta, Started, TextDelta, ToolCallChunk
 from ..notices import Notice
+from ..streamed_text import held_back
 from .tool_format import OutputSplitter
 
 log = logging.getLogger(__name__)
@@ -160,9 +161,7 @@ class Answer:
         if hits:
             self.hit_stop, self._held = True, ""
             return [self._emit(text[: min(hits)])] if min(hits) else []
-        keep = max(
-            (n for s in self._stops for n in range(1, len(s)) if text.endswith(s[:n])), default=0
-        )
+        keep = held_back(text, tuple(self._stops))
         self._held = text[len(text) - keep :] if keep else ""
         out = text[: len(text) - keep]
         return [self._emit(out)] if out else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..events import Event, TextDelta
+from ..streamed_text import held_back
 
 ANSWER_TAGS = ("<answer>", "</answer>")
 
@@ -27,7 +28,7 @@ def without_answer_tags(events: Iterable[Event], tags: tuple[str, ...] = ANSWER_
         pending += event.text
         for tag in tags:
             pending = pending.replace(tag, "")
-        keep = max((k for tag in tags for k in range(1, len(tag)) if pending.endswith(tag[:k])), default=0)
+        keep = held_back(pending, tuple(tags))
         text, pending = (pending[:-keep], pending[-keep:]) if keep else (pending, "")
         if text:
             yield TextDelta(text)

@@ -1,0 +1,23 @@
+"""Tags split across streamed chunks: a chunk may end in the first characters of ``</think>``,
+``<tool_call>``, a stop sequence... which the next chunk completes. Every streaming parser
+finds the first whole tag and holds back an end that may be the start of one."""
+
+from __future__ import annotations
+
+
+def first_tag(text: str, tags: tuple[str, ...]) -> tuple[int, str | None]:
+    """Where the first of ``tags`` in ``text`` starts, and which; (-1, None) for none."""
+    found = [(at, tag) for tag in tags if (at := text.find(tag)) >= 0]
+    return min(found) if found else (-1, None)
+
+
+def held_back(text: str, tags: tuple[str, ...]) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of one of ``tags``:
+    what to hold back until the next chunk says whether a tag starts there."""
+    longest = 0
+    for tag in tags:
+        for n in range(min(len(tag) - 1, len(text)), longest, -1):
+            if text.endswith(tag[:n]):
+                longest = n
+                break
+    return longest
