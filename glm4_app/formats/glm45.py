@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Collection
 
-from ..builtin_tools import BUILTINS
 from .base import Message, OutputParser, ToolFormat, function_spec
 from .glm45_parser import Glm45Parser
-from .segments import json_object
+from .segments import stored_arguments
 
 
 class Glm45Format(ToolFormat):
@@ -80,10 +79,6 @@ def _add_call(out: list[dict], m: Message) -> None:
 
 def _arguments(call_message: Message) -> dict:
     """The call's arguments as the template writes them (a mapping; strings raw)."""
-    name, body = call_message["metadata"], call_message["content"]
-    builtin = BUILTINS.get(name)
-    if builtin is not None:
-        return {builtin.argument: body}
-    arguments = json_object(body)
+    arguments = stored_arguments(call_message["metadata"], call_message["content"])
     # Malformed arguments go back as none (the observation told the model what was wrong).
     return arguments if arguments is not None else {}

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any, Collection
 
-from ..builtin_tools import BUILTINS
 from .base import Message, OutputParser, ToolFormat, plain_messages
 from .glm4 import Style, declare
-from .segments import SegmentParser, json_object
+from .segments import SegmentParser, stored_arguments
 
 
 class JsonCallFormat(ToolFormat):
@@ -41,8 +40,5 @@ class JsonCallFormat(ToolFormat):
 
 
 def _arguments(name: str, body: str) -> Any:
-    builtin = BUILTINS.get(name)
-    if builtin is not None:
-        return {builtin.argument: body}
-    parsed = json_object(body)
+    parsed = stored_arguments(name, body)
     return parsed if parsed is not None else body  # malformed JSON stays as the model wrote it

@@ -20,7 +20,7 @@ from ..builtin_tools import BUILTINS
 from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
 from ..tool_types import ToolCall
 from .base import Message, OutputParser, ParsedOutput, StreamEvent, ToolFormat, function_spec
-from .segments import build_call, json_object
+from .segments import build_call, stored_arguments
 
 
 class OpenAIToolsFormat(ToolFormat):
@@ -164,11 +164,7 @@ def _after_last_user(messages: list[Message]) -> int:
 
 
 def _arguments_json(call_message: Message) -> str:
-    name, body = call_message["metadata"], call_message["content"]
-    builtin = BUILTINS.get(name)
-    if builtin is not None:
-        return json.dumps({builtin.argument: body}, ensure_ascii=False)
-    args = json_object(body)
+    args = stored_arguments(call_message["metadata"], call_message["content"])
     # Servers parse the arguments of earlier calls: malformed ones go back as an empty object
     # (the observation already told the model what was wrong with them).
     return json.dumps(args, ensure_ascii=False) if args is not None else "{}"

@@ -281,6 +281,15 @@ def _unfence(text: str, langs: Collection[str]) -> str:
     return (rest[:-3] if rest.endswith("```") else rest).strip()
 
 
+def stored_arguments(name: str, body: str) -> dict[str, Any] | None:
+    """A stored call's arguments as a mapping: a built-in's body under its one argument, a
+    function's JSON object; None when that JSON is malformed."""
+    builtin = BUILTINS.get(name)
+    if builtin is not None:
+        return {builtin.argument: body}
+    return json_object(body)
+
+
 def json_object(text: str) -> dict[str, Any] | None:
     text = _unfence(text, _JSON_FENCES)
     if not text.startswith("{"):
