@@ -173,22 +173,23 @@ class Confinement:
         keep = {self.kernel_pid, *self.plumbing}
         return [pid for pid in self.members() if pid not in keep]
 
-    def tasks(self) -> int:
-        """Processes and threads of the kernel (what pids.max and RLIMIT_NPROC count)."""
+    def tasks(self, members: list[int] | None = None) -> int:
+        """Processes and threads of the kernel (what pids.max and RLIMIT_NPROC count);
+        ``members``: the kernel's processes, when the caller just listed them."""
         total = 0
-        for pid in self.members():
+        for pid in self.members() if members is None else members:
             try:
                 total += psutil.Process(pid).num_threads()
             except psutil.Error:
                 continue
         return total
 
-    def resident_mb(self) -> int:
+    def resident_mb(self, members: list[int] | None = None) -> int:
         """Memory the kernel's processes use together: their proportional set sizes, which
         share the pages forked processes share (summed resident sizes would count the kernel's
-        ~160 MB once per fork)."""
+        ~160 MB once per fork). ``members`` as for tasks()."""
         total = 0
-        for pid in self.members():
+        for pid in self.members() if members is None else members:
             try:
                 total += psutil.Process(pid).memory_full_info().pss
             except psutil.Error:
@@ -201,19 +202,26 @@ class Confinement:
         if self.cgroup is not None:
             self._hits, self._ooms = self.cgroup.process_limit_hits(), self.cgroup.oom_kills()
 
-    def hit_process_limit(self) -> bool:
+    def hit_process_limit(self, members: list[int] | None = None) -> bool:
         """Whether a fork or thread was refused since mark(): the cgroup counts its refusals.
         Without one (RLIMIT_NPROC refuses silently) the count being at the cap stands for it."""
         if self.hard_process_cap:
             return self.cgroup.process_limit_hits() > self._hits
-        return bool(self.max_tasks) and self.tasks() >= self.max_tasks - 2
+        return bool(self.max_tasks) and self.tasks(members) >= self.max_tasks - 2
 
-    def over_memory(self) -> bool:
+    def over_memory(self, members: list[int] | None = None) -> bool:
         """The group's memory limit killed a process (cgroup), or the sum of the processes'
         memory is over the limit (the watchdog's job without one)."""
         if self.hard_memory_cap:
             return self.cgroup.oom_kills() > self._ooms
-        return bool(self.memory_mb) and self.resident_mb() > self.memory_mb
+        return bool(self.memory_mb) and self.resident_mb(members) > self.memory_mb
+
+    def limits_hit(self) -> tuple[bool, bool]:
+        """(hit_process_limit(), over_memory()), listing the kernel's processes once where
+        both would (the watchdog asks four times a second)."""
+        both_walk = not self.hard_process_cap and not self.hard_memory_cap and self.max_tasks and self.memory_mb
+        members = self.members() if both_walk else None
+        return self.hit_process_limit(members), self.over_memory(members)
 
     # --- ending processes --------------------------------------------------------------------
 

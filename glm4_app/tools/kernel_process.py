@@ -365,9 +365,10 @@ class Kernel:
         """Which limit the running cell reached, if any. ``disk_before``: the usage when the
         cell started, or None to skip the (slower) disk check this time; ``used``: the usage
         now, when the caller measured it already."""
-        if self.confinement.hit_process_limit():
+        processes, memory = self.confinement.limits_hit()
+        if processes:
             return CellOutcome.PROCESSES
-        if self.confinement.over_memory():
+        if memory:
             return CellOutcome.MEMORY
         quota = self.settings.python_disk_mb
         if quota and disk_before is not None:
