@@ -18,7 +18,6 @@ from .. import tree
 from ..conversation import Conversation
 from ..doc_budget import DoesNotFit
 from ..generation import ChatBackend, GenerationParams
-from ..messages import turn_groups
 from ..settings import Settings
 from ..store import ConversationStore
 from ..tool_steps import citations_of, stored_citations
@@ -216,9 +215,7 @@ def history(
     if not messages:
         st.markdown(t("#### What can I help you with?"))
     bubbles, index = [], 0
-    image = None  # the last image sent: the one an answer's boxes are drawn on
-    for role, group in turn_groups(messages):
-        image = grounding.latest_image(group) or image
+    for role, group, image in grounding.turns_with_image(messages):
         bubbles.append((role, group, index, image))
         index += len(group)
     kids = tree.children(conversation) if controls else {}

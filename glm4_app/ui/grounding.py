@@ -5,12 +5,13 @@ vision/grounding.py."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
 from PIL import Image
 
-from ..messages import Message
+from ..messages import Message, turn_groups
 from ..vision.grounding import boxes, draw
 from .i18n import t
 
@@ -21,6 +22,15 @@ def latest_image(messages: list[Message]) -> str | None:
         if message.role == "user" and message.images:
             return message.images[-1].path
     return None
+
+
+def turns_with_image(messages: list[Message]) -> Iterator[tuple[str, list[Message], str | None]]:
+    """The turns of ``messages`` (messages.turn_groups), each with the last image sent so far:
+    the one the boxes of an answer are drawn on."""
+    image = None
+    for role, group in turn_groups(messages):
+        image = latest_image(group) or image
+        yield role, group, image
 
 
 def panel(answer_messages: list[Message], image: str | None) -> None:

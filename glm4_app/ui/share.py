@@ -15,7 +15,6 @@ from urllib.parse import urlsplit, urlunsplit
 import streamlit as st
 
 from .. import shares
-from ..messages import turn_groups
 from ..settings import Settings
 from ..tool_steps import citations_of
 from ..store import ConversationStore
@@ -56,11 +55,9 @@ def page(store: ConversationStore, settings: Settings, draw) -> None:
     st.subheader(shown_title(snap.title))
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.created_at))
     st.caption(t("🔗 A read-only copy of a conversation, shared {when}. Later changes to it do not show here.", when=when))
-    image = None  # the last image sent: the one an answer's boxes are drawn on
     cited = citations_of(snap.messages)
     artifacts.use_branch(snap.messages)
-    for role, group in turn_groups(snap.messages):
-        image = grounding.latest_image(group) or image
+    for role, group, image in grounding.turns_with_image(snap.messages):
         with st.chat_message(role):
             draw(role, group, image, cited)
     if settings.auth == "none" or state.signed_in():
