@@ -1,6 +1,7 @@
-"""Tags split across streamed chunks: a chunk may end in the first characters of ``</think>``,
-``<tool_call>``, a stop sequence... which the next chunk completes. Every streaming parser
-finds the first whole tag and holds back an end that may be the start of one."""
+"""Text streamed in chunks. A chunk may end in the first characters of ``</think>``,
+``<tool_call>``, a stop sequence... which the next chunk completes: every streaming parser
+finds the first whole tag and holds back an end that may be the start of one. Whitespace at
+the edges is held the same way (``Stripped``), so whole and chunked text parse alike."""
 
 from __future__ import annotations
 
@@ -21,3 +22,21 @@ def held_back(text: str, tags: tuple[str, ...]) -> int:
                 longest = n
                 break
     return longest
+
+
+class Stripped:
+    """Text streamed stripped: leading whitespace dropped, trailing whitespace held until more
+    text follows it (so whole and chunked give the same pieces' concatenation)."""
+
+    def __init__(self) -> None:
+        self.text = ""  # what was let through
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        text = self.held + text
+        if not self.text:
+            text = text.lstrip()
+        body = text.rstrip()
+        self.held = text[len(body) :]
+        self.text += body
+        return body

@@ -31,7 +31,7 @@ from typing import Any, Collection, Mapping
 
 from ..builtin_tools import BUILTINS
 from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
-from ..streamed_text import first_tag, held_back
+from ..streamed_text import Stripped, first_tag, held_back
 from ..tool_types import ToolCall
 from .base import OutputParser, ParsedOutput, StreamEvent
 from .segments import build_call
@@ -59,7 +59,7 @@ class Glm45Parser(OutputParser):
         self._schemas = dict(schemas or {})  # tool name -> its parameters' JSON Schema
         self._state = "prose"
         self._pending = ""  # text not consumed yet (may end with the start of a tag)
-        self._prose = _Stripped()
+        self._prose = Stripped()
         self._text: list[str] = []
         self._calls: list[ToolCall] = []
         self._flushed = False
@@ -70,7 +70,7 @@ class Glm45Parser(OutputParser):
         self._started = False  # ToolCallStart sent
         self._args: dict[str, str] = {}
         self._key = ""
-        self._value = _Stripped()
+        self._value = Stripped()
         self._raw_body: list[str] = []  # text after the name that is not a key/value pair
         self._shown_keys = 0  # arguments opened in the streamed view
 
@@ -155,7 +155,7 @@ class Glm45Parser(OutputParser):
         elif tag == KEY_END:
             self._state = "gap"
         elif tag == VALUE:
-            self._state, self._value = "value", _Stripped()
+            self._state, self._value = "value", Stripped()
             self._open_value(out)
         elif tag == VALUE_END:
             self._args[self._key.strip()] = self._value.text
@@ -176,7 +176,7 @@ class Glm45Parser(OutputParser):
             out.append(ToolCallDelta("}"))
         self._calls.append(self._build(complete))
         self._state = "prose"
-        self._prose = _Stripped()  # the whitespace before the call is not prose
+        self._prose = Stripped()  # the whitespace before the call is not prose
         self._new_call()
 
     # -- the streamed view of a call: a built-in's text, a function's JSON ------------------
@@ -261,21 +261,3 @@ def _types(schema: dict | None) -> set[str]:
     if "enum" in schema and not types:
         types |= {type(v).__name__.replace("str", "string") for v in schema["enum"]}
     return types - {"null"}
-
-
-class _Stripped:
-    """Text streamed stripped: leading whitespace dropped, trailing whitespace held until more
-    text follows it (so whole and chunked give the same pieces' concatenation)."""
-
-    def __init__(self) -> None:
-        self.text = ""  # what was let through
-        self.held = ""
-
-    def feed(self, text: str) -> str:
-        text = self.held + text
-        if not self.text:
-            text = text.lstrip()
-        body = text.rstrip()
-        self.held = text[len(body) :]
-        self.text += body
-        return body

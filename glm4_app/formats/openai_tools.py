@@ -18,6 +18,7 @@ from typing import Any, Collection
 
 from ..builtin_tools import BUILTINS
 from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
+from ..streamed_text import Stripped
 from ..tool_types import ToolCall
 from .base import Message, OutputParser, ParsedOutput, StreamEvent, ToolFormat, function_spec
 from .segments import build_call, stored_arguments
@@ -45,8 +46,7 @@ class NativeCallParser(OutputParser):
     stream one after another, each opened by a chunk with its id and name)."""
 
     def __init__(self) -> None:
-        self._text: list[str] = []
-        self._held = ""  # trailing whitespace of the prose so far
+        self._prose = Stripped()
         self._calls: dict[int, dict] = {}  # index -> {"id", "name", "args": [str], "started"}
         self._current: int | None = None  # the call whose arguments stream to the UI
         self._flushed = False
@@ -54,15 +54,8 @@ class NativeCallParser(OutputParser):
     def feed(self, text: str) -> list[StreamEvent]:
         if self._flushed:
             return []
-        text = self._held + text
-        if not self._text:
-            text = text.lstrip()
-        body = text.rstrip()
-        self._held = text[len(body) :]
-        if not body:
-            return []
-        self._text.append(body)
-        return [TextDelta(body)]
+        body = self._prose.feed(text)
+        return [TextDelta(body)] if body else []
 
     def feed_call(self, chunk: ToolCallChunk) -> list[StreamEvent]:
         if self._flushed:
@@ -99,7 +92,7 @@ class NativeCallParser(OutputParser):
         calls = tuple(
             build_call(e["name"], "".join(e["args"]), e["id"]) for _, e in sorted(self._calls.items())
         )
-        return ParsedOutput("".join(self._text), calls)
+        return ParsedOutput(self._prose.text, calls)
 
 
 # -- Stored messages <-> OpenAI messages --------------------------------------------------------
