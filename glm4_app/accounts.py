@@ -331,4 +331,4 @@ def shared(path: Path) -> AccountStore:
 
 
 def store_for(settings) -> AccountStore:
-    return shared(settings.data_dir / "conversations.sqlite3")
+    return shared(settings.database)

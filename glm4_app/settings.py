@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 APP_DIR = Path(__file__).resolve().parent.parent
+DATABASE_FILE = "conversations.sqlite3"  # in the data directory: conversations, accounts, shares
 
 
 class SettingsError(ValueError):
@@ -357,6 +358,11 @@ class Settings:
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file of conversations, accounts and share links."""
+        return self.data_dir / DATABASE_FILE
 
 
 def file_secrets() -> dict[str, Any]:

@@ -24,13 +24,13 @@ from pathlib import Path
 from .accounts import AccountError, AccountStore, new_password
 from .auth import password_owner
 from .notices import Notice
-from .settings import Settings, file_secrets
+from .settings import DATABASE_FILE, Settings, file_secrets
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     data_dir = args.data_dir or Settings.load(secrets=file_secrets()).data_dir
-    store = AccountStore(Path(data_dir) / "conversations.sqlite3")
+    store = AccountStore(Path(data_dir) / DATABASE_FILE)
     try:
         return COMMANDS[args.command](store, args)
     except AccountError as err:

@@ -35,7 +35,7 @@ def artifact(request: Request) -> Response:
     who = access.viewer(settings, request.cookies, {k.lower(): v for k, v in request.headers.items()})
     if not _ID.fullmatch(artifact_id) or not access.valid(settings.data_dir, artifact_id, who, request.query_params.get("t")):
         return _not_found()
-    found = conversations(settings.data_dir / "conversations.sqlite3").artifact(artifact_id)
+    found = conversations(settings.database).artifact(artifact_id)
     if found is None or found[0] not in FRAMED:
         return _not_found()
     kind, path, title = found

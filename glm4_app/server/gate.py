@@ -110,7 +110,7 @@ def public_share(connection: HTTPConnection, settings: Settings) -> bool:
     share_id = connection.query_params.get("share")
     if share_id is None:
         return False
-    store = conversations(settings.data_dir / "conversations.sqlite3")
+    store = conversations(settings.database)
     return shares.open_to_anyone(store, share_id, settings.public_shares)
 
 

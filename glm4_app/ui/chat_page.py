@@ -38,7 +38,7 @@ def page(name: str = "chat") -> None:
     mode = MODES[name]
     frame(mode.title)
     settings = state.settings()
-    store = state.store(settings.data_dir / "conversations.sqlite3")
+    store = state.store(settings.database)
     if share.requested():
         share.page(store, settings, bubble_body)  # a shared link: read-only, nothing of the viewer's own
         return

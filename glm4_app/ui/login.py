@@ -35,7 +35,7 @@ def gate(settings: Settings, open_to_anyone: bool = False) -> Identity | None:
     if settings.auth == "none":
         warn_if_open(st.get_option("server.address"), settings.auth)
         if found is not None:
-            identity.adopt_link(found, state.store(settings.data_dir / "conversations.sqlite3"))
+            identity.adopt_link(found, state.store(settings.database))
     elif found is None:
         if open_to_anyone:
             return None  # nobody's account panel, keys or limits: nobody is signed in

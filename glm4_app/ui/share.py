@@ -33,7 +33,7 @@ def open_to_anyone(settings: Settings) -> bool:
     """This page is a share link that opens without signing in (under a login)."""
     if not requested() or settings.auth == "none":
         return False
-    store = state.store(settings.data_dir / "conversations.sqlite3")
+    store = state.store(settings.database)
     return shares.open_to_anyone(store, st.query_params.get("share"), settings.public_shares)
 
 
