@@ -186,7 +186,8 @@ def _signin_page(
         parts.append(html.message("note", t(note)))
     if error or raw_error:
         parts.append(html.message("error", raw_error or t(error)))
-    if store.count_users() == 0 and not _signup_open(store):
+    signup_open = _signup_open(store)
+    if not signup_open and store.count_users() == 0:
         parts.append(
             html.message(
                 "note",
@@ -204,7 +205,7 @@ def _signin_page(
         + f'<button type="submit">{html.escape(t("Sign in"))}</button></form>'
     )
     footer = ""
-    if _signup_open(store):
+    if signup_open:
         footer = f'<a href="/signup?next={html.escape(quote(target, safe="/"))}">{html.escape(t("Create an account"))}</a>'
     return HTMLResponse(
         html.page(lang, t("Sign in"), "".join(parts), footer, {"next": target}), status
