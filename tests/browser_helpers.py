@@ -9,6 +9,7 @@ Playwright's own browser download is never used; browser test modules skip when
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -47,6 +48,28 @@ needs_chromium = pytest.mark.skipif(
     not os.access(CHROMIUM, os.X_OK),
     reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser test",
 )
+
+
+def scripted_env(data_dir: Path, replies: list[str]) -> dict[str, str]:
+    """Settings for a server whose model is the scripted one, handing out ``replies`` one per
+    request, keeping its data in ``data_dir`` and offering no user tools."""
+    script = data_dir / "replies.json"
+    script.write_text(json.dumps({"replies": replies}))
+    return {
+        "GLM4_DATA_DIR": str(data_dir),
+        "GLM4_CHAT_MODEL": "scripted",
+        "GLM4_SCRIPTED_REPLIES": str(script),
+        "GLM4_TOOLS_DIR": str(data_dir / "no_user_tools"),
+    }
+
+
+def add_accounts(data_dir: Path, passwords: dict[str, str]) -> None:
+    """An account for each name in ``passwords``, in the data folder a server will use."""
+    from glm4_app.accounts import AccountStore
+
+    accounts = AccountStore(data_dir / "conversations.sqlite3")
+    for name, password in passwords.items():
+        accounts.add_user(name, password)
 
 
 def free_port() -> int:
@@ -178,6 +201,13 @@ def new_page(browser, url: str, timeout_ms: int = 30_000, **context_options):
     page.set_default_timeout(timeout_ms)
     page.goto(url)
     return page
+
+
+def sign_in(page, name: str, password: str) -> None:
+    """Fill in and send the sign-in form the page shows."""
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def messages(page):

@@ -14,7 +14,6 @@ order: the script's replies are handed out one per request.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -27,7 +26,7 @@ pytestmark = [needs_chromium, pytest.mark.timeout(400)]
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
-    PlaywrightError,
+    add_accounts,
     element_shot,
     expect,
     finished,
@@ -37,7 +36,9 @@ from browser_helpers import (  # noqa: E402 (after the skips: it imports playwri
     preview_frame,
     run_server,
     screenshot,
+    scripted_env,
     send,
+    sign_in,
 )
 
 PASSWORDS = {"alice": "alice's password", "bob": "bob's password"}
@@ -132,21 +133,9 @@ REPLIES = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from glm4_app.accounts import AccountStore
-
     data_dir = tmp_path_factory.mktemp("artifacts_data")
-    accounts = AccountStore(data_dir / "conversations.sqlite3")
-    for name, password in PASSWORDS.items():
-        accounts.add_user(name, password)
-    script = data_dir / "replies.json"
-    script.write_text(json.dumps({"replies": REPLIES}))
-    env = {
-        "GLM4_DATA_DIR": str(data_dir),
-        "GLM4_CHAT_MODEL": "scripted",
-        "GLM4_SCRIPTED_REPLIES": str(script),
-        "GLM4_AUTH": "password",
-        "GLM4_TOOLS_DIR": str(data_dir / "no_user_tools"),
-    }
+    add_accounts(data_dir, PASSWORDS)
+    env = scripted_env(data_dir, REPLIES) | {"GLM4_AUTH": "password"}
     with run_server(env, tmp_path_factory.mktemp("artifacts_server")) as server:
         yield server
 
@@ -154,9 +143,7 @@ def server(tmp_path_factory):
 def signed_in(browser, url: str, name: str):
     page = new_page(browser, url, 60_000)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(PASSWORDS[name])
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, name, PASSWORDS[name])
     expect(page.get_by_test_id("stChatInputTextArea")).to_be_visible(timeout=60_000)
     return page
 

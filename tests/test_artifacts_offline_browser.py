@@ -12,7 +12,6 @@ for the outside world.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +30,7 @@ from browser_helpers import (  # noqa: E402 (after the skips: it imports playwri
     new_page,
     preview_card,
     run_server,
+    scripted_env,
     send,
 )
 
@@ -102,15 +102,7 @@ def server(tmp_path_factory, outside):
         f"python\n```python\n{PLOTLY_CELL}\n```",
         "The south sells most.",
     ]
-    script = data_dir / "replies.json"
-    script.write_text(json.dumps({"replies": replies}))
-    env = {
-        "GLM4_DATA_DIR": str(data_dir),
-        "GLM4_CHAT_MODEL": "scripted",
-        "GLM4_SCRIPTED_REPLIES": str(script),
-        "GLM4_ARTIFACT_NETWORK": "off",
-        "GLM4_TOOLS_DIR": str(data_dir / "no_user_tools"),
-    }
+    env = scripted_env(data_dir, replies) | {"GLM4_ARTIFACT_NETWORK": "off"}
     with run_server(env, tmp_path_factory.mktemp("offline_artifacts_server")) as server:
         yield server
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser_helpers import REPO, needs_chromium, new_page, screenshot, serve_app, wait_for
+from browser_helpers import REPO, needs_chromium, new_page, screenshot, serve_app, sign_in, wait_for
 from glm4_app.accounts import AccountStore
 from glm4_app.conversation import Conversation
 from glm4_app.store import ConversationStore
@@ -61,12 +61,6 @@ def send(page, text: str) -> None:
 
 def listed(page, title: str):
     return page.get_by_test_id("stSidebar").get_by_role("button", name=title)
-
-
-def sign_in(page, name: str, password: str) -> None:
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture(scope="module")

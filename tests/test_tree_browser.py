@@ -7,28 +7,27 @@ its Sign in comes back to it."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import httpx
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
-    pytest.mark.timeout(300),
-]
+from browser_helpers import needs_chromium
+
+pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 from browser_helpers import (  # noqa: E402 (after the skips: it imports playwright)
-    STATS_MARK,
+    add_accounts,
     answer_text,
     expect,
+    finished,
     messages,
     new_page,
     run_server,
     screenshot,
     send,
+    sign_in,
     wait_for,
 )
 
@@ -37,12 +36,8 @@ PASSWORDS = {"alice": "alice's password", "bob": "bob's password", "carol": "car
 
 @pytest.fixture(scope="module")
 def server(tiny_glm_path, tmp_path_factory):
-    from glm4_app.accounts import AccountStore
-
     data_dir = tmp_path_factory.mktemp("tree_data")
-    accounts = AccountStore(data_dir / "conversations.sqlite3")
-    for name, password in PASSWORDS.items():
-        accounts.add_user(name, password)
+    add_accounts(data_dir, PASSWORDS)
     env = {
         "GLM4_DATA_DIR": str(data_dir),
         "GLM4_CHAT_MODEL": str(tiny_glm_path),
@@ -59,31 +54,22 @@ def open_signed_out(browser, url: str):
     return new_page(browser, url, 60_000, permissions=["clipboard-read", "clipboard-write"])
 
 
-def sign_in(page, name: str) -> None:
+def sign_in_as(page, name: str) -> None:
     """On the sign-in page: sign in as ``name``; the page it leads back to shows them."""
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(PASSWORDS[name])
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, name, PASSWORDS[name])
     expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Signed in as {name}")
-
-
-def finished(page, count: int) -> str:
-    """Wait until bubble ``count`` is a finished answer; its text."""
-    bubble = messages(page).nth(count - 1)
-    expect(bubble).to_contain_text(STATS_MARK, timeout=120_000)
-    return answer_text(bubble)
 
 
 def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, browser):
     alice = open_signed_out(browser, server.url)
-    sign_in(alice, "alice")
+    sign_in_as(alice, "alice")
     send(alice, "What is the capital of France?")
-    versions = [finished(alice, 2)]
+    versions = [answer_text(finished(alice, 2))]
     for n in (2, 3):
         alice.get_by_role("button", name="🔄 Regenerate").click()
         expect(alice.get_by_text(f"{n}/{n}", exact=True)).to_be_visible()
-        versions.append(finished(alice, 2))
+        versions.append(answer_text(finished(alice, 2)))
     assert len(set(versions)) == 3, versions  # sampled: three different answers, all kept
 
     for shown, arrow in ((2, "‹"), (1, "‹"), (2, "›"), (3, "›")):  # walk ‹ 1/3 › ... ‹ 3/3 ›
@@ -101,7 +87,7 @@ def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, brow
     alice.get_by_role("button", name="Send", exact=True).click()
     expect(messages(alice).first).to_contain_text("What is the capital of Italy?")
     expect(alice.get_by_text("2/2", exact=True)).to_be_visible()  # two versions of the question
-    edited = finished(alice, 2)
+    edited = answer_text(finished(alice, 2))
 
     alice.get_by_role("button", name="⧉ Copy").first.click()  # the question, as Markdown
     expect(alice.get_by_role("button", name="✓ Copied").first).to_be_visible()
@@ -118,7 +104,7 @@ def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, brow
     share_id = link.split("?share=")[1]
     bob = open_signed_out(browser, link)  # another browser, signed out: sent to sign in first
     assert f"/signin?next=%2F%3Fshare%3D{share_id}" in bob.url
-    sign_in(bob, "bob")
+    sign_in_as(bob, "bob")
     assert bob.url == link  # back on the link
     expect(messages(bob)).to_have_count(2)
     expect(messages(bob).first).to_contain_text("What is the capital of Italy?")
@@ -136,9 +122,9 @@ def test_versions_edit_copy_and_a_share_link_opened_by_another_user(server, brow
 
 def test_a_link_open_to_anyone_opens_signed_out_and_sign_in_comes_back_to_it(server, browser):
     alice = open_signed_out(browser, server.url)
-    sign_in(alice, "alice")
+    sign_in_as(alice, "alice")
     send(alice, "Who may read this?")
-    answer = finished(alice, 2)
+    answer = answer_text(finished(alice, 2))
     sidebar = alice.get_by_test_id("stSidebar")
     sidebar.get_by_role("button", name="⋯").first.click()
     alice.get_by_text("Anyone with the link, without signing in").click()
@@ -163,7 +149,7 @@ def test_a_link_open_to_anyone_opens_signed_out_and_sign_in_comes_back_to_it(ser
     expect(stranger.get_by_role("link", name="Sign in")).to_be_visible()
     screenshot(stranger, "public-share-signed-out.png")
     stranger.get_by_role("link", name="Sign in").click()
-    sign_in(stranger, "carol")
+    sign_in_as(stranger, "carol")
     assert stranger.url == public  # back on the link, signed in
     stranger.get_by_role("button", name="💬 Continue in my chats").click()
     expect(stranger.get_by_test_id("stChatInputTextArea")).to_be_visible()
