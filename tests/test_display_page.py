@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from page_helpers import send
+from page_helpers import send, stop_toolbox
 from PIL import Image
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
@@ -84,9 +84,7 @@ def open_page(data_dir, monkeypatch):
 
     yield open_
     for at in opened:
-        box = at.session_state["toolbox"] if "toolbox" in at.session_state else None
-        if box is not None:
-            box.shutdown()
+        stop_toolbox(at)
 
 
 def texts(element) -> str:

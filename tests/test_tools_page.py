@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from page_helpers import send
+from page_helpers import send, stop_toolbox
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
@@ -41,9 +41,7 @@ def open_tools_page(tmp_path, monkeypatch):
 
     yield open_
     for at in opened:
-        box = at.session_state["toolbox"] if "toolbox" in at.session_state else None
-        if box is not None:
-            box.shutdown()
+        stop_toolbox(at)
 
 
 def test_python_plot_then_answer_is_shown_kept_and_resent(open_tools_page, tmp_path):
