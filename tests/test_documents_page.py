@@ -9,6 +9,7 @@ import pytest
 from page_helpers import send, upload
 from streamlit.testing.v1 import AppTest
 
+from glm4_app import metrics
 from glm4_app.generation import ModelInfo
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.store import ConversationStore
@@ -83,6 +84,22 @@ def test_a_bad_file_gets_a_message_and_loses_nothing(open_page):
     assert any("empty.pdf" in e for e in errors) and any("broken.docx" in e for e in errors)
     assert len(card_labels(at)) == 1  # the earlier document is still there
     assert [m.markdown[0].value for m in at.chat_message] == ["Summarise", "ok"]
+
+
+def test_a_file_over_the_conversation_total_is_refused_without_counting_as_unreadable(open_page, monkeypatch):
+    """The total limit refuses the file before anything reads it: it is no extraction failure."""
+    monkeypatch.setenv("GLM4_DOC_MAX_TOTAL_MB", "1")
+
+    def failures() -> float:
+        return metrics.REGISTRY.get_sample_value("glm4_document_extraction_failures_total")
+
+    before = failures()
+    at = open_page(ScriptedBackend(["ok"]))
+    upload(at, ("huge.txt", b"word " * 300_000, "text/plain"))  # 1.4 MB
+    refusal = "**huge.txt**: Adding this file would bring the documents to 1.4 MB; the limit is 1 MB in all."
+    assert f"{refusal} Remove a document first." in [e.value for e in at.error]
+    assert card_labels(at) == []
+    assert failures() == before
 
 
 def test_documents_can_be_added_at_a_later_turn_without_changing_the_earlier_ones(open_page):

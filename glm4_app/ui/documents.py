@@ -76,11 +76,14 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
     lim = limits(settings)
     for upload in files:
         data = upload.getvalue()
-        bar = None
-        try:
-            already = sum(d["bytes"] for d in [*conversation.branch_documents(), *conversation.documents])
+        already = sum(d["bytes"] for d in [*conversation.branch_documents(), *conversation.documents])
+        try:  # refused before anything reads it: not a document that could not be read
             check_total(already, len(data), lim)
-            bar = st.progress(0.0, text=t("Reading {name}…", name=upload.name))
+        except DocumentError as err:
+            errors.append(t("**{name}**: {error}", name=upload.name, error=tm(err)))
+            continue
+        bar = st.progress(0.0, text=t("Reading {name}…", name=upload.name))
+        try:
             # In a worker process with a deadline: this thread only waits, other users stream on.
             document = doc_worker.extract(
                 upload.name, data, lim, lambda f, m: bar.progress(min(f, 1.0), text=tm(m)),
@@ -93,8 +96,7 @@ def _add(files, conversation: Conversation, store: ConversationStore, backend: C
             continue
         except DocumentError as err:
             metrics.EXTRACTION_FAILURES.inc()
-            if bar is not None:
-                bar.empty()
+            bar.empty()
             errors.append(t("**{name}**: {error}", name=upload.name, error=tm(err)))
             continue
         add_document(
