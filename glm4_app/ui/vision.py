@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..conversation import Conversation
+from ..doc_budget import answer_reserve
 from ..i18n import N_
 from ..settings import Settings
 from ..store import ConversationStore
@@ -171,7 +172,7 @@ def send(conversation: Conversation, store: ConversationStore, backend, text: st
         window = backend.info.context_window
         new = {"role": "user", "content": text, "images": list(attached)}
         tokens = backend.count_tokens([*conversation.prompt_messages(), new])
-        reserve = min(state.settings().max_new_tokens, window // 4)  # room for the answer
+        reserve = answer_reserve(window, state.settings().max_new_tokens)
         refusal = check_context(tokens, window, reserve, len(pages))
     if refusal is not None:
         session.vision_refusal = VisionRefusal(conversation.id, refusal.message, refusal.offer_new_conversation, text)
