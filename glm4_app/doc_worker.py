@@ -178,10 +178,10 @@ class Pool:
         return self._use(name, lambda worker: _job(worker, name, data, limits, progress, timeout_s, memory_mb))
 
     def draw_pages(self, name: str, data: bytes, dpi: int, max_side: int, max_pages: int,
-                   timeout_s: float, memory_mb: int) -> list[bytes]:
+                   page: Callable[[int, bytes], None], timeout_s: float, memory_mb: int) -> int:
         job = {"task": "pages", "name": name, "dpi": dpi, "max_side": max_side, "max_pages": max_pages,
                "timeout_s": timeout_s, "memory_mb": memory_mb}
-        return self._use(name, lambda worker: _pages_job(worker, job, data))
+        return self._use(name, lambda worker: _pages_job(worker, job, data, page))
 
     def _use(self, name: str, job: Callable[[Worker], T]) -> T:
         """``job`` run on an idle worker (or a new one); a worker it lost is replaced."""
@@ -259,12 +259,13 @@ def _job(worker, name, data, limits, progress, timeout_s, memory_mb) -> Document
             )
 
 
-def _pages_job(worker: Worker, job: dict, data: bytes) -> list[bytes]:
-    """The pages as PNG bytes; each page has the whole deadline (a long PDF is many honest
-    pages, a hostile one is one page that never ends)."""
+def _pages_job(worker: Worker, job: dict, data: bytes, page: Callable[[int, bytes], None]) -> int:
+    """The pages handed to ``page`` (number, PNG bytes) one by one as they arrive, never kept
+    here: a long scan at full size is gigabytes. The count drawn. Each page has the whole
+    deadline (a long PDF is many honest pages, a hostile one is one page that never ends)."""
     name, timeout_s = job["name"], job["timeout_s"]
     largest_png = 3 * job["max_side"] ** 2 + job["max_side"] + MB  # incompressible RGB and its framing
-    images: list[bytes] = []
+    drawn = 0
     too_slow = Notice("pages.draw_timeout", name=name, seconds=f"{timeout_s:g}")
     with _answers(worker, name, job["memory_mb"], too_slow):
         worker.send(b"J", json.dumps(job).encode())
@@ -274,12 +275,13 @@ def _pages_job(worker: Worker, job: dict, data: bytes) -> list[bytes]:
             if kind == b"B":
                 if not payload.startswith(PNG):
                     raise ValueError("not a PNG")  # not our worker any more
-                images.append(bytes(payload))
+                drawn += 1
+                page(drawn, bytes(payload))
                 continue
             message = json.loads(payload)
             _raise_failure(message)
-            if message.get("done") == len(images):
-                return images
+            if message.get("done") == drawn:
+                return drawn
             raise ValueError("pages went missing")
 
 
@@ -449,10 +451,11 @@ def extract(
 
 
 def draw_pages(name: str, data: bytes, dpi: int, max_side: int, max_pages: int,
-               timeout_s: float = 30, memory_mb: int = 1024) -> list[bytes]:
-    """The pages of a PDF drawn as PNG bytes in a worker (vision/pages.py): a DocumentError
-    says why not; ``timeout_s`` is per page."""
-    return POOL.draw_pages(name, data, dpi, max_side, max_pages, timeout_s, memory_mb)
+               page: Callable[[int, bytes], None], timeout_s: float = 30, memory_mb: int = 1024) -> int:
+    """The pages of a PDF drawn as PNG bytes in a worker (vision/pages.py), each handed to
+    ``page`` with its number (from 1) as it comes; the count. A DocumentError says why not
+    (pages handed over before it stay the caller's); ``timeout_s`` is per page."""
+    return POOL.draw_pages(name, data, dpi, max_side, max_pages, page, timeout_s, memory_mb)
 
 
 if __name__ == "__main__":

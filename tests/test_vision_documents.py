@@ -7,6 +7,7 @@ import io
 import os
 import stat
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pymupdf
 import pytest
 from PIL import Image, ImageDraw
 
+from glm4_app import doc_worker
 from glm4_app.documents import DocumentLimits, extract
 from glm4_app.documents.pdf import ScannedPdf
 from glm4_app.documents_ocr import PROMPT, PageText, Reading, RecognitionError, clean, document_text, recognise
@@ -65,6 +67,24 @@ def test_pdf_pages_become_images_at_the_profile_resolution(tmp_path):
     capped = render_pages("report.pdf", text_pdf(1), tmp_path / "small", dpi=180, max_side=1000)
     with Image.open(capped[0]) as page:
         assert max(page.size) == 1000  # the longest side uploads get
+
+
+def test_each_page_is_on_disk_as_soon_as_the_worker_sends_it(tmp_path, monkeypatch):
+    """A scan of hundreds of pages at 2240 px is gigabytes of PNG: each page is written when it
+    arrives, never all of them held in the app until the last one is drawn. Seen from the app's
+    thread: the pages on disk each time it waits for the worker's next frame."""
+    on_disk: list[list[str]] = []
+    receive = doc_worker.Worker.receive
+
+    def watched(worker, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():  # not a worker warming ahead
+            on_disk.append(sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.glob("*.png")))
+        return receive(worker, *args, **kwargs)
+
+    monkeypatch.setattr(doc_worker.Worker, "receive", watched)
+    paths = render_pages("report.pdf", text_pdf(3), tmp_path, dpi=72, max_side=600)
+    assert on_disk[-4:] == [[], ["page1.png"], ["page1.png", "page2.png"], ["page1.png", "page2.png", "page3.png"]]
+    assert paths == sorted(tmp_path.glob("*.png"), key=lambda p: p.name) and len(paths) == 3
 
 
 @pytest.mark.parametrize("name,data,words", [

@@ -66,17 +66,20 @@ def _render_pdf(name: str, data: bytes, folder: Path, dpi: int, max_side: int, m
     page built to take minutes or gigabytes would otherwise stop every user's stream."""
     from .. import doc_worker
 
-    try:
-        images = doc_worker.draw_pages(name, data, dpi, max_side, max_pages, timeout_s, memory_mb)
-    except DocumentError as err:
-        raise PagesError(err.notice) from None
-    folder.mkdir(parents=True, exist_ok=True)
     stem = hashlib.sha256(data).hexdigest()[:16]
-    paths = []
-    for number, image in enumerate(images, 1):
+    paths: list[Path] = []
+
+    def save(number: int, image: bytes) -> None:  # as each page comes: a long scan is gigabytes
+        if number == 1:
+            folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{stem}-page{number}.png"
         path.write_bytes(image)
         paths.append(path.resolve())
+
+    try:
+        doc_worker.draw_pages(name, data, dpi, max_side, max_pages, save, timeout_s, memory_mb)
+    except DocumentError as err:
+        raise PagesError(err.notice) from None
     return paths
 
 
