@@ -39,7 +39,7 @@ from glm4_app.accounts import AccountStore  # noqa: E402
 from glm4_app.backend.manager import load_chat_backend  # noqa: E402
 from glm4_app.events import Done, ReasoningDelta, TextDelta  # noqa: E402
 from glm4_app.generation import GenerationParams  # noqa: E402
-from glm4_app.settings import Settings  # noqa: E402
+from glm4_app.settings import DATABASE_FILE, Settings  # noqa: E402
 from tiny_models import BENCH_SHAPE, build_tiny_checkpoint  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "Write a short poem about the sea and the moon."}]
@@ -54,7 +54,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = build_tiny_checkpoint(Path(tmp) / "glm", "glm", "glm-4-9b-chat", **BENCH_SHAPE)
         data_dir = Path(tmp) / "data"
-        key, _ = AccountStore(data_dir / "conversations.sqlite3").create_api_key("user:bench")
+        key, _ = AccountStore(data_dir / DATABASE_FILE).create_api_key("user:bench")
         # No prefix cache on either side: every run reads its prompt, as the direct side does.
         env = {
             "GLM4_CHAT_MODEL": str(path),

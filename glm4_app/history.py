@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import tree
-from .artifacts import FRAMED, saved
+from .artifacts import FRAMED, KINDS, saved
 from .conversation import Conversation
 from .events import Stats
 from .messages import Artifact, Message
@@ -34,8 +34,7 @@ _ROLES = {"system", "user", "assistant", "observation"}
 _TEXT_FIELDS = ("id", "parent", "reasoning", "metadata", "display", "model", "call_id", "not_run")
 _NOTICE_FIELDS = ("note", "error")  # text, or a notice as data (notices.py)
 _FLAGS = ("is_error", "stopped", "partial")
-_KINDS = {"html": "Web page", "svg": "SVG image", "mermaid": "Mermaid diagram", "table": "Table",
-          "markdown": "Markdown", "latex": "LaTeX", "json": "JSON"}
+_KINDS = {**KINDS, "table": "Table", "markdown": "Markdown", "latex": "LaTeX", "json": "JSON"}
 _DOC_FIELDS = {"name": str, "kind": str, "text": str, "bytes": int, "tokens": int}
 
 

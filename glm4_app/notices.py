@@ -16,7 +16,6 @@ Errors raised with a notice subclass ``NoticeError`` and carry it as ``.notice``
 
 from __future__ import annotations
 
-import string
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -174,8 +173,3 @@ def _worded(value: Value, lang: str):
     if isinstance(value, tuple):
         return _LIST_SEPARATORS.get(lang, ", ").join(str(_worded(v, lang)) for v in value)
     return value
-
-
-def fields(template: str) -> list[str]:
-    """The ``{fields}`` of a template by name, sorted (for the catalog tests)."""
-    return sorted({name for _, name, _, _ in string.Formatter().parse(template) if name})

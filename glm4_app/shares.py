@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .artifacts import saved
-from . import tree
-from .conversation import Conversation, auto_title
+from .conversation import Conversation
 from .messages import ImageRef, Message, new_id
 from .notices import Notice
 from .store import SHARES_DIR, ConversationStore
@@ -109,18 +108,6 @@ def revoke(store: ConversationStore, share_id: str, owner: str) -> bool:
     return gone
 
 
-def _shown_title(conversation: Conversation) -> str:
-    """The title, unless it was made from a version of the first question that the shown
-    branch does not hold: a share never names a question it does not show."""
-    first = next((m for m in conversation.messages if m.role == "user"), None)
-    if first is None:
-        return conversation.title
-    versions = tree.children(conversation)[first.parent]
-    if any(conversation.title == auto_title(m.content) for m in versions if m.role == "user"):
-        return auto_title(first.content)
-    return conversation.title
-
-
 def snapshot(conversation: Conversation, media: Path, data_dir: Path) -> Conversation:
     """The branch shown, as a share holds it (see the module's docstring). Images found under
     ``data_dir`` are copied into ``media``; others are left out."""
@@ -135,7 +122,7 @@ def snapshot(conversation: Conversation, media: Path, data_dir: Path) -> Convers
     return Conversation(
         id=new_id(),
         mode=conversation.mode,
-        title=_shown_title(conversation),
+        title=conversation.title,  # tree.py keeps an automatic title on the question shown
         messages=messages,
         disabled_tools=list(conversation.disabled_tools),
         fit_strategy=conversation.fit_strategy,

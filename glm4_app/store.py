@@ -99,7 +99,8 @@ class ConversationStore:
         rows = [
             (a.id, conversation_id, share_id, a.kind, a.path, a.title)
             for a in framed(messages)
-            if root in Path(a.path).resolve().parents
+            # as artifact() reads them back: a row for a missing file could never be served
+            if file_inside(a.path, root) is not None
         ]
         db.executemany("INSERT OR REPLACE INTO artifacts (id, conversation_id, share_id, kind, path, title) VALUES (?, ?, ?, ?, ?, ?)", rows)
 

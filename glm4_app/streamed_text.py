@@ -14,13 +14,19 @@ def first_tag(text: str, tags: tuple[str, ...]) -> tuple[int, str | None]:
 
 def held_back(text: str, tags: tuple[str, ...]) -> int:
     """Length of the longest suffix of ``text`` that is a proper prefix of one of ``tags``:
-    what to hold back until the next chunk says whether a tag starts there."""
+    what to hold back until the next chunk says whether a tag starts there. Runs on every
+    streamed chunk, so only the last ``len(tag) - 1`` characters are looked at, from the
+    first place a tag's first character occurs there (the earliest match is the longest)."""
     longest = 0
     for tag in tags:
-        for n in range(min(len(tag) - 1, len(text)), longest, -1):
-            if text.endswith(tag[:n]):
-                longest = n
+        if len(tag) < 2:
+            continue  # no proper prefix to hold
+        at = text.find(tag[0], max(0, len(text) - len(tag) + 1))
+        while at >= 0 and len(text) - at > longest:
+            if tag.startswith(text[at:]):
+                longest = len(text) - at
                 break
+            at = text.find(tag[0], at + 1)
     return longest
 
 

@@ -14,6 +14,9 @@ The operations, all pure functions of a conversation:
 - ``delete``: a message and everything below it, for good.
 - ``children`` / ``versions``: the versions of a message in the order they were made (‹ 2/3 ›).
 - ``problem``: why parent links read from a file do not make a tree (imports).
+
+After ``edit``, ``switch`` and ``delete`` a title the user did not choose names the first
+question of the branch shown.
 """
 
 from __future__ import annotations
@@ -75,15 +78,12 @@ def edit(c: "Conversation", index: int, text: str, documents: list[dict] | None 
     if not 0 <= index < len(c.messages) or c.messages[index].role != "user" or not text.strip():
         return None
     old = c.messages[index]
-    from .conversation import auto_title  # (conversation.py imports this module)
-
-    if c.title == auto_title(old.content) and all(m.role != "user" for m in c.messages[:index]):
-        c.title = auto_title(text)  # a title the user did not choose follows the first question
     cut(c, index)
     kept = old.documents if documents is None else documents
     new = Message("user", text, images=list(old.images), pages=list(old.pages), documents=[dict(d) for d in kept])
     c.messages.append(new)
     relink(c)
+    _retitle(c, _titled_automatically(c))
     return new
 
 
@@ -121,6 +121,7 @@ def delete(c: "Conversation", message_id: str) -> bool:
     target = nodes.get(message_id)
     if target is None:
         return False
+    automatic = _titled_automatically(c)  # asked before the version that made the title is gone
     doomed, stack = set(), [message_id]
     while stack:
         current = stack.pop()
@@ -138,14 +139,43 @@ def delete(c: "Conversation", message_id: str) -> bool:
     if shown and neighbour is not None:
         switch(c, neighbour.id)
     relink(c)
+    _retitle(c, automatic)
     return True
 
 
 def _show(c: "Conversation", path: list[Message]) -> None:
+    automatic = _titled_automatically(c)
     ids = {m.id for m in path}
     c.others = [m for m in every(c) if m.id not in ids]
     c.messages[:] = path
     relink(c)
+    _retitle(c, automatic)
+
+
+def _first_question(c: "Conversation") -> Message | None:
+    return next((m for m in c.messages if m.role == "user"), None)
+
+
+def _titled_automatically(c: "Conversation") -> bool:
+    """Whether the title is one the user did not choose: made from some version of the
+    first question (whichever is shown now)."""
+    from .conversation import auto_title  # (conversation.py imports this module)
+
+    first = _first_question(c)
+    return first is not None and any(
+        c.title == auto_title(m.content) for m in versions(children(c), first) if m.role == "user"
+    )
+
+
+def _retitle(c: "Conversation", automatic: bool) -> None:
+    """An automatic title names the version of the first question shown, so a conversation
+    (and a share of it) never bears a question its branch does not hold; a title the user
+    gave never changes."""
+    from .conversation import DEFAULT_TITLE, auto_title
+
+    if automatic:
+        first = _first_question(c)
+        c.title = auto_title(first.content) if first is not None else DEFAULT_TITLE
 
 
 def problem(ids: list[str], parents: list[str], leaf: str) -> Notice | None:

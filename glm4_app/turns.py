@@ -21,6 +21,7 @@ and no live turn was cut by a crash, and the page shows that answer as interrupt
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -122,6 +123,9 @@ class _Step:
     call: ToolCall | None = None  # as parsed and run (set when the tool starts)
     output: str = ""  # live output, the last LIVE_OUTPUT_CHARS of it
     result: ToolResult | None = None  # the tool's own result, even after Stop
+    # The step as stored (step_messages), built once when the result came: every checkpoint
+    # and the commit reuse it, so its images and artifacts are written to disk only once.
+    messages: list[Message] | None = None
 
 
 @dataclass
@@ -324,9 +328,11 @@ class Turn:
         draft = self._draft
         self._commit_prose()  # a call the parser did not announce (should not happen)
         index = next((i for i, s in enumerate(draft.steps) if s.name == call.name), None)
-        if index is not None:
-            del draft.steps[index]
-        messages = step_messages(call, result, self.job.media_dir, output_number)
+        step = draft.steps.pop(index) if index is not None else None
+        if step is not None and step.call is call and step.result is result and step.messages is not None:
+            messages = step.messages
+        else:  # a result _tool_finished never saw (unknown or switched-off tool, one that raised)
+            messages = step_messages(call, result, self.job.media_dir, output_number)
         draft.done += messages
         self._running_logged = -1
         self._append(Committed(tuple(messages)))
@@ -362,8 +368,12 @@ class Turn:
     def _tool_finished(self, call: ToolCall, result: ToolResult) -> None:
         with self._cond:
             step = next((s for s in self._draft.steps if s.call is call), None)
+        # Saving its images and artifacts reads and writes files (up to MAX_BYTES each):
+        # done outside _cond, which every watching page's read() waits on.
+        messages = step_messages(call, result, self.job.media_dir, step.output_number) if step else None
+        with self._cond:
             if step is not None:
-                step.result = result
+                step.result, step.messages = result, messages
             self._cond.notify_all()
 
     def _running_step(self) -> _Step | None:
@@ -413,10 +423,8 @@ class Turn:
     def _unfinished_step(self, step: _Step, stopped: bool, partial: bool) -> list[Message]:
         """A step the answer ended (or is saved) in the middle of: the call as far as it was
         written or run, its output so far, and (at the end) why it has no more."""
-        if step.result is not None and step.call is not None:
-            call, observation = step_messages(
-                step.call, step.result, self.job.media_dir, step.output_number
-            )
+        if step.messages is not None:  # copies: the commit stores the originals unmarked
+            call, observation = map(copy.copy, step.messages)
         else:
             body = step.call.body if step.call is not None else step.body
             if partial:

@@ -19,7 +19,7 @@ from glm4_app.locales.notices_en import NOTICES as ENGLISH
 from glm4_app.locales.notices_zh import NOTICES as CHINESE
 from glm4_app.locales.zh import UI
 from glm4_app.messages import Message
-from glm4_app.notices import Notice, fields, word
+from glm4_app.notices import Notice, word
 
 ROOT = Path(__file__).resolve().parent.parent
 UI_FILES = sorted(
@@ -166,6 +166,11 @@ def test_every_notice_kind_has_both_wordings_with_the_same_fields():
     assert sorted(ENGLISH) == sorted(CHINESE)
     differ = [k for k in ENGLISH if placeholders(ENGLISH[k]) != placeholders(CHINESE[k])]
     assert differ == [], f"fields or formats differ: {differ}"
+
+
+def fields(template: str) -> list[str]:
+    """The values a template is worded with: its placeholders' names, once each, sorted."""
+    return sorted({p.partition(":")[0] for p in placeholders(template)} - {""})
 
 
 def _notices_made() -> list[tuple[str, str | None, set[str] | None]]:

@@ -85,6 +85,26 @@ def test_the_title_follows_an_edited_first_question_unless_the_user_chose_it():
     assert c.title == "Capitals"
 
 
+def test_an_automatic_title_names_the_first_question_of_the_branch_shown():
+    c = Conversation(owner="me")
+    c.add_user("Alpha question")
+    c.add_answer("A")
+    tree.edit(c, 0, "Beta question")
+    assert c.title == "Beta question"
+    alpha = next(m for m in c.others if m.content == "Alpha question")
+    tree.switch(c, alpha.id)
+    assert c.title == "Alpha question"  # switching back names the question shown
+    tree.edit(c, 0, "Gamma question")
+    assert c.title == "Gamma question"  # not "Beta question", which this branch does not hold
+    tree.delete(c, c.messages[0].id)  # the branch shown goes: its neighbour, Beta, is shown
+    assert shown(c) == ["Beta question"] and c.title == "Beta question"
+    c.title = "Greek letters"  # renamed by the user: no switch, edit or delete changes it
+    tree.switch(c, alpha.id)
+    tree.edit(c, 0, "Delta question")
+    tree.delete(c, c.messages[0].id)
+    assert c.title == "Greek letters"
+
+
 def test_a_share_is_named_by_the_question_it_shows(tmp_path):
     store = ConversationStore(tmp_path / "conversations.sqlite3")
     c = Conversation(owner="alice")

@@ -25,6 +25,7 @@ from glm4_app.generation import GenerationParams, ModelInfo
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.settings import Settings
 from glm4_app.store import ConversationStore
+from glm4_app.tool_types import Image
 from glm4_app.tools.base import ToolCall, ToolResult
 from glm4_app.tools.python_tool import PythonTool
 from glm4_app.turns import TURNS, AnswerJob, Committed, Ended
@@ -328,6 +329,51 @@ def test_progress_is_saved_at_every_step_boundary(store):
     final = saved(store, conversation)
     assert [m.content for m in final][-1] == "Done now."
     assert not any(m.partial for m in final)
+
+
+class Draw:
+    """A tool that draws a figure and writes a web page, as a code cell would."""
+
+    name = "draw"
+
+    def __init__(self, page: Path) -> None:
+        self.page = page
+
+    def declaration(self):
+        return {"type": "function", "function": {"name": "draw", "description": "Draw", "parameters": {}}}
+
+    def run(self, call, cancel):
+        self.page.write_text("<h1>Sales</h1>")
+        return ToolResult("drawn", images=(Image(b"\x89PNG figure"),), files=(self.page,))
+
+
+def test_checkpoints_before_a_step_is_committed_save_its_files_once(store, tmp_path, monkeypatch):
+    """Saves can land after a tool reported its result and before the agent loop hands the
+    step over (a heartbeat, the next parallel call starting): each one stores the step with
+    its figure and page, and the media folder holds one copy of each, not one per save."""
+    finished, snapshots = turns.Turn._tool_finished, []
+
+    def then_saves(self, call, result):
+        finished(self, call, result)
+        for _ in range(3):
+            with self._cond:
+                self._save_soon = True
+            self._checkpoint()
+            snapshots.append(saved(store, self.conversation))
+
+    monkeypatch.setattr(turns.Turn, "_tool_finished", then_saves)
+    backend = PlannedBackend(write("Drawing.<|assistant|>draw\n{}"), write("Here it is."))
+    conversation, turn = ask(store, backend, tools={"draw": Draw(tmp_path / "sales.html")})
+    assert turn.wait(10)
+
+    observation = saved(store, conversation)[3]
+    assert observation.content == "drawn" and not observation.partial
+    stored = [observation.images[0].path, observation.artifacts[0].path]
+    for snapshot in snapshots:
+        assert snapshot[3].partial and [snapshot[3].images[0].path, snapshot[3].artifacts[0].path] == stored
+    media = store.files_dir / conversation.id
+    assert sorted(str(f) for f in media.iterdir()) == sorted(stored)  # one figure, one page
+    assert Path(stored[1]).read_text() == "<h1>Sales</h1>"
 
 
 def test_text_is_saved_every_few_seconds_marked_partial(store, monkeypatch):

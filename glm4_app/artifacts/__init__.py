@@ -11,4 +11,7 @@ No Streamlit here: the page draws them (glm4_app/ui/artifacts.py, ui/rich_output
 server serves them (glm4_app/server/artifacts.py).
 """
 
+from ..i18n import N_
+
 FRAMED = ("html", "svg", "mermaid")  # previewed in a sandboxed frame served by the app
+KINDS = {"html": N_("Web page"), "svg": N_("SVG image"), "mermaid": N_("Mermaid diagram")}  # their names

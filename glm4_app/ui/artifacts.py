@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..artifacts import access
+from ..artifacts import KINDS, access
 from ..artifacts.blocks import find
 from ..artifacts.saved import file_name, versions
 from ..i18n import N_
@@ -32,7 +32,6 @@ _FRAME = st.components.v2.component(
     js=(_HERE / "artifact_frame.js").read_text(),
     css=(_HERE / "artifact_frame.css").read_text(),
 )
-KINDS = {"html": N_("Web page"), "svg": N_("SVG image"), "mermaid": N_("Mermaid diagram")}
 OUTPUT_KINDS = {"html": N_("HTML output"), "svg": N_("SVG output")}  # a code cell's, untitled
 _CODE_LANGUAGES = {"html": "html", "svg": "xml", "mermaid": None}
 CODE_CHARS = 200_000  # what the Code tab shows of a version read from its file
