@@ -225,7 +225,9 @@ def signup(request: Request, form: dict[str, str] | None) -> Response:
     target = safe_next(request.query_params.get("next"))
     if request.method == "GET":
         return _signup_page(lang, store, target)
-    if form is None or not same_origin(request):
+    if form is None:
+        return _signup_page(lang, store, target, error=N_("The form is too large."), status=413)
+    if not same_origin(request):
         return _signup_page(
             lang,
             store,

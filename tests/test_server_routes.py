@@ -1,0 +1,61 @@
+"""The server's own routes over real HTTP: a uvicorn on 127.0.0.1 serving the sign-up and the
+artifact routes, over a real SQLite database in a temporary folder, the settings switched per
+test. (The whole app, with its pages and a browser, is tests/test_auth_browser.py.)"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from browser_helpers import wait_for
+from glm4_app.server import artifacts, signin, state
+from glm4_app.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def url():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    app = Starlette(routes=signin.ROUTES + artifacts.ROUTES)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 30, "uvicorn to start")
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def use(monkeypatch):
+    """use(settings): the settings the routes read from now on (as if the server restarted)."""
+    return lambda settings: monkeypatch.setattr(state, "settings", lambda: settings)
+
+
+# --- Sign-up ----------------------------------------------------------------------------------
+
+
+def test_a_sign_up_form_too_large_or_of_unknown_size_is_refused_as_such(url, use, tmp_path):
+    use(Settings(data_dir=tmp_path, auth="password", signup="open"))
+    fields = {"name": "alice", "password": "alice's password", "again": "alice's password"}
+    large = httpx.post(url + "/signup", data={**fields, "next": "/" + "x" * 20_000})
+    assert large.status_code == 413 and "The form is too large." in large.text
+    assert "another site" not in large.text  # it did not come from another site
+    unsized = httpx.post(  # chunked: no Content-Length to check before reading it
+        url + "/signup",
+        content=iter([b"name=alice&password=alice%27s+password&again=alice%27s+password"]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert unsized.status_code == 413 and "The form is too large." in unsized.text
+    assert "glm4_session" not in large.headers.get("set-cookie", "") + unsized.headers.get("set-cookie", "")
+    made = httpx.post(url + "/signup", data=fields)  # the same fields, sent plainly, make the account
+    assert made.status_code == 303 and "glm4_session=" in made.headers["set-cookie"]
+
