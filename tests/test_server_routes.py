@@ -13,8 +13,14 @@ import uvicorn
 from starlette.applications import Starlette
 
 from browser_helpers import wait_for
+from glm4_app import shares
+from glm4_app.artifacts import access, saved
+from glm4_app.conversation import Conversation
+from glm4_app.messages import Message
 from glm4_app.server import artifacts, signin, state
 from glm4_app.settings import Settings
+from glm4_app.store import ConversationStore
+from test_artifacts import ANSWER, PAGE
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +65,31 @@ def test_a_sign_up_form_too_large_or_of_unknown_size_is_refused_as_such(url, use
     made = httpx.post(url + "/signup", data=fields)  # the same fields, sent plainly, make the account
     assert made.status_code == 303 and "glm4_session=" in made.headers["set-cookie"]
 
+
+# --- Artifact previews of share links --------------------------------------------------------
+
+
+def test_a_signed_out_preview_opens_only_while_its_link_is_open_to_anyone(url, use, tmp_path):
+    settings = Settings(data_dir=tmp_path, auth="password", public_shares="true")
+    use(settings)
+    store = ConversationStore(settings.database)
+    conversation = Conversation(owner="user:alice")
+    conversation.add_user("draw")
+    answer = Message("assistant", ANSWER)
+    saved.publish_answer(answer, store.files_dir / conversation.id)
+    conversation.messages.append(answer)
+    store.save(conversation)
+
+    def signed_out_preview(public: bool) -> str:
+        """The preview address a signed-out visitor of a new link is given ("" is nobody)."""
+        page = shares.create(store, conversation, public).snapshot.messages[-1].artifacts[0]
+        return url + access.address(settings.data_dir, page.id, "")
+
+    anyone, users_only = signed_out_preview(True), signed_out_preview(False)
+    opened = httpx.get(anyone)
+    assert opened.status_code == 200 and opened.text.startswith(PAGE)
+    assert httpx.get(users_only).status_code == 404  # a link for the server's users only
+
+    use(settings.with_(public_shares="false"))  # the admin closes links open to anyone
+    assert httpx.get(anyone).status_code == 404
+    assert httpx.get(anyone + "&download=1").status_code == 404
