@@ -1,5 +1,5 @@
 """The server's own routes over real HTTP: a uvicorn on 127.0.0.1 serving the sign-up and the
-artifact routes, over a real SQLite database in a temporary folder, the settings switched per
+artifact routes behind the gate, over a real SQLite database in a temporary folder, the settings switched per
 test. (The whole app, with its pages and a browser, is tests/test_auth_browser.py.)"""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from browser_helpers import wait_for
 from glm4_app import shares
@@ -18,6 +19,7 @@ from glm4_app.artifacts import access, saved
 from glm4_app.conversation import Conversation
 from glm4_app.messages import Message
 from glm4_app.server import artifacts, signin, state
+from glm4_app.server.gate import Gate
 from glm4_app.settings import Settings
 from glm4_app.store import ConversationStore
 from test_artifacts import ANSWER, PAGE
@@ -27,7 +29,7 @@ from test_artifacts import ANSWER, PAGE
 def url():
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    app = Starlette(routes=signin.ROUTES + artifacts.ROUTES)
+    app = Starlette(routes=signin.ROUTES + artifacts.ROUTES, middleware=[Middleware(Gate)])
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -46,7 +48,18 @@ def use(monkeypatch):
     return lambda settings: monkeypatch.setattr(state, "settings", lambda: settings)
 
 
-# --- Sign-up ----------------------------------------------------------------------------------
+# --- Sign-in and sign-up --------------------------------------------------------------------
+
+
+def test_a_stale_session_cookie_is_cleared_as_it_was_set_behind_https(url, use, tmp_path):
+    use(Settings(data_dir=tmp_path, auth="password"))
+    page_load = {"Accept": "text/html", "Cookie": "glm4_session=" + "x" * 43}
+    for proto, secure in (("https", True), ("http", False)):
+        response = httpx.get(url + "/", headers={**page_load, "X-Forwarded-Proto": proto})
+        assert response.status_code == 303 and response.headers["location"] == "/signin?next=%2F&expired=1"
+        cleared = response.headers["set-cookie"]
+        assert 'glm4_session=""' in cleared and "Max-Age=0" in cleared and "HttpOnly" in cleared
+        assert ("Secure" in cleared) == secure, cleared
 
 
 def test_a_sign_up_form_too_large_or_of_unknown_size_is_refused_as_such(url, use, tmp_path):

@@ -78,9 +78,9 @@ def signed_in(request: Request, store: AccountStore, user, target: str) -> Respo
     return response
 
 
-def clear_session_cookie(response: Response, request: Request) -> None:
+def clear_session_cookie(response: Response, connection: HTTPConnection) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure(request)
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure(connection)
     )
 
 
