@@ -15,14 +15,12 @@ from starlette.middleware import Middleware
 
 from browser_helpers import wait_for
 from glm4_app import shares
-from glm4_app.artifacts import access, saved
-from glm4_app.conversation import Conversation
-from glm4_app.messages import Message
+from glm4_app.artifacts import access
 from glm4_app.server import artifacts, signin, state
 from glm4_app.server.gate import Gate
 from glm4_app.settings import Settings
 from glm4_app.store import ConversationStore
-from test_artifacts import ANSWER, PAGE
+from test_artifacts import PAGE, saved_answer
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +84,7 @@ def test_a_signed_out_preview_opens_only_while_its_link_is_open_to_anyone(url, u
     settings = Settings(data_dir=tmp_path, auth="password", public_shares="true")
     use(settings)
     store = ConversationStore(settings.database)
-    conversation = Conversation(owner="user:alice")
-    conversation.add_user("draw")
-    answer = Message("assistant", ANSWER)
-    saved.publish_answer(answer, store.files_dir / conversation.id)
-    conversation.messages.append(answer)
-    store.save(conversation)
+    conversation = saved_answer(store, "user:alice")
 
     def signed_out_preview(public: bool) -> str:
         """The preview address a signed-out visitor of a new link is given ("" is nobody)."""
