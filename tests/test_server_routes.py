@@ -1,6 +1,7 @@
-"""The server's own routes over real HTTP: a uvicorn on 127.0.0.1 serving the sign-up and the
-artifact routes behind the gate, over a real SQLite database in a temporary folder, the settings switched per
-test. (The whole app, with its pages and a browser, is tests/test_auth_browser.py.)"""
+"""The server's own routes over real HTTP: a uvicorn on 127.0.0.1 serving the sign-in, sign-up
+and artifact routes behind the gate, over a real SQLite database in a temporary folder, the
+settings switched per test. (The whole app, with its pages and a browser, is
+tests/test_auth_browser.py.)"""
 
 from __future__ import annotations
 
