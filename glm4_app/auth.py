@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections import defaultdict, deque
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .hosting import address_is_hosted
@@ -137,16 +136,12 @@ def open_warning(address: str | None) -> Notice:
     return Notice("auth.open_to_network", address=address or Notice("auth.every_interface"))
 
 
-def startup_warning(address: str, env=None, secrets_file: Path = Path(".streamlit/secrets.toml")) -> str | None:
-    """The warning for scripts/run.sh to print before the server starts, or None."""
-    from .settings import Settings
+def startup_warning(address: str, env=None, secrets: dict | None = None) -> str | None:
+    """The warning for scripts/run.sh to print before the server starts, or None. ``secrets``:
+    by default those of every secrets.toml Streamlit will read (~, the working folder, the app's)."""
+    from .settings import Settings, file_secrets
 
-    secrets = {}
-    if secrets_file.is_file():
-        import tomllib
-
-        secrets = {k: v for k, v in tomllib.loads(secrets_file.read_text()).items() if not isinstance(v, dict)}
-    auth_mode = Settings.load(env, secrets).auth
+    auth_mode = Settings.load(env, file_secrets() if secrets is None else secrets).auth
     return str(open_warning(address)) if open_to_network(address, auth_mode) else None  # a terminal: English
 
 

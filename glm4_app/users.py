@@ -21,16 +21,16 @@ import getpass
 import sys
 from pathlib import Path
 
-from .accounts import AccountError, AccountStore, new_password
+from .accounts import ROLES, AccountError, AccountStore, new_password
 from .auth import password_owner
 from .notices import Notice
-from .settings import DATABASE_FILE, Settings, file_secrets
+from .settings import Settings, file_secrets
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    data_dir = args.data_dir or Settings.load(secrets=file_secrets()).data_dir
-    store = AccountStore(Path(data_dir) / DATABASE_FILE)
+    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings.load(secrets=file_secrets())
+    store = AccountStore(settings.database)
     try:
         return COMMANDS[args.command](store, args)
     except AccountError as err:
@@ -151,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=text).add_argument("name")
     role = sub.add_parser("role", help="make a user admin or user")
     role.add_argument("name")
-    role.add_argument("role", choices=("admin", "user"))
+    role.add_argument("role", choices=ROLES)
     sub.add_parser("list", help="list accounts")
     sub.add_parser(
         "migrate", help="accounts for names that own conversations from the shared-password mode"

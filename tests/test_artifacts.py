@@ -175,15 +175,21 @@ def served(tmp_path, monkeypatch):
     monkeypatch.setattr(state, "settings", lambda: settings)
     gate.conversations.cache_clear()
     store = ConversationStore(tmp_path / "conversations.sqlite3")
-    conversation = Conversation(owner="anon:alice")
+    conversation = saved_answer(store, "anon:alice")
+    client = TestClient(Starlette(routes=routes.ROUTES))
+    yield client, store, conversation, settings
+    gate.conversations.cache_clear()
+
+
+def saved_answer(store: ConversationStore, owner: str) -> Conversation:
+    """A stored conversation of ``owner`` whose answer (ANSWER) has its three previews."""
+    conversation = Conversation(owner=owner)
     conversation.add_user("draw")
     answer = Message("assistant", ANSWER)
     saved.publish_answer(answer, store.files_dir / conversation.id)
     conversation.messages.append(answer)
     store.save(conversation)
-    client = TestClient(Starlette(routes=routes.ROUTES))
-    yield client, store, conversation, settings
-    gate.conversations.cache_clear()
+    return conversation
 
 
 def visitor(cookie: str) -> str:

@@ -149,6 +149,8 @@ def test_an_admin_adds_and_removes_accounts_from_the_sidebar(open_page, accounts
 
     alice = signed_in(accounts, None, "alice", open_page)
     assert "Signed in as **Alice** · admin" in [c.value for c in alice.sidebar.caption]
+    alice.session_state["accounts_panel"] = True  # open 👥 Accounts
+    alice.run()
     alice.text_input(key="user_add_name").set_value("dave")
     alice.text_input(key="user_add_password").set_value("short")
     alice.button(key="FormSubmitter:user_add-Add account").click().run()

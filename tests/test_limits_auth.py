@@ -177,13 +177,23 @@ def test_open_to_network(address, auth, open_):
     assert open_to_network(address, auth) == open_
 
 
-def test_startup_warning_reads_the_login_from_env_or_secrets(tmp_path):
+def test_startup_warning_reads_the_login_from_env_or_secrets(tmp_path, monkeypatch):
+    from glm4_app import settings
     from glm4_app.auth import startup_warning
 
-    no_file = tmp_path / "missing.toml"
-    assert "listens on 0.0.0.0 without a login" in startup_warning("0.0.0.0", {}, no_file)
-    assert startup_warning("0.0.0.0", {"GLM4_AUTH": "oidc"}, no_file) is None
-    assert startup_warning("127.0.0.1", {}, no_file) is None
-    secrets = tmp_path / "secrets.toml"
+    no_secrets = {}
+    assert "listens on 0.0.0.0 without a login" in startup_warning("0.0.0.0", {}, no_secrets)
+    assert startup_warning("0.0.0.0", {"GLM4_AUTH": "oidc"}, no_secrets) is None
+    assert startup_warning("127.0.0.1", {}, no_secrets) is None
+    # The login set in the home folder's secrets.toml, which Streamlit reads too (run.sh
+    # starts from another folder): no warning.
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    (home / ".streamlit").mkdir(parents=True)
+    elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr(settings, "APP_DIR", elsewhere)  # whatever a developer keeps there
+    assert "without a login" in startup_warning("", {})  # no secrets.toml anywhere yet
+    secrets = home / ".streamlit" / "secrets.toml"
     secrets.write_text('auth = "password"\npassword = "x"\n[connections]\nurl = "y"\n')
-    assert startup_warning("", {}, secrets) is None
+    assert startup_warning("", {}) is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from contextlib import closing
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -17,9 +18,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from .. import shares
 from ..artifacts import FRAMED, access, frames
 from ..artifacts.saved import file_name
 from ..messages import Artifact
+from ..store import ConversationStore
 from . import state
 from .gate import conversations
 
@@ -35,7 +38,12 @@ def artifact(request: Request) -> Response:
     who = access.viewer(settings, request.cookies, {k.lower(): v for k, v in request.headers.items()})
     if not _ID.fullmatch(artifact_id) or not access.valid(settings.data_dir, artifact_id, who, request.query_params.get("t")):
         return _not_found()
-    found = conversations(settings.database).artifact(artifact_id)
+    store = conversations(settings.database)
+    # Nobody known ("") was shown it on a share link open to anyone; the ticket alone would
+    # outlive that, so the link must still be open (not once GLM4_PUBLIC_SHARES is turned off).
+    if not who and settings.auth != "none" and not _shared_with_anyone(store, artifact_id, settings.public_shares):
+        return _not_found()
+    found = store.artifact(artifact_id)
     if found is None or found[0] not in FRAMED:
         return _not_found()
     kind, path, title = found
@@ -47,6 +55,13 @@ def artifact(request: Request) -> Response:
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         return Response(source, headers=headers, media_type=_TYPES[kind])
     return Response(frames.document(kind, source, network), headers=headers, media_type="text/html; charset=utf-8")
+
+
+def _shared_with_anyone(store: ConversationStore, artifact_id: str, public_shares: str) -> bool:
+    """Whether the artifact is a copy in a share link that opens for anyone now."""
+    with closing(store._connect()) as db:
+        row = db.execute("SELECT share_id FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+    return row is not None and shares.open_to_anyone(store, row[0], public_shares)
 
 
 async def mermaid(request: Request) -> Response:

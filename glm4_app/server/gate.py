@@ -40,7 +40,7 @@ from ..identity import (
 from ..settings import Settings
 from ..store import ConversationStore
 from . import state
-from .signin import secure
+from .signin import clear_session_cookie, secure
 
 # Paths that are never a page of the app: Streamlit's own, the server's routes.
 NOT_PAGES = (
@@ -129,7 +129,7 @@ async def to_signin(scope: Scope, receive: Receive, send: Send, stale: bool) -> 
         location += "&expired=1"
     response = RedirectResponse(location, 303)
     if stale:
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        clear_session_cookie(response, HTTPConnection(scope))
     await response(scope, receive, send)
 
 

@@ -78,9 +78,9 @@ def signed_in(request: Request, store: AccountStore, user, target: str) -> Respo
     return response
 
 
-def clear_session_cookie(response: Response, request: Request) -> None:
+def clear_session_cookie(response: Response, connection: HTTPConnection) -> None:
     response.delete_cookie(
-        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure(request)
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure(connection)
     )
 
 
@@ -105,9 +105,11 @@ def off_the_loop(page):
     return endpoint
 
 
-def _signup_open(store: AccountStore) -> bool:
+def _signup_open(users: int) -> bool:
+    """Whether /signup makes accounts, with ``users`` accounts made so far (counted once per
+    request by the caller, which needs the number too)."""
     mode = state.settings().signup
-    return mode == "open" or (mode == "first" and store.count_users() == 0)
+    return mode == "open" or (mode == "first" and users == 0)
 
 
 # --- Sign in -----------------------------------------------------------------------------------
@@ -186,8 +188,9 @@ def _signin_page(
         parts.append(html.message("note", t(note)))
     if error or raw_error:
         parts.append(html.message("error", raw_error or t(error)))
-    signup_open = _signup_open(store)
-    if not signup_open and store.count_users() == 0:
+    users = store.count_users()
+    signup_open = _signup_open(users)
+    if not signup_open and users == 0:
         parts.append(
             html.message(
                 "note",
@@ -220,15 +223,21 @@ def signup(request: Request, form: dict[str, str] | None) -> Response:
     settings = state.settings()
     store = store_for(settings)
     lang = html.language(request.query_params.get("lang"), request.headers.get("accept-language"))
-    if settings.auth != "password" or not _signup_open(store):
+    if settings.auth != "password":
         return RedirectResponse("/signin", 303)
+    users = store.count_users()
+    if not _signup_open(users):
+        return RedirectResponse("/signin", 303)
+    first = users == 0
     target = safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        return _signup_page(lang, store, target)
-    if form is None or not same_origin(request):
+        return _signup_page(lang, first, target)
+    if form is None:
+        return _signup_page(lang, first, target, error=N_("The form is too large."), status=413)
+    if not same_origin(request):
         return _signup_page(
             lang,
-            store,
+            first,
             target,
             error=N_("That form came from another site; sign in from this page."),
             status=403,
@@ -241,22 +250,22 @@ def signup(request: Request, form: dict[str, str] | None) -> Response:
     target = safe_next(form.get("next"))
     if password != again:
         return _signup_page(
-            lang, store, target, name, error=N_("The passwords differ."), status=400
+            lang, first, target, name, error=N_("The passwords differ."), status=400
         )
-    first = store.count_users() == 0
     try:
         user = store.add_user(name, password, "admin" if first else "user", first)
     except AccountError as err:
-        if not (first and settings.signup == "open" and store.count_users()):
+        users = store.count_users()  # another sign-up may have made the first account meanwhile
+        if not (first and settings.signup == "open" and users):
             return _signup_page(
-                lang, store, target, name, raw_error=word(err, lang), status=400
+                lang, users == 0, target, name, raw_error=word(err, lang), status=400
             )
         try:  # someone else just became the first (admin): an ordinary account then
             user = store.add_user(name, password)
         except AccountError as again_err:
             return _signup_page(
                 lang,
-                store,
+                False,
                 target,
                 name,
                 raw_error=word(again_err, lang),
@@ -267,7 +276,7 @@ def signup(request: Request, form: dict[str, str] | None) -> Response:
 
 def _signup_page(
     lang: str,
-    store: AccountStore,
+    first: bool,
     target: str,
     name: str = "",
     *,
@@ -277,7 +286,7 @@ def _signup_page(
 ) -> HTMLResponse:
     t = html.translator(lang)
     parts = []
-    if store.count_users() == 0:
+    if first:  # no account yet
         parts.append(html.message("note", t("This first account becomes the admin.")))
     if error or raw_error:
         parts.append(html.message("error", raw_error or t(error)))

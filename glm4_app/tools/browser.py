@@ -318,6 +318,15 @@ _CITATION = re.compile(r"【(\d+)†[^】\n]*】")
 _CODE = re.compile(r"(```.*?(?:```|\Z)|`[^`\n]*`)", re.S)
 
 
+def safe_url(url: str) -> str | None:
+    """``url`` as a Markdown link target: web addresses only (never ``javascript:`` or
+    ``data:``), with the spaces and parentheses that would end the target escaped; None for
+    anything else."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
 def link_citations(markdown_text: str, citations: Iterable[Citation] | Mapping[int, Any]) -> str:
     """Turn ``【3†Apple Inc.】`` into a numbered link, ``[[3]](url "page title")``, as chat
     apps show sources; an id with no page known (or no web address) becomes a plain ``[3]``.
@@ -331,9 +340,8 @@ def link_citations(markdown_text: str, citations: Iterable[Citation] | Mapping[i
     links: dict[int, str] = {}
     items = citations.items() if isinstance(citations, Mapping) else ((c.id, c) for c in citations)
     for key, value in items:
-        url = _url_of(value)
-        if url.startswith(("http://", "https://")):  # never javascript: or data: links
-            url = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+        url = safe_url(_url_of(value))
+        if url is not None:
             title = " ".join(_title_of(value).replace("\\", "").replace('"', "'").split())
             links[int(key)] = f'{url} "{title}"' if title else url
 

@@ -64,8 +64,14 @@ def nav_link(url: str, label: str, primary: bool = False) -> None:
 
 
 def api_keys(settings: Settings) -> None:
+    # Tracked open or folded, so a folded panel (most reruns of every page) queries nothing.
+    box = st.expander(
+        t("🔑 API keys"), expanded=session.new_api_key is not None, key="api_keys_panel", on_change="rerun"
+    )
+    if not box.open:
+        return
     store, owner = store_for(settings), state.owner()
-    with st.expander(t("🔑 API keys"), expanded=session.new_api_key is not None):
+    with box:
         st.caption(
             t(
                 "For editors, scripts and any OpenAI client: base URL `{url}`, the key as the API key.",
@@ -115,9 +121,12 @@ def _when(timestamp: float) -> str:
 
 
 def users(settings: Settings, me: Identity) -> None:
-    store = store_for(settings)
     removing = session.removing_user  # the account an admin asked to remove
-    with st.expander(t("👥 Accounts"), expanded=removing is not None):
+    box = st.expander(t("👥 Accounts"), expanded=removing is not None, key="accounts_panel", on_change="rerun")
+    if not box.open:
+        return  # folded: no query of every account
+    store = store_for(settings)
+    with box:
         for user in store.users():
             left, right = st.columns([3, 2])
             left.markdown(f"**{user.name}**" + (t(" · admin") if user.is_admin else ""))

@@ -32,7 +32,7 @@ from ..events import (
 from ..markdown import to_streamlit_markdown
 from ..messages import Message
 from ..tool_steps import citations_of
-from ..tools.browser import link_citations
+from ..tools.browser import link_citations, safe_url
 from ..turns import LIVE_OUTPUT_CHARS, Committed, Ended, Turn
 from . import render, rich_output
 from .i18n import language, t
@@ -144,9 +144,9 @@ def sources(observation: Message) -> None:
     """The pages a browser step found or opened, as numbered links the user can follow (the
     numbers are those the answer cites)."""
     lines = [
-        f"- \\[{c.id}\\] [{_link_text(c.title or c.url)}]({_target(c.url)}) · {urlsplit(c.url).hostname or ''}"
+        f"- \\[{c.id}\\] [{_link_text(c.title or c.url)}]({target}) · {urlsplit(c.url).hostname or ''}"
         for c in observation.citations
-        if c.url.startswith(("http://", "https://"))  # never javascript: or data: links
+        if (target := safe_url(c.url)) is not None
     ]
     if lines:
         st.markdown("\n".join(lines))
@@ -154,10 +154,6 @@ def sources(observation: Message) -> None:
 
 def _link_text(text: str) -> str:
     return " ".join(text.replace("[", "(").replace("]", ")").split())[:120]
-
-
-def _target(url: str) -> str:
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
 def step_media(observation: Message) -> None:
