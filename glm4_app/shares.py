@@ -86,6 +86,20 @@ def open_to_anyone(store: ConversationStore, share_id: str | None, public_shares
     return row is not None and bool(row[0])
 
 
+def artifact_open_to_anyone(store: ConversationStore, artifact_id: str, public_shares: str) -> bool:
+    """Whether an artifact is a copy in a share link that opens for anyone now (as
+    ``open_to_anyone`` judges the link)."""
+    if public_shares != "true":
+        return False
+    with closing(store._connect()) as db:
+        row = db.execute(
+            "SELECT shares.public FROM artifacts JOIN shares ON shares.id = artifacts.share_id"
+            " WHERE artifacts.id = ?",
+            (artifact_id,),
+        ).fetchone()
+    return row is not None and bool(row[0])
+
+
 def of_conversation(store: ConversationStore, conversation_id: str, owner: str) -> list[Share]:
     """The links an owner made to one conversation, newest first (without their snapshots)."""
     with closing(store._connect()) as db:

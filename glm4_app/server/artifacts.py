@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import re
-from contextlib import closing
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -22,7 +21,6 @@ from .. import shares
 from ..artifacts import FRAMED, access, frames
 from ..artifacts.saved import file_name
 from ..messages import Artifact
-from ..store import ConversationStore
 from . import state
 from .gate import conversations
 
@@ -41,7 +39,8 @@ def artifact(request: Request) -> Response:
     store = conversations(settings.database)
     # Nobody known ("") was shown it on a share link open to anyone; the ticket alone would
     # outlive that, so the link must still be open (not once GLM4_PUBLIC_SHARES is turned off).
-    if not who and settings.auth != "none" and not _shared_with_anyone(store, artifact_id, settings.public_shares):
+    anyone = not who and settings.auth != "none"
+    if anyone and not shares.artifact_open_to_anyone(store, artifact_id, settings.public_shares):
         return _not_found()
     found = store.artifact(artifact_id)
     if found is None or found[0] not in FRAMED:
@@ -55,13 +54,6 @@ def artifact(request: Request) -> Response:
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         return Response(source, headers=headers, media_type=_TYPES[kind])
     return Response(frames.document(kind, source, network), headers=headers, media_type="text/html; charset=utf-8")
-
-
-def _shared_with_anyone(store: ConversationStore, artifact_id: str, public_shares: str) -> bool:
-    """Whether the artifact is a copy in a share link that opens for anyone now."""
-    with closing(store._connect()) as db:
-        row = db.execute("SELECT share_id FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
-    return row is not None and shares.open_to_anyone(store, row[0], public_shares)
 
 
 async def mermaid(request: Request) -> Response:
