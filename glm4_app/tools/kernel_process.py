@@ -387,11 +387,9 @@ class Kernel:
         quota = self.settings.python_disk_mb
         if not quota or used <= quota:
             return told
-        strays = self.confinement.strays()
-        if strays:
-            self.confinement.kill_strays()
+        killed = self.confinement.kill_strays()
         grew = self._disk_after_cell is not None and used > self._disk_after_cell
-        return told or bool(strays) or grew
+        return told or killed or grew
 
     def watch_between_cells(self) -> bool:
         """Between cells: stop what writes the session past its disk quota. Processes a cell
