@@ -348,6 +348,25 @@ def test_a_process_left_writing_after_its_cell_is_stopped_at_the_quota(alice):
     assert run(alice, "print(x)").text.strip() == "1"  # under the quota again: nothing to tell
 
 
+def test_a_cell_freeing_space_over_the_quota_is_not_taken_for_a_leftover(alice):
+    """Over the quota when a cell starts, with nothing left running: the processes the new
+    cell starts (here one deleting the big file) are its own, not strays to kill."""
+    folder = alice.workdir
+    empty(folder)
+    filled = run(alice, "open('/mnt/data/big.bin', 'wb').write(b'0' * (70 << 20))")
+    assert "disk quota of 64 MB" in filled.text, filled.text
+    result = run(
+        alice,
+        """
+        import subprocess
+        subprocess.run(['sh', '-c', 'sleep 0.5; rm /mnt/data/big.bin'], check=True)
+        print('freed')
+        """,
+    )
+    assert result.text.strip() == "freed", result.text
+    assert not (folder / "big.bin").exists()
+
+
 def test_a_thread_left_writing_after_its_cell_stops_the_kernel(alice):
     folder = alice.workdir
     assert run(alice, "kept = 1\n" + THREAD_WRITER).text.strip() == "writing"

@@ -295,17 +295,17 @@ class Kernel:
     ) -> tuple[CellOutcome, bool]:
         """Run one cell, collecting its outputs into ``out``. Returns the outcome and whether
         the kernel must be replaced."""
+        # The disk is judged before the cell is sent: what the new cell starts and writes is
+        # its own, never taken for what earlier code left running.
+        quota = self.settings.python_disk_mb
+        disk_before, left_over = self._disk_at_start()
+        outcome = CellOutcome.DISK_BETWEEN_CELLS if left_over else CellOutcome.OK
+        interrupted_at = None
         msg_id = self.kc.execute(code, store_history=True, allow_stdin=False)
         self.executed = True
         self.confinement.mark()
         now = time.monotonic()
         deadline = now + timeout if timeout > 0 else float("inf")
-        quota = self.settings.python_disk_mb
-        disk_before = self.disk_used_mb() if quota else 0
-        outcome, interrupted_at = CellOutcome.OK, None
-        if self._left_over_quota(disk_before):
-            outcome = CellOutcome.DISK_BETWEEN_CELLS
-            disk_before = self.disk_used_mb()  # what they wrote until killed is not the cell's
         next_watch, next_disk = now + WATCH_S, now + DISK_WATCH_S
         while True:
             try:
@@ -379,17 +379,22 @@ class Kernel:
 
     # --- between cells -------------------------------------------------------------------------
 
-    def _left_over_quota(self, used: int) -> bool:
-        """At a cell's start (``used``: MB now): whether what earlier cells left running wrote
-        the session past its disk quota since the last cell ended. Whatever they left running
-        is killed then."""
+    def _disk_at_start(self) -> tuple[int, bool]:
+        """At a cell's start, before it is sent: MB the session uses (0 without a quota), and
+        whether what earlier cells left running wrote it past its disk quota since the last
+        cell ended. Whatever they left running is killed then."""
         told, self._disk_killed = self._disk_killed, False
         quota = self.settings.python_disk_mb
-        if not quota or used <= quota:
-            return told
+        if not quota:
+            return 0, told
+        used = self.disk_used_mb()
+        if used <= quota:
+            return used, told
         killed = self.confinement.kill_strays()
         grew = self._disk_after_cell is not None and used > self._disk_after_cell
-        return told or killed or grew
+        if killed:
+            used = self.disk_used_mb()  # what they wrote until killed is not the cell's
+        return used, told or killed or grew
 
     def watch_between_cells(self) -> bool:
         """Between cells: stop what writes the session past its disk quota. Processes a cell
