@@ -469,7 +469,36 @@ _FOLDER_BYTES = (
 
 def _folder_bytes(folder: Path) -> int:
     """Bytes the files under ``folder`` take, counted by ``find`` in a child process: the walk
-    of a folder of 100,000 files would hold the app's GIL for a third of a second."""
+    of a folder of 100,000 files would hold the app's GIL for a third of a second. Where that
+    pipeline does not work (busybox's find has no -printf) it would count 0 and switch the
+    quota off unnoticed: the folder is walked here instead."""
+    return _find_bytes(folder) if _find_works() else _walk_bytes(folder)
+
+
+@functools.cache
+def _find_works() -> bool:
+    """Whether the find pipeline counts a file of one byte as the block it takes (once)."""
+    with tempfile.TemporaryDirectory(prefix="glm4-du-") as probe:
+        Path(probe, "one").write_bytes(b"1")
+        works = _find_bytes(Path(probe)) >= 4096
+    if not works:
+        log.warning("find -printf or awk does not work here: the disk quota walks in the app")
+    return works
+
+
+def _walk_bytes(folder: Path) -> int:
+    """What _FOLDER_BYTES counts, walked in this process."""
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            try:
+                total += max(os.lstat(os.path.join(root, name)).st_blocks * 512, 4096)
+            except OSError:
+                continue  # deleted meanwhile
+    return total
+
+
+def _find_bytes(folder: Path) -> int:
     measure = subprocess.Popen(
         ["/bin/sh", "-c", _FOLDER_BYTES, "glm4-du", str(folder)],
         stdout=subprocess.PIPE,
