@@ -30,7 +30,6 @@ missing):
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import queue
@@ -52,7 +51,7 @@ from ..notices import Notice
 from ..settings import Settings
 from .cgroups import left_by_dead_apps
 from .confinement import Confinement
-from .sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, spawn
+from .sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, launcher_command, spawn
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -132,8 +131,7 @@ class Kernel:
         self.km = _LaunchingKernelManager(
             transport="ipc", connection_file=str(self.private / "kernel.json")
         )
-        limits = json.dumps(self._limits())
-        launcher = [sys.executable, str(STARTUP), "--launch", limits, "--"]
+        launcher = launcher_command(self._limits())
         if sandboxed:
             sandbox = bwrap_command(
                 workdir,
