@@ -15,7 +15,6 @@ competes with the app's threads like any process; what it no longer takes is the
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import statistics
@@ -27,18 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from glm4_app.tools.kernel_process import _folder_bytes  # noqa: E402
-
-
-def walk_in_app(root: Path) -> int:
-    used = 0
-    for folder, dirs, names in os.walk(root):
-        for name in dirs + names:
-            try:
-                used += max(os.lstat(os.path.join(folder, name)).st_blocks * 512, 4096)
-            except OSError:
-                continue
-    return used
+from glm4_app.tools.kernel_process import _folder_bytes, _walk_bytes as walk_in_app  # noqa: E402
 
 
 def measured(measure, root: Path) -> tuple[float, float, float, int]:

@@ -12,10 +12,8 @@ from pathlib import Path
 
 from .artifacts import saved
 from .messages import ImageRef, Message
-from .notices import Notice
-from .tool_types import Citation, ToolCall, ToolResult
+from .tool_types import NO_OUTPUT, Citation, ToolCall, ToolResult
 
-NO_OUTPUT = Notice("tool.no_output")  # what stands for a tool's empty result (see call_messages)
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
 

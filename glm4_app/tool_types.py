@@ -15,6 +15,9 @@ from .notices import Notice  # low level too: imports nothing of the app
 
 # Why a call was not run at all (the UI says so in words, the model gets an error observation).
 NotRun = Literal["", "switched_off", "unknown"]
+# What stands for a tool's empty result, in the model's prompt and for the user
+# (tool_steps.call_messages); results of OpenAI API clients read the same (formats/openai_tools).
+NO_OUTPUT = Notice("tool.no_output")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pytest
 from glm4_app.conversation import Conversation
 from glm4_app.settings import APP_DIR, Settings
 from glm4_app.store import ConversationStore
-from glm4_app.tools import cgroups, sandbox
+from glm4_app.tools import cgroups, kernel_process, sandbox
 from glm4_app.tools.base import ToolCall
 from glm4_app.tools.confinement import reachable_by_anyone
 from glm4_app.tools.python_tool import PythonTool
@@ -346,6 +346,43 @@ def test_a_process_left_writing_after_its_cell_is_stopped_at_the_quota(alice):
     assert "left running by earlier code" in run(alice, "x = 1").text
     empty(folder)
     assert run(alice, "print(x)").text.strip() == "1"  # under the quota again: nothing to tell
+
+
+def test_a_cell_freeing_space_over_the_quota_is_not_taken_for_a_leftover(alice):
+    """Over the quota when a cell starts, with nothing left running: the processes the new
+    cell starts (here one deleting the big file) are its own, not strays to kill."""
+    folder = alice.workdir
+    empty(folder)
+    filled = run(alice, "open('/mnt/data/big.bin', 'wb').write(b'0' * (70 << 20))")
+    assert "disk quota of 64 MB" in filled.text, filled.text
+    result = run(
+        alice,
+        """
+        import subprocess
+        subprocess.run(['sh', '-c', 'sleep 0.5; rm /mnt/data/big.bin'], check=True)
+        print('freed')
+        """,
+    )
+    assert result.text.strip() == "freed", result.text
+    assert not (folder / "big.bin").exists()
+
+
+def test_the_disk_is_measured_where_find_has_no_printf(tmp_path, monkeypatch):
+    """busybox's find has no -printf: the pipeline would count 0 and switch the quota off."""
+    folder = tmp_path / "data"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "big.bin").write_bytes(b"0" * (3 << 20))
+    measured = kernel_process._folder_bytes(folder)  # by find
+    busybox = tmp_path / "bin"
+    busybox.mkdir()
+    (busybox / "find").write_text("#!/bin/sh\necho 'find: unrecognized: -printf' >&2\nexit 1\n")
+    (busybox / "find").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{busybox}{os.pathsep}{os.environ['PATH']}")
+    kernel_process._find_works.cache_clear()
+    try:
+        assert kernel_process._folder_bytes(folder) == measured >= 3 << 20
+    finally:
+        kernel_process._find_works.cache_clear()
 
 
 def test_a_thread_left_writing_after_its_cell_stops_the_kernel(alice):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
 from glm4_app.backend.loader import trust_remote_code, weight_shards
-from glm4_app.backend.manager import ModelManager
+from glm4_app.backend.manager import LoadJob, ModelManager
 from glm4_app.settings import Settings
 
 
@@ -31,6 +33,20 @@ def test_a_failed_load_is_shown_until_retried(tmp_path):
     assert manager.chat(settings) is job  # every session sees the same failure
     manager.forget_failed(settings)
     assert manager.chat(settings) is not job
+
+
+def test_a_load_that_waited_for_another_counts_its_own_time():
+    holding, release = threading.Event(), threading.Event()
+    first = LoadJob(lambda job: holding.set() or release.wait(30))
+    assert holding.wait(10)  # the first load holds the one-load-at-a-time lock
+    second = LoadJob(lambda job: "loaded")
+    while not second.steps:
+        time.sleep(0.01)
+    assert str(second.steps[-1]) == "Waiting for another model to finish loading"
+    released_at = time.monotonic()
+    release.set()
+    assert first.wait(10) and second.wait(10) and second.result == "loaded"
+    assert second.started_at >= released_at  # its load began when the first one's ended
 
 
 @pytest.mark.parametrize(

@@ -138,6 +138,24 @@ def test_failures_are_observations_and_the_server_keeps_working(servers):
     assert tools["local__add"].run(ToolCall("local__add", '{"a": 1, "b": 1}'), cancel).text == "2"
 
 
+def test_an_empty_result_reads_as_the_apps_own_in_the_readers_language(tmp_path):
+    """A server's answer without content: the model reads what it reads for any tool's empty
+    result, the user their own language's words; an error without content says so too."""
+    import mcp_types
+
+    from glm4_app.tool_steps import step_messages
+    from glm4_app.tools.mcp_servers.results import to_result
+
+    call = ToolCall("web__quiet", "{}")
+    _, empty = step_messages(call, to_result(mcp_types.CallToolResult(content=[])), tmp_path)
+    assert empty.content == "[no output]" and not empty.is_error
+    assert empty.shown_in("zh") == "[没有输出]"
+    silent = mcp_types.CallToolResult(content=[], isError=True)
+    _, failed = step_messages(call, to_result(silent), tmp_path)
+    assert failed.content == "[the tool failed without saying why]" and failed.is_error
+    assert failed.shown_in("zh") == "[工具运行失败，没有说明原因]"
+
+
 def test_a_slow_call_times_out_and_stop_cancels_one(servers):
     connection = next(c for c in servers.connections if c.config.name == "web")
     connection.call_timeout_s = 1

@@ -28,7 +28,7 @@ _LOADING = threading.Lock()
 class LoadJob:
     def __init__(self, target: Callable[["LoadJob"], object]) -> None:
         self.steps: list[Notice] = []
-        self.started_at = time.monotonic()
+        self.started_at = time.monotonic()  # of the wait for another load, then of the load
         self.finished_at: float | None = None
         self.result = None
         self.error: LoadError | None = None
@@ -51,6 +51,9 @@ class LoadJob:
             if not _LOADING.acquire(blocking=False):
                 self.step(Notice("load.waiting_for_other"))
                 _LOADING.acquire()
+                # The load's time (logged when done, health's seconds) is its own, not the
+                # other's; while waiting, the seconds counted are those of the wait.
+                self.started_at = time.monotonic()
             try:
                 self.result = self._target(self)
             finally:

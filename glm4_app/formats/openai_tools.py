@@ -19,7 +19,7 @@ from typing import Any, Collection
 from ..builtin_tools import BUILTINS
 from ..events import TextDelta, ToolCallChunk, ToolCallDelta, ToolCallStart
 from ..streamed_text import Stripped
-from ..tool_types import ToolCall
+from ..tool_types import NO_OUTPUT, ToolCall
 from .base import Message, OutputParser, ParsedOutput, StreamEvent, ToolFormat, function_spec
 from .segments import build_call, stored_arguments
 
@@ -214,7 +214,7 @@ def _results_after(messages: list[dict], n: int) -> dict[str, dict]:
 
 
 def _observation(m: dict) -> Message:
-    content = _text(m.get("content")) or "[no output]"
+    content = _text(m.get("content")) or str(NO_OUTPUT)
     return {"role": "observation", "metadata": "", "content": content, "call_id": m.get("tool_call_id")}
 
 

@@ -499,6 +499,7 @@ NOTICES = {
     "mcp.stopped_during_call": "The MCP server '{name}' stopped during the call to {tool}. {reason}",
     "mcp.connection_closed": "Its connection closed; it starts again on the next call.",
     "mcp.call_failed": "The MCP server '{name}' failed to run {tool}: {reason}",
+    "mcp.failed_silently": "[the tool failed without saying why]",
     "mcp.bad_json": "The arguments of {name} are not valid JSON ({problem}). Call it again with one JSON "
     "object.",
     "mcp.not_an_object": "The arguments of {name} must be one JSON object.",

@@ -449,6 +449,7 @@ NOTICES = {
     "mcp.stopped_during_call": "MCP 服务器 {name} 在调用 {tool} 时停止了。{reason}",
     "mcp.connection_closed": "连接已关闭；下次调用时会重新启动。",
     "mcp.call_failed": "MCP 服务器 {name} 运行 {tool} 失败：{reason}",
+    "mcp.failed_silently": "[工具运行失败，没有说明原因]",
     "mcp.bad_json": "{name} 的参数不是有效的 JSON（{problem}）。需用一个 JSON 对象重新调用。",
     "mcp.not_an_object": "{name} 的参数必须是一个 JSON 对象。",
     "mcp.invalid_arguments": "{name} 的参数无效：\n{problems}\n需按以下格式重新调用：{schema}",

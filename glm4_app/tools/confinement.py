@@ -168,9 +168,14 @@ class Confinement:
                 pass
         return list(dict.fromkeys([*found, *filter(_alive, self.plumbing)]))
 
+    @property
+    def _keep(self) -> frozenset[int]:
+        """What killing the kernel's strays spares: the kernel and its plumbing."""
+        return frozenset({self.kernel_pid, *self.plumbing})
+
     def strays(self) -> list[int]:
         """The processes the kernel started (not the kernel, not its plumbing)."""
-        keep = {self.kernel_pid, *self.plumbing}
+        keep = self._keep
         return [pid for pid in self.members() if pid not in keep]
 
     def tasks(self, members: list[int] | None = None) -> int:
@@ -225,9 +230,13 @@ class Confinement:
 
     # --- ending processes --------------------------------------------------------------------
 
-    def kill_strays(self) -> None:
-        """SIGKILL everything the kernel started, keeping the kernel and its variables."""
-        self._kill(keep=frozenset({self.kernel_pid, *self.plumbing}))
+    def kill_strays(self) -> bool:
+        """SIGKILL everything the kernel started, keeping the kernel and its variables.
+        Whether there was anything to kill."""
+        if not self.strays():
+            return False
+        self._kill(keep=self._keep)
+        return True
 
     def kill_all(self) -> None:
         self._kill(keep=frozenset())

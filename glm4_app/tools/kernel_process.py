@@ -30,7 +30,6 @@ missing):
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import queue
@@ -52,7 +51,7 @@ from ..notices import Notice
 from ..settings import Settings
 from .cgroups import left_by_dead_apps
 from .confinement import Confinement
-from .sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, spawn
+from .sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, launcher_command, spawn
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)
@@ -132,8 +131,7 @@ class Kernel:
         self.km = _LaunchingKernelManager(
             transport="ipc", connection_file=str(self.private / "kernel.json")
         )
-        limits = json.dumps(self._limits())
-        launcher = [sys.executable, str(STARTUP), "--launch", limits, "--"]
+        launcher = launcher_command(self._limits())
         if sandboxed:
             sandbox = bwrap_command(
                 workdir,
@@ -295,17 +293,17 @@ class Kernel:
     ) -> tuple[CellOutcome, bool]:
         """Run one cell, collecting its outputs into ``out``. Returns the outcome and whether
         the kernel must be replaced."""
+        # The disk is judged before the cell is sent: what the new cell starts and writes is
+        # its own, never taken for what earlier code left running.
+        quota = self.settings.python_disk_mb
+        disk_before, left_over = self._disk_at_start()
+        outcome = CellOutcome.DISK_BETWEEN_CELLS if left_over else CellOutcome.OK
+        interrupted_at = None
         msg_id = self.kc.execute(code, store_history=True, allow_stdin=False)
         self.executed = True
         self.confinement.mark()
         now = time.monotonic()
         deadline = now + timeout if timeout > 0 else float("inf")
-        quota = self.settings.python_disk_mb
-        disk_before = self.disk_used_mb() if quota else 0
-        outcome, interrupted_at = CellOutcome.OK, None
-        if self._left_over_quota(disk_before):
-            outcome = CellOutcome.DISK_BETWEEN_CELLS
-            disk_before = self.disk_used_mb()  # what they wrote until killed is not the cell's
         next_watch, next_disk = now + WATCH_S, now + DISK_WATCH_S
         while True:
             try:
@@ -379,19 +377,22 @@ class Kernel:
 
     # --- between cells -------------------------------------------------------------------------
 
-    def _left_over_quota(self, used: int) -> bool:
-        """At a cell's start (``used``: MB now): whether what earlier cells left running wrote
-        the session past its disk quota since the last cell ended. Whatever they left running
-        is killed then."""
+    def _disk_at_start(self) -> tuple[int, bool]:
+        """At a cell's start, before it is sent: MB the session uses (0 without a quota), and
+        whether what earlier cells left running wrote it past its disk quota since the last
+        cell ended. Whatever they left running is killed then."""
         told, self._disk_killed = self._disk_killed, False
         quota = self.settings.python_disk_mb
-        if not quota or used <= quota:
-            return told
-        strays = self.confinement.strays()
-        if strays:
-            self.confinement.kill_strays()
+        if not quota:
+            return 0, told
+        used = self.disk_used_mb()
+        if used <= quota:
+            return used, told
+        killed = self.confinement.kill_strays()
         grew = self._disk_after_cell is not None and used > self._disk_after_cell
-        return told or bool(strays) or grew
+        if killed:
+            used = self.disk_used_mb()  # what they wrote until killed is not the cell's
+        return used, told or killed or grew
 
     def watch_between_cells(self) -> bool:
         """Between cells: stop what writes the session past its disk quota. Processes a cell
@@ -466,7 +467,36 @@ _FOLDER_BYTES = (
 
 def _folder_bytes(folder: Path) -> int:
     """Bytes the files under ``folder`` take, counted by ``find`` in a child process: the walk
-    of a folder of 100,000 files would hold the app's GIL for a third of a second."""
+    of a folder of 100,000 files would hold the app's GIL for a third of a second. Where that
+    pipeline does not work (busybox's find has no -printf) it would count 0 and switch the
+    quota off unnoticed: the folder is walked here instead."""
+    return _find_bytes(folder) if _find_works() else _walk_bytes(folder)
+
+
+@functools.cache
+def _find_works() -> bool:
+    """Whether the find pipeline counts a file of one byte as the block it takes (once)."""
+    with tempfile.TemporaryDirectory(prefix="glm4-du-") as probe:
+        Path(probe, "one").write_bytes(b"1")
+        works = _find_bytes(Path(probe)) >= 4096
+    if not works:
+        log.warning("find -printf or awk does not work here: the disk quota walks in the app")
+    return works
+
+
+def _walk_bytes(folder: Path) -> int:
+    """What _FOLDER_BYTES counts, walked in this process."""
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            try:
+                total += max(os.lstat(os.path.join(root, name)).st_blocks * 512, 4096)
+            except OSError:
+                continue  # deleted meanwhile
+    return total
+
+
+def _find_bytes(folder: Path) -> int:
     measure = subprocess.Popen(
         ["/bin/sh", "-c", _FOLDER_BYTES, "glm4-du", str(folder)],
         stdout=subprocess.PIPE,

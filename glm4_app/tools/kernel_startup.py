@@ -174,7 +174,6 @@ def stop_then_kill(targets) -> list:
     fork loop here: each is stopped first (a stopped process cannot fork) until a round finds
     no new one, then all are killed. Returns those still alive after 200 rounds."""
     import signal
-    import time
 
     stopped: set = set()
     for _ in range(50):

@@ -26,6 +26,7 @@ across network namespaces, where TCP to the host would not.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shutil
@@ -57,6 +58,11 @@ ETC = (
 # The launcher run first in every sandbox (limits, the folder's uid, capabilities dropped).
 STARTUP = Path(__file__).with_name("kernel_startup.py")
 SYSTEM = ("/usr", "/opt")  # read-only; /bin, /lib... are symlinks into /usr on merged-usr systems
+
+
+def launcher_command(limits: dict) -> list[str]:
+    """The launcher with ``limits`` (kernel_startup.py's --launch), before the command it execs."""
+    return [sys.executable, str(STARTUP), "--launch", json.dumps(limits), "--"]
 
 
 # --- what the python tool does -------------------------------------------------------------

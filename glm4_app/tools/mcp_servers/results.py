@@ -17,6 +17,7 @@ from typing import Any
 
 import mcp_types as types
 
+from ...notices import Notice
 from ...tool_types import Image, ToolResult
 from ..functions import MAX_DISPLAY_CHARS, MAX_RESULT_CHARS, clip
 
@@ -39,7 +40,9 @@ def to_result(result: types.CallToolResult) -> ToolResult:
         # Servers should mirror structured content in a text block; when one does not, the
         # model still gets the data.
         parts.append(json.dumps(structured, ensure_ascii=False, indent=2, default=str))
-    text = "\n\n".join(parts) or ("[the tool failed without saying why]" if result.is_error else "[no output]")
+    text = "\n\n".join(parts)  # empty: the step reads tool_types.NO_OUTPUT (tool_steps)
+    if not text and result.is_error:
+        return ToolResult.failure(Notice("mcp.failed_silently"))
     return ToolResult(
         clip(text, MAX_RESULT_CHARS),
         is_error=bool(result.is_error),

@@ -14,9 +14,7 @@ starts lazily: when a session first opens All Tools, in the background.
 from __future__ import annotations
 
 import atexit
-import json
 import os
-import sys
 import threading
 import time
 import weakref
@@ -26,7 +24,7 @@ from pathlib import Path
 
 from ...notices import Notice
 from ...settings import Settings
-from ..sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, kernel_policy
+from ..sandbox import MNT_DATA, STARTUP, bwrap_command, give_folder, kernel_policy, launcher_command
 from .config import ServerConfig, load_config
 from .connection import Connection, Launcher
 from .tool import McpTool
@@ -193,8 +191,7 @@ def sandbox_launcher(
         if uid:
             give_folder(Path(workdir), uid)
         sandbox = bwrap_command(Path(workdir), private, network, STARTUP, data_dir, switch_uid=bool(uid))
-        limits = json.dumps({"uid": uid, "cwd": MNT_DATA})
-        return [*sandbox, sys.executable, str(STARTUP), "--launch", limits, "--", *command]
+        return [*sandbox, *launcher_command({"uid": uid, "cwd": MNT_DATA}), *command]
 
     return launch
 
