@@ -18,6 +18,17 @@ NotRun = Literal["", "switched_off", "unknown"]
 # What stands for a tool's empty result, in the model's prompt and for the user
 # (tool_steps.call_messages); results of OpenAI API clients read the same (formats/openai_tools).
 NO_OUTPUT = Notice("tool.no_output")
+# Every result is capped the same way, whichever tool or server wrote it: a function that
+# returns 10 MB or a server that answers with a 10 MB error costs the prompt at most this.
+MAX_RESULT_CHARS = 8000  # what the model sees of a result (characters, not bytes)
+MAX_DISPLAY_CHARS = 200_000  # what the UI shows; even the uncapped view needs a ceiling
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… [truncated: {len(text):,} characters in all]"
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class Citation:
 
 @dataclass(frozen=True)
 class ToolResult:
-    text: str  # what the model sees in the observation (already capped by the tool)
+    text: str  # what the model sees in the observation (capped: ``capped``, ``failure``)
     metadata: str = ""  # observation metadata: "browser_result", "quote_result [3†source]", ...
     is_error: bool = False
     display: str | None = None  # what the UI shows, when different from ``text`` (e.g. uncapped)
@@ -79,7 +90,16 @@ class ToolResult:
         return self.text if self.display is None else self.display
 
     @classmethod
+    def capped(cls, text: str, **fields: Any) -> "ToolResult":
+        """A result of plain text: the model reads at most ``MAX_RESULT_CHARS`` of it, the UI
+        up to ``MAX_DISPLAY_CHARS`` where that is more."""
+        if len(text) <= MAX_RESULT_CHARS:
+            return cls(text, **fields)
+        return cls(clip(text, MAX_RESULT_CHARS), display=clip(text, MAX_DISPLAY_CHARS), **fields)
+
+    @classmethod
     def failure(cls, notice: Notice, metadata: str = "") -> "ToolResult":
-        """An error observation that is one notice: the model reads its English, the user
-        its words in their language."""
-        return cls(str(notice), metadata=metadata, is_error=True, notices=(notice,))
+        """An error observation that is one notice: the model reads its English (capped), the
+        user its words in their language (the whole notice is kept, so a capped one still
+        reads translated)."""
+        return cls.capped(str(notice), metadata=metadata, is_error=True, notices=(notice,))

@@ -16,8 +16,8 @@ import pytest
 
 from glm4_app.settings import Settings
 from glm4_app.tools.base import ToolCall
+from glm4_app.tool_types import MAX_RESULT_CHARS
 from glm4_app.tools.functions import (
-    MAX_RESULT_CHARS,
     FunctionTool,
     load_tools_dir,
     tool,

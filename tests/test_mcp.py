@@ -24,7 +24,7 @@ from glm4_app.generation import GenerationParams
 from glm4_app.notices import word
 from glm4_app.scripted import ScriptedBackend
 from glm4_app.settings import Settings
-from glm4_app.tool_types import ToolCall
+from glm4_app.tool_types import MAX_RESULT_CHARS, ToolCall
 from glm4_app.tools.mcp_servers import McpSession, load_config
 from glm4_app.tools.mcp_servers.session import hub_for
 
@@ -136,6 +136,21 @@ def test_failures_are_observations_and_the_server_keeps_working(servers):
     huge = tools["local__huge"].run(ToolCall("local__huge", "{}"), cancel)
     assert len(huge.text) < 9000 and "10,000,000 characters" in huge.text  # capped for the model
     assert tools["local__add"].run(ToolCall("local__add", '{"a": 1, "b": 1}'), cancel).text == "2"
+
+
+def test_huge_failures_are_capped_for_the_model_like_any_result(servers):
+    """Whatever a failure quotes (a server's error, the arguments the model sent) costs the
+    prompt no more than a function's failure would; the UI still has it whole."""
+    tools, cancel = servers.tools(), threading.Event()
+    reason = "disk " * 10_000
+    failed = tools["local__fail"].run(ToolCall("local__fail", json.dumps({"reason": reason})), cancel)
+    sent = json.dumps({"text": ["x" * 50_000]})  # jsonschema quotes the whole value it rejects
+    wrong = tools["web__echo"].run(ToolCall("web__echo", sent), cancel)
+    for result in (failed, wrong):
+        assert result.is_error and len(result.text) < MAX_RESULT_CHARS + 100 and "truncated" in result.text
+    assert reason.strip() in failed.shown
+    assert "Invalid arguments for web__echo" in wrong.text and "x" * 50_000 in wrong.shown
+    assert "x" * 50_000 in word(wrong.notices[0], "zh")  # the translated words are whole too
 
 
 def test_an_empty_result_reads_as_the_apps_own_in_the_readers_language(tmp_path):

@@ -50,12 +50,11 @@ from pydantic.errors import PydanticInvalidForJsonSchema, PydanticSchemaGenerati
 from .. import runner
 from ..builtin_tools import BUILTINS
 from ..notices import Notice
+from ..tool_types import clip
 from .base import ToolCall, ToolResult
 
 log = logging.getLogger(__name__)
 
-MAX_RESULT_CHARS = 8000  # what the model sees of a return value (characters, not bytes)
-MAX_DISPLAY_CHARS = 200_000  # what the UI shows; even the uncapped view needs a ceiling
 DEFAULT_TIMEOUT_S = 30.0
 
 # Names the tool-call parser already gives to the built-in tools; a function with one of
@@ -100,7 +99,7 @@ class FunctionTool:
             return self._run(call, cancel)
         except Exception as exc:  # a bug in this module must still not end the turn
             log.exception("function tool %s failed unexpectedly", self.name)
-            return _error(Notice("functions.could_not_run", name=self.name, error=f"{type(exc).__name__}: {exc}"))
+            return ToolResult.failure(Notice("functions.could_not_run", name=self.name, error=f"{type(exc).__name__}: {exc}"))
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         arguments = call.arguments
@@ -110,9 +109,9 @@ class FunctionTool:
             arguments, problem = parse_arguments(call.body)
             if problem:
                 sent = clip(call.body, 300)
-                return _error(Notice("functions.bad_json", name=self.name, problem=problem, sent=sent))
+                return ToolResult.failure(Notice("functions.bad_json", name=self.name, problem=problem, sent=sent))
         if not isinstance(arguments, dict):
-            return _error(Notice(
+            return ToolResult.failure(Notice(
                 "functions.not_an_object", name=self.name, type=_json_type(arguments),
                 schema=compact(self.parameters),
             ))
@@ -123,14 +122,14 @@ class FunctionTool:
         problems = validation_problems(self.parameters, arguments)
         if problems:
             listed = "\n".join(f"- {p}" for p in problems)  # JSON Schema's words, in English
-            return _error(Notice(
+            return ToolResult.failure(Notice(
                 "functions.invalid_arguments", name=self.name, problems=listed,
                 schema=compact(self.parameters),
             ))
         try:
             kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
         except ValidationError as exc:  # a check JSON Schema cannot express (a model's validator)
-            return _error(Notice("functions.invalid_value", name=self.name, error=clip(str(exc), 2000)))
+            return ToolResult.failure(Notice("functions.invalid_value", name=self.name, error=clip(str(exc), 2000)))
         for name in self._none_if_missing - kwargs.keys():
             kwargs[name] = None  # "not required" but no Python default: the function gets None
         if self._cancel_param:
@@ -140,14 +139,14 @@ class FunctionTool:
             lambda: self.fn(**kwargs), timeout_s=self.timeout_s, cancel=cancel, name=self.name
         )
         if outcome.cancelled:
-            return _error(Notice("functions.stopped", name=self.name))
+            return ToolResult.failure(Notice("functions.stopped", name=self.name))
         if outcome.timed_out:
-            return _error(Notice("functions.timed_out", name=self.name, seconds=f"{self.timeout_s:g}"))
+            return ToolResult.failure(Notice("functions.timed_out", name=self.name, seconds=f"{self.timeout_s:g}"))
         if outcome.error is not None:
             exc = outcome.error
             log.warning("function tool %s raised", self.name, exc_info=exc)
             error = f"{type(exc).__name__}: {clip(str(exc), 2000)}"
-            return _error(Notice("functions.raised", name=self.name, error=error))
+            return ToolResult.failure(Notice("functions.raised", name=self.name, error=error))
         return _success(outcome.value)
 
 
@@ -380,23 +379,7 @@ def _success(value: Any) -> ToolResult:
         text = value
     else:
         text = json.dumps(value, ensure_ascii=False, default=_json_default)
-    if len(text) <= MAX_RESULT_CHARS:
-        return ToolResult(text)
-    return ToolResult(clip(text, MAX_RESULT_CHARS), display=clip(text, MAX_DISPLAY_CHARS))
-
-
-def _error(notice: Notice) -> ToolResult:
-    """A failure: the model reads its English (capped), the user its words in their language
-    (the whole notice is kept for the UI, so a capped one still reads translated)."""
-    text, shown = clip(str(notice), MAX_RESULT_CHARS), clip(str(notice), MAX_DISPLAY_CHARS)
-    return ToolResult(text, is_error=True, display=None if shown == text else shown, notices=(notice,))
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, saying how long it was."""
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n… [truncated: {len(text):,} characters in all]"
+    return ToolResult.capped(text)
 
 
 def compact(schema: dict[str, Any]) -> str:

@@ -4,8 +4,9 @@ Text blocks are the observation; images are shown in the step (the model is told
 shown); structured content is sent as JSON when the server gave no text block (servers
 should mirror it in text); embedded
 resources give their text, links and binary parts a line saying what they are. ``isError``
-results are error observations. Everything is capped: a server that answers with 10 MB costs
-the prompt at most ``MAX_RESULT_CHARS`` and the page ``MAX_DISPLAY_CHARS``.
+results are error observations. Everything is capped (``ToolResult.capped``): a server that
+answers with 10 MB costs the prompt at most ``MAX_RESULT_CHARS`` and the page
+``MAX_DISPLAY_CHARS``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import mcp_types as types
 
 from ...notices import Notice
 from ...tool_types import Image, ToolResult
-from ..functions import MAX_DISPLAY_CHARS, MAX_RESULT_CHARS, clip
 
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 10_000_000
@@ -43,12 +43,7 @@ def to_result(result: types.CallToolResult) -> ToolResult:
     text = "\n\n".join(parts)  # empty: the step reads tool_types.NO_OUTPUT (tool_steps)
     if not text and result.is_error:
         return ToolResult.failure(Notice("mcp.failed_silently"))
-    return ToolResult(
-        clip(text, MAX_RESULT_CHARS),
-        is_error=bool(result.is_error),
-        display=clip(text, MAX_DISPLAY_CHARS) if len(text) > MAX_RESULT_CHARS else None,
-        images=tuple(images),
-    )
+    return ToolResult.capped(text, is_error=bool(result.is_error), images=tuple(images))
 
 
 def _block(block: Any, shown: int) -> tuple[str, Image | None]:
