@@ -130,6 +130,9 @@ def test_failures_are_observations_and_the_server_keeps_working(servers):
     assert wrong.is_error and "Invalid arguments for web__add" in wrong.text and "'b' is a required property" in wrong.text
     broken = tools["local__add"].run(ToolCall("local__add", '{"a": 1,'), cancel)
     assert broken.is_error and "not valid JSON" in broken.text
+    assert 'You sent: {"a": 1,' in broken.text  # checked as a function's arguments are
+    listed = tools["local__add"].run(ToolCall("local__add", "[1, 2]"), cancel)
+    assert listed.is_error and "one JSON object, not an array" in listed.text and '"required":["a","b"]' in listed.text
     assert word(wrong.notices[0], "zh").startswith("web__add 的参数无效：\n- 'b' is a required property")
     assert word(broken.notices[0], "zh").startswith("local__add 的参数不是有效的 JSON（")
     assert broken.text == str(broken.notices[0])  # the model reads the English

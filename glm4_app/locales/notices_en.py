@@ -500,12 +500,7 @@ NOTICES = {
     "mcp.connection_closed": "Its connection closed; it starts again on the next call.",
     "mcp.call_failed": "The MCP server '{name}' failed to run {tool}: {reason}",
     "mcp.failed_silently": "[the tool failed without saying why]",
-    "mcp.bad_json": "The arguments of {name} are not valid JSON ({problem}). Call it again with one JSON "
-    "object.",
-    "mcp.not_an_object": "The arguments of {name} must be one JSON object.",
-    "mcp.invalid_arguments": "Invalid arguments for {name}:\n{problems}\nCall it again with arguments "
-    "matching: {schema}",
-    # A function call's failures (glm4_app/tools/functions.py)
+    # A function call's failures (glm4_app/tools/functions.py; its argument checks serve MCP tools too)
     "functions.could_not_run": "{name} could not be run: {error}",
     "functions.bad_json": "The arguments of {name} are not valid JSON ({problem}). Call {name} again with "
     "one JSON object. You sent: {sent}",

@@ -450,10 +450,7 @@ NOTICES = {
     "mcp.connection_closed": "连接已关闭；下次调用时会重新启动。",
     "mcp.call_failed": "MCP 服务器 {name} 运行 {tool} 失败：{reason}",
     "mcp.failed_silently": "[工具运行失败，没有说明原因]",
-    "mcp.bad_json": "{name} 的参数不是有效的 JSON（{problem}）。需用一个 JSON 对象重新调用。",
-    "mcp.not_an_object": "{name} 的参数必须是一个 JSON 对象。",
-    "mcp.invalid_arguments": "{name} 的参数无效：\n{problems}\n需按以下格式重新调用：{schema}",
-    # 函数调用的失败（glm4_app/tools/functions.py）
+    # 函数调用的失败（glm4_app/tools/functions.py；参数检查也用于 MCP 工具）
     "functions.could_not_run": "{name} 无法运行：{error}",
     "functions.bad_json": "{name} 的参数不是有效的 JSON（{problem}）。需用一个 JSON 对象重新调用 {name}。"
     "模型发送的是：{sent}",

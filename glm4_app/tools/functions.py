@@ -102,30 +102,9 @@ class FunctionTool:
             return ToolResult.failure(Notice("functions.could_not_run", name=self.name, error=f"{type(exc).__name__}: {exc}"))
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
-        arguments = call.arguments
-        if arguments is None:
-            # The parser leaves ``arguments`` empty when the JSON did not parse; parse again
-            # here to tell the model exactly what was wrong with it.
-            arguments, problem = parse_arguments(call.body)
-            if problem:
-                sent = clip(call.body, 300)
-                return ToolResult.failure(Notice("functions.bad_json", name=self.name, problem=problem, sent=sent))
-        if not isinstance(arguments, dict):
-            return ToolResult.failure(Notice(
-                "functions.not_an_object", name=self.name, type=_json_type(arguments),
-                schema=compact(self.parameters),
-            ))
-        # A JSON null for a parameter that may be None means "use the default".
-        arguments = {
-            k: v for k, v in arguments.items() if not (v is None and k in self._nullable)
-        }
-        problems = validation_problems(self.parameters, arguments)
-        if problems:
-            listed = "\n".join(f"- {p}" for p in problems)  # JSON Schema's words, in English
-            return ToolResult.failure(Notice(
-                "functions.invalid_arguments", name=self.name, problems=listed,
-                schema=compact(self.parameters),
-            ))
+        arguments, problem = check_arguments(self.name, self.parameters, call, self._nullable)
+        if problem:
+            return ToolResult.failure(problem)
         try:
             kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
         except ValidationError as exc:  # a check JSON Schema cannot express (a model's validator)
@@ -352,6 +331,31 @@ def _join(text: str) -> str:
 
 
 # --- Validation and results ----------------------------------------------------------------
+
+
+def check_arguments(
+    name: str, schema: dict[str, Any], call: ToolCall, nullable: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any] | None, Notice | None]:
+    """A call's arguments checked against ``schema`` (a function's or an MCP tool's): (the
+    arguments, None), or (None, what to tell the model so it can call again).
+
+    A JSON null for a parameter in ``nullable`` means "use the default" and is left out.
+    """
+    arguments = call.arguments
+    if arguments is None:
+        # The parser leaves ``arguments`` empty when the JSON did not parse; parse again
+        # here to tell the model exactly what was wrong with it.
+        arguments, problem = parse_arguments(call.body)
+        if problem:
+            return None, Notice("functions.bad_json", name=name, problem=problem, sent=clip(call.body, 300))
+    if not isinstance(arguments, dict):
+        return None, Notice("functions.not_an_object", name=name, type=_json_type(arguments), schema=compact(schema))
+    arguments = {k: v for k, v in arguments.items() if not (v is None and k in nullable)}
+    problems = validation_problems(schema, arguments)
+    if problems:
+        listed = "\n".join(f"- {p}" for p in problems)  # JSON Schema's words, in English
+        return None, Notice("functions.invalid_arguments", name=name, problems=listed, schema=compact(schema))
+    return arguments, None
 
 
 def validation_problems(schema: dict[str, Any], arguments: Any) -> list[str]:

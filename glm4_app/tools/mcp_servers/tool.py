@@ -18,7 +18,7 @@ import jsonschema
 
 from ...notices import Notice
 from ...tool_types import ToolCall, ToolResult
-from ..functions import compact, parse_arguments, validation_problems
+from ..functions import check_arguments
 from .config import MAX_NAME, ServerConfig
 
 if TYPE_CHECKING:
@@ -98,18 +98,8 @@ class McpTool:
         }
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
-        arguments = call.arguments
-        if arguments is None:
-            arguments, problem = parse_arguments(call.body)
-            if problem:
-                return ToolResult.failure(Notice("mcp.bad_json", name=self.name, problem=problem))
-        if not isinstance(arguments, dict):
-            return ToolResult.failure(Notice("mcp.not_an_object", name=self.name))
-        problems = validation_problems(self.info.schema, arguments)
-        if problems:
-            listed = "\n".join(f"- {p}" for p in problems)
-            schema = compact(self.info.schema)[:2000]
-            return ToolResult.failure(
-                Notice("mcp.invalid_arguments", name=self.name, problems=listed, schema=schema)
-            )
+        # Checked before the server is bothered, as a function's arguments are (same words).
+        arguments, problem = check_arguments(self.name, self.info.schema, call)
+        if problem:
+            return ToolResult.failure(problem)
         return self.connection.call(self.info.remote, arguments, cancel)
