@@ -500,7 +500,7 @@ NOTICES = {
     "mcp.connection_closed": "Its connection closed; it starts again on the next call.",
     "mcp.call_failed": "The MCP server '{name}' failed to run {tool}: {reason}",
     "mcp.failed_silently": "[the tool failed without saying why]",
-    # A function call's failures (glm4_app/tools/functions.py; its argument checks serve MCP tools too)
+    # A function call's failures (glm4_app/tools/functions.py; MCP tools share its argument checks)
     "functions.could_not_run": "{name} could not be run: {error}",
     "functions.bad_json": "The arguments of {name} are not valid JSON ({problem}). Call {name} again with "
     "one JSON object. You sent: {sent}",

@@ -99,7 +99,8 @@ class FunctionTool:
             return self._run(call, cancel)
         except Exception as exc:  # a bug in this module must still not end the turn
             log.exception("function tool %s failed unexpectedly", self.name)
-            return ToolResult.failure(Notice("functions.could_not_run", name=self.name, error=f"{type(exc).__name__}: {exc}"))
+            error = f"{type(exc).__name__}: {exc}"
+            return ToolResult.failure(Notice("functions.could_not_run", name=self.name, error=error))
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         arguments, problem = check_arguments(self.name, self.parameters, call, self._nullable)
@@ -108,7 +109,8 @@ class FunctionTool:
         try:
             kwargs = {k: _coerce(v, self._hints.get(k, Any)) for k, v in arguments.items()}
         except ValidationError as exc:  # a check JSON Schema cannot express (a model's validator)
-            return ToolResult.failure(Notice("functions.invalid_value", name=self.name, error=clip(str(exc), 2000)))
+            invalid = Notice("functions.invalid_value", name=self.name, error=clip(str(exc), 2000))
+            return ToolResult.failure(invalid)
         for name in self._none_if_missing - kwargs.keys():
             kwargs[name] = None  # "not required" but no Python default: the function gets None
         if self._cancel_param:
@@ -120,7 +122,8 @@ class FunctionTool:
         if outcome.cancelled:
             return ToolResult.failure(Notice("functions.stopped", name=self.name))
         if outcome.timed_out:
-            return ToolResult.failure(Notice("functions.timed_out", name=self.name, seconds=f"{self.timeout_s:g}"))
+            seconds = f"{self.timeout_s:g}"
+            return ToolResult.failure(Notice("functions.timed_out", name=self.name, seconds=seconds))
         if outcome.error is not None:
             exc = outcome.error
             log.warning("function tool %s raised", self.name, exc_info=exc)
@@ -347,14 +350,17 @@ def check_arguments(
         # here to tell the model exactly what was wrong with it.
         arguments, problem = parse_arguments(call.body)
         if problem:
-            return None, Notice("functions.bad_json", name=name, problem=problem, sent=clip(call.body, 300))
+            sent = clip(call.body, 300)
+            return None, Notice("functions.bad_json", name=name, problem=problem, sent=sent)
     if not isinstance(arguments, dict):
-        return None, Notice("functions.not_an_object", name=name, type=_json_type(arguments), schema=compact(schema))
+        kind = _json_type(arguments)
+        return None, Notice("functions.not_an_object", name=name, type=kind, schema=compact(schema))
     arguments = {k: v for k, v in arguments.items() if not (v is None and k in nullable)}
     problems = validation_problems(schema, arguments)
     if problems:
         listed = "\n".join(f"- {p}" for p in problems)  # JSON Schema's words, in English
-        return None, Notice("functions.invalid_arguments", name=name, problems=listed, schema=compact(schema))
+        notice = Notice("functions.invalid_arguments", name=name, problems=listed, schema=compact(schema))
+        return None, notice
     return arguments, None
 
 
