@@ -337,12 +337,17 @@ def _join(text: str) -> str:
 
 
 def check_arguments(
-    name: str, schema: dict[str, Any], call: ToolCall, nullable: frozenset[str] = frozenset()
+    name: str,
+    schema: dict[str, Any],
+    call: ToolCall,
+    nullable: frozenset[str] = frozenset(),
+    schema_chars: int | None = None,
 ) -> tuple[dict[str, Any] | None, Notice | None]:
     """A call's arguments checked against ``schema`` (a function's or an MCP tool's): (the
     arguments, None), or (None, what to tell the model so it can call again).
 
-    A JSON null for a parameter in ``nullable`` means "use the default" and is left out.
+    A JSON null for a parameter in ``nullable`` means "use the default" and is left out. The
+    schema is quoted whole, or its first ``schema_chars`` characters (a server's may be huge).
     """
     arguments = call.arguments
     if arguments is None:
@@ -353,13 +358,14 @@ def check_arguments(
             sent = clip(call.body, 300)
             return None, Notice("functions.bad_json", name=name, problem=problem, sent=sent)
     if not isinstance(arguments, dict):
-        kind = _json_type(arguments)
-        return None, Notice("functions.not_an_object", name=name, type=kind, schema=compact(schema))
+        kind, quoted = _json_type(arguments), compact(schema)[:schema_chars]
+        return None, Notice("functions.not_an_object", name=name, type=kind, schema=quoted)
     arguments = {k: v for k, v in arguments.items() if not (v is None and k in nullable)}
     problems = validation_problems(schema, arguments)
     if problems:
         listed = "\n".join(f"- {p}" for p in problems)  # JSON Schema's words, in English
-        notice = Notice("functions.invalid_arguments", name=name, problems=listed, schema=compact(schema))
+        quoted = compact(schema)[:schema_chars]
+        notice = Notice("functions.invalid_arguments", name=name, problems=listed, schema=quoted)
         return None, notice
     return arguments, None
 

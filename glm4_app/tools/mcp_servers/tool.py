@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 MAX_TOOLS = 100  # per server
 MAX_DESCRIPTION = 2000
+MAX_SCHEMA_QUOTED = 2000  # of a tool's schema, in what a call with wrong arguments is told
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -99,7 +100,9 @@ class McpTool:
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolResult:
         # Checked before the server is bothered, as a function's arguments are (same words).
-        arguments, problem = check_arguments(self.name, self.info.schema, call)
+        arguments, problem = check_arguments(
+            self.name, self.info.schema, call, schema_chars=MAX_SCHEMA_QUOTED
+        )
         if problem:
             return ToolResult.failure(problem)
         return self.connection.call(self.info.remote, arguments, cancel)
