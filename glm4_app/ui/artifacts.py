@@ -149,7 +149,8 @@ def link(artifact: Artifact) -> str:
 
 def read(path: str) -> str:
     try:
-        text = Path(path).read_text(errors="replace")
+        with open(path, errors="replace") as file:
+            text = file.read(CODE_CHARS + 1)  # no more than is shown (and one to know there is more)
     except OSError:
         return t("(this file is no longer on disk)")
     return text if len(text) <= CODE_CHARS else text[:CODE_CHARS] + "\n" + t("… (the rest is in the download)")
