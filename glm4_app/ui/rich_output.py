@@ -37,8 +37,7 @@ def show(observation: Message) -> None:
         elif not Path(artifact.path).is_file():
             st.caption(t("(output no longer on disk: {name})", name=Path(artifact.path).name))
         elif artifact.kind in FRAMED:
-            shown = artifacts.versions_of(artifact)
-            artifacts.frame(shown, [a.id for a in shown].index(artifact.id), f"{observation.id}_{n}")
+            artifacts.frame(artifact, f"{observation.id}_{n}")
         else:
             _DRAW[artifact.kind](artifact)
 
