@@ -162,8 +162,8 @@ def _copy_media(message: Message, media: Path, allowed: Path, prefix: str) -> No
     kept, moved = [], {}
     root = allowed.resolve()
     for i, image in enumerate(message.images):
-        source = Path(image.path).resolve()
-        if not source.is_file() or root not in source.parents:
+        source = saved.file_inside(image.path, root)
+        if source is None:
             continue  # gone, or not one of this app's files: never copied out
         media.mkdir(parents=True, exist_ok=True)
         target = media / f"{prefix}-{i}{source.suffix.lower()}"
