@@ -24,6 +24,7 @@ from ..i18n import N_
 from ..markdown import to_streamlit_markdown
 from ..messages import Artifact, Message
 from . import identity, state
+from .address import origin
 from .i18n import t
 
 _HERE = Path(__file__).resolve().parent
@@ -139,13 +140,7 @@ def viewer(settings) -> str:
 def link(artifact: Artifact) -> str:
     """The address of a preview for this viewer, in full (for the Markdown export)."""
     settings = state.settings()
-    path = access.address(settings.data_dir, artifact.id, viewer(settings))
-    try:
-        base = st.context.url or ""
-    except Exception:  # no browser behind this run
-        base = ""
-    origin = base.split("/", 3)[:3] if base.startswith("http") else []
-    return ("/".join(origin) if origin else "") + path
+    return origin() + access.address(settings.data_dir, artifact.id, viewer(settings))
 
 
 def read(path: str) -> str:

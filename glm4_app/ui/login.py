@@ -9,7 +9,7 @@ A page without a signed-in user shows how to sign in and stops there.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import streamlit as st
 
@@ -17,6 +17,7 @@ from .. import auth
 from ..identity import Identity
 from ..settings import Settings
 from . import account, identity, state
+from .address import page_url
 from .i18n import t, tm
 
 _LOG = logging.getLogger("glm4_app")
@@ -91,10 +92,8 @@ def sign_in(settings: Settings, then: str) -> None:
 
 def _here() -> str:
     """This page's path and query (``st.context.url`` holds no query): where to come back to."""
-    try:
-        path = urlsplit(st.context.url or "/").path or "/"
-    except Exception:  # no browser behind this run
-        path = "/"
+    url = page_url()
+    path = (url.path if url else "") or "/"
     query = urlencode(st.query_params.to_dict())
     return path + (f"?{query}" if query else "")
 

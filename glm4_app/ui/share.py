@@ -19,6 +19,7 @@ from ..settings import Settings
 from ..tool_steps import citations_of
 from ..store import ConversationStore
 from . import artifacts, grounding, login, state
+from .address import page_url
 from .i18n import shown_title, t
 from .session import session
 
@@ -113,12 +114,8 @@ def path(share_id: str) -> str:
 
 def link(share_id: str) -> str:
     """The page's own address with only ``?share=``: never the owner's ``?u=`` or ``?c=``."""
-    try:
-        url = st.context.url
-    except Exception:  # no browser behind this run (AppTest)
-        url = None
-    if not url:
+    parts = page_url()
+    if parts is None:  # no browser behind this run (AppTest)
         return f"?share={share_id}"
-    parts = urlsplit(url)
     path = parts.path if parts.path.endswith("/") else parts.path.rsplit("/", 1)[0] + "/"
     return urlunsplit((parts.scheme, parts.netloc, path, f"share={share_id}", ""))
