@@ -9,6 +9,7 @@ A page without a signed-in user shows how to sign in and stops there.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 import streamlit as st
@@ -23,11 +24,11 @@ from .i18n import t, tm
 _LOG = logging.getLogger("glm4_app")
 
 
-def gate(settings: Settings, open_to_anyone: bool = False) -> Identity | None:
+def gate(settings: Settings, open_to_anyone: Callable[[], bool] = lambda: False) -> Identity | None:
     """The signed-in user (or this browser without a login); draws the account panel, or
-    how to sign in and stops the page while nobody is signed in. ``open_to_anyone``: this page
-    shows something anyone may see (a public share link), so a visitor who is not signed in
-    is let through (None) instead."""
+    how to sign in and stops the page while nobody is signed in. ``open_to_anyone()``, asked
+    only then (it may read the database): this page shows something anyone may see (a public
+    share link), so the visitor is let through (None) instead."""
     if settings.auth == "oidc":
         found = _oidc_identity()
         identity.remember(found)
@@ -38,7 +39,7 @@ def gate(settings: Settings, open_to_anyone: bool = False) -> Identity | None:
         if found is not None:
             identity.adopt_link(found, state.store(settings.database))
     elif found is None:
-        if open_to_anyone:
+        if open_to_anyone():
             return None  # nobody's account panel, keys or limits: nobody is signed in
         _ask_to_sign_in(settings)
     account.panel(found, settings)

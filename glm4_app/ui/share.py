@@ -31,7 +31,8 @@ def requested() -> bool:
 
 
 def open_to_anyone(settings: Settings) -> bool:
-    """This page is a share link that opens without signing in (under a login)."""
+    """This page is a share link that opens without signing in (under a login); a query, so
+    the gate asks only when nobody is signed in."""
     if not requested() or settings.auth == "none":
         return False
     store = state.store(settings.database)
@@ -41,7 +42,7 @@ def open_to_anyone(settings: Settings) -> bool:
 def may_view(share: shares.Share, settings: Settings) -> bool:
     if settings.auth == "none" or state.signed_in():
         return True
-    return settings.public_shares == "true" and share.public  # as open_to_anyone, from the row read
+    return shares.anyone_may_open(share.public, settings.public_shares)
 
 
 def page(store: ConversationStore, settings: Settings, draw) -> None:
