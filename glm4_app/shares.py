@@ -10,8 +10,9 @@ as one that never existed), and deleting the conversation revokes its links.
 
 Who may open a link: without a login, whoever reaches the server; with one, the users of this
 server, and anyone when the owner marked it public and the admin allows that
-(``GLM4_PUBLIC_SHARES``): ``open_to_anyone``, asked by the server's gate before the page
-loads and by the page itself (ui/share.py).
+(``GLM4_PUBLIC_SHARES``): ``anyone_may_open``, asked through ``open_to_anyone`` by the
+server's gate before the page loads and by the page's own gate (ui/login.py), and of the row
+read by the page itself (ui/share.py).
 """
 
 from __future__ import annotations
@@ -75,21 +76,28 @@ def get(store: ConversationStore, share_id: str) -> Share | None:
     return Share(row[0], row[1], row[2], bool(row[3]), row[4], len(snap.messages), snap)
 
 
+def anyone_may_open(public: bool, public_shares: str) -> bool:
+    """Whether a link opens for someone not signed in under a login: its owner ticked
+    "anyone" (``public``), and ``GLM4_PUBLIC_SHARES`` (``public_shares``) allows such links."""
+    return public_shares == "true" and bool(public)
+
+
 def open_to_anyone(store: ConversationStore, share_id: str | None, public_shares: str) -> bool:
-    """Whether a link opens for someone not signed in under a login: it exists, its owner
-    ticked "anyone", and ``GLM4_PUBLIC_SHARES`` (``public_shares``) allows such links. Read
-    from the database: the URL only names the link."""
-    if public_shares != "true" or not isinstance(share_id, str) or not _ID.fullmatch(share_id):
+    """Whether a link exists and ``anyone_may_open`` it. Read from the database: the URL
+    only names the link."""
+    if not anyone_may_open(True, public_shares):  # not even a public link may: no query
+        return False
+    if not isinstance(share_id, str) or not _ID.fullmatch(share_id):
         return False
     with closing(store._connect()) as db:
         row = db.execute("SELECT public FROM shares WHERE id = ?", (share_id,)).fetchone()
-    return row is not None and bool(row[0])
+    return row is not None and anyone_may_open(row[0], public_shares)
 
 
 def artifact_open_to_anyone(store: ConversationStore, artifact_id: str, public_shares: str) -> bool:
     """Whether an artifact is a copy in a share link that opens for anyone now (as
     ``open_to_anyone`` judges the link)."""
-    if public_shares != "true":
+    if not anyone_may_open(True, public_shares):  # not even a public link may: no query
         return False
     with closing(store._connect()) as db:
         row = db.execute(
@@ -97,7 +105,7 @@ def artifact_open_to_anyone(store: ConversationStore, artifact_id: str, public_s
             " WHERE artifacts.id = ?",
             (artifact_id,),
         ).fetchone()
-    return row is not None and bool(row[0])
+    return row is not None and anyone_may_open(row[0], public_shares)
 
 
 def of_conversation(store: ConversationStore, conversation_id: str, owner: str) -> list[Share]:
@@ -162,8 +170,8 @@ def _copy_media(message: Message, media: Path, allowed: Path, prefix: str) -> No
     kept, moved = [], {}
     root = allowed.resolve()
     for i, image in enumerate(message.images):
-        source = Path(image.path).resolve()
-        if not source.is_file() or root not in source.parents:
+        source = saved.file_inside(image.path, root)
+        if source is None:
             continue  # gone, or not one of this app's files: never copied out
         media.mkdir(parents=True, exist_ok=True)
         target = media / f"{prefix}-{i}{source.suffix.lower()}"

@@ -333,3 +333,15 @@ def test_markdown_export_links_the_previews(served):
     page = conversation.messages[-1].artifacts[0]
     assert f"- 🧩 Preview: [Solar & moon](http://host/artifact/{page.id})" in text
     assert "```html" in text  # the code itself is in the answer
+
+
+def test_the_code_tab_shows_a_version_whole_or_cut_where_it_says_so(tmp_path):
+    from glm4_app.ui import artifacts as ui_artifacts
+
+    limit = ui_artifacts.CODE_CHARS
+    whole, longer = tmp_path / "whole.html", tmp_path / "longer.html"
+    whole.write_text("é" * limit)  # characters, not bytes
+    longer.write_text("é" * limit + "x")
+    assert ui_artifacts.read(str(whole)) == "é" * limit
+    assert ui_artifacts.read(str(longer)) == "é" * limit + "\n… (the rest is in the download)"
+    assert ui_artifacts.read(str(tmp_path / "gone.html")) == "(this file is no longer on disk)"

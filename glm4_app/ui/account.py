@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 from html import escape
-from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -13,6 +12,7 @@ from ..accounts import AccountError, store_for
 from ..identity import Identity
 from ..settings import Settings
 from . import state
+from .address import origin
 from .i18n import t, tm
 from .session import session
 
@@ -106,11 +106,7 @@ def api_keys(settings: Settings) -> None:
 
 
 def _api_base() -> str:
-    try:
-        url = urlsplit(st.context.url or "")
-    except Exception:
-        url = None
-    return f"{url.scheme}://{url.netloc}/v1" if url and url.netloc else "/v1"
+    return origin() + "/v1"
 
 
 def _when(timestamp: float) -> str:

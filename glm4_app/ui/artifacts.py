@@ -24,6 +24,7 @@ from ..i18n import N_
 from ..markdown import to_streamlit_markdown
 from ..messages import Artifact, Message
 from . import identity, state
+from .address import origin
 from .i18n import t
 
 _HERE = Path(__file__).resolve().parent
@@ -67,19 +68,20 @@ def answer(message: Message, links=lambda text: text) -> None:
 
 def card(artifact: Artifact, code: str, key: str) -> None:
     """Preview and Code of one artifact of an answer."""
-    shown = versions_of(artifact)
     preview, source = st.tabs([t("👁 Preview"), t("</> Code")])
     with preview:
-        index = frame(shown, [a.id for a in shown].index(artifact.id), key)
+        chosen = frame(artifact, key)
     with source:
-        text = code if shown[index] is artifact else read(shown[index].path)
+        text = code if chosen is artifact else read(chosen.path)
         st.code(text, language=_CODE_LANGUAGES.get(artifact.kind))
 
 
-def frame(shown: list[Artifact], index: int, key: str) -> int:
-    """The preview of ``shown[index]`` with its other versions a click away; which version
-    the viewer chose."""
-    problem = svg_problem(shown[index].path) if shown[index].kind == "svg" else ""
+def frame(artifact: Artifact, key: str) -> Artifact:
+    """The preview of ``artifact`` with its other versions in the branch shown a click away;
+    the version the viewer chose (``artifact`` itself until they choose another)."""
+    shown = versions_of(artifact)
+    index = [a.id for a in shown].index(artifact.id)
+    problem = svg_problem(artifact.path) if artifact.kind == "svg" else ""
     if problem:
         st.warning(t("This SVG is not well-formed XML, so it cannot be drawn: {problem}", problem=problem))
     settings = state.settings()
@@ -87,7 +89,7 @@ def frame(shown: list[Artifact], index: int, key: str) -> int:
     data = {
         "versions": [_version(settings.data_dir, a, who) for a in shown],
         "index": index,
-        "height": DEFAULT_HEIGHT.get(shown[index].kind, 420),
+        "height": DEFAULT_HEIGHT.get(artifact.kind, 420),
         "network": settings.artifact_network == "on",
         "labels": {
             "previous": t("Previous version"),
@@ -104,7 +106,7 @@ def frame(shown: list[Artifact], index: int, key: str) -> int:
     }
     result = _FRAME(key=f"artifact_{key}", data=data, default={"version": index}, on_version_change=lambda: None)
     chosen = result.get("version", index)
-    return chosen if isinstance(chosen, int) and 0 <= chosen < len(shown) else index
+    return shown[chosen if isinstance(chosen, int) and 0 <= chosen < len(shown) else index]
 
 
 def _version(data_dir: Path, artifact: Artifact, who: str) -> dict:
@@ -138,18 +140,13 @@ def viewer(settings) -> str:
 def link(artifact: Artifact) -> str:
     """The address of a preview for this viewer, in full (for the Markdown export)."""
     settings = state.settings()
-    path = access.address(settings.data_dir, artifact.id, viewer(settings))
-    try:
-        base = st.context.url or ""
-    except Exception:  # no browser behind this run
-        base = ""
-    origin = base.split("/", 3)[:3] if base.startswith("http") else []
-    return ("/".join(origin) if origin else "") + path
+    return origin() + access.address(settings.data_dir, artifact.id, viewer(settings))
 
 
 def read(path: str) -> str:
     try:
-        text = Path(path).read_text(errors="replace")
+        with open(path, errors="replace") as file:
+            text = file.read(CODE_CHARS + 1)  # no more than is shown (and one to know there is more)
     except OSError:
         return t("(this file is no longer on disk)")
     return text if len(text) <= CODE_CHARS else text[:CODE_CHARS] + "\n" + t("… (the rest is in the download)")

@@ -37,4 +37,4 @@ def frame(title: str) -> None:
         st.divider()
     settings = state.settings()
     # Nothing below is drawn for a visitor who must sign in first, but a public share link.
-    login.gate(settings, open_to_anyone=share.open_to_anyone(settings))
+    login.gate(settings, open_to_anyone=lambda: share.open_to_anyone(settings))

@@ -9,7 +9,8 @@ A page without a signed-in user shows how to sign in and stops there.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlencode, urlsplit
+from collections.abc import Callable
+from urllib.parse import quote, urlencode
 
 import streamlit as st
 
@@ -17,16 +18,17 @@ from .. import auth
 from ..identity import Identity
 from ..settings import Settings
 from . import account, identity, state
+from .address import page_url
 from .i18n import t, tm
 
 _LOG = logging.getLogger("glm4_app")
 
 
-def gate(settings: Settings, open_to_anyone: bool = False) -> Identity | None:
+def gate(settings: Settings, open_to_anyone: Callable[[], bool] = lambda: False) -> Identity | None:
     """The signed-in user (or this browser without a login); draws the account panel, or
-    how to sign in and stops the page while nobody is signed in. ``open_to_anyone``: this page
-    shows something anyone may see (a public share link), so a visitor who is not signed in
-    is let through (None) instead."""
+    how to sign in and stops the page while nobody is signed in. ``open_to_anyone()``, asked
+    only then (it may read the database): this page shows something anyone may see (a public
+    share link), so the visitor is let through (None) instead."""
     if settings.auth == "oidc":
         found = _oidc_identity()
         identity.remember(found)
@@ -37,7 +39,7 @@ def gate(settings: Settings, open_to_anyone: bool = False) -> Identity | None:
         if found is not None:
             identity.adopt_link(found, state.store(settings.database))
     elif found is None:
-        if open_to_anyone:
+        if open_to_anyone():
             return None  # nobody's account panel, keys or limits: nobody is signed in
         _ask_to_sign_in(settings)
     account.panel(found, settings)
@@ -91,10 +93,8 @@ def sign_in(settings: Settings, then: str) -> None:
 
 def _here() -> str:
     """This page's path and query (``st.context.url`` holds no query): where to come back to."""
-    try:
-        path = urlsplit(st.context.url or "/").path or "/"
-    except Exception:  # no browser behind this run
-        path = "/"
+    url = page_url()
+    path = (url.path if url else "") or "/"
     query = urlencode(st.query_params.to_dict())
     return path + (f"?{query}" if query else "")
 

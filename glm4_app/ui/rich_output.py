@@ -37,8 +37,7 @@ def show(observation: Message) -> None:
         elif not Path(artifact.path).is_file():
             st.caption(t("(output no longer on disk: {name})", name=Path(artifact.path).name))
         elif artifact.kind in FRAMED:
-            shown = artifacts.versions_of(artifact)
-            artifacts.frame(shown, [a.id for a in shown].index(artifact.id), f"{observation.id}_{n}")
+            artifacts.frame(artifact, f"{observation.id}_{n}")
         else:
             _DRAW[artifact.kind](artifact)
 
@@ -88,8 +87,16 @@ def unique(names: list[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=32)
+def _read(path: str, kind: str):
+    """The text of a Markdown or LaTeX output, the value of a JSON one; cached as ``_table``
+    is (files never change once written, and every rerun draws the history again)."""
+    text = Path(path).read_text()
+    return json.loads(text) if kind == "json" else text
+
+
 def latex(artifact: Artifact) -> None:
-    text = Path(artifact.path).read_text().strip()
+    text = _read(artifact.path, "latex").strip()
     for fence in ("$$", "$"):
         if text.startswith(fence) and text.endswith(fence) and len(text) > 2 * len(fence):
             text = text[len(fence) : -len(fence)]
@@ -99,7 +106,7 @@ def latex(artifact: Artifact) -> None:
 
 _DRAW = {
     "table": table,
-    "markdown": lambda a: st.markdown(Path(a.path).read_text()),
+    "markdown": lambda a: st.markdown(_read(a.path, "markdown")),
     "latex": latex,
-    "json": lambda a: st.json(json.loads(Path(a.path).read_text()), expanded=2),
+    "json": lambda a: st.json(_read(a.path, "json"), expanded=2),  # (st.json copies, never changes it)
 }

@@ -19,6 +19,7 @@ from ..settings import Settings
 from ..tool_steps import citations_of
 from ..store import ConversationStore
 from . import artifacts, grounding, login, state
+from .address import page_url
 from .i18n import shown_title, t
 from .session import session
 
@@ -30,7 +31,8 @@ def requested() -> bool:
 
 
 def open_to_anyone(settings: Settings) -> bool:
-    """This page is a share link that opens without signing in (under a login)."""
+    """This page is a share link that opens without signing in (under a login); a query, so
+    the gate asks only when nobody is signed in."""
     if not requested() or settings.auth == "none":
         return False
     store = state.store(settings.database)
@@ -40,7 +42,7 @@ def open_to_anyone(settings: Settings) -> bool:
 def may_view(share: shares.Share, settings: Settings) -> bool:
     if settings.auth == "none" or state.signed_in():
         return True
-    return settings.public_shares == "true" and share.public  # as open_to_anyone, from the row read
+    return shares.anyone_may_open(share.public, settings.public_shares)
 
 
 def page(store: ConversationStore, settings: Settings, draw) -> None:
@@ -113,12 +115,8 @@ def path(share_id: str) -> str:
 
 def link(share_id: str) -> str:
     """The page's own address with only ``?share=``: never the owner's ``?u=`` or ``?c=``."""
-    try:
-        url = st.context.url
-    except Exception:  # no browser behind this run (AppTest)
-        url = None
-    if not url:
+    parts = page_url()
+    if parts is None:  # no browser behind this run (AppTest)
         return f"?share={share_id}"
-    parts = urlsplit(url)
     path = parts.path if parts.path.endswith("/") else parts.path.rsplit("/", 1)[0] + "/"
     return urlunsplit((parts.scheme, parts.netloc, path, f"share={share_id}", ""))
