@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import time
 from contextlib import closing
+from functools import lru_cache
 from pathlib import Path
 
 from .artifacts.saved import file_inside, framed
@@ -184,6 +185,14 @@ class ConversationStore:
         files = (self.files_dir / folder).resolve()
         if folder and files.is_dir() and self.files_dir.resolve() in files.parents:
             shutil.rmtree(files, ignore_errors=True)
+
+
+@lru_cache(maxsize=8)
+def shared(path: Path) -> ConversationStore:
+    """One store per database file and process, shared by the routes and every page session
+    (opening one upgrades the file: once, not per request). A store holds no state beyond its
+    paths: each call opens its own connection."""
+    return ConversationStore(path)
 
 
 def search_text(conversation: Conversation) -> str:

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from glm4_app import history, shares
+from glm4_app import store as conversation_store
 from glm4_app.artifacts import access, frames, saved
 from glm4_app.artifacts.blocks import find, keys, title_of
 from glm4_app.conversation import Conversation
@@ -169,16 +170,16 @@ def test_a_written_page_swapped_for_a_link_is_not_read(tmp_path):
 def served(tmp_path, monkeypatch):
     """The artifact routes over a real store, the settings pointing at it."""
     from glm4_app.server import artifacts as routes
-    from glm4_app.server import gate, state
+    from glm4_app.server import state
 
     settings = Settings(data_dir=tmp_path)
     monkeypatch.setattr(state, "settings", lambda: settings)
-    gate.conversations.cache_clear()
+    conversation_store.shared.cache_clear()
     store = ConversationStore(tmp_path / "conversations.sqlite3")
     conversation = saved_answer(store, "anon:alice")
     client = TestClient(Starlette(routes=routes.ROUTES))
     yield client, store, conversation, settings
-    gate.conversations.cache_clear()
+    conversation_store.shared.cache_clear()
 
 
 def saved_answer(store: ConversationStore, owner: str) -> Conversation:

@@ -18,6 +18,7 @@ from page_helpers import send
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
+from glm4_app import store as conversation_store
 from glm4_app.conversation import Conversation
 from glm4_app.events import Error, Started, TextDelta
 from glm4_app.generation import ModelInfo
@@ -437,7 +438,7 @@ def test_refresh_with_conversation_in_url_shows_it_again(open_page):
     send(at, "Q2")
     conversation_id = at.query_params["c"]
     assert conversation_id == at.session_state["conversation"].id
-    state.store.clear()  # nothing kept in memory: the page must read it from SQLite
+    conversation_store.shared.cache_clear()  # nothing kept in memory: the page must read it from SQLite
 
     fresh_backend = ScriptedBackend(["unused"])
     refreshed = open_page(fresh_backend, c=conversation_id)

@@ -26,6 +26,7 @@ from test_chat_page import (  # noqa: F401 (fixtures)
     user,
 )
 
+from glm4_app import store as conversation_store
 from glm4_app.conversation import Conversation
 from glm4_app.identity import SESSION_COOKIE
 from glm4_app.scripted import ScriptedBackend
@@ -75,7 +76,7 @@ def test_regenerate_twice_then_walk_the_versions_and_the_choice_persists(open_pa
     nav(at, "next")
     assert position(at) == ["2/3"]
 
-    state.store.clear()  # a reload reads SQLite: the version chosen is still shown
+    conversation_store.shared.cache_clear()  # a reload reads SQLite: the version chosen is still shown
     again = open_page(ScriptedBackend(["unused"]), c=at.query_params["c"])
     assert shown(again) == ["Hi", "Second answer"] and position(again) == ["2/3"]
     saved = stored(data_dir, at.query_params["c"])

@@ -18,11 +18,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from .. import shares
+from .. import store as conversation_store
 from ..artifacts import FRAMED, access, frames
 from ..artifacts.saved import file_name
 from ..messages import Artifact
 from . import state
-from .gate import conversations
 
 _ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _TYPES = {"html": "text/html", "svg": "image/svg+xml", "mermaid": "text/plain"}
@@ -36,7 +36,7 @@ def artifact(request: Request) -> Response:
     who = access.viewer(settings, request.cookies, {k.lower(): v for k, v in request.headers.items()})
     if not _ID.fullmatch(artifact_id) or not access.valid(settings.data_dir, artifact_id, who, request.query_params.get("t")):
         return _not_found()
-    store = conversations(settings.database)
+    store = conversation_store.shared(settings.database)
     # Nobody known ("") was shown it on a share link open to anyone; the ticket alone would
     # outlive that, so the link must still be open (not once GLM4_PUBLIC_SHARES is turned off).
     anyone = not who and settings.auth != "none"

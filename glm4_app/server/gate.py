@@ -16,8 +16,6 @@ so a session that ends while a tab is open stops working there too.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +25,7 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import shares
+from .. import store as conversation_store
 from ..accounts import store_for
 from ..identity import (
     SESSION_COOKIE,
@@ -38,7 +37,6 @@ from ..identity import (
     visitor_identity,
 )
 from ..settings import Settings
-from ..store import ConversationStore
 from . import state
 from .signin import clear_session_cookie, secure
 
@@ -110,14 +108,7 @@ def public_share(connection: HTTPConnection, settings: Settings) -> bool:
     share_id = connection.query_params.get("share")
     if share_id is None:
         return False
-    store = conversations(settings.database)
-    return shares.open_to_anyone(store, share_id, settings.public_shares)
-
-
-@lru_cache(maxsize=8)
-def conversations(path: Path) -> ConversationStore:
-    """One store per database file (opening one upgrades the file: once, not per request)."""
-    return ConversationStore(path)
+    return shares.open_to_anyone(conversation_store.shared(settings.database), share_id, settings.public_shares)
 
 
 async def to_signin(scope: Scope, receive: Receive, send: Send, stale: bool) -> None:

@@ -7,6 +7,7 @@ import uuid
 
 import streamlit as st
 
+from .. import store as conversation_store
 from ..backend.manager import MANAGER
 from ..conversation import Conversation
 from ..generation import ChatBackend
@@ -54,9 +55,7 @@ def _secrets() -> dict:
         return {}
 
 
-@st.cache_resource(show_spinner=False)
-def store(path) -> ConversationStore:
-    return ConversationStore(path)
+store = conversation_store.shared  # one per database file and process, shared with the routes
 
 
 def chat_backend(settings: Settings) -> ChatBackend:
