@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..settings import Settings
 from .api_schema import ApiError
+from .health import model_jobs
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,7 @@ class _Ready:  # a backend that needs no loading (the test-only scripted one)
 
 
 def served_models(settings: Settings) -> list[Served]:
-    from ..backend.manager import MANAGER
-
-    chat = Served("chat", MANAGER.chat(settings), _names(settings.chat_model), _chat_names(settings))
-    served = [chat]
-    if settings.vision_model:
-        names = _names(settings.vision_model)
-        served.append(Served("vision", MANAGER.vision(settings), names, names))
+    served = [Served(kind, job, *_known_names(settings, kind)) for kind, job in model_jobs(settings)]
     if settings.scripted_replies:
         from ..scripted import from_file
 
@@ -57,6 +52,14 @@ def served_models(settings: Settings) -> list[Served]:
             )
         )
     return [replace(s, names=s.names | {s.backend.info.name}) if s.backend else s for s in served]
+
+
+def _known_names(settings: Settings, kind: str) -> tuple[frozenset[str], frozenset[str] | None]:
+    """(names, expected) of the chat or the vision model, from its settings."""
+    if kind == "chat":
+        return _names(settings.chat_model), _chat_names(settings)
+    names = _names(settings.vision_model)
+    return names, names
 
 
 def _names(setting: str) -> frozenset[str]:
