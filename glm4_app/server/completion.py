@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 from ..events import Done, Error, Event, ReasoningDelta, Started, TextDelta, ToolCallChunk
 from ..notices import Notice
-from ..streamed_text import held_back
+from ..streamed_text import first_tag, held_back
 from .tool_format import OutputSplitter
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Answer:
 
     def __init__(self, splitter: OutputSplitter | None, stops: list[str]) -> None:
         self._splitter = splitter  # None: no tools were offered, the output is all prose
-        self._stops = stops
+        self._stops = tuple(stops)
         self._held = ""  # text that may be the start of a stop sequence
         self.text, self.reasoning = [], []
         self.calls: list[dict] = []
@@ -157,11 +157,11 @@ class Answer:
         if not self._stops:
             return [self._emit(text)]
         text = self._held + text
-        hits = [at for at in (text.find(s) for s in self._stops) if at >= 0]
-        if hits:
+        at, _ = first_tag(text, self._stops)
+        if at >= 0:
             self.hit_stop, self._held = True, ""
-            return [self._emit(text[: min(hits)])] if min(hits) else []
-        keep = held_back(text, tuple(self._stops))
+            return [self._emit(text[:at])] if at else []
+        keep = held_back(text, self._stops)
         self._held = text[len(text) - keep :] if keep else ""
         out = text[: len(text) - keep]
         return [self._emit(out)] if out else []
