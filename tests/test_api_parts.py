@@ -24,7 +24,7 @@ from glm4_app.server.tool_format import (
     OutputSplitter,
     ToolChoiceError,
     declarations,
-    prompt_messages,
+    from_openai_messages,
 )
 from glm4_app.settings import Settings
 from glm4_app.store import ConversationStore
@@ -71,7 +71,7 @@ def test_a_tool_round_trip_becomes_stored_steps():
         {"role": "tool", "tool_call_id": "a", "content": "sunny, 21 C"},
         {"role": "tool", "tool_call_id": "b", "content": ""},
     ]
-    assert prompt_messages(history) == [
+    assert from_openai_messages(history) == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Weather in Paris?"},
         {"role": "assistant", "content": "Let me look.", "reasoning": "Two tools at once."},
@@ -83,8 +83,8 @@ def test_a_tool_round_trip_becomes_stored_steps():
     ]
     # each result after its own call, whatever order the results came in; unanswered ids keep their place
     reordered = [*history[:3], history[4], history[3]]
-    assert prompt_messages(reordered) == prompt_messages(history)
-    stray = prompt_messages([*history[:3], {"role": "tool", "tool_call_id": "x", "content": "?"}])
+    assert from_openai_messages(reordered) == from_openai_messages(history)
+    stray = from_openai_messages([*history[:3], {"role": "tool", "tool_call_id": "x", "content": "?"}])
     assert [m["role"] for m in stray[2:]] == ["assistant", "assistant", "assistant", "observation"]
 
 
@@ -101,7 +101,7 @@ def test_the_round_trip_renders_as_each_checkpoint_writes_it(tiny_glm_path, glm4
         {"role": "tool", "tool_call_id": "a", "content": "sunny"},
         {"role": "tool", "tool_call_id": "b", "content": "rain"},
     ]
-    stored = prompt_messages(history)
+    stored = from_openai_messages(history)
     glm4 = PromptRenderer(AutoTokenizer.from_pretrained(str(tiny_glm_path)), "glm-4-9b-chat")
     prompt = glm4.render(stored, [WEATHER])
     assert (  # each call and its result, as GLM-4 writes a step

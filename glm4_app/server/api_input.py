@@ -36,7 +36,7 @@ def prompt_of(
         raise ApiError(400, message, "invalid_value", "tools")
     if served.kind == "vision":
         _check_vision_rules(backend, messages)
-    return tool_format.prompt_messages(messages), declarations
+    return tool_format.from_openai_messages(messages), declarations
 
 
 def params_of(chat: ChatRequest, settings: Settings) -> GenerationParams:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 from ..events import TextDelta, ToolCallChunk
 from ..formats import format_of, from_openai_messages, names_of, openai_tool_calls
@@ -41,12 +41,6 @@ def declarations(tools: list[dict] | None, tool_choice: Any) -> list[dict] | Non
         if not specs:
             raise ToolChoiceError(f"tool_choice names {wanted!r}, which is not among the tools.")
     return specs
-
-
-def prompt_messages(messages: Iterable[dict]) -> list[dict]:
-    """OpenAI chat messages (content already flattened to text, images as saved paths) as
-    the app's stored messages, which any backend renders in its own format."""
-    return from_openai_messages(list(messages))
 
 
 class OutputSplitter:
