@@ -52,10 +52,15 @@ def new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _new_path(media_dir: Path, kind: str) -> tuple[str, Path]:
+    """(id, file) of a new artifact of this kind in ``media_dir``."""
+    artifact_id = new_id()
+    return artifact_id, media_dir / f"{artifact_id}{EXTENSIONS[kind]}"
+
+
 def write(media_dir: Path, kind: str, data: bytes, **fields) -> Artifact:
     """The artifact as a new file; on a full disk, a note instead (the answer is kept)."""
-    artifact_id = new_id()
-    path = media_dir / f"{artifact_id}{EXTENSIONS[kind]}"
+    artifact_id, path = _new_path(media_dir, kind)
     try:
         media_dir.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -167,8 +172,7 @@ def copy(message: Message, media_dir: Path, allowed: Path, images: dict[str, str
                 kept.append(replace(artifact, path=images[artifact.path]))
         elif (source := file_inside(artifact.path, root)) is not None:
             media_dir.mkdir(parents=True, exist_ok=True)
-            artifact_id = new_id()
-            target = media_dir / f"{artifact_id}{EXTENSIONS[artifact.kind]}"
+            artifact_id, target = _new_path(media_dir, artifact.kind)
             shutil.copyfile(source, target)
             kept.append(replace(artifact, path=str(target), id=artifact_id))
     message.artifacts = kept
