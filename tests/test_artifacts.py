@@ -40,7 +40,7 @@ def test_complete_html_svg_and_mermaid_blocks_are_found_in_order():
     assert blocks[0].code == PAGE and blocks[2].code == "graph TD; A-->B\n"
     assert ANSWER[blocks[0].start : blocks[0].end] == "```html\n" + PAGE + "```\n"
     assert title_of("html", PAGE) == "Solar & moon"
-    assert keys(blocks) == ["html:solar & moon", "svg#1", "mermaid#1"]
+    assert keys(blocks, [title_of(b.kind, b.code) for b in blocks]) == ["html:solar & moon", "svg#1", "mermaid#1"]
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_titles_and_version_keys():
     assert title_of("mermaid", "---\ntitle: 'Order flow'\n---\ngraph TD; A-->B") == "Order flow"
     assert title_of("html", "<title>" + "x" * 200 + "</title>").endswith("…")
     blocks = find("```html\n<p>1</p>\n```\n```html\n<p>2</p>\n```\n```svg\n<svg/>\n```\n")
-    assert keys(blocks) == ["html#1", "html#2", "svg#1"]
+    assert keys(blocks, [title_of(b.kind, b.code) for b in blocks]) == ["html#1", "html#2", "svg#1"]
 
 
 # -- files and ids ----------------------------------------------------------------------------

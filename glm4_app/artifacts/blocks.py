@@ -103,13 +103,13 @@ def _clean(text: str) -> str:
     return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
 
 
-def keys(blocks: list[Block]) -> list[str]:
+def keys(blocks: list[Block], titles: list[str]) -> list[str]:
     """Which artifact each block is a version of: the same kind and title as in an earlier
     answer, or, untitled, the same kind at the same place among the answer's untitled ones
-    ("make the button red" rewrites the page: the new page is its next version)."""
+    ("make the button red" rewrites the page: the new page is its next version).
+    ``titles``: each block's ``title_of``, which the caller keeps too."""
     out, untitled = [], {}
-    for block in blocks:
-        title = title_of(block.kind, block.code)
+    for block, title in zip(blocks, titles, strict=True):
         if title:
             out.append(f"{block.kind}:{title.casefold()}")
         else:

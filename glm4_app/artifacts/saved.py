@@ -76,12 +76,12 @@ def publish_answer(message: Message, media_dir: Path, earlier: list[Artifact] = 
     blocks = find(message.content)
     before = {a.block: a for a in earlier if a.block is not None}
     message.artifacts = []
-    for n, (block, key) in enumerate(zip(blocks, keys(blocks))):
+    titles = [title_of(block.kind, block.code) for block in blocks]
+    for n, (block, title, key) in enumerate(zip(blocks, titles, keys(blocks, titles))):
         old = before.get(n)
         if old is not None and old.kind == block.kind and _reads(old.path) == block.code:
             message.artifacts.append(old)
             continue
-        title = title_of(block.kind, block.code)
         message.artifacts.append(write(media_dir, block.kind, block.code.encode(), title=title, key=key, block=n))
 
 
