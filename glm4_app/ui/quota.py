@@ -6,15 +6,13 @@ import streamlit as st
 
 from .. import limits as user_limits
 from .. import metrics
-from ..limits import Refusal, Slot, UserLimits
+from ..limits import Refusal, Slot
 from ..settings import Settings
 from . import state
 from .i18n import t, tm
 from .session import session
 
-
-def limiter(settings: Settings) -> UserLimits:
-    return user_limits.shared(settings)  # one per process, shared with the API
+limiter = user_limits.shared  # one per process, shared with the API
 
 
 def admit(settings: Settings, backend, messages: list[dict], tools: dict | None, mode: str) -> Slot:
