@@ -87,10 +87,24 @@ def unique(names: list[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=32)
+CACHED_BYTES = 1 << 20  # a larger output (up to MAX_BYTES) is read again rather than kept
+
+
 def _read(path: str, kind: str):
-    """The text of a Markdown or LaTeX output, the value of a JSON one; cached as ``_table``
-    is (files never change once written, and every rerun draws the history again)."""
+    """The text of a Markdown or LaTeX output, the value of a JSON one. Small ones are cached
+    as ``_table`` is (files never change once written, and every rerun draws the history
+    again); 32 large ones kept would hold gigabytes."""
+    if Path(path).stat().st_size <= CACHED_BYTES:
+        return _read_cached(path, kind)
+    return _parse(path, kind)
+
+
+@lru_cache(maxsize=32)
+def _read_cached(path: str, kind: str):
+    return _parse(path, kind)
+
+
+def _parse(path: str, kind: str):
     text = Path(path).read_text()
     return json.loads(text) if kind == "json" else text
 
